@@ -1,0 +1,51 @@
+"""The demo workspace `make run` opens: Trailhead Cycles, a fictional bike shop."""
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from assistant.models import Membership, Workspace
+from knowledge.models import KnowledgeBase
+
+DEMO_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo" / "help-center"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+
+
+def demo_workspace_ensure(*, password_file: Path) -> DemoLogin:
+    """Create the demo workspace, knowledge base and admin once; later runs change nothing.
+
+    The admin's password is random, kept in `password_file` (readable by its owner only)
+    so it can be printed again on every run.
+    """
+    if password_file.exists():
+        password = password_file.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+    with transaction.atomic():
+        workspace, _ = Workspace.objects.get_or_create(
+            slug="demo", defaults={"name": "Trailhead Cycles"}
+        )
+        KnowledgeBase.objects.get_or_create(
+            workspace=workspace, slug="help-center", defaults={"name": "Help center"}
+        )
+        user, created = get_user_model().objects.get_or_create(
+            username="admin", defaults={"email": "admin@trailhead-cycles.example"}
+        )
+        if created or not user.check_password(password):
+            user.set_password(password)
+            user.save()
+        Membership.objects.get_or_create(
+            user=user, workspace=workspace, defaults={"role": Membership.Role.ADMIN}
+        )
+    return DemoLogin(username=user.username, password=password)

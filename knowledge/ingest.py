@@ -1,0 +1,229 @@
+"""Writes for knowledge bases: accept files as documents, index them, remove them.
+
+Indexing embeds first and writes after, in one short transaction: a document is either
+fully indexed (all chunks, status ready) or not at all, whoever kills the process when.
+"""
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+
+from knowledge.chunking import sections_chunk
+from knowledge.embeddings import texts_embed
+from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.parsing import SUPPORTED_EXTENSIONS, UnreadableDocument, document_parse
+
+
+class Action(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    source: str
+    action: Action
+    document: Document | None = None
+    reason: str = ""
+
+
+def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File) -> IngestOutcome:
+    """Record a file as the current version of `source`; new content is left queued.
+
+    A file that is too big, empty or of an unknown type fails here, before it is stored;
+    an earlier good version of the same source is left as it was.
+    """
+    existing = Document.objects.filter(knowledge_base=knowledge_base, source=source).first()
+    problem = _submission_problem(content)
+    if problem:
+        if existing is None:
+            existing = Document.objects.create(
+                knowledge_base=knowledge_base,
+                source=source,
+                title=Path(content.name).name,
+                size_bytes=content.size,
+                status=Document.Status.FAILED,
+                error=problem,
+            )
+        return IngestOutcome(source=source, action=Action.FAILED, document=existing, reason=problem)
+
+    content_hash = _sha256(content)
+    if (
+        existing
+        and existing.content_hash == content_hash
+        and existing.status != Document.Status.FAILED
+    ):
+        return IngestOutcome(source=source, action=Action.UNCHANGED, document=existing)
+    twin = (
+        Document.objects.filter(knowledge_base=knowledge_base, content_hash=content_hash)
+        .exclude(source=source)
+        .first()
+    )
+    if twin:
+        return IngestOutcome(
+            source=source,
+            action=Action.SKIPPED,
+            document=twin,
+            reason=f"Same content as {twin.source!r}, already in this knowledge base.",
+        )
+
+    document = existing or Document(knowledge_base=knowledge_base, source=source)
+    old_file = document.file.name if document.file else ""
+    document.title = document.title or Path(content.name).name
+    document.content_hash = content_hash
+    document.size_bytes = content.size
+    document.status = Document.Status.QUEUED
+    document.error = ""
+    document.file.save(Path(content.name).name, content, save=False)
+    document.save()
+    if old_file and old_file != document.file.name:
+        document.file.storage.delete(old_file)
+    return IngestOutcome(
+        source=source, action=Action.UPDATED if existing else Action.ADDED, document=document
+    )
+
+
+def _submission_problem(content: File) -> str:
+    limit = settings.KEEL_MAX_UPLOAD_BYTES
+    extension = Path(content.name).suffix.lower()
+    if extension not in SUPPORTED_EXTENSIONS:
+        return (
+            f"Unsupported file type {extension or '(none)'!r}; "
+            f"supported: {', '.join(SUPPORTED_EXTENSIONS)}."
+        )
+    if content.size == 0:
+        return "The file is empty."
+    if content.size > limit:
+        return f"The file is {filesizeformat(content.size)}; the limit is {filesizeformat(limit)}."
+    return ""
+
+
+def _sha256(content: File) -> str:
+    digest = hashlib.sha256()
+    for piece in content.chunks():
+        digest.update(piece)
+    content.seek(0)
+    return digest.hexdigest()
+
+
+def document_index(*, document: Document) -> Document:
+    """Parse, chunk and embed the stored file, then swap the document's chunks in one go."""
+    Document.objects.filter(pk=document.pk).update(
+        status=Document.Status.PROCESSING, updated_at=timezone.now()
+    )
+    try:
+        with document.file.open("rb") as stored:
+            parsed = document_parse(filename=document.file.name, data=stored.read())
+        drafts = sections_chunk(sections=parsed.sections)
+    except UnreadableDocument as problem:
+        return _document_fail(document=document, reason=str(problem))
+    except FileNotFoundError:
+        return _document_fail(
+            document=document, reason="The stored file is missing; upload it again."
+        )
+    vectors = texts_embed(texts=[draft.embedding_input for draft in drafts])
+
+    with transaction.atomic():
+        Chunk.objects.filter(document=document).delete()
+        Chunk.objects.bulk_create(
+            Chunk(
+                document=document,
+                knowledge_base_id=document.knowledge_base_id,
+                position=position,
+                heading=draft.heading[: Chunk._meta.get_field("heading").max_length],
+                page=draft.page,
+                text=draft.text,
+                token_count=draft.token_count,
+                embedding=vector,
+            )
+            for position, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
+        )
+        document.title = parsed.title[: Document._meta.get_field("title").max_length]
+        document.page_count = parsed.page_count
+        document.chunk_count = len(drafts)
+        document.status = Document.Status.READY
+        document.error = ""
+        document.indexed_at = timezone.now()
+        document.save()
+    return document
+
+
+def _document_fail(*, document: Document, reason: str) -> Document:
+    with transaction.atomic():
+        Chunk.objects.filter(document=document).delete()
+        document.status = Document.Status.FAILED
+        document.error = reason
+        document.chunk_count = 0
+        document.save()
+    return document
+
+
+def file_ingest(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
+    """Submit and index one file from disk, in this process (the `ingest` command)."""
+    source = str(path.resolve())
+    try:
+        with path.open("rb") as handle:
+            outcome = document_submit(
+                knowledge_base=knowledge_base, source=source, content=File(handle)
+            )
+    except OSError as error:
+        return IngestOutcome(
+            source=source, action=Action.FAILED, reason=f"Cannot read the file ({error})."
+        )
+    if outcome.action not in (Action.ADDED, Action.UPDATED):
+        return outcome
+    document = document_index(document=outcome.document)
+    if document.status == Document.Status.FAILED:
+        return IngestOutcome(
+            source=source, action=Action.FAILED, document=document, reason=document.error
+        )
+    return outcome
+
+
+def folder_files(*, path: Path) -> list[Path]:
+    """The files a folder ingest covers: every visible file below `path`, in a stable order."""
+    if path.is_file():
+        return [path]
+    return sorted(
+        file
+        for file in path.rglob("*")
+        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
+    )
+
+
+def documents_remove_missing(
+    *, knowledge_base: KnowledgeBase, folder: Path, present: Iterable[Path]
+) -> list[IngestOutcome]:
+    """Delete the documents ingested from `folder` whose files are no longer there."""
+    prefix = str(folder.resolve()) + os.sep
+    kept = {str(path.resolve()) for path in present}
+    gone = Document.objects.filter(
+        knowledge_base=knowledge_base, source__startswith=prefix
+    ).exclude(source__in=kept)
+    outcomes = []
+    for document in gone:
+        document_delete(document=document)
+        outcomes.append(IngestOutcome(source=document.source, action=Action.REMOVED))
+    return outcomes
+
+
+def document_delete(*, document: Document) -> None:
+    file_name = document.file.name if document.file else ""
+    storage = document.file.storage
+    with transaction.atomic():
+        document.delete()
+        if file_name:
+            transaction.on_commit(lambda: storage.delete(file_name))

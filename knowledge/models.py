@@ -1,0 +1,102 @@
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+EMBEDDING_DIMENSIONS = 384
+SEARCH_CONFIG = "english"
+
+
+class KnowledgeBase(models.Model):
+    # A string reference keeps `knowledge` free of imports from `assistant`.
+    workspace = models.ForeignKey(
+        "assistant.Workspace", on_delete=models.CASCADE, related_name="knowledge_bases"
+    )
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "slug"], name="kb_slug_unique_in_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    knowledge_base = models.ForeignKey(
+        KnowledgeBase, on_delete=models.CASCADE, related_name="documents"
+    )
+    title = models.CharField(max_length=500)
+    # Identity within the knowledge base: the file path for folder ingests, the file
+    # name for uploads. Re-ingesting the same source updates the document in place.
+    source = models.CharField(max_length=1000)
+    url = models.URLField(max_length=1000, blank=True)
+    file = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    chunk_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["knowledge_base", "source"], name="document_source_unique_in_kb"
+            )
+        ]
+        indexes = [models.Index(fields=["knowledge_base", "content_hash"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    # Denormalised from the document so filtered vector search needs no join.
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    heading = models.CharField(max_length=1000, blank=True)  # "Title > Section > Subsection"
+    page = models.PositiveIntegerField(null=True, blank=True)
+    text = models.TextField()
+    token_count = models.PositiveIntegerField()
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    search = models.GeneratedField(
+        expression=SearchVector("heading", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("text", weight="B", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="chunk_position_unique")
+        ]
+        indexes = [
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(fields=["search"], name="chunk_search_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} #{self.position}"

@@ -1,0 +1,196 @@
+"""Turn an uploaded file into titled sections of plain text, with heading paths and pages.
+
+Each format is read by a well-kept library: markdown-it-py (Markdown), trafilatura (main
+content of HTML pages, returned as Markdown so headings survive), chardet (encodings of
+plain text) and pypdf (PDF text per page). Anything unreadable raises `UnreadableDocument`
+with a reason a person can act on.
+"""
+
+import io
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import chardet
+import pypdf
+import trafilatura
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+SUPPORTED_EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt", ".pdf")
+
+
+class UnreadableDocument(Exception):
+    """The file cannot be turned into text; the message says why, for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class Section:
+    heading_path: tuple[str, ...]
+    text: str
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    title: str
+    sections: list[Section]
+    page_count: int | None = None
+
+
+def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
+    extension = PurePath(filename).suffix.lower()
+    fallback_title = (
+        PurePath(filename).stem.replace("-", " ").replace("_", " ").strip().capitalize()
+    )
+    if not data.strip():
+        raise UnreadableDocument("The file is empty.")
+    if extension in (".md", ".markdown"):
+        parsed = _parse_markdown(_decode_text(data), fallback_title=fallback_title)
+    elif extension in (".html", ".htm"):
+        parsed = _parse_html(_decode_text(data), fallback_title=fallback_title)
+    elif extension == ".txt":
+        parsed = _parse_plain_text(_decode_text(data), fallback_title=fallback_title)
+    elif extension == ".pdf":
+        parsed = _parse_pdf(data, fallback_title=fallback_title)
+    else:
+        raise UnreadableDocument(
+            f"Unsupported file type {extension or '(none)'!r}; "
+            f"supported: {', '.join(SUPPORTED_EXTENSIONS)}."
+        )
+    if not any(section.text.strip() for section in parsed.sections):
+        raise UnreadableDocument("No text was found in the file.")
+    return parsed
+
+
+def _decode_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    detected = chardet.detect(data)
+    if not detected["encoding"] or not detected["mime_type"].startswith("text/"):
+        raise UnreadableDocument(
+            "The file holds binary data, not text; check that it is the file you meant to send."
+        )
+    text = data.decode(detected["encoding"], errors="replace")
+    if "\x00" in text:
+        raise UnreadableDocument("The file holds binary data, not text.")
+    return text
+
+
+def _parse_markdown(text: str, *, fallback_title: str) -> ParsedDocument:
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    headings: list[tuple[int, str]] = []  # (level, title) of the current heading path
+    sections: list[Section] = []
+    blocks: list[str] = []
+    title = ""
+
+    def close_section() -> None:
+        if blocks:
+            path = tuple(heading for _, heading in headings)
+            sections.append(Section(heading_path=path, text="\n".join(blocks)))
+            blocks.clear()
+
+    list_depth = 0
+    table_row: list[str] | None = None
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            close_section()
+            level = int(token.tag[1:])
+            heading = _inline_text(tokens[index + 1])
+            headings[:] = [(lvl, h) for lvl, h in headings if lvl < level] + [(level, heading)]
+            if level == 1 and not title:
+                title = heading
+        elif token.type in ("bullet_list_open", "ordered_list_open"):
+            list_depth += 1
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            list_depth -= 1
+        elif token.type == "tr_open":
+            table_row = []
+        elif token.type == "tr_close" and table_row is not None:
+            blocks.append(" | ".join(table_row))
+            table_row = None
+        elif token.type == "inline" and table_row is not None:
+            table_row.append(_inline_text(token))
+        elif token.type == "inline" and tokens[index - 1].type != "heading_open":
+            prefix = "- " if list_depth else ""
+            blocks.append(prefix + _inline_text(token))
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.rstrip())
+    close_section()
+    title = title or fallback_title
+    return ParsedDocument(title=title, sections=[_under_title(s, title) for s in sections])
+
+
+def _inline_text(token: Token) -> str:
+    """Plain text of an inline token: emphasis and link markup dropped, link text kept."""
+    parts = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(child.content)
+    return "".join(parts).strip()
+
+
+def _under_title(section: Section, title: str) -> Section:
+    """Every heading path starts with the document title, so a chunk says where it is from."""
+    if section.heading_path[:1] == (title,):
+        return section
+    return Section(
+        heading_path=(title, *section.heading_path), text=section.text, page=section.page
+    )
+
+
+def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
+    main_content = trafilatura.extract(
+        html,
+        output_format="markdown",
+        include_formatting=True,
+        include_links=False,
+        include_tables=True,
+        include_comments=False,
+    )
+    if not main_content:
+        raise UnreadableDocument("No readable main content was found in the HTML page.")
+    metadata = trafilatura.extract_metadata(html)
+    parsed = _parse_markdown(main_content, fallback_title=fallback_title)
+    page_title = metadata.title if metadata and metadata.title else ""
+    if page_title and parsed.title == fallback_title:
+        return ParsedDocument(
+            title=page_title, sections=[_under_title(s, page_title) for s in parsed.sections]
+        )
+    return parsed
+
+
+def _parse_plain_text(text: str, *, fallback_title: str) -> ParsedDocument:
+    return ParsedDocument(
+        title=fallback_title, sections=[Section(heading_path=(fallback_title,), text=text)]
+    )
+
+
+def _parse_pdf(data: bytes, *, fallback_title: str) -> ParsedDocument:
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        encrypted = reader.is_encrypted
+        if not encrypted:
+            pages = [page.extract_text() or "" for page in reader.pages]
+            metadata_title = (reader.metadata.title if reader.metadata else None) or ""
+    except Exception as error:  # a damaged file can break pypdf in many ways; all mean "damaged"
+        raise UnreadableDocument(f"The PDF is damaged and cannot be read ({error}).") from error
+    if encrypted:
+        raise UnreadableDocument("The PDF is password-protected; upload a copy without a password.")
+    if not any(page.strip() for page in pages):
+        raise UnreadableDocument(
+            "The PDF has no text layer (it is probably scanned images); "
+            "run it through OCR or upload a text version."
+        )
+    title = metadata_title.strip() or fallback_title
+    sections = [
+        Section(heading_path=(title,), text=page_text, page=number)
+        for number, page_text in enumerate(pages, start=1)
+        if page_text.strip()
+    ]
+    return ParsedDocument(title=title, sections=sections, page_count=len(pages))

@@ -1,0 +1,110 @@
+"""Hybrid retrieval: HNSW cosine search and PostgreSQL full-text search, fused by rank.
+
+Reciprocal rank fusion (RRF) needs no score calibration between the two lists: a chunk
+ranked high by either, and better by both, comes first. Both lists are filtered to the
+given knowledge bases; pgvector's iterative index scan keeps the vector list full when
+that filter removes most of the nearest neighbours.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from pgvector import Vector
+
+from knowledge.embeddings import query_embed
+from knowledge.models import SEARCH_CONFIG, KnowledgeBase
+
+RRF_K = 60
+CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    document_id: int
+    document_title: str
+    document_url: str
+    heading: str
+    page: int | None
+    text: str
+    score: float  # fused RRF score: the order of the hits
+    similarity: float | None  # cosine similarity, when in the vector list
+    keyword_score: float | None  # ts_rank_cd, when in the full-text list
+    vector_rank: int | None
+    keyword_rank: int | None
+
+
+_SEARCH_SQL = f"""
+WITH vector_hits AS (
+    SELECT id, similarity, row_number() OVER (ORDER BY similarity DESC) AS rank
+    FROM (
+        SELECT id, 1 - (embedding <=> %(embedding)s::vector) AS similarity
+        FROM knowledge_chunk
+        WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
+        ORDER BY embedding <=> %(embedding)s::vector
+        LIMIT %(candidates)s
+    ) nearest
+),
+keyword_hits AS (
+    SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
+    FROM (
+        SELECT id, ts_rank_cd(search, query, 1) AS score
+        FROM knowledge_chunk, websearch_to_tsquery('{SEARCH_CONFIG}', %(keywords)s) query
+        WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND search @@ query
+        ORDER BY score DESC
+        LIMIT %(candidates)s
+    ) matching
+),
+fused AS (
+    SELECT id, sum(1.0 / (%(rrf_k)s + rank)) AS score
+    FROM (SELECT id, rank FROM vector_hits UNION ALL SELECT id, rank FROM keyword_hits) ranked
+    GROUP BY id
+    ORDER BY score DESC
+    LIMIT %(k)s
+)
+SELECT chunk.id, document.id, document.title, document.url, chunk.heading, chunk.page,
+       chunk.text, fused.score, vector_hits.similarity, keyword_hits.score,
+       vector_hits.rank, keyword_hits.rank
+FROM fused
+JOIN knowledge_chunk chunk ON chunk.id = fused.id
+JOIN knowledge_document document ON document.id = chunk.document_id
+LEFT JOIN vector_hits ON vector_hits.id = fused.id
+LEFT JOIN keyword_hits ON keyword_hits.id = fused.id
+ORDER BY fused.score DESC, chunk.id
+"""
+
+
+def chunk_search(*, knowledge_bases: Sequence[KnowledgeBase], query: str, k: int = 8) -> list[Hit]:
+    knowledge_base_ids = [knowledge_base.pk for knowledge_base in knowledge_bases]
+    if not knowledge_base_ids or not query.strip():
+        return []
+    embedding = query_embed(query=query)  # before the transaction, never inside it
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.KEEL_HNSW_EF_SEARCH, k)])
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute(
+            _SEARCH_SQL,
+            {
+                "embedding": Vector(embedding).to_text(),
+                "knowledge_base_ids": knowledge_base_ids,
+                "keywords": keywords_any(query),
+                "candidates": max(CANDIDATES, k),
+                "rrf_k": RRF_K,
+                "k": k,
+            },
+        )
+        rows = cursor.fetchall()
+    return [Hit(*row) for row in rows]
+
+
+def keywords_any(query: str) -> str:
+    """A websearch query matching any of the question's words, ranked by how many match.
+
+    `websearch_to_tsquery` alone ANDs every word, so a long, natural question would match
+    almost nothing; stop words are still dropped by the text search configuration.
+    """
+    words = [word for word in re.findall(r"\w+", query) if word.lower() != "or"]
+    return " or ".join(words)

@@ -1,0 +1,21 @@
+"""Reads for knowledge bases."""
+
+from django.db.models import QuerySet
+
+from knowledge.models import Document, KnowledgeBase
+
+
+def knowledge_bases_in_workspace(*, workspace_slug: str) -> QuerySet[KnowledgeBase]:
+    return KnowledgeBase.objects.filter(workspace__slug=workspace_slug).order_by("slug")
+
+
+def document_list(*, knowledge_base: KnowledgeBase) -> QuerySet[Document]:
+    return Document.objects.filter(knowledge_base=knowledge_base).order_by("title", "pk")
+
+
+def documents_pending(*, knowledge_base: KnowledgeBase) -> bool:
+    """Whether any document is still waiting for or going through indexing."""
+    return Document.objects.filter(
+        knowledge_base=knowledge_base,
+        status__in=[Document.Status.QUEUED, Document.Status.PROCESSING],
+    ).exists()

@@ -1,0 +1,36 @@
+"""Staff uploads and re-index requests: store the file, queue the indexing job, same transaction."""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from knowledge.ingest import Action, IngestOutcome, document_submit
+from knowledge.models import Document, KnowledgeBase
+from knowledge.tasks import document_index_job
+
+
+def documents_upload(
+    *, knowledge_base: KnowledgeBase, files: Iterable[File]
+) -> list[IngestOutcome]:
+    """Store each uploaded file and queue its indexing job in the same transaction."""
+    outcomes = []
+    for content in files:
+        with transaction.atomic():
+            outcome = document_submit(
+                knowledge_base=knowledge_base, source=Path(content.name).name, content=content
+            )
+            if outcome.action in (Action.ADDED, Action.UPDATED):
+                document_index_job.defer(document_id=outcome.document.pk)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def document_reindex(*, document: Document) -> None:
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(
+            status=Document.Status.QUEUED, error="", updated_at=timezone.now()
+        )
+        document_index_job.defer(document_id=document.pk)
