@@ -114,6 +114,14 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", KEEL_HOME / "staticfiles"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", KEEL_HOME / "media"))
 MEDIA_URL = "media/"
 WHITENOISE_USE_FINDERS = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None

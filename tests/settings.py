@@ -1,12 +1,14 @@
 """Test overlay on the one env-driven settings module."""
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+# Uploaded files of a test run live apart from the demo's; worker processes inherit this.
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="keel-test-media-"))
 
 from assistant.settings import *  # noqa: F403
 
-MEDIA_ROOT = KEEL_HOME / "test-media"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

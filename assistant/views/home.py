@@ -1,0 +1,12 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from assistant.selectors import membership_first
+
+
+@login_required
+def home(request):
+    membership = membership_first(user=request.user)
+    if membership is None:
+        return render(request, "no_workspace.html", status=403)
+    return redirect("knowledge_bases", workspace_slug=membership.workspace.slug)

@@ -1,0 +1,96 @@
+"""Admin pages for knowledge bases: upload, watch indexing, delete, re-index."""
+
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from assistant.access import admin_required
+from knowledge.ingest import document_delete
+from knowledge.models import Document, KnowledgeBase
+from knowledge.selectors import document_list, documents_pending, knowledge_bases_in_workspace
+from knowledge.uploads import document_reindex, documents_upload
+
+
+def _knowledge_base(request, knowledge_base_slug: str) -> KnowledgeBase:
+    return get_object_or_404(KnowledgeBase, workspace=request.workspace, slug=knowledge_base_slug)
+
+
+def _documents_context(knowledge_base: KnowledgeBase) -> dict:
+    return {
+        "knowledge_base": knowledge_base,
+        "documents": document_list(knowledge_base=knowledge_base),
+        "pending": documents_pending(knowledge_base=knowledge_base),
+    }
+
+
+@require_GET
+@admin_required
+def knowledge_bases(request):
+    return render(
+        request,
+        "knowledge/knowledge_bases.html",
+        {"knowledge_bases": knowledge_bases_in_workspace(workspace_slug=request.workspace.slug)},
+    )
+
+
+@require_GET
+@admin_required
+def knowledge_base_detail(request, knowledge_base_slug: str):
+    knowledge_base = _knowledge_base(request, knowledge_base_slug)
+    return render(request, "knowledge/knowledge_base.html", _documents_context(knowledge_base))
+
+
+@require_GET
+@admin_required
+def document_table(request, knowledge_base_slug: str):
+    knowledge_base = _knowledge_base(request, knowledge_base_slug)
+    return render(request, "knowledge/_documents.html", _documents_context(knowledge_base))
+
+
+@require_POST
+@admin_required
+def upload(request, knowledge_base_slug: str):
+    knowledge_base = _knowledge_base(request, knowledge_base_slug)
+    files = request.FILES.getlist("files")
+    outcomes = documents_upload(knowledge_base=knowledge_base, files=files)
+    if not request.htmx:
+        return redirect(
+            "knowledge_base",
+            workspace_slug=request.workspace.slug,
+            knowledge_base_slug=knowledge_base.slug,
+        )
+    context = {
+        **_documents_context(knowledge_base),
+        "outcomes": outcomes,
+        "nothing_sent": not files,
+    }
+    return render(request, "knowledge/_upload_result.html", context)
+
+
+@require_POST
+@admin_required
+def document_remove(request, knowledge_base_slug: str, document_id: int):
+    knowledge_base = _knowledge_base(request, knowledge_base_slug)
+    document_delete(
+        document=get_object_or_404(Document, pk=document_id, knowledge_base=knowledge_base)
+    )
+    return _document_table_or_page(request, knowledge_base)
+
+
+@require_POST
+@admin_required
+def document_reindex_request(request, knowledge_base_slug: str, document_id: int):
+    knowledge_base = _knowledge_base(request, knowledge_base_slug)
+    document_reindex(
+        document=get_object_or_404(Document, pk=document_id, knowledge_base=knowledge_base)
+    )
+    return _document_table_or_page(request, knowledge_base)
+
+
+def _document_table_or_page(request, knowledge_base: KnowledgeBase):
+    if request.htmx:
+        return render(request, "knowledge/_documents.html", _documents_context(knowledge_base))
+    return redirect(
+        "knowledge_base",
+        workspace_slug=request.workspace.slug,
+        knowledge_base_slug=knowledge_base.slug,
+    )

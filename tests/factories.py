@@ -1,0 +1,40 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from assistant.models import Membership, Workspace
+from knowledge.models import KnowledgeBase
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    slug = factory.Sequence(lambda n: f"company-{n}")
+
+
+class KnowledgeBaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = KnowledgeBase
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = "Help center"
+    slug = factory.Sequence(lambda n: f"help-{n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    password = factory.django.Password("correct horse battery")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    workspace = factory.SubFactory(WorkspaceFactory)
+    role = Membership.Role.ADMIN

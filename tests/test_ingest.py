@@ -1,0 +1,160 @@
+"""Ingestion through the `ingest` command and the services behind it: every format, re-sync."""
+
+import itertools
+import shutil
+
+import pytest
+from django.core.management import call_command
+
+from assistant.demo import DEMO_KNOWLEDGE_DIR
+from knowledge.models import Chunk, Document
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(path, knowledge_base, *extra):
+    from io import StringIO
+
+    out = StringIO()
+    call_command(
+        "ingest",
+        str(path),
+        "--workspace",
+        knowledge_base.workspace.slug,
+        "--kb",
+        knowledge_base.slug,
+        *extra,
+        stdout=out,
+        stderr=StringIO(),
+    )
+    return out.getvalue()
+
+
+def document(knowledge_base, name):
+    return Document.objects.get(knowledge_base=knowledge_base, source__endswith="/" + name)
+
+
+def test_markdown_keeps_its_heading_path(tmp_path, knowledge_base):
+    (tmp_path / "returns.md").write_text(
+        "# Returns\n\nWe take bikes back.\n\n## Start a return\n\nOpen **My Account** and choose "
+        "[Request a return](https://shop.example/returns).\n\n### Guest orders\n\nUse the order form.\n"
+    )
+    output = ingest(tmp_path, knowledge_base)
+
+    assert "added 1" in output
+    doc = document(knowledge_base, "returns.md")
+    assert (doc.title, doc.status, doc.chunk_count) == ("Returns", Document.Status.READY, 3)
+    headings = list(doc.chunks.values_list("heading", "text"))
+    assert headings == [
+        ("Returns", "We take bikes back."),
+        ("Returns > Start a return", "Open My Account and choose Request a return."),
+        ("Returns > Start a return > Guest orders", "Use the order form."),
+    ]
+
+
+def test_html_keeps_the_article_and_drops_navigation_footer_scripts_and_styles(
+    tmp_path, knowledge_base
+):
+    (tmp_path / "canada.html").write_text(
+        "<!doctype html><html><head><title>Shipping to Canada</title>"
+        "<style>.x{color:red}</style><script>var tracker = 'SECRET_TRACKER';</script></head>"
+        "<body><nav><a href='/'>Home</a><a href='/shop'>Shop all bikes</a></nav>"
+        "<main><article><h1>Shipping to Canada</h1><p>We ship to every province in 5 to 8 "
+        "business days.</p><h2>Duties</h2><p>Duties are included on orders over CA$150.</p>"
+        "</article></main><footer>Copyright Trailhead Cycles. Privacy policy.</footer>"
+        "<script>document.write('INJECTED_BY_SCRIPT')</script></body></html>"
+    )
+    ingest(tmp_path, knowledge_base)
+
+    doc = document(knowledge_base, "canada.html")
+    text = " ".join(doc.chunks.values_list("text", flat=True))
+    assert doc.title == "Shipping to Canada"
+    assert "5 to 8 business days" in text and "CA$150" in text
+    for dropped in ("Shop all bikes", "Copyright", "SECRET_TRACKER", "INJECTED_BY_SCRIPT", "color"):
+        assert dropped not in text
+    assert list(doc.chunks.values_list("heading", flat=True)) == [
+        "Shipping to Canada",
+        "Shipping to Canada > Duties",
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "utf-8"])
+def test_plain_text_in_any_common_encoding(tmp_path, knowledge_base, encoding):
+    text = (
+        "Retours et remboursements. Vous pouvez retourner votre vélo dans les 30 jours. "
+        "Le café du magasin est ouvert à 8 h. Señor Muñoz répond aux questions."
+    )
+    (tmp_path / "retours.txt").write_bytes(text.encode(encoding))
+    ingest(tmp_path, knowledge_base)
+
+    doc = document(knowledge_base, "retours.txt")
+    assert doc.status == Document.Status.READY
+    assert " ".join(doc.chunks.values_list("text", flat=True)) == text
+
+
+def test_pdf_text_is_kept_per_page_for_citations(tmp_path, knowledge_base):
+    pdf = sorted(DEMO_KNOWLEDGE_DIR.glob("*.pdf"))[0]
+    shutil.copy(pdf, tmp_path / pdf.name)
+    ingest(tmp_path, knowledge_base)
+
+    doc = document(knowledge_base, pdf.name)
+    assert doc.status == Document.Status.READY
+    assert doc.page_count >= 2
+    pages = set(doc.chunks.values_list("page", flat=True))
+    assert pages == set(range(1, doc.page_count + 1))
+
+
+def test_chunks_stay_within_the_model_window_and_never_end_mid_sentence(tmp_path, knowledge_base):
+    sentences = [
+        f"Sentence number {n} explains one more detail about the warranty." for n in range(300)
+    ]
+    (tmp_path / "long.md").write_text("# Warranty\n\n" + " ".join(sentences))
+    ingest(tmp_path, knowledge_base)
+
+    chunks = list(document(knowledge_base, "long.md").chunks.all())
+    assert len(chunks) > 5
+    for chunk in chunks:
+        assert 150 <= chunk.token_count <= 256 or chunk is chunks[-1]
+        assert chunk.text.startswith("Sentence number") and chunk.text.endswith("warranty.")
+    # consecutive chunks overlap by a sentence, so no fact is cut in two
+    for before, after in itertools.pairwise(chunks):
+        assert after.text.split(". ")[0] in before.text
+
+
+def test_every_demo_document_is_indexed(demo_knowledge_base, db):
+    documents = Document.objects.filter(knowledge_base=demo_knowledge_base)
+    formats = {doc.source.rsplit(".", 1)[-1] for doc in documents}
+    assert formats == {"md", "html", "pdf"}
+    assert documents.count() == len(list(DEMO_KNOWLEDGE_DIR.iterdir()))
+    assert {doc.status for doc in documents} == {Document.Status.READY}
+    assert all(doc.chunk_count == doc.chunks.count() > 0 for doc in documents)
+
+
+def test_resync_skips_unchanged_reembeds_changed_and_removes_deleted(tmp_path, knowledge_base):
+    for name in ("a.md", "b.md", "c.md"):
+        (tmp_path / name).write_text(f"# {name}\n\nThe original text of {name}.\n")
+    assert "added 3 · updated 0 · unchanged 0 · removed 0" in ingest(tmp_path, knowledge_base)
+    untouched = list(document(knowledge_base, "a.md").chunks.values_list("pk", "embedding"))
+    old_b_chunks = set(document(knowledge_base, "b.md").chunks.values_list("pk", flat=True))
+
+    (tmp_path / "b.md").write_text("# b.md\n\nBikes can now be returned within 45 days.\n")
+    (tmp_path / "c.md").unlink()
+    (tmp_path / "d.md").write_text("# d.md\n\nA brand new article.\n")
+    output = ingest(tmp_path, knowledge_base, "--sync")
+
+    assert "added 1 · updated 1 · unchanged 1 · removed 1 · skipped 0 · failed 0" in output
+    assert list(document(knowledge_base, "a.md").chunks.values_list("pk", "embedding")) == untouched
+    b = document(knowledge_base, "b.md")
+    assert not old_b_chunks & set(b.chunks.values_list("pk", flat=True))
+    assert b.chunks.get().text == "Bikes can now be returned within 45 days."
+    assert not Document.objects.filter(source__endswith="/c.md").exists()
+    assert not Chunk.objects.filter(document__source__endswith="/c.md").exists()
+
+
+def test_without_sync_missing_files_are_kept(tmp_path, knowledge_base):
+    (tmp_path / "a.md").write_text("# A\n\nKeep me.\n")
+    ingest(tmp_path, knowledge_base)
+    (tmp_path / "a.md").unlink()
+    (tmp_path / "b.md").write_text("# B\n\nNew.\n")
+    assert "removed 0" in ingest(tmp_path, knowledge_base)
+    assert document(knowledge_base, "a.md").status == Document.Status.READY
