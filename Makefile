@@ -24,6 +24,7 @@ system-deps:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 run: install
+	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v 0
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py demo_setup
 	DEBUG=1 $(BIN)/python manage.py ingest knowledge/demo/help-center --workspace demo --kb help-center --sync

@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from procrastinate.contrib.django import app
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from assistant.models import Membership
@@ -37,3 +39,23 @@ def demo_knowledge_base(django_db_setup, django_db_blocker):
         for path in folder_files(path=DEMO_KNOWLEDGE_DIR):
             file_ingest(knowledge_base=knowledge_base, path=path)
     return knowledge_base
+
+
+@pytest.fixture
+def job_queue(transactional_db):
+    """An empty Procrastinate queue, and a way to drain it with a real worker.
+
+    Procrastinate's tables are not Django-managed, so test flushes leave them be; each test
+    that uses the queue starts from an empty one.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, "
+            "procrastinate_workers CASCADE"
+        )
+
+    def run_worker() -> None:
+        with app.replace_connector(app.connector.get_worker_connector()):
+            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+
+    return run_worker

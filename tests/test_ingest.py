@@ -37,7 +37,8 @@ def document(knowledge_base, name):
 def test_markdown_keeps_its_heading_path(tmp_path, knowledge_base):
     (tmp_path / "returns.md").write_text(
         "# Returns\n\nWe take bikes back.\n\n## Start a return\n\nOpen **My Account** and choose "
-        "[Request a return](https://shop.example/returns).\n\n### Guest orders\n\nUse the order form.\n"
+        "[Request a return](https://shop.example/returns).\n\n"
+        "### Guest orders\n\nUse the order form.\n"
     )
     output = ingest(tmp_path, knowledge_base)
 

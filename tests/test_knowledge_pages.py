@@ -1,0 +1,233 @@
+"""The admin's knowledge pages: roles, uploads through the job queue, delete, re-index."""
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+from django.urls import reverse
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from assistant.models import Membership
+from knowledge.models import Chunk, Document
+from tests import files
+from tests.factories import KnowledgeBaseFactory, MembershipFactory, UserFactory
+
+
+def url(name, knowledge_base, **kwargs):
+    return reverse(
+        name,
+        kwargs={
+            "workspace_slug": knowledge_base.workspace.slug,
+            "knowledge_base_slug": knowledge_base.slug,
+            **kwargs,
+        },
+    )
+
+
+def upload(client, knowledge_base, *uploads):
+    return client.post(
+        url("document_upload", knowledge_base),
+        {"files": list(uploads)},
+        headers={"HX-Request": "true"},
+    )
+
+
+@pytest.mark.django_db
+def test_pages_need_login_and_membership_and_the_admin_role(client, knowledge_base):
+    page = url("knowledge_base", knowledge_base)
+    assert client.get(page).url.startswith(reverse("login"))
+
+    client.force_login(UserFactory())
+    assert client.get(page).status_code == 404  # not a member: the workspace is not revealed
+
+    agent = MembershipFactory(workspace=knowledge_base.workspace, role=Membership.Role.AGENT)
+    client.force_login(agent.user)
+    assert client.get(page).status_code == 403
+    assert (
+        upload(client, knowledge_base, SimpleUploadedFile("a.md", b"# A\n\nText.")).status_code
+        == 403
+    )
+    assert not Document.objects.exists()
+
+
+@pytest.mark.django_db
+def test_home_leads_a_member_to_their_workspace(admin_client, admin_membership):
+    response = admin_client.get(reverse("home"), follow=True)
+    assert response.status_code == 200
+    assert admin_membership.workspace.knowledge_bases.get().name.encode() in response.content
+
+
+def test_several_uploads_are_indexed_by_the_worker_not_the_request(
+    admin_client, knowledge_base, job_queue
+):
+    response = upload(
+        admin_client,
+        knowledge_base,
+        SimpleUploadedFile("returns.md", b"# Returns\n\nBikes go back within 30 days."),
+        SimpleUploadedFile(
+            "hours.html",
+            b"<html><body><main><h1>Hours</h1><p>We open at nine every day.</p>"
+            b"</main></body></html>",
+        ),
+        SimpleUploadedFile("locked.pdf", files.pdf_with_password()),
+    )
+
+    assert response.status_code == 200
+    assert response.content.count(b"queued for indexing") == 3
+    assert set(Document.objects.values_list("status", flat=True)) == {Document.Status.QUEUED}
+    assert not Chunk.objects.exists()
+    assert (
+        ProcrastinateJob.objects.filter(task_name="knowledge.tasks.document_index_job").count() == 3
+    )
+    # the table polls while anything is pending
+    assert b'hx-trigger="every 2s"' in response.content
+
+    job_queue()
+
+    table = admin_client.get(url("document_table", knowledge_base), headers={"HX-Request": "true"})
+    statuses = dict(Document.objects.values_list("source", "status"))
+    assert statuses == {
+        "returns.md": Document.Status.READY,
+        "hours.html": Document.Status.READY,
+        "locked.pdf": Document.Status.FAILED,
+    }
+    assert b'Failed: <span class="reason">The PDF is password-protected' in table.content
+    assert b"every 2s" not in table.content  # nothing pending: polling stops
+    assert (
+        Chunk.objects.filter(document__source="returns.md").get().text
+        == "Bikes go back within 30 days."
+    )
+
+
+def test_uploading_the_same_file_again_changes_nothing(admin_client, knowledge_base, job_queue):
+    content = b"# Returns\n\nBikes go back within 30 days."
+    upload(admin_client, knowledge_base, SimpleUploadedFile("returns.md", content))
+    job_queue()
+
+    again = upload(
+        admin_client,
+        knowledge_base,
+        SimpleUploadedFile("returns.md", content),
+        SimpleUploadedFile("returns-copy.md", content),
+    )
+
+    assert b"unchanged, already indexed" in again.content
+    assert b"skipped: Same content as" in again.content
+    assert Document.objects.get().status == Document.Status.READY
+    assert ProcrastinateJob.objects.filter(status="todo").count() == 0
+
+
+@override_settings(KEEL_MAX_UPLOAD_BYTES=50 * 1024 * 1024)
+def test_a_50_mb_upload_is_refused_with_a_reason_and_not_stored(
+    admin_client, knowledge_base, job_queue
+):
+    huge = SimpleUploadedFile("catalogue.pdf", b"%PDF-1.7\n" + b"0" * (50 * 1024 * 1024 + 1))
+    response = upload(admin_client, knowledge_base, huge)
+
+    assert b"failed: The file is 50.0\xc2\xa0MB; the limit is 50.0\xc2\xa0MB." in response.content
+    document = Document.objects.get()
+    assert document.status == Document.Status.FAILED and not document.file
+    assert not ProcrastinateJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_uploading_nothing_says_so(admin_client, knowledge_base):
+    response = upload(admin_client, knowledge_base)
+    assert b"Choose one or more files first." in response.content
+
+
+def test_delete_removes_document_chunks_and_file(admin_client, knowledge_base, job_queue):
+    upload(admin_client, knowledge_base, SimpleUploadedFile("returns.md", b"# Returns\n\n30 days."))
+    job_queue()
+    document = Document.objects.get()
+    stored = Path(document.file.path)
+    assert stored.exists()
+
+    response = admin_client.post(
+        url("document_delete", knowledge_base, document_id=document.pk),
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 200 and b"No documents yet" in response.content
+    assert not Document.objects.exists() and not Chunk.objects.exists()
+    assert not stored.exists()
+
+
+def test_reindex_queues_a_job_and_the_worker_rebuilds_the_chunks(
+    admin_client, knowledge_base, job_queue
+):
+    upload(admin_client, knowledge_base, SimpleUploadedFile("returns.md", b"# Returns\n\n30 days."))
+    job_queue()
+    document = Document.objects.get()
+    old_chunks = set(document.chunks.values_list("pk", flat=True))
+
+    response = admin_client.post(
+        url("document_reindex", knowledge_base, document_id=document.pk),
+        headers={"HX-Request": "true"},
+    )
+    assert b'data-status="queued"' in response.content
+    job_queue()
+
+    document.refresh_from_db()
+    assert document.status == Document.Status.READY
+    assert set(document.chunks.values_list("pk", flat=True)).isdisjoint(old_chunks)
+
+
+@pytest.mark.django_db
+def test_another_workspace_documents_are_out_of_reach(admin_client, knowledge_base):
+    other = KnowledgeBaseFactory()
+    theirs = Document.objects.create(knowledge_base=other, source="secret.md", title="Secret")
+
+    # their knowledge base through our workspace's URL, and their document through ours
+    assert (
+        admin_client.get(
+            reverse(
+                "knowledge_base",
+                kwargs={
+                    "workspace_slug": knowledge_base.workspace.slug,
+                    "knowledge_base_slug": other.slug,
+                },
+            )
+        ).status_code
+        == 404
+    )
+    assert (
+        admin_client.post(url("document_delete", knowledge_base, document_id=theirs.pk)).status_code
+        == 404
+    )
+    assert (
+        admin_client.get(
+            reverse(
+                "knowledge_base",
+                kwargs={"workspace_slug": other.workspace.slug, "knowledge_base_slug": other.slug},
+            )
+        ).status_code
+        == 404
+    )
+    assert Document.objects.filter(pk=theirs.pk).exists()
+    assert b"Secret" not in admin_client.get(url("knowledge_base", knowledge_base)).content
+
+
+@pytest.mark.django_db
+def test_posts_without_a_csrf_token_are_refused(admin_membership, knowledge_base):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_membership.user)
+    response = upload(client, knowledge_base, SimpleUploadedFile("a.md", b"# A\n\nText."))
+    assert response.status_code == 403
+    assert not Document.objects.exists()
+
+
+@pytest.mark.django_db
+def test_document_supplied_text_is_escaped(admin_client, knowledge_base):
+    Document.objects.create(
+        knowledge_base=knowledge_base,
+        source="<img src=x onerror=alert(1)>.md",
+        title="<script>alert('title')</script>",
+        status=Document.Status.FAILED,
+        error="<b>bad</b>",
+    )
+    content = admin_client.get(url("knowledge_base", knowledge_base)).content
+    assert b"<script>alert('title')" not in content and b"<img src=x" not in content
+    assert b"&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in content
+    assert b"&lt;b&gt;bad&lt;/b&gt;" in content
