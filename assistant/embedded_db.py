@@ -7,6 +7,7 @@ handle is released, so `make run` and `make test` leave nothing running behind t
 
 import warnings
 from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
 
 import psycopg
 from psycopg import sql
@@ -26,4 +27,10 @@ def embedded_database_url(*, data_dir: Path, database: str) -> str:
         ).fetchone()
         if not exists:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    return server.get_uri(database)
+    socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
+    return database_url(socket_dir=socket_dir, database=database)
+
+
+def database_url(*, socket_dir: str, database: str) -> str:
+    """A URL with the socket directory as its host, as dj-database-url reads it into HOST."""
+    return f"postgresql://postgres@{quote(socket_dir, safe='')}/{database}"

@@ -5,11 +5,19 @@ from django.db import connection
 from procrastinate.contrib.django import app
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
+from assistant.embedded_db import database_url
 from assistant.models import Membership
 from knowledge.ingest import file_ingest, folder_files
 from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
 
 DATA_DIR = Path(__file__).parent / "data"
+
+
+def url_of_test_database() -> str:
+    """The test database, for the processes that tests start."""
+    return database_url(
+        socket_dir=connection.settings_dict["HOST"], database=connection.settings_dict["NAME"]
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+"""A worker killed in the middle of a document: nothing half-indexed, and the job is retried."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from knowledge.models import Chunk, Document
+from knowledge.tasks import stalled_jobs_retry
+from knowledge.uploads import documents_upload
+from tests.conftest import url_of_test_database
+
+
+def wait_for(condition, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_killed_worker_leaves_no_half_indexed_document_and_the_job_is_retried(
+    knowledge_base, job_queue
+):
+    sentences = " ".join(
+        f"Clause {n} of the long warranty explains one more case." for n in range(6000)
+    )
+    [outcome] = documents_upload(
+        knowledge_base=knowledge_base,
+        files=[SimpleUploadedFile("warranty.txt", sentences.encode())],
+    )
+    document = outcome.document
+    worker = subprocess.Popen(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "procrastinate", "worker"],
+        env={
+            **os.environ,
+            "DATABASE_URL": url_of_test_database(),
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+        },
+    )
+    try:
+        wait_for(
+            lambda: Document.objects.get(pk=document.pk).status == Document.Status.PROCESSING,
+            timeout=30,
+            what="the worker to start indexing",
+        )
+        time.sleep(1)  # well inside parsing and embedding
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+    document.refresh_from_db()
+    assert document.status == Document.Status.PROCESSING
+    assert not Chunk.objects.filter(document=document).exists()
+
+    time.sleep(1)
+    assert asyncio.run(stalled_jobs_retry(seconds_since_heartbeat=0.5)) == 1
+    job_queue()
+
+    document.refresh_from_db()
+    assert document.status == Document.Status.READY
+    assert document.chunk_count == Chunk.objects.filter(document=document).count() > 100
