@@ -48,7 +48,7 @@ def test_pages_need_login_and_membership_and_the_admin_role(client, knowledge_ba
         upload(client, knowledge_base, SimpleUploadedFile("a.md", b"# A\n\nText.")).status_code
         == 403
     )
-    assert not Document.objects.exists()
+    assert not knowledge_base.documents.exists()
 
 
 @pytest.mark.django_db
@@ -75,8 +75,10 @@ def test_several_uploads_are_indexed_by_the_worker_not_the_request(
 
     assert response.status_code == 200
     assert response.content.count(b"queued for indexing") == 3
-    assert set(Document.objects.values_list("status", flat=True)) == {Document.Status.QUEUED}
-    assert not Chunk.objects.exists()
+    assert set(knowledge_base.documents.values_list("status", flat=True)) == {
+        Document.Status.QUEUED
+    }
+    assert not Chunk.objects.filter(document__knowledge_base=knowledge_base).exists()
     assert (
         ProcrastinateJob.objects.filter(task_name="knowledge.tasks.document_index_job").count() == 3
     )
@@ -86,7 +88,7 @@ def test_several_uploads_are_indexed_by_the_worker_not_the_request(
     job_queue()
 
     table = admin_client.get(url("document_table", knowledge_base), headers={"HX-Request": "true"})
-    statuses = dict(Document.objects.values_list("source", "status"))
+    statuses = dict(knowledge_base.documents.values_list("source", "status"))
     assert statuses == {
         "returns.md": Document.Status.READY,
         "hours.html": Document.Status.READY,
@@ -95,7 +97,9 @@ def test_several_uploads_are_indexed_by_the_worker_not_the_request(
     assert b'Failed: <span class="reason">The PDF is password-protected' in table.content
     assert b"every 2s" not in table.content  # nothing pending: polling stops
     assert (
-        Chunk.objects.filter(document__source="returns.md").get().text
+        Chunk.objects.filter(document__knowledge_base=knowledge_base, document__source="returns.md")
+        .get()
+        .text
         == "Bikes go back within 30 days."
     )
 
@@ -114,7 +118,7 @@ def test_uploading_the_same_file_again_changes_nothing(admin_client, knowledge_b
 
     assert b"unchanged, already indexed" in again.content
     assert b"skipped: Same content as" in again.content
-    assert Document.objects.get().status == Document.Status.READY
+    assert knowledge_base.documents.get().status == Document.Status.READY
     assert ProcrastinateJob.objects.filter(status="todo").count() == 0
 
 
@@ -126,7 +130,7 @@ def test_a_50_mb_upload_is_refused_with_a_reason_and_not_stored(
     response = upload(admin_client, knowledge_base, huge)
 
     assert b"failed: The file is 50.0\xc2\xa0MB; the limit is 50.0\xc2\xa0MB." in response.content
-    document = Document.objects.get()
+    document = knowledge_base.documents.get()
     assert document.status == Document.Status.FAILED and not document.file
     assert not ProcrastinateJob.objects.exists()
 
@@ -140,7 +144,7 @@ def test_uploading_nothing_says_so(admin_client, knowledge_base):
 def test_delete_removes_document_chunks_and_file(admin_client, knowledge_base, job_queue):
     upload(admin_client, knowledge_base, SimpleUploadedFile("returns.md", b"# Returns\n\n30 days."))
     job_queue()
-    document = Document.objects.get()
+    document = knowledge_base.documents.get()
     stored = Path(document.file.path)
     assert stored.exists()
 
@@ -150,7 +154,8 @@ def test_delete_removes_document_chunks_and_file(admin_client, knowledge_base, j
     )
 
     assert response.status_code == 200 and b"No documents yet" in response.content
-    assert not Document.objects.exists() and not Chunk.objects.exists()
+    assert not knowledge_base.documents.exists()
+    assert not Chunk.objects.filter(document__knowledge_base=knowledge_base).exists()
     assert not stored.exists()
 
 
@@ -159,7 +164,7 @@ def test_reindex_queues_a_job_and_the_worker_rebuilds_the_chunks(
 ):
     upload(admin_client, knowledge_base, SimpleUploadedFile("returns.md", b"# Returns\n\n30 days."))
     job_queue()
-    document = Document.objects.get()
+    document = knowledge_base.documents.get()
     old_chunks = set(document.chunks.values_list("pk", flat=True))
 
     response = admin_client.post(
@@ -177,7 +182,7 @@ def test_reindex_queues_a_job_and_the_worker_rebuilds_the_chunks(
 @pytest.mark.django_db
 def test_another_workspace_documents_are_out_of_reach(admin_client, knowledge_base):
     other = KnowledgeBaseFactory()
-    theirs = Document.objects.create(knowledge_base=other, source="secret.md", title="Secret")
+    theirs = other.documents.create(source="secret.md", title="Secret")
 
     # their knowledge base through our workspace's URL, and their document through ours
     assert (
@@ -205,7 +210,7 @@ def test_another_workspace_documents_are_out_of_reach(admin_client, knowledge_ba
         ).status_code
         == 404
     )
-    assert Document.objects.filter(pk=theirs.pk).exists()
+    assert other.documents.filter(pk=theirs.pk).exists()
     assert b"Secret" not in admin_client.get(url("knowledge_base", knowledge_base)).content
 
 
@@ -215,12 +220,12 @@ def test_posts_without_a_csrf_token_are_refused(admin_membership, knowledge_base
     client.force_login(admin_membership.user)
     response = upload(client, knowledge_base, SimpleUploadedFile("a.md", b"# A\n\nText."))
     assert response.status_code == 403
-    assert not Document.objects.exists()
+    assert not knowledge_base.documents.exists()
 
 
 @pytest.mark.django_db
 def test_document_supplied_text_is_escaped(admin_client, knowledge_base):
-    Document.objects.create(
+    knowledge_base.documents.create(
         knowledge_base=knowledge_base,
         source="<img src=x onerror=alert(1)>.md",
         title="<script>alert('title')</script>",
