@@ -9,6 +9,7 @@ that filter removes most of the nearest neighbours.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,6 +20,12 @@ from knowledge.models import SEARCH_CONFIG, KnowledgeBase
 
 RRF_K = 60
 CANDIDATES = 50
+
+
+class SearchMode(StrEnum):
+    HYBRID = "hybrid"
+    VECTOR = "vector"  # evaluation only: one leg, to measure what fusion adds
+    KEYWORD = "keyword"
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ WITH vector_hits AS (
         FROM knowledge_chunk
         WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
         ORDER BY embedding <=> %(embedding)s::vector
-        LIMIT %(candidates)s
+        LIMIT %(vector_candidates)s
     ) nearest
 ),
 keyword_hits AS (
@@ -55,7 +62,7 @@ keyword_hits AS (
         FROM knowledge_chunk, websearch_to_tsquery('{SEARCH_CONFIG}', %(keywords)s) query
         WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND search @@ query
         ORDER BY score DESC
-        LIMIT %(candidates)s
+        LIMIT %(keyword_candidates)s
     ) matching
 ),
 fused AS (
@@ -77,11 +84,18 @@ ORDER BY fused.score DESC, chunk.id
 """
 
 
-def chunk_search(*, knowledge_bases: Sequence[KnowledgeBase], query: str, k: int = 8) -> list[Hit]:
+def chunk_search(
+    *,
+    knowledge_bases: Sequence[KnowledgeBase],
+    query: str,
+    k: int = 8,
+    mode: SearchMode = SearchMode.HYBRID,
+) -> list[Hit]:
     knowledge_base_ids = [knowledge_base.pk for knowledge_base in knowledge_bases]
     if not knowledge_base_ids or not query.strip():
         return []
     embedding = query_embed(query=query)  # before the transaction, never inside it
+    candidates = max(CANDIDATES, k)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.KEEL_HNSW_EF_SEARCH, k)])
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
@@ -91,7 +105,8 @@ def chunk_search(*, knowledge_bases: Sequence[KnowledgeBase], query: str, k: int
                 "embedding": Vector(embedding).to_text(),
                 "knowledge_base_ids": knowledge_base_ids,
                 "keywords": keywords_any(query),
-                "candidates": max(CANDIDATES, k),
+                "vector_candidates": candidates if mode != SearchMode.KEYWORD else 0,
+                "keyword_candidates": candidates if mode != SearchMode.VECTOR else 0,
                 "rrf_k": RRF_K,
                 "k": k,
             },

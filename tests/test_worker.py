@@ -1,19 +1,14 @@
 """A worker killed in the middle of a document: nothing half-indexed, and the job is retried."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from knowledge.models import Chunk, Document
 from knowledge.tasks import stalled_jobs_retry
 from knowledge.uploads import documents_upload
-from tests.conftest import url_of_test_database
 
 
 def wait_for(condition, *, timeout: float, what: str):
@@ -26,7 +21,7 @@ def wait_for(condition, *, timeout: float, what: str):
 
 
 def test_a_killed_worker_leaves_no_half_indexed_document_and_the_job_is_retried(
-    knowledge_base, job_queue
+    knowledge_base, job_queue, worker_process
 ):
     sentences = " ".join(
         f"Clause {n} of the long warranty explains one more case." for n in range(6000)
@@ -36,24 +31,14 @@ def test_a_killed_worker_leaves_no_half_indexed_document_and_the_job_is_retried(
         files=[SimpleUploadedFile("warranty.txt", sentences.encode())],
     )
     document = outcome.document
-    worker = subprocess.Popen(
-        [sys.executable, str(settings.BASE_DIR / "manage.py"), "procrastinate", "worker"],
-        env={
-            **os.environ,
-            "DATABASE_URL": url_of_test_database(),
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-        },
+    wait_for(
+        lambda: Document.objects.get(pk=document.pk).status == Document.Status.PROCESSING,
+        timeout=60,
+        what="the worker to start indexing",
     )
-    try:
-        wait_for(
-            lambda: Document.objects.get(pk=document.pk).status == Document.Status.PROCESSING,
-            timeout=30,
-            what="the worker to start indexing",
-        )
-        time.sleep(1)  # well inside parsing and embedding
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
+    time.sleep(1)  # well inside parsing and embedding
+    worker_process.send_signal(signal.SIGKILL)
+    worker_process.wait()
 
     document.refresh_from_db()
     assert document.status == Document.Status.PROCESSING
