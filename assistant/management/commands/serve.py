@@ -1,6 +1,7 @@
+import signal
 import subprocess
 import sys
-import time
+import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -14,6 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host: str, port: int, **options):
+        stop = threading.Event()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signal_number, lambda *_: stop.set())
+
         manage = str(settings.BASE_DIR / "manage.py")
         processes = {
             "worker": subprocess.Popen([sys.executable, manage, "procrastinate", "worker"]),
@@ -37,19 +42,18 @@ class Command(BaseCommand):
             f"  knowledge    {base}/w/demo/knowledge/help-center/\n"
             f"  Django admin {base}/admin/\n"
         )
-        try:
-            while all(process.poll() is None for process in processes.values()):
-                time.sleep(0.5)
+        while not stop.wait(timeout=0.5):
             stopped = [name for name, process in processes.items() if process.poll() is not None]
-            self.stderr.write(f"{', '.join(stopped)} stopped unexpectedly; stopping the rest.")
-        except KeyboardInterrupt:
-            self.stdout.write("\nStopping Keel…")
-        finally:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes.values():
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            if stopped:
+                self.stderr.write(f"{', '.join(stopped)} stopped unexpectedly; stopping the rest.")
+                break
+        self.stdout.write("Stopping Keel…")
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.stdout.write("Stopped.")
