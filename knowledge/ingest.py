@@ -126,7 +126,8 @@ def document_index(*, document: Document) -> Document:
     )
     try:
         with document.file.open("rb") as stored:
-            parsed = document_parse(filename=document.file.name, data=stored.read())
+            # the source keeps the name people gave the file; storage may have altered it
+            parsed = document_parse(filename=Path(document.source).name, data=stored.read())
         drafts = sections_chunk(sections=parsed.sections)
     except UnreadableDocument as problem:
         return _document_fail(document=document, reason=str(problem))
@@ -137,6 +138,8 @@ def document_index(*, document: Document) -> Document:
     vectors = texts_embed(texts=[draft.embedding_input for draft in drafts])
 
     with transaction.atomic():
+        if not _still_there(document):
+            return document
         Chunk.objects.filter(document=document).delete()
         Chunk.objects.bulk_create(
             Chunk(
@@ -157,18 +160,38 @@ def document_index(*, document: Document) -> Document:
         document.status = Document.Status.READY
         document.error = ""
         document.indexed_at = timezone.now()
-        document.save()
+        document.save(
+            update_fields=[
+                "title",
+                "page_count",
+                "chunk_count",
+                "status",
+                "error",
+                "indexed_at",
+                "updated_at",
+            ]
+        )
     return document
 
 
 def _document_fail(*, document: Document, reason: str) -> Document:
     with transaction.atomic():
+        if not _still_there(document):
+            return document
         Chunk.objects.filter(document=document).delete()
         document.status = Document.Status.FAILED
         document.error = reason
         document.chunk_count = 0
-        document.save()
+        document.save(update_fields=["status", "error", "chunk_count", "updated_at"])
     return document
+
+
+def _still_there(document: Document) -> bool:
+    """Lock the document's row; False if it was deleted while it was being indexed.
+
+    Saving a deleted document would insert it again, chunks and all.
+    """
+    return Document.objects.select_for_update().filter(pk=document.pk).exists()
 
 
 def file_ingest(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:

@@ -44,22 +44,30 @@ def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
     )
     if not data.strip():
         raise UnreadableDocument("The file is empty.")
-    if extension in (".md", ".markdown"):
-        parsed = _parse_markdown(_decode_text(data), fallback_title=fallback_title)
-    elif extension in (".html", ".htm"):
-        parsed = _parse_html(_decode_text(data), fallback_title=fallback_title)
-    elif extension == ".txt":
-        parsed = _parse_plain_text(_decode_text(data), fallback_title=fallback_title)
-    elif extension == ".pdf":
-        parsed = _parse_pdf(data, fallback_title=fallback_title)
-    else:
-        raise UnreadableDocument(
-            f"Unsupported file type {extension or '(none)'!r}; "
-            f"supported: {', '.join(SUPPORTED_EXTENSIONS)}."
-        )
+    try:
+        parsed = _parse(extension, data, fallback_title=fallback_title)
+    except UnreadableDocument:
+        raise
+    except Exception as error:  # a parser tripping on a strange file: the file's fault, say so
+        raise UnreadableDocument(f"The file could not be read ({error}).") from error
     if not any(section.text.strip() for section in parsed.sections):
         raise UnreadableDocument("No text was found in the file.")
     return parsed
+
+
+def _parse(extension: str, data: bytes, *, fallback_title: str) -> ParsedDocument:
+    if extension in (".md", ".markdown"):
+        return _parse_markdown(_decode_text(data), fallback_title=fallback_title)
+    if extension in (".html", ".htm"):
+        return _parse_html(_decode_text(data), fallback_title=fallback_title)
+    if extension == ".txt":
+        return _parse_plain_text(_decode_text(data), fallback_title=fallback_title)
+    if extension == ".pdf":
+        return _parse_pdf(data, fallback_title=fallback_title)
+    raise UnreadableDocument(
+        f"Unsupported file type {extension or '(none)'!r}; "
+        f"supported: {', '.join(SUPPORTED_EXTENSIONS)}."
+    )
 
 
 def _decode_text(data: bytes) -> str:

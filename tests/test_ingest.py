@@ -4,9 +4,12 @@ import itertools
 import shutil
 
 import pytest
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
+from knowledge.ingest import document_index, document_submit
 from knowledge.models import Chunk, Document
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +162,29 @@ def test_without_sync_missing_files_are_kept(tmp_path, knowledge_base):
     (tmp_path / "b.md").write_text("# B\n\nNew.\n")
     assert "removed 0" in ingest(tmp_path, knowledge_base)
     assert document(knowledge_base, "a.md").status == Document.Status.READY
+
+
+def test_a_document_deleted_while_it_was_indexed_stays_deleted(tmp_path, knowledge_base):
+    (tmp_path / "returns.md").write_text("# Returns\n\nThirty days.\n")
+    outcome = document_submit(
+        knowledge_base=knowledge_base,
+        source="returns.md",
+        content=File((tmp_path / "returns.md").open("rb")),
+    )
+    Document.objects.filter(pk=outcome.document.pk).delete()  # staff delete it mid-indexing
+
+    document_index(document=outcome.document)
+
+    assert not Document.objects.filter(knowledge_base=knowledge_base).exists()
+    assert not Chunk.objects.filter(knowledge_base=knowledge_base).exists()
+
+
+def test_uploaded_text_files_take_their_title_from_the_name_people_gave_them(knowledge_base):
+    outcome = document_submit(
+        knowledge_base=knowledge_base,
+        source="store-opening-hours.txt",
+        content=ContentFile(b"Stores open at nine.", name="store-opening-hours.txt"),
+    )
+    outcome.document.file.save("stored-name-xyz.txt", ContentFile(b"Stores open at nine."))
+
+    assert document_index(document=outcome.document).title == "Store opening hours"
