@@ -69,21 +69,26 @@ def upload(request, knowledge_base_slug: str):
 @require_POST
 @admin_required
 def document_remove(request, knowledge_base_slug: str, document_id: int):
-    knowledge_base = _knowledge_base(request, knowledge_base_slug)
-    document_delete(
-        document=get_object_or_404(Document, pk=document_id, knowledge_base=knowledge_base)
-    )
-    return _document_table_or_page(request, knowledge_base)
+    document = _document(request, knowledge_base_slug, document_id)
+    document_delete(document=document)
+    return _document_table_or_page(request, document.knowledge_base)
 
 
 @require_POST
 @admin_required
 def document_reindex_request(request, knowledge_base_slug: str, document_id: int):
-    knowledge_base = _knowledge_base(request, knowledge_base_slug)
-    document_reindex(
-        document=get_object_or_404(Document, pk=document_id, knowledge_base=knowledge_base)
+    document = _document(request, knowledge_base_slug, document_id)
+    document_reindex(document=document)
+    return _document_table_or_page(request, document.knowledge_base)
+
+
+def _document(request, knowledge_base_slug: str, document_id: int) -> Document:
+    return get_object_or_404(
+        Document.objects.select_related("knowledge_base"),
+        pk=document_id,
+        knowledge_base__workspace=request.workspace,
+        knowledge_base__slug=knowledge_base_slug,
     )
-    return _document_table_or_page(request, knowledge_base)
 
 
 def _document_table_or_page(request, knowledge_base: KnowledgeBase):
