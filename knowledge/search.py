@@ -4,9 +4,14 @@ Reciprocal rank fusion (RRF) needs no score calibration between the two lists: a
 ranked high by either, and better by both, comes first. Both lists are filtered to the
 given knowledge bases; pgvector's iterative index scan keeps the vector list full when
 that filter removes most of the nearest neighbours.
+
+The full-text list matches any of the question's words (AND semantics, as in
+`websearch_to_tsquery`, would match almost nothing for a long natural question) and weighs
+each word by its inverse document frequency among the searched chunks, as BM25 does:
+plain `ts_rank` has no notion of a rare word. On BEIR SciFact this lifts full-text
+nDCG@10 from 0.45 to 0.68 and hybrid from 0.63 to 0.71 (see `make bench`).
 """
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +25,9 @@ from knowledge.models import SEARCH_CONFIG, KnowledgeBase
 
 RRF_K = 60
 CANDIDATES = 50
+# ts_rank weights for labels D, C, B (chunk text), A (heading path): a word in a heading
+# counts more than one in the text, but less than ts_rank's default 2.5 times.
+TERM_WEIGHTS = "{0.1, 0.2, 0.6, 1.0}"
 
 
 class SearchMode(StrEnum):
@@ -39,7 +47,7 @@ class Hit:
     text: str
     score: float  # fused RRF score: the order of the hits
     similarity: float | None  # cosine similarity, when in the vector list
-    keyword_score: float | None  # ts_rank_cd, when in the full-text list
+    keyword_score: float | None  # IDF-weighted term rank, when in the full-text list
     vector_rank: int | None
     keyword_rank: int | None
 
@@ -55,12 +63,35 @@ WITH vector_hits AS (
         LIMIT %(vector_candidates)s
     ) nearest
 ),
+query_terms AS (
+    SELECT to_tsquery('{SEARCH_CONFIG}', quote_literal(lexeme)) AS term
+    FROM unnest(tsvector_to_array(to_tsvector('{SEARCH_CONFIG}', %(query)s))) AS lexeme
+),
+term_weights AS (
+    SELECT term,
+           ln(1 + (searched.chunks - matching.chunks + 0.5) / (matching.chunks + 0.5)) AS idf
+    FROM query_terms,
+        (
+            SELECT coalesce(sum(chunk_count), 0) AS chunks
+            FROM knowledge_document
+            WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
+        ) searched,
+        LATERAL (
+            SELECT count(*) AS chunks
+            FROM knowledge_chunk
+            WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND search @@ query_terms.term
+        ) matching
+),
 keyword_hits AS (
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
     FROM (
-        SELECT id, ts_rank_cd(search, query, 1) AS score
-        FROM knowledge_chunk, websearch_to_tsquery('{SEARCH_CONFIG}', %(keywords)s) query
-        WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND search @@ query
+        SELECT chunk.id,
+               sum(term_weights.idf * ts_rank('{TERM_WEIGHTS}', chunk.search, term_weights.term, 0))
+                   AS score
+        FROM knowledge_chunk chunk
+        JOIN term_weights ON chunk.search @@ term_weights.term
+        WHERE chunk.knowledge_base_id = ANY(%(knowledge_base_ids)s)
+        GROUP BY chunk.id
         ORDER BY score DESC
         LIMIT %(keyword_candidates)s
     ) matching
@@ -104,7 +135,7 @@ def chunk_search(
             {
                 "embedding": Vector(embedding).to_text(),
                 "knowledge_base_ids": knowledge_base_ids,
-                "keywords": keywords_any(query),
+                "query": query,
                 "vector_candidates": candidates if mode != SearchMode.KEYWORD else 0,
                 "keyword_candidates": candidates if mode != SearchMode.VECTOR else 0,
                 "rrf_k": RRF_K,
@@ -113,13 +144,3 @@ def chunk_search(
         )
         rows = cursor.fetchall()
     return [Hit(*row) for row in rows]
-
-
-def keywords_any(query: str) -> str:
-    """A websearch query matching any of the question's words, ranked by how many match.
-
-    `websearch_to_tsquery` alone ANDs every word, so a long, natural question would match
-    almost nothing; stop words are still dropped by the text search configuration.
-    """
-    words = [word for word in re.findall(r"\w+", query) if word.lower() != "or"]
-    return " or ".join(words)

