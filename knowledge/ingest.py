@@ -126,8 +126,7 @@ def document_index(*, document: Document) -> Document:
     )
     try:
         with document.file.open("rb") as stored:
-            # the source keeps the name people gave the file; storage may have altered it
-            parsed = document_parse(filename=Path(document.source).name, data=stored.read())
+            parsed = document_parse(filename=Path(document.file.name).name, data=stored.read())
         drafts = sections_chunk(sections=parsed.sections)
     except UnreadableDocument as problem:
         return _document_fail(document=document, reason=str(problem))

@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -27,6 +29,11 @@ class KnowledgeBase(models.Model):
         return self.name
 
 
+def document_file_path(document: "Document", filename: str) -> str:
+    """A folder of its own per stored file, so the file keeps the name it was given."""
+    return f"documents/{uuid.uuid4().hex}/{filename}"
+
+
 class Document(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -42,7 +49,7 @@ class Document(models.Model):
     # name for uploads. Re-ingesting the same source updates the document in place.
     source = models.CharField(max_length=1000)
     url = models.URLField(max_length=1000, blank=True)
-    file = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    file = models.FileField(upload_to=document_file_path, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
     size_bytes = models.PositiveBigIntegerField(default=0)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)

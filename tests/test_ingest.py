@@ -2,6 +2,7 @@
 
 import itertools
 import shutil
+from pathlib import Path
 
 import pytest
 from django.core.files import File
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.ingest import document_index, document_submit
 from knowledge.models import Chunk, Document
+from tests.factories import KnowledgeBaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -179,12 +181,14 @@ def test_a_document_deleted_while_it_was_indexed_stays_deleted(tmp_path, knowled
     assert not Chunk.objects.filter(knowledge_base=knowledge_base).exists()
 
 
-def test_uploaded_text_files_take_their_title_from_the_name_people_gave_them(knowledge_base):
-    outcome = document_submit(
-        knowledge_base=knowledge_base,
-        source="store-opening-hours.txt",
-        content=ContentFile(b"Stores open at nine.", name="store-opening-hours.txt"),
-    )
-    outcome.document.file.save("stored-name-xyz.txt", ContentFile(b"Stores open at nine."))
-
-    assert document_index(document=outcome.document).title == "Store opening hours"
+def test_files_with_the_same_name_keep_it_in_storage_and_in_their_title(knowledge_base):
+    other = KnowledgeBaseFactory(workspace=knowledge_base.workspace)
+    for kb, text in ((knowledge_base, b"Stores open at nine."), (other, b"Stores close at six.")):
+        outcome = document_submit(
+            knowledge_base=kb,
+            source="store-opening-hours",  # a source need not be a file name
+            content=ContentFile(text, name="store-opening-hours.txt"),
+        )
+        document = document_index(document=outcome.document)
+        assert Path(document.file.name).name == "store-opening-hours.txt"
+        assert (document.title, document.status) == ("Store opening hours", Document.Status.READY)
