@@ -6,21 +6,28 @@ fully indexed (all chunks, status ready) or not at all, whoever kills the proces
 
 import hashlib
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from knowledge.chunking import sections_chunk
+from knowledge.chunking import ChunkDraft, sections_chunk
 from knowledge.embeddings import texts_embed
 from knowledge.models import Chunk, Document, KnowledgeBase
-from knowledge.parsing import SUPPORTED_EXTENSIONS, UnreadableDocument, document_parse
+from knowledge.parsing import (
+    SUPPORTED_EXTENSIONS,
+    ParsedDocument,
+    UnreadableDocument,
+    document_parse,
+)
 
 
 class Action(StrEnum):
@@ -119,23 +126,45 @@ def _sha256(content: File) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class PreparedIndex:
+    """What indexing computes before it touches the database: parsed, chunked, embedded."""
+
+    parsed: ParsedDocument | None = None
+    drafts: list[ChunkDraft] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    problem: str = ""
+
+
 def document_index(*, document: Document) -> Document:
     """Parse, chunk and embed the stored file, then swap the document's chunks in one go."""
+    _document_mark_processing(document)
+    return _document_store(document=document, prepared=_document_prepare(document))
+
+
+def _document_mark_processing(document: Document) -> None:
     Document.objects.filter(pk=document.pk).update(
         status=Document.Status.PROCESSING, updated_at=timezone.now()
     )
+
+
+def _document_prepare(document: Document) -> PreparedIndex:
+    """The slow part, with no database access, so it can run beside other documents' writes."""
     try:
         with document.file.open("rb") as stored:
             parsed = document_parse(filename=Path(document.file.name).name, data=stored.read())
         drafts = sections_chunk(sections=parsed.sections)
     except UnreadableDocument as problem:
-        return _document_fail(document=document, reason=str(problem))
+        return PreparedIndex(problem=str(problem))
     except FileNotFoundError:
-        return _document_fail(
-            document=document, reason="The stored file is missing; upload it again."
-        )
+        return PreparedIndex(problem="The stored file is missing; upload it again.")
     vectors = texts_embed(texts=[draft.embedding_input for draft in drafts])
+    return PreparedIndex(parsed=parsed, drafts=drafts, vectors=vectors)
 
+
+def _document_store(*, document: Document, prepared: PreparedIndex) -> Document:
+    if prepared.problem:
+        return _document_fail(document=document, reason=prepared.problem)
     with transaction.atomic():
         if not _still_there(document):
             return document
@@ -151,11 +180,13 @@ def document_index(*, document: Document) -> Document:
                 token_count=draft.token_count,
                 embedding=vector,
             )
-            for position, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
+            for position, (draft, vector) in enumerate(
+                zip(prepared.drafts, prepared.vectors, strict=True)
+            )
         )
-        document.title = parsed.title[: Document._meta.get_field("title").max_length]
-        document.page_count = parsed.page_count
-        document.chunk_count = len(drafts)
+        document.title = prepared.parsed.title[: Document._meta.get_field("title").max_length]
+        document.page_count = prepared.parsed.page_count
+        document.chunk_count = len(prepared.drafts)
         document.status = Document.Status.READY
         document.error = ""
         document.indexed_at = timezone.now()
@@ -193,24 +224,48 @@ def _still_there(document: Document) -> bool:
     return Document.objects.select_for_update().filter(pk=document.pk).exists()
 
 
-def file_ingest(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
-    """Submit and index one file from disk, in this process (the `ingest` command)."""
+def files_ingest(
+    *, knowledge_base: KnowledgeBase, paths: Iterable[Path]
+) -> Iterator[IngestOutcome]:
+    """Submit and index files from disk in this process (the `ingest` command), in order.
+
+    While one document's chunks are written, the next one is parsed and embedded on a
+    second thread (the model releases the GIL), so writing costs almost no embedding time.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as embedder:
+        waiting: tuple[IngestOutcome, Future[PreparedIndex]] | None = None
+        for path in paths:
+            outcome = _file_submit(knowledge_base=knowledge_base, path=path)
+            if outcome.action not in (Action.ADDED, Action.UPDATED):
+                yield outcome
+                continue
+            _document_mark_processing(outcome.document)
+            preparing = embedder.submit(_document_prepare, outcome.document)
+            if waiting:
+                yield _indexed_outcome(*waiting)
+            waiting = (outcome, preparing)
+        if waiting:
+            yield _indexed_outcome(*waiting)
+
+
+def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
     source = str(path.resolve())
     try:
         with path.open("rb") as handle:
-            outcome = document_submit(
+            return document_submit(
                 knowledge_base=knowledge_base, source=source, content=File(handle)
             )
     except OSError as error:
         return IngestOutcome(
             source=source, action=Action.FAILED, reason=f"Cannot read the file ({error})."
         )
-    if outcome.action not in (Action.ADDED, Action.UPDATED):
-        return outcome
-    document = document_index(document=outcome.document)
+
+
+def _indexed_outcome(outcome: IngestOutcome, preparing: Future[PreparedIndex]) -> IngestOutcome:
+    document = _document_store(document=outcome.document, prepared=preparing.result())
     if document.status == Document.Status.FAILED:
         return IngestOutcome(
-            source=source, action=Action.FAILED, document=document, reason=document.error
+            source=outcome.source, action=Action.FAILED, document=document, reason=document.error
         )
     return outcome
 

@@ -11,7 +11,7 @@ from procrastinate.contrib.django import app
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from assistant.embedded_db import database_url
 from assistant.models import Membership
-from knowledge.ingest import file_ingest, folder_files
+from knowledge.ingest import files_ingest, folder_files
 from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -48,8 +48,9 @@ def demo_knowledge_base(django_db_setup, django_db_blocker):
             workspace=WorkspaceFactory(slug="demo-session", name="Trailhead Cycles"),
             slug="help-center",
         )
-        for path in folder_files(path=DEMO_KNOWLEDGE_DIR):
-            file_ingest(knowledge_base=knowledge_base, path=path)
+        list(
+            files_ingest(knowledge_base=knowledge_base, paths=folder_files(path=DEMO_KNOWLEDGE_DIR))
+        )
     return knowledge_base
 
 

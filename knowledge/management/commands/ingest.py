@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from knowledge.ingest import Action, documents_remove_missing, file_ingest, folder_files
+from knowledge.ingest import Action, documents_remove_missing, files_ingest, folder_files
 from knowledge.selectors import knowledge_bases_in_workspace
 
 
@@ -31,10 +31,15 @@ class Command(BaseCommand):
                 f"Available: {available or 'none (is the workspace slug right?)'}."
             )
         files = folder_files(path=path)
-        outcomes = [
-            file_ingest(knowledge_base=knowledge_base, path=file)
-            for file in tqdm(files, desc="Ingesting", unit="file", disable=not files)
-        ]
+        outcomes = list(
+            tqdm(
+                files_ingest(knowledge_base=knowledge_base, paths=files),
+                total=len(files),
+                desc="Ingesting",
+                unit="file",
+                disable=not files,
+            )
+        )
         if sync and path.is_dir():
             outcomes += documents_remove_missing(
                 knowledge_base=knowledge_base, folder=path, present=files
