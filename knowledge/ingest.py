@@ -8,7 +8,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -23,11 +23,15 @@ from knowledge.chunking import ChunkDraft, sections_chunk
 from knowledge.embeddings import texts_embed
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.parsing import (
-    SUPPORTED_EXTENSIONS,
+    EMPTY_FILE,
     ParsedDocument,
     UnreadableDocument,
     document_parse,
+    unsupported_type_problem,
 )
+
+# Documents whose chunks the folder ingest embeds in one model call.
+EMBEDDING_GROUP_SIZE = 16
 
 
 class Action(StrEnum):
@@ -105,14 +109,11 @@ def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File
 
 def _submission_problem(content: File) -> str:
     limit = settings.KEEL_MAX_UPLOAD_BYTES
-    extension = Path(content.name).suffix.lower()
-    if extension not in SUPPORTED_EXTENSIONS:
-        return (
-            f"Unsupported file type {extension or '(none)'!r}; "
-            f"supported: {', '.join(SUPPORTED_EXTENSIONS)}."
-        )
+    unsupported = unsupported_type_problem(Path(content.name).suffix)
+    if unsupported:
+        return unsupported
     if content.size == 0:
-        return "The file is empty."
+        return EMPTY_FILE
     if content.size > limit:
         return f"The file is {filesizeformat(content.size)}; the limit is {filesizeformat(limit)}."
     return ""
@@ -139,7 +140,8 @@ class PreparedIndex:
 def document_index(*, document: Document) -> Document:
     """Parse, chunk and embed the stored file, then swap the document's chunks in one go."""
     _document_mark_processing(document)
-    return _document_store(document=document, prepared=_document_prepare(document))
+    [prepared] = _documents_prepare([document])
+    return _document_store(document=document, prepared=prepared)
 
 
 def _document_mark_processing(document: Document) -> None:
@@ -148,18 +150,33 @@ def _document_mark_processing(document: Document) -> None:
     )
 
 
-def _document_prepare(document: Document) -> PreparedIndex:
-    """The slow part, with no database access, so it can run beside other documents' writes."""
-    try:
-        with document.file.open("rb") as stored:
-            parsed = document_parse(filename=Path(document.file.name).name, data=stored.read())
-        drafts = sections_chunk(sections=parsed.sections)
-    except UnreadableDocument as problem:
-        return PreparedIndex(problem=str(problem))
-    except FileNotFoundError:
-        return PreparedIndex(problem="The stored file is missing; upload it again.")
-    vectors = texts_embed(texts=[draft.embedding_input for draft in drafts])
-    return PreparedIndex(parsed=parsed, drafts=drafts, vectors=vectors)
+def _documents_prepare(documents: list[Document]) -> list[PreparedIndex]:
+    """The slow part, with no database access, so it can run beside other documents' writes.
+
+    All the documents' chunks go to the model in one call: small files then fill its
+    batches instead of each paying for a half-empty one.
+    """
+    chunked: list[PreparedIndex] = []
+    for document in documents:
+        try:
+            with document.file.open("rb") as stored:
+                parsed = document_parse(filename=Path(document.file.name).name, data=stored.read())
+            chunked.append(
+                PreparedIndex(parsed=parsed, drafts=sections_chunk(sections=parsed.sections))
+            )
+        except UnreadableDocument as problem:
+            chunked.append(PreparedIndex(problem=str(problem)))
+        except FileNotFoundError:
+            chunked.append(PreparedIndex(problem="The stored file is missing; upload it again."))
+    vectors = texts_embed(
+        texts=[draft.embedding_input for prepared in chunked for draft in prepared.drafts]
+    )
+    embedded, start = [], 0
+    for prepared in chunked:
+        end = start + len(prepared.drafts)
+        embedded.append(replace(prepared, vectors=vectors[start:end]))
+        start = end
+    return embedded
 
 
 def _document_store(*, document: Document, prepared: PreparedIndex) -> Document:
@@ -227,25 +244,32 @@ def _still_there(document: Document) -> bool:
 def files_ingest(
     *, knowledge_base: KnowledgeBase, paths: Iterable[Path]
 ) -> Iterator[IngestOutcome]:
-    """Submit and index files from disk in this process (the `ingest` command), in order.
+    """Submit and index files from disk in this process (the `ingest` command).
 
-    While one document's chunks are written, the next one is parsed and embedded on a
-    second thread (the model releases the GIL), so writing costs almost no embedding time.
+    Documents are embedded in groups, on a second thread (the model releases the GIL):
+    while one group is embedded, the next is submitted and the previous one stored.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as embedder:
-        waiting: tuple[IngestOutcome, Future[PreparedIndex]] | None = None
+        waiting: tuple[list[IngestOutcome], Future[list[PreparedIndex]]] | None = None
+        group: list[IngestOutcome] = []
         for path in paths:
             outcome = _file_submit(knowledge_base=knowledge_base, path=path)
             if outcome.action not in (Action.ADDED, Action.UPDATED):
                 yield outcome
                 continue
             _document_mark_processing(outcome.document)
-            preparing = embedder.submit(_document_prepare, outcome.document)
-            if waiting:
-                yield _indexed_outcome(*waiting)
-            waiting = (outcome, preparing)
+            group.append(outcome)
+            if len(group) == EMBEDDING_GROUP_SIZE:
+                preparing = embedder.submit(_documents_prepare, [o.document for o in group])
+                if waiting:
+                    yield from _indexed_outcomes(*waiting)
+                waiting, group = (group, preparing), []
         if waiting:
-            yield _indexed_outcome(*waiting)
+            yield from _indexed_outcomes(*waiting)
+        if group:
+            yield from _indexed_outcomes(
+                group, embedder.submit(_documents_prepare, [o.document for o in group])
+            )
 
 
 def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
@@ -261,13 +285,14 @@ def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
         )
 
 
-def _indexed_outcome(outcome: IngestOutcome, preparing: Future[PreparedIndex]) -> IngestOutcome:
-    document = _document_store(document=outcome.document, prepared=preparing.result())
-    if document.status == Document.Status.FAILED:
-        return IngestOutcome(
-            source=outcome.source, action=Action.FAILED, document=document, reason=document.error
-        )
-    return outcome
+def _indexed_outcomes(
+    outcomes: list[IngestOutcome], preparing: Future[list[PreparedIndex]]
+) -> Iterator[IngestOutcome]:
+    for outcome, prepared in zip(outcomes, preparing.result(), strict=True):
+        document = _document_store(document=outcome.document, prepared=prepared)
+        if document.status == Document.Status.FAILED:
+            outcome = replace(outcome, action=Action.FAILED, reason=document.error)
+        yield outcome
 
 
 def folder_files(*, path: Path) -> list[Path]:

@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 SUPPORTED_EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt", ".pdf")
+EMPTY_FILE = "The file is empty."
 
 
 class UnreadableDocument(Exception):
@@ -43,7 +44,7 @@ def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
         PurePath(filename).stem.replace("-", " ").replace("_", " ").strip().capitalize()
     )
     if not data.strip():
-        raise UnreadableDocument("The file is empty.")
+        raise UnreadableDocument(EMPTY_FILE)
     try:
         parsed = _parse(extension, data, fallback_title=fallback_title)
     except UnreadableDocument:
@@ -64,7 +65,14 @@ def _parse(extension: str, data: bytes, *, fallback_title: str) -> ParsedDocumen
         return _parse_plain_text(_decode_text(data), fallback_title=fallback_title)
     if extension == ".pdf":
         return _parse_pdf(data, fallback_title=fallback_title)
-    raise UnreadableDocument(
+    raise UnreadableDocument(unsupported_type_problem(extension))
+
+
+def unsupported_type_problem(extension: str) -> str:
+    """Why a file of this extension cannot be read, or "" when it can."""
+    if extension.lower() in SUPPORTED_EXTENSIONS:
+        return ""
+    return (
         f"Unsupported file type {extension or '(none)'!r}; "
         f"supported: {', '.join(SUPPORTED_EXTENSIONS)}."
     )

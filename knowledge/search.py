@@ -67,7 +67,7 @@ query_terms AS (
     SELECT to_tsquery('{SEARCH_CONFIG}', quote_literal(lexeme)) AS term
     FROM unnest(tsvector_to_array(to_tsvector('{SEARCH_CONFIG}', %(query)s))) AS lexeme
 ),
-term_weights AS (
+term_weights AS MATERIALIZED (  -- once per query, never once per chunk
     SELECT term,
            ln(1 + (searched.chunks - matching.chunks + 0.5) / (matching.chunks + 0.5)) AS idf
     FROM query_terms,

@@ -1,12 +1,19 @@
 """Reads for knowledge bases."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from knowledge.models import Document, KnowledgeBase
 
 
 def knowledge_bases_in_workspace(*, workspace_slug: str) -> QuerySet[KnowledgeBase]:
     return KnowledgeBase.objects.filter(workspace__slug=workspace_slug).order_by("slug")
+
+
+def knowledge_base_list(*, workspace_slug: str) -> QuerySet[KnowledgeBase]:
+    """The workspace's knowledge bases with their document counts, for the overview page."""
+    return knowledge_bases_in_workspace(workspace_slug=workspace_slug).annotate(
+        document_count=Count("documents")
+    )
 
 
 def document_list(*, knowledge_base: KnowledgeBase) -> QuerySet[Document]:

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 from assistant.access import admin_required
 from knowledge.ingest import document_delete
 from knowledge.models import Document, KnowledgeBase
-from knowledge.selectors import document_list, documents_pending, knowledge_bases_in_workspace
+from knowledge.selectors import document_list, documents_pending, knowledge_base_list
 from knowledge.uploads import document_reindex, documents_upload
 
 
@@ -28,7 +28,7 @@ def knowledge_bases(request):
     return render(
         request,
         "knowledge/knowledge_bases.html",
-        {"knowledge_bases": knowledge_bases_in_workspace(workspace_slug=request.workspace.slug)},
+        {"knowledge_bases": knowledge_base_list(workspace_slug=request.workspace.slug)},
     )
 
 
