@@ -1,0 +1,57 @@
+"""`make bench`: ingestion speed, retrieval quality and search latency of Keel's knowledge side.
+
+SciFact (BEIR) is read in place from the shared data folder and goes through the real
+pipeline into a database of its own (`keel_bench`), so the demo's data is never touched.
+"""
+
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import django
+from django.core.management import call_command
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def django_setup() -> None:
+    """Point Django at the bench's own database and media folder, then set it up."""
+    keel_home = Path(os.environ.get("KEEL_HOME", PROJECT_ROOT / ".keel"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assistant.settings")
+    os.environ.setdefault("DEBUG", "1")
+    # The bench's uploaded abstracts live apart from the demo's files, as the tests' do.
+    os.environ.setdefault("MEDIA_ROOT", str(keel_home / "bench-media"))
+    if not os.environ.get("DATABASE_URL"):
+        from assistant.embedded_db import embedded_database_url
+
+        os.environ["DATABASE_URL"] = embedded_database_url(
+            data_dir=keel_home / "pgdata", database="keel_bench"
+        )
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def main() -> None:
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    django_setup()
+    # These import models, so they can only come once Django is set up.
+    from bench.measurements import benchmark_run
+    from bench.report import machine_describe, results_table, results_write
+
+    results = {
+        "date": date.today().isoformat(),
+        "machine": machine_describe(),
+        **benchmark_run(project_root=PROJECT_ROOT),
+    }
+    results["load_average_1min"] = {"before": load_before[0], "after": os.getloadavg()[0]}
+    results["runtime_seconds"] = round(time.perf_counter() - started, 1)
+    path = results_write(results=results, folder=Path(__file__).resolve().parent / "results")
+    print()
+    print(results_table(results=results))
+    print(f"\nResults written to {path.relative_to(PROJECT_ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

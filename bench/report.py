@@ -1,0 +1,148 @@
+"""The bench's output: the machine it ran on, one fixed-width table, and a JSON file."""
+
+import json
+import os
+import platform
+import socket
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+import django
+import torch
+from django.db import connection
+
+LABEL_WIDTH = 38
+CELL_WIDTH = 10
+
+
+def machine_describe() -> dict:
+    """What the figures depend on, so runs on different machines can be compared."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        postgresql = cursor.fetchone()[0]
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        pgvector = cursor.fetchone()[0]
+    memory_kib = int(proc_field(path=Path("/proc/meminfo"), name="MemTotal").split()[0])
+    return {
+        "hostname": socket.gethostname(),
+        "cpu": proc_field(path=Path("/proc/cpuinfo"), name="model name"),
+        "logical_cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024**2, 1),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "sentence_transformers": version("sentence-transformers"),
+        "django": django.get_version(),
+        "postgresql": postgresql,
+        "pgvector": pgvector,
+    }
+
+
+def proc_field(*, path: Path, name: str) -> str:
+    """The first `name: value` line of a /proc file such as cpuinfo or meminfo."""
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip()
+    return "unknown"
+
+
+def results_write(*, results: dict, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{results['date']}-{results['machine']['hostname']}.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def results_table(*, results: dict) -> str:
+    machine, dataset = results["machine"], results["dataset"]
+    ingestion, retrieval, latency = results["ingestion"], results["retrieval"], results["latency"]
+    postgresql = " ".join(machine["postgresql"].split()[:2])
+    lines = [
+        f"Keel bench · {results['date']} · {machine['hostname']} · {machine['cpu']}, "
+        f"{machine['logical_cores']} cores, {machine['memory_gib']} GiB · "
+        f"{results['runtime_seconds'] / 60:.1f} min in all",
+        f"{postgresql} · pgvector {machine['pgvector']} · torch {machine['torch']} "
+        f"({machine['torch_threads']} threads) · Django {machine['django']} · "
+        f"Python {machine['python']}",
+        "",
+        row(
+            label=f"Ingestion: SciFact, {dataset['abstracts']:,} abstracts",
+            cells=["chunks", "seconds", "chunks/s"],
+        ),
+        row(
+            label="  pipeline (submit + index per doc)",
+            cells=[
+                f"{ingestion['chunks']:,}",
+                f"{ingestion['pipeline_seconds']:.1f}",
+                f"{ingestion['pipeline_chunks_per_second']:.2f}",
+            ],
+        ),
+        row(
+            label=f"  bare encode (batch {ingestion['embedding_batch_size']})",
+            cells=[
+                f"{ingestion['chunks']:,}",
+                f"{ingestion['bare_encode_seconds']:.1f}",
+                f"{ingestion['bare_chunks_per_second']:.2f}",
+            ],
+        ),
+        row(
+            label="  ratio pipeline / bare",
+            cells=["", "", f"{ingestion['ratio_pipeline_to_bare']:.3f}"],
+            note=f"target ≥ {ingestion['ratio_target']:.2f}",
+        ),
+    ]
+    if ingestion["duplicates_skipped"]:
+        lines.append(
+            f"  ({ingestion['documents_indexed']:,} indexed, "
+            f"{ingestion['duplicates_skipped']} skipped as duplicates of another abstract)"
+        )
+
+    published = retrieval["published_ndcg_at_10"]
+    notes = {
+        "hybrid": f"target ≥ {retrieval['hybrid_ndcg_target']:.2f}",
+        "vector": "all-MiniLM-L6-v2 ≈ {:.3f}".format(published["all-MiniLM-L6-v2 (dense only)"]),
+        "keyword": "BM25 {:.3f}".format(published["BM25 (BEIR paper)"]),
+    }
+    lines += [
+        "",
+        row(label=f"Retrieval: SciFact, {dataset['queries']} claims", cells=["nDCG@10", "R@100"]),
+    ]
+    for mode, quality in retrieval["modes"].items():
+        lines.append(
+            row(
+                label=f"  {mode}",
+                cells=[f"{quality['ndcg_at_10']:.4f}", f"{quality['recall_at_100']:.4f}"],
+                note=notes[mode],
+            )
+        )
+
+    demo = latency["demo_help_center"]
+    lines += [
+        "",
+        row(
+            label=f"Latency: hybrid, k={latency['k']} (ms)",
+            cells=["p50", "p95", "embed p50", "embed p95", "rest p50", "rest p95", "hit@3"],
+        ),
+        latency_row(
+            label=f"  SciFact, {latency['scifact']['queries']} claims", figures=latency["scifact"]
+        ),
+        latency_row(
+            label=f"  demo help center, {demo['queries']} questions",
+            figures=demo,
+            hit_rate=demo["hit_at_3"],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def latency_row(*, label: str, figures: dict, hit_rate: float | None = None) -> str:
+    names = ["p50_ms", "p95_ms", "embed_p50_ms", "embed_p95_ms", "rest_p50_ms", "rest_p95_ms"]
+    cells = [f"{figures[name]:.1f}" for name in names]
+    return row(label=label, cells=[*cells, "" if hit_rate is None else f"{hit_rate:.2f}"])
+
+
+def row(*, label: str, cells: Sequence[str], note: str = "") -> str:
+    text = label.ljust(LABEL_WIDTH) + "".join(cell.rjust(CELL_WIDTH) for cell in cells)
+    return f"{text}   {note}".rstrip()
