@@ -72,7 +72,7 @@ def results_table(*, results: dict) -> str:
             cells=["chunks", "seconds", "chunks/s"],
         ),
         row(
-            label="  pipeline (submit + index per doc)",
+            label="  pipeline (files_ingest)",
             cells=[
                 f"{ingestion['chunks']:,}",
                 f"{ingestion['pipeline_seconds']:.1f}",

@@ -129,3 +129,26 @@ def test_search_command_prints_pdf_pages(demo_knowledge_base):
         "search", question, "--workspace", demo_knowledge_base.workspace.slug, "-k", "1", stdout=out
     )
     assert out.getvalue().startswith("1. [") and f"{pdf.title} · page 1" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "what's O'Reilly's e-bike: & | ! ( ) <-> :* 'quote' \\ price?",
+        "foo:*A & !bar",
+        "über café naïve 日本語 🚲",
+        "return " * 2000,
+    ],
+)
+def test_any_text_is_a_valid_question(demo_knowledge_base, query):
+    hits = chunk_search(knowledge_bases=[demo_knowledge_base], query=query, k=3)
+    assert len(hits) == 3  # the vector leg always answers, whatever the words
+
+
+def test_a_question_of_stop_words_still_gets_vector_hits(demo_knowledge_base):
+    hits = chunk_search(knowledge_bases=[demo_knowledge_base], query="how do I", k=3)
+    assert len(hits) == 3 and all(hit.keyword_rank is None for hit in hits)
+
+
+def test_an_empty_question_finds_nothing(demo_knowledge_base):
+    assert chunk_search(knowledge_bases=[demo_knowledge_base], query="  \n ", k=3) == []
