@@ -5,7 +5,7 @@ from django.test import override_settings
 
 from knowledge.models import Document
 from tests import files
-from tests.test_ingest import ingest
+from tests.commands import ingest
 
 pytestmark = pytest.mark.django_db
 

@@ -7,32 +7,14 @@ from pathlib import Path
 import pytest
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.ingest import document_index, document_submit
 from knowledge.models import Chunk, Document
+from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def ingest(path, knowledge_base, *extra):
-    from io import StringIO
-
-    out = StringIO()
-    call_command(
-        "ingest",
-        str(path),
-        "--workspace",
-        knowledge_base.workspace.slug,
-        "--kb",
-        knowledge_base.slug,
-        *extra,
-        stdout=out,
-        stderr=StringIO(),
-    )
-    return out.getvalue()
 
 
 def document(knowledge_base, name):

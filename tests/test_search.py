@@ -10,9 +10,9 @@ from django.core.management import call_command
 from knowledge.embeddings import query_embed
 from knowledge.models import Chunk, Document
 from knowledge.search import chunk_search
+from tests.commands import ingest
 from tests.conftest import DATA_DIR
 from tests.factories import KnowledgeBaseFactory
-from tests.test_ingest import ingest
 
 pytestmark = pytest.mark.django_db
 
