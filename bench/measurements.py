@@ -1,7 +1,7 @@
 """What `make bench` measures: ingestion throughput, retrieval quality and search latency.
 
-Everything goes through Keel's public functions (`document_submit`, `document_index`,
-`chunk_search`, ...), so the figures are the product's own, not a re-implementation's.
+Everything goes through Keel's public functions (`files_ingest`, `chunk_search`, ...),
+so the figures are the product's own, not a re-implementation's.
 """
 
 import gzip
@@ -32,8 +32,8 @@ LATENCY_K = 8  # what the assistant asks for
 WARM_UP_QUERIES = 10
 RATIO_TARGET = 0.9
 HYBRID_NDCG_TARGET = 0.70
-# An abstract's document source is its file name, corpus id and suffix: the pipeline parses
-# a document by the extension of the name it was given.
+# Each abstract is written as `<corpus id>.md`: the pipeline parses a file by its extension,
+# and the document's source (the file's path) gives the corpus id back as its stem.
 ABSTRACT_SUFFIX = ".md"
 PUBLISHED_NDCG_AT_10 = {"BM25 (BEIR paper)": 0.665, "all-MiniLM-L6-v2 (dense only)": 0.645}
 
