@@ -10,6 +10,7 @@ from django.db import transaction
 from assistant.models import Membership, Workspace
 from knowledge.models import KnowledgeBase
 
+DEMO_WORKSPACE_SLUG = "demo"
 DEMO_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo" / "help-center"
 
 
@@ -34,7 +35,16 @@ def demo_workspace_ensure(*, password_file: Path) -> DemoLogin:
         password_file.chmod(0o600)
     with transaction.atomic():
         workspace, _ = Workspace.objects.get_or_create(
-            slug="demo", defaults={"name": "Trailhead Cycles"}
+            slug=DEMO_WORKSPACE_SLUG,
+            defaults={
+                "name": "Trailhead Cycles",
+                "assistant_name": "Trailhead Helper",
+                "greeting": (
+                    "Hi! I'm the Trailhead Cycles assistant. Ask me about orders, shipping, "
+                    "returns, sizing, e-bike batteries or our stores."
+                ),
+                "brand_colour": "#2f6b3a",
+            },
         )
         KnowledgeBase.objects.get_or_create(
             workspace=workspace, slug="help-center", defaults={"name": "Help center"}

@@ -1,10 +1,61 @@
-"""Reads for workspaces and their staff."""
+"""Reads for workspaces, their staff and their conversations."""
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
 
-from assistant.models import Membership
+from assistant.models import Citation, Conversation, Membership, Message, Workspace
+
+HISTORY_TURNS = 6
 
 
 def membership_first(*, user: AbstractBaseUser) -> Membership | None:
     """The membership a signed-in person lands in when they open Keel."""
     return Membership.objects.select_related("workspace").filter(user=user).order_by("pk").first()
+
+
+def workspace_by_public_key(*, public_key: str) -> Workspace | None:
+    return Workspace.objects.filter(public_key=public_key).first()
+
+
+def conversation_of_customer(
+    *, workspace: Workspace, visitor_key: str, customer_id: str
+) -> Conversation | None:
+    """The customer's latest conversation: by their verified id if the host signed one."""
+    conversations = Conversation.objects.filter(workspace=workspace)
+    if customer_id:
+        conversations = conversations.filter(customer_id=customer_id)
+    else:
+        conversations = conversations.filter(visitor_key=visitor_key, customer_id="")
+    return conversations.order_by("-last_message_at").first()
+
+
+def messages_for_display() -> QuerySet[Message]:
+    """Messages with all their partial shows: citations, feedback, the workspace's look."""
+    return Message.objects.select_related("feedback", "conversation__workspace").prefetch_related(
+        "citations"
+    )
+
+
+def conversation_messages(*, conversation_id: int) -> QuerySet[Message]:
+    return messages_for_display().filter(conversation_id=conversation_id)
+
+
+def message_in_conversation(*, conversation_id: int, message_id: int) -> Message | None:
+    """A message, only if it belongs to this conversation: customers reach no other."""
+    return Message.objects.filter(conversation_id=conversation_id, pk=message_id).first()
+
+
+def conversation_recent_turns(*, conversation_id: int, before_id: int) -> list[Message]:
+    """The last few finished turns before a message, oldest first, for context."""
+    recent = Message.objects.filter(conversation_id=conversation_id, pk__lt=before_id).exclude(
+        outcome=Message.Outcome.STREAMING
+    )
+    return list(reversed(recent.order_by("-pk")[:HISTORY_TURNS]))
+
+
+def citation_for_customer(*, public_key: str, citation_id: str) -> Citation | None:
+    return (
+        Citation.objects.select_related("chunk", "document", "message__conversation__workspace")
+        .filter(public_id=citation_id, message__conversation__workspace__public_key=public_key)
+        .first()
+    )

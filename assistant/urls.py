@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from assistant.views import home, knowledge
+from assistant.views import home, knowledge, widget, widget_settings
 
 workspace_patterns = [
     path("knowledge/", knowledge.knowledge_bases, name="knowledge_bases"),
@@ -27,10 +27,23 @@ workspace_patterns = [
         knowledge.document_reindex_request,
         name="document_reindex",
     ),
+    path("widget/", widget_settings.widget_settings, name="widget_settings"),
+    path(
+        "widget/identity-secret/",
+        widget_settings.identity_secret_new,
+        name="widget_identity_secret",
+    ),
 ]
 
 urlpatterns = [
-    path("", home.home, name="home"),
+    path("", widget.demo_site, name="demo_site"),
+    path("app/", home.home, name="home"),
+    path("widget/<str:public_key>/", widget.chat_panel, name="chat_panel"),
+    path(
+        "widget/<str:public_key>/sources/<uuid:citation_id>/",
+        widget.cited_source,
+        name="cited_source",
+    ),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),

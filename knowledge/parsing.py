@@ -7,6 +7,7 @@ with a reason a person can act on.
 """
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -205,8 +206,17 @@ def _parse_pdf(data: bytes, *, fallback_title: str) -> ParsedDocument:
         )
     title = metadata_title.strip() or fallback_title
     sections = [
-        Section(heading_path=(title,), text=page_text, page=number)
+        Section(heading_path=(title,), text=_reflowed(page_text), page=number)
         for number, page_text in enumerate(pages, start=1)
         if page_text.strip()
     ]
     return ParsedDocument(title=title, sections=sections, page_count=len(pages))
+
+
+def _reflowed(page_text: str) -> str:
+    """Joins the lines a PDF wrapped mid-sentence, so a line break means a new sentence.
+
+    A line that continues in lower case after a line without closing punctuation is the
+    same sentence (the chunker, and the extractive answerer, split sentences at breaks).
+    """
+    return re.sub(r"(?<![.!?:;])[ \t]*\n(?=[a-z(])", " ", page_text)

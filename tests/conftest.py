@@ -12,6 +12,7 @@ from assistant.demo import DEMO_KNOWLEDGE_DIR
 from assistant.embedded_db import database_url
 from assistant.models import Membership
 from knowledge.ingest import files_ingest, folder_files
+from knowledge.models import Chunk, Document
 from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -122,3 +123,59 @@ def worker_process(job_queue):
     yield process
     process.kill()
     process.wait()
+
+
+_demo_rows: dict[str, list[dict]] = {}
+
+
+@pytest.fixture
+def demo_help_center(transactional_db):
+    """The demo help center in a fresh workspace, for tests whose writes must really commit
+    (sockets, threads). Indexed once per run with real parsing and embeddings, then copied
+    row for row into each test's empty database."""
+    knowledge_base = KnowledgeBaseFactory(
+        workspace=WorkspaceFactory(name="Trailhead Cycles"), slug="help-center"
+    )
+    if not _demo_rows:
+        list(
+            files_ingest(knowledge_base=knowledge_base, paths=folder_files(path=DEMO_KNOWLEDGE_DIR))
+        )
+        _demo_rows["documents"] = list(
+            Document.objects.filter(knowledge_base=knowledge_base).values()
+        )
+        _demo_rows["chunks"] = list(Chunk.objects.filter(knowledge_base=knowledge_base).values())
+        return knowledge_base
+    new_document_ids = {}
+    for row in _demo_rows["documents"]:
+        fields = {**row, "knowledge_base_id": knowledge_base.pk}
+        old_id = fields.pop("id")
+        new_document_ids[old_id] = Document.objects.create(**fields).pk
+    Chunk.objects.bulk_create(
+        Chunk(
+            **{
+                **{k: v for k, v in row.items() if k not in {"id", "search"}},
+                "knowledge_base_id": knowledge_base.pk,
+                "document_id": new_document_ids[row["document_id"]],
+            }
+        )
+        for row in _demo_rows["chunks"]
+    )
+    return knowledge_base
+
+
+@pytest.fixture
+def chat_state():
+    """Fresh rate-limit counts, channel layer and answer backend for each socket test:
+    each test runs in its own event loop, and some change the settings these read."""
+    from channels.layers import channel_layers
+
+    from assistant.llm import answer_backend
+    from assistant.ratelimits import _limiter
+
+    _limiter.cache_clear()
+    channel_layers.backends.clear()
+    answer_backend.cache_clear()
+    yield
+    _limiter.cache_clear()
+    channel_layers.backends.clear()
+    answer_backend.cache_clear()

@@ -1,0 +1,199 @@
+"""The customer's chat socket: check who and where, then hand each message to the pipeline.
+
+Frames from the widget are JSON objects with a "type" (htmx's ws-send sends the form's
+fields): "hello" once per connection, then "ask" and "feedback". Replies are HTML
+partials that htmx swaps in by id. Anything malformed gets an error notice, never a crash.
+"""
+
+import asyncio
+import json
+import logging
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from assistant import pipeline
+from assistant.conversations import conversation_start, feedback_record
+from assistant.events import conversation_group
+from assistant.models import Feedback, Message
+from assistant.origins import embedding_allowed, keel_origin, origin_of
+from assistant.ratelimits import within_limit
+from assistant.selectors import (
+    conversation_messages,
+    conversation_of_customer,
+    message_in_conversation,
+    workspace_by_public_key,
+)
+from assistant.threads import in_thread
+from assistant.visitors import identity_verified, visitor_key_from, visitor_token_new
+
+logger = logging.getLogger(__name__)
+
+# Far above any legitimate frame; longer ones are refused unread.
+MAX_FRAME_CHARS = 256 * 1024
+MAX_COMMENT_CHARS = 2000
+# Answers keep being written when the customer's socket drops; they are stored and pushed
+# to the conversation's group, where a reconnected socket picks them up.
+_answers_in_progress: set[asyncio.Task] = set()
+
+CLOSE_FORBIDDEN = 4403
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.visitor_key = None
+        self.customer_id = ""
+        self.conversation = None
+        self.answering: asyncio.Task | None = None
+        self.client_ip = (self.scope.get("client") or ["unknown"])[0]
+        headers = dict(self.scope["headers"])
+        self.keel = keel_origin(
+            host=headers.get(b"host", b"").decode("latin-1"),
+            secure=self.scope.get("scheme") == "wss",
+        )
+        self.socket_origin = origin_of(headers.get(b"origin", b"").decode("latin-1"))
+        self.workspace = await in_thread(workspace_by_public_key)(
+            public_key=self.scope["url_route"]["kwargs"]["public_key"]
+        )
+        if self.workspace is None or not embedding_allowed(
+            workspace=self.workspace, origin=self.socket_origin, keel=self.keel
+        ):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if not await within_limit(rule="connections_per_ip", key=self.client_ip):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self._leave_conversation()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self.notice("That message could not be read. Please try again.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            frame = None
+        handlers = {"hello": self.hello, "ask": self.ask, "feedback": self.feedback}
+        handler = handlers.get(frame.get("type")) if isinstance(frame, dict) else None
+        if handler is None:
+            await self.notice("That message could not be read. Please try again.")
+        elif handler != self.hello and self.visitor_key is None:
+            await self.notice("The chat is still connecting. Please try again in a moment.")
+        else:
+            await handler(frame)
+
+    async def hello(self, frame: dict):
+        """Who the customer is and which page they are on; answered with their history."""
+        page_origin = origin_of(_text(frame, "page_origin")) or self.socket_origin
+        if not embedding_allowed(workspace=self.workspace, origin=page_origin, keel=self.keel):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        visitor_key = visitor_key_from(token=_text(frame, "visitor"))
+        visitor_token = _text(frame, "visitor")
+        if visitor_key is None:
+            visitor_key, visitor_token = visitor_token_new()
+        customer_id = _text(frame, "user_id")[:200]
+        if not identity_verified(
+            secret=self.workspace.identity_secret,
+            customer_id=customer_id,
+            signature=_text(frame, "user_hash"),
+        ):
+            customer_id = ""
+        await self._leave_conversation()
+        self.visitor_key, self.customer_id = visitor_key, customer_id
+        self.conversation = await in_thread(conversation_of_customer)(
+            workspace=self.workspace, visitor_key=visitor_key, customer_id=customer_id
+        )
+        if self.conversation is not None:
+            await self.channel_layer.group_add(
+                conversation_group(self.conversation.pk), self.channel_name
+            )
+        await self.send(text_data=await in_thread(self._session_html)(visitor_token))
+
+    async def ask(self, frame: dict):
+        text = _text(frame, "message").strip()
+        limit = settings.KEEL_MAX_MESSAGE_CHARS
+        if not text:
+            await self.notice("Type a question first.")
+        elif len(text) > limit:
+            await self.notice(
+                f"Your message is {len(text):,} characters long; the limit is {limit:,}. "
+                "Please shorten it and send it again."
+            )
+        elif self.answering is not None and not self.answering.done():
+            await self.notice("One moment: I'm still answering your last message.")
+        elif not (
+            await within_limit(rule="messages_per_visitor", key=self.visitor_key)
+            and await within_limit(rule="messages_per_ip", key=self.client_ip)
+        ):
+            await self.notice(
+                "You're sending messages faster than I can answer. Please wait a minute."
+            )
+        else:
+            if self.conversation is None:
+                self.conversation = await in_thread(conversation_start)(
+                    workspace=self.workspace,
+                    visitor_key=self.visitor_key,
+                    customer_id=self.customer_id,
+                )
+                await self.channel_layer.group_add(
+                    conversation_group(self.conversation.pk), self.channel_name
+                )
+            await self.notice("")
+            self.answering = asyncio.create_task(
+                pipeline.answer(conversation=self.conversation, text=text)
+            )
+            _answers_in_progress.add(self.answering)
+            self.answering.add_done_callback(_answers_in_progress.discard)
+
+    async def feedback(self, frame: dict):
+        rating = _text(frame, "rating")
+        comment = _text(frame, "comment").strip()
+        message = None
+        if self.conversation is not None and _text(frame, "message_id").isdigit():
+            message = await in_thread(message_in_conversation)(
+                conversation_id=self.conversation.pk, message_id=int(_text(frame, "message_id"))
+            )
+        if message is None or message.role != Message.Role.ASSISTANT:
+            await self.notice("That answer could not be found.")
+        elif rating not in Feedback.Rating.values:
+            await self.notice("Choose thumbs up or thumbs down.")
+        elif len(comment) > MAX_COMMENT_CHARS:
+            await self.notice(f"Please keep your comment under {MAX_COMMENT_CHARS:,} characters.")
+        else:
+            await in_thread(feedback_record)(
+                message=message, rating=Feedback.Rating(rating), comment=comment
+            )
+            await self.notice("Thank you for your feedback.")
+
+    async def chat_push(self, event: dict):
+        await self.send(text_data=event["html"])
+
+    async def notice(self, text: str):
+        await self.send(text_data=render_to_string("widget/_notice.html", {"text": text}))
+
+    async def _leave_conversation(self):
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(
+                conversation_group(self.conversation.pk), self.channel_name
+            )
+
+    def _session_html(self, visitor_token: str) -> str:
+        messages = (
+            list(conversation_messages(conversation_id=self.conversation.pk))
+            if self.conversation is not None
+            else []
+        )
+        return render_to_string(
+            "widget/_session.html",
+            {"workspace": self.workspace, "messages": messages, "visitor_token": visitor_token},
+        )
+
+
+def _text(frame: dict, field: str) -> str:
+    value = frame.get(field, "")
+    return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""

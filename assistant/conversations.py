@@ -1,0 +1,114 @@
+"""Writes for conversations: each change commits, then its partial is pushed."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from assistant import events
+from assistant.models import Citation, Conversation, Feedback, Message, Workspace
+from knowledge.models import Chunk, Document
+from knowledge.search import Hit
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieval_ms: int | None
+    first_token_ms: int | None
+    total_ms: int
+
+
+def conversation_start(*, workspace: Workspace, visitor_key: str, customer_id: str) -> Conversation:
+    return Conversation.objects.create(
+        workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
+    )
+
+
+def question_add(*, conversation: Conversation, text: str, search_query: str) -> Message:
+    with transaction.atomic():
+        message = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.CUSTOMER,
+            text=text,
+            search_query=search_query,
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now())
+        events.message_added(message=message)
+    return message
+
+
+def answer_begin(*, conversation: Conversation) -> Message:
+    """The answer's place on screen, where its text streams in while it is written."""
+    with transaction.atomic():
+        message = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            text="",
+            outcome=Message.Outcome.STREAMING,
+        )
+        events.message_added(message=message)
+    return message
+
+
+def answer_finish(
+    *,
+    message: Message,
+    text: str,
+    outcome: Message.Outcome,
+    cited: Sequence[Hit],
+    backend: str,
+    generation_error: str,
+    timings: Timings,
+) -> Message:
+    """Stores the answer with its citations; `cited[i]` is the source marked [i + 1]."""
+    message.text = text
+    message.outcome = outcome
+    message.backend = backend
+    message.generation_error = generation_error
+    message.retrieval_ms = timings.retrieval_ms
+    message.first_token_ms = timings.first_token_ms
+    message.total_ms = timings.total_ms
+    with transaction.atomic():
+        message.save()
+        # A document re-indexed since the search has new chunks: the quote still stands.
+        chunks_left = set(
+            Chunk.objects.filter(pk__in=[hit.chunk_id for hit in cited]).values_list(
+                "pk", flat=True
+            )
+        )
+        documents_left = set(
+            Document.objects.filter(pk__in=[hit.document_id for hit in cited]).values_list(
+                "pk", flat=True
+            )
+        )
+        Citation.objects.bulk_create(
+            Citation(
+                message=message,
+                marker=marker,
+                chunk_id=hit.chunk_id if hit.chunk_id in chunks_left else None,
+                document_id=hit.document_id if hit.document_id in documents_left else None,
+                document_title=hit.document_title,
+                document_url=hit.document_url,
+                heading=hit.heading,
+                page=hit.page,
+                quote=hit.text,
+                score=hit.score,
+            )
+            for marker, hit in enumerate(cited, start=1)
+        )
+        Conversation.objects.filter(pk=message.conversation_id).update(
+            last_message_at=timezone.now()
+        )
+        events.message_changed(message=message)
+    return message
+
+
+def feedback_record(*, message: Message, rating: Feedback.Rating, comment: str) -> Feedback:
+    """One rating per answer; rating again replaces it (customers change their minds)."""
+    with transaction.atomic():
+        feedback, _ = Feedback.objects.update_or_create(
+            message=message, defaults={"rating": rating, "comment": comment}
+        )
+        events.message_changed(message=message)
+    return feedback

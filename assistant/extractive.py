@@ -1,0 +1,134 @@
+"""The offline answerer: the best-matching sentences of the retrieved passages, cited.
+
+It never writes a word the knowledge base does not contain; it only chooses and orders.
+A sentence is scored by its own similarity to the question and by its passage's, so a
+sentence that only makes sense in its section ("It takes 5-8 business days.") still wins
+when the section is the right one. Chosen sentences keep their document order, so the
+answer reads as the help article does.
+"""
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sentencex import segment
+
+from knowledge.embeddings import query_embed, texts_embed
+from knowledge.search import Hit
+
+# Measured on the demo help center's questions (tests/data/demo_questions.json).
+SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't know"
+CLOSE_TO_BEST = 0.12  # further sentences must score within this of the best
+SENTENCE_WEIGHT = 0.6  # against the passage's own similarity
+RANK_PENALTY = 0.03  # per place the passage is below the first
+MAX_SENTENCES = 3
+MAX_WORDS = 90
+MIN_WORDS = 4
+# Embedding a passage's sentences costs about 6 ms each on a 2-core VM; the same help
+# articles answer most questions, so their sentence vectors are kept (about 1.5 KB each).
+SENTENCE_CACHE_SIZE = 20_000
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    source_number: int  # 1-based, the citation marker
+    position: int
+    text: str
+
+
+def extractive_answer(*, question: str, sources: Sequence[Hit]) -> str | None:
+    """An answer of at most a few sentences with `[n]` markers, or None when none fits."""
+    candidates = _candidates(sources)
+    if not candidates:
+        return None
+    question_vector = query_embed(query=question)
+    similarities = _sentence_vectors([candidate.text for candidate in candidates]) @ question_vector
+    scores = [
+        SENTENCE_WEIGHT * float(similarity)
+        + (1 - SENTENCE_WEIGHT) * (sources[candidate.source_number - 1].similarity or 0.0)
+        - RANK_PENALTY * (candidate.source_number - 1)
+        for candidate, similarity in zip(candidates, similarities, strict=True)
+    ]
+    order = np.argsort(scores)[::-1]
+    if similarities[order[0]] < SENTENCE_MIN_SIMILARITY:
+        return None
+    chosen: list[_Candidate] = []
+    words = 0
+    for index in order:
+        candidate = candidates[index]
+        length = len(candidate.text.split())
+        if scores[index] < scores[order[0]] - CLOSE_TO_BEST or len(chosen) == MAX_SENTENCES:
+            break
+        if chosen and words + length > MAX_WORDS:
+            continue
+        chosen.append(candidate)
+        words += length
+    chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
+    return " ".join(_cited(candidate) for candidate in chosen)
+
+
+_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _sentence_vectors(sentences: list[str]) -> np.ndarray:
+    with _cache_lock:
+        missing = list(dict.fromkeys(s for s in sentences if s not in _cache))
+    if missing:
+        fresh = texts_embed(texts=missing)
+    with _cache_lock:
+        if missing:
+            _cache.update(zip(missing, fresh, strict=True))
+        for sentence in sentences:
+            _cache.move_to_end(sentence)
+        vectors = np.stack([_cache[sentence] for sentence in sentences])
+        while len(_cache) > SENTENCE_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return vectors
+
+
+def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
+    seen: set[str] = set()
+    candidates = []
+    for number, source in enumerate(sources, start=1):
+        position = 0
+        for line in source.text.splitlines():
+            readable = _readable(line)
+            for raw in segment("en", readable):
+                sentence = raw.strip()
+                key = sentence.casefold()
+                if key in seen or not _answer_like(sentence, whole_line=sentence == readable):
+                    continue
+                seen.add(key)
+                candidates.append(_Candidate(number, position, sentence))
+                position += 1
+    return candidates
+
+
+def _answer_like(sentence: str, *, whole_line: bool) -> bool:
+    """A statement, not a heading, a title line or a question the article asks itself."""
+    if len(sentence.split()) < MIN_WORDS or sentence.endswith("?"):
+        return False
+    return (whole_line and ": " in sentence) or bool(re.search(r"[.!][\"')\]]*$", sentence))
+
+
+def _readable(line: str) -> str:
+    """A list item without its bullet; a table row as "first cell: the others"."""
+    line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line)
+    cells = [cell.strip() for cell in line.split(" | ")]
+    if len(cells) > 1:
+        line = f"{cells[0]}: {', '.join(cell for cell in cells[1:] if cell)}"
+    return line
+
+
+def _cited(candidate: _Candidate) -> str:
+    """The sentence with its marker before the closing punctuation, as people write it."""
+    text = candidate.text
+    marker = f" [{candidate.source_number}]"
+    match = re.search(r"[.!?:;]+[\"')\]]*$", text)
+    if match:
+        return text[: match.start()] + marker + text[match.start() :]
+    return text + marker + "."

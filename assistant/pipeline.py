@@ -1,0 +1,188 @@
+"""The answer to one customer message, top to bottom.
+
+store the question → retrieve (a follow-up searched with its topic) → are the sources
+good enough? → generate, streamed, citation markers filtered as they arrive → number the
+citations → store the answer. Nothing here runs inside a database transaction except the
+short stores, and every push to the customer leaves after its data commits.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant import events
+from assistant.citations import MarkerFilter, citations_number
+from assistant.conversations import Timings, answer_begin, answer_finish, question_add
+from assistant.followups import search_query_for
+from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
+from assistant.models import Conversation, Message
+from assistant.prompts import DONT_KNOW_REPLY, Turn
+from assistant.selectors import conversation_recent_turns
+from assistant.threads import in_thread
+from knowledge.search import Hit, chunk_search
+from knowledge.selectors import knowledge_bases_in_workspace
+
+logger = logging.getLogger(__name__)
+
+SOURCES_PER_ANSWER = 4
+# Below this cosine similarity no retrieved passage is about the question at all
+# (measured on the demo help center: every answerable question's best passage is above
+# 0.30, chit-chat and general knowledge below). The answerer applies its own, finer test.
+MIN_SOURCE_SIMILARITY = 0.30
+
+DONT_KNOW_MESSAGE = (
+    "I'm sorry, I couldn't find the answer to that in our help articles, and I'd rather "
+    "not guess. Would you like to talk to a person from our team?"
+)
+FAILED_MESSAGE = (
+    "Sorry, something went wrong on our side while answering. "
+    "Please try again in a moment, or ask to talk to a person from our team."
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    backend: str
+    first_token_at: float | None
+    error: str = ""
+
+
+async def answer(*, conversation: Conversation, text: str) -> Message:
+    started = time.perf_counter()
+    previous = await in_thread(_previous_search_query)(conversation=conversation)
+    query = search_query_for(question=text, previous_query=previous)
+    question = await in_thread(question_add)(
+        conversation=conversation, text=text, search_query=query
+    )
+    history = await in_thread(conversation_recent_turns)(
+        conversation_id=conversation.pk, before_id=question.pk
+    )
+
+    hits = await in_thread(_retrieve)(conversation=conversation, query=query)
+    retrieval_ms = _ms_between(started, time.perf_counter())
+    sources = _good_enough(hits)
+
+    reply = await in_thread(answer_begin)(conversation=conversation)
+    try:
+        draft = await _generate(
+            reply=reply,
+            conversation=conversation,
+            question=text,
+            query=query,
+            history=[_turn(message) for message in history],
+            sources=sources,
+        )
+    except Exception:
+        logger.exception("Answering message %s failed", question.pk)
+        draft = Draft(text="", backend="", first_token_at=None, error="internal error")
+
+    numbered = citations_number(text=draft.text, source_count=len(sources))
+    if not draft.text:
+        outcome, text_shown, cited = Message.Outcome.FAILED, FAILED_MESSAGE, []
+    elif _says_dont_know(numbered.text) or not numbered.cited:
+        outcome, text_shown, cited = Message.Outcome.DONT_KNOW, DONT_KNOW_MESSAGE, []
+    else:
+        outcome, text_shown = Message.Outcome.ANSWERED, numbered.text
+        cited = [sources[index] for index in numbered.cited]
+
+    timings = Timings(
+        retrieval_ms=retrieval_ms,
+        first_token_ms=_ms_between(started, draft.first_token_at),
+        total_ms=_ms_between(started, time.perf_counter()),
+    )
+    return await in_thread(answer_finish)(
+        message=reply,
+        text=text_shown,
+        outcome=outcome,
+        cited=cited,
+        backend=draft.backend,
+        generation_error=draft.error,
+        timings=timings,
+    )
+
+
+def _previous_search_query(*, conversation: Conversation) -> str | None:
+    return (
+        Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
+        .order_by("-pk")
+        .values_list("search_query", flat=True)
+        .first()
+    )
+
+
+def _retrieve(*, conversation: Conversation, query: str) -> list[Hit]:
+    knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
+    return chunk_search(knowledge_bases=list(knowledge_bases), query=query, k=SOURCES_PER_ANSWER)
+
+
+def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
+    """The passages to answer from, or none when nothing retrieved is on the subject."""
+    best = max((hit.similarity or 0.0 for hit in hits), default=0.0)
+    return list(hits) if best >= MIN_SOURCE_SIMILARITY else []
+
+
+async def _generate(
+    *,
+    reply: Message,
+    conversation: Conversation,
+    question: str,
+    query: str,
+    history: list[Turn],
+    sources: list[Hit],
+) -> Draft:
+    """The configured backend's answer; the extractive one if that backend fails."""
+    if not sources:
+        return Draft(text=DONT_KNOW_REPLY, backend="", first_token_at=None)
+    backend = answer_backend()
+    arguments = {
+        "question": question,
+        "search_query": query,
+        "history": history,
+        "sources": sources,
+        "assistant_name": conversation.workspace.assistant_name,
+        "company": conversation.workspace.name,
+    }
+    try:
+        return await _streamed(reply=reply, backend=backend, arguments=arguments)
+    except GenerationFailed as failure:
+        if backend is EXTRACTIVE:
+            raise
+        logger.warning("%s failed, answering extractively: %s", backend.name, failure)
+        await events.answer_restarted(message=reply)
+        fallback = await _streamed(reply=reply, backend=EXTRACTIVE, arguments=arguments)
+        return Draft(
+            text=fallback.text,
+            backend=fallback.backend,
+            first_token_at=fallback.first_token_at,
+            error=f"{backend.name}: {failure}",
+        )
+
+
+async def _streamed(*, reply: Message, backend: AnswerBackend, arguments: dict) -> Draft:
+    markers = MarkerFilter(source_count=len(arguments["sources"]))
+    pieces: list[str] = []
+    first_token_at = None
+    async for piece in backend.stream(**arguments):
+        pieces.append(piece)
+        shown = markers.feed(piece)
+        if shown:
+            first_token_at = first_token_at or time.perf_counter()
+            await events.answer_text(message=reply, piece=shown)
+    return Draft(text="".join(pieces).strip(), backend=backend.name, first_token_at=first_token_at)
+
+
+def _turn(message: Message) -> Turn:
+    return Turn(
+        role="user" if message.role == Message.Role.CUSTOMER else "assistant", text=message.text
+    )
+
+
+def _says_dont_know(text: str) -> bool:
+    plain = text.strip().casefold().replace("\N{RIGHT SINGLE QUOTATION MARK}", "'")
+    return plain.startswith(("i don't know", "i do not know"))
+
+
+def _ms_between(start: float, end: float | None) -> int | None:
+    return None if end is None else round((end - start) * 1000)

@@ -1,0 +1,18 @@
+from django import template
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from assistant.models import Message
+from assistant.rendering import answer_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def answer_body(message: Message) -> str:
+    public_key = message.conversation.workspace.public_key
+    urls = {
+        citation.marker: reverse("cited_source", args=[public_key, citation.public_id])
+        for citation in message.citations.all()
+    }
+    return mark_safe(answer_html(text=message.text, citation_urls=urls))

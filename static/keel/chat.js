@@ -1,0 +1,76 @@
+// The chat panel inside the iframe. htmx's ws extension owns the socket; this file says
+// hello on every (re)connection, relays the visitor token to the host page for keeping,
+// and handles keyboard and focus.
+(function () {
+  "use strict";
+  var params = new URLSearchParams(location.hash.slice(1));
+  var pageOrigin = params.get("page_origin") || "";
+  var visitor = params.get("visitor") || "";
+  var embedded = window.parent !== window && pageOrigin;
+
+  function toHost(message) {
+    if (embedded) window.parent.postMessage(message, pageOrigin);
+  }
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    setNotice("");
+    event.detail.socketWrapper.send(JSON.stringify({
+      type: "hello",
+      visitor: visitor,
+      page_origin: pageOrigin || location.origin,
+      user_id: params.get("user_id") || "",
+      user_hash: params.get("user_hash") || ""
+    }));
+  });
+
+  document.addEventListener("htmx:wsClose", function () {
+    setNotice("Connection lost. Reconnecting…");
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var session = document.getElementById("session");
+    var token = session && session.dataset.visitor;
+    if (token && token !== visitor) {
+      visitor = token;
+      toHost({ type: "keel:visitor", token: token });
+    }
+    var messages = document.getElementById("messages");
+    messages.scrollTop = messages.scrollHeight;
+  });
+
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    var form = event.detail.elt;
+    if (form && form.id === "ask") form.reset();
+  });
+
+  function setNotice(text) {
+    var notice = document.getElementById("notice");
+    if (notice) notice.textContent = text;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("message");
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        box.form.requestSubmit();
+      }
+    });
+    document.getElementById("close").addEventListener("click", function () {
+      toHost({ type: "keel:close" });
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") toHost({ type: "keel:close" });
+    });
+    window.addEventListener("message", function (event) {
+      if (event.origin === pageOrigin && event.data && event.data.type === "keel:opened") {
+        box.focus();
+      }
+    });
+    toHost({
+      type: "keel:ready",
+      colour: document.body.dataset.brandColour,
+      name: document.body.dataset.assistantName
+    });
+  });
+})();

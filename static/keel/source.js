@@ -1,0 +1,2 @@
+// Bring the cited passage into view.
+document.getElementById("cited").scrollIntoView({ block: "center" });

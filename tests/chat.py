@@ -1,0 +1,80 @@
+"""A customer's chat socket for tests: the real ASGI application, through Channels' communicator."""
+
+import html
+import json
+import re
+from dataclasses import dataclass
+
+from channels.testing import WebsocketCommunicator
+
+from assistant.asgi import application
+
+KEEL_ORIGIN = "http://testserver"
+FRAME_TIMEOUT = 60  # seconds; the first answer of a run loads the embedding model
+
+
+def visible_text(fragment: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
+@dataclass
+class Answer:
+    frames: list[str]  # everything received while it was written, in order
+    html: str  # the finished answer's partial
+
+    @property
+    def streamed_pieces(self) -> list[str]:
+        return [frame for frame in self.frames if 'hx-swap-oob="beforeend:#message-' in frame]
+
+    @property
+    def text(self) -> str:
+        return visible_text(self.html)
+
+
+class ChatClient:
+    def __init__(self, public_key: str, *, origin: str = KEEL_ORIGIN, ip: str = "203.0.113.5"):
+        self.communicator = WebsocketCommunicator(
+            application,
+            f"/ws/chat/{public_key}/",
+            headers=[(b"host", b"testserver"), (b"origin", origin.encode())],
+        )
+        self.communicator.scope["client"] = (ip, 50000)
+        self.visitor_token = ""
+
+    async def connect(self) -> bool:
+        connected, _ = await self.communicator.connect()
+        return connected
+
+    async def send(self, frame) -> None:
+        text = frame if isinstance(frame, str) else json.dumps(frame)
+        await self.communicator.send_to(text_data=text)
+
+    async def receive(self) -> str:
+        return await self.communicator.receive_from(timeout=FRAME_TIMEOUT)
+
+    async def hello(self, **fields) -> str:
+        """Says hello as the widget does; returns the session frame (the history)."""
+        await self.send({"type": "hello", "visitor": self.visitor_token, **fields})
+        session = await self.receive()
+        self.visitor_token = re.search(r'data-visitor="([^"]*)"', session).group(1)
+        return session
+
+    async def ask(self, text: str) -> Answer:
+        await self.send({"type": "ask", "message": text})
+        frames = []
+        while True:
+            frame = await self.receive()
+            frames.append(frame)
+            if _finished_answer(frame):
+                return Answer(frames=frames, html=frame)
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+def _finished_answer(frame: str) -> bool:
+    return (
+        'class="message message--assistant"' in frame
+        and 'hx-swap-oob="true"' in frame
+        and "message__text--streaming" not in frame
+    )
