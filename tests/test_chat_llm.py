@@ -1,0 +1,128 @@
+"""Answers from an OpenAI-compatible server: the real `openai` client against a local
+server speaking the same wire protocol, scripted per test (streams, failures)."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from assistant.models import Citation, Message
+from assistant.pipeline import DONT_KNOW_MESSAGE
+from tests.chat import ChatClient
+from tests.llm_server import FakeLLMServer, Reply
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+
+QUESTION = "How long does delivery to Canada take?"
+
+
+@pytest.fixture
+def llm_server(settings):
+    with FakeLLMServer() as server:
+        settings.LLM_BASE_URL = server.base_url
+        settings.LLM_MODEL = "test-model"
+        settings.LLM_API_KEY = "test-key"
+        settings.LLM_TIMEOUT_SECONDS = 2
+        yield server
+
+
+@database_sync_to_async
+def the_answer(workspace) -> tuple[Message, list[Citation]]:
+    reply = Message.objects.filter(
+        conversation__workspace=workspace, role=Message.Role.ASSISTANT
+    ).latest("pk")
+    return reply, list(reply.citations.all())
+
+
+async def ask(workspace, question: str = QUESTION):
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+    answer = await chat.ask(question)
+    await chat.close()
+    return answer
+
+
+async def test_streamed_answer_with_citations_from_the_model(demo_help_center, llm_server):
+    llm_server.default = Reply(
+        pieces=["Bikes ", "take 5-8 ", "business days ", "to big cities [", "1", "]."]
+    )
+
+    answer = await ask(demo_help_center.workspace)
+
+    reply, citations = await the_answer(demo_help_center.workspace)
+    assert reply.outcome == Message.Outcome.ANSWERED
+    assert reply.text == "Bikes take 5-8 business days to big cities [1]."
+    assert reply.backend == "openai-compatible:test-model"
+    assert reply.generation_error == ""
+    assert len(citations) == 1 and 'class="cite"' in answer.html
+    assert len(answer.streamed_pieces) >= 4
+    # What the model was sent: streaming, the rules, and the sources as delimited data.
+    [request] = llm_server.requests
+    assert request["stream"] is True and request["model"] == "test-model"
+    assert request["headers"]["authorization"] == "Bearer test-key"
+    assert "Answer only from the numbered sources" in request["messages"][0]["content"]
+    sources = request["messages"][-2]["content"]
+    assert sources.startswith("SOURCES") and '<source id="1"' in sources
+    assert request["messages"][-1] == {"role": "user", "content": QUESTION}
+
+
+async def test_invented_citation_is_never_shown_or_stored(demo_help_center, llm_server):
+    llm_server.default = Reply(pieces=["Five to eight days [", "7", "] or so [1", "]."])
+
+    answer = await ask(demo_help_center.workspace)
+
+    assert all("[7]" not in frame and ">7<" not in frame for frame in answer.frames)
+    reply, citations = await the_answer(demo_help_center.workspace)
+    assert reply.text == "Five to eight days or so [1]."
+    assert [citation.marker for citation in citations] == [1]
+
+
+async def test_model_that_does_not_know_gets_the_dont_know_reply(demo_help_center, llm_server):
+    llm_server.default = Reply(pieces=["I don't ", "know."])
+
+    await ask(demo_help_center.workspace)
+
+    reply, citations = await the_answer(demo_help_center.workspace)
+    assert (reply.outcome, reply.text, citations) == (
+        Message.Outcome.DONT_KNOW,
+        DONT_KNOW_MESSAGE,
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "recorded"),
+    [
+        (Reply(first_token_delay=4), "APITimeoutError"),
+        (Reply(status=500), "InternalServerError"),
+        (Reply(pieces=["Bikes ", "take ", "five ", "to ", "eight"], cut_after=2), "APIConnectionError"),
+        (Reply(pieces=[]), "empty answer"),
+    ],
+    ids=["timeout", "http-500", "stream-cut", "empty"],
+)
+async def test_model_failure_falls_back_to_the_extractive_answer(
+    demo_help_center, llm_server, reply, recorded
+):
+    llm_server.default = reply
+
+    answer = await ask(demo_help_center.workspace)
+
+    reply_message, citations = await the_answer(demo_help_center.workspace)
+    assert reply_message.outcome == Message.Outcome.ANSWERED
+    assert reply_message.backend == "extractive"
+    assert reply_message.generation_error.startswith("openai-compatible:test-model")
+    assert recorded in reply_message.generation_error
+    assert citations and "business days" in answer.text
+    assert reply_message.total_ms < 2000 + 4000  # within the timeout, plus answering
+
+
+async def test_stream_cut_midway_wipes_the_partial_answer_before_the_fallback(
+    demo_help_center, llm_server
+):
+    llm_server.default = Reply(pieces=["Bikes ", "take ", "five ", "to ", "eight"], cut_after=2)
+
+    answer = await ask(demo_help_center.workspace)
+
+    wiped = [index for index, frame in enumerate(answer.frames) if '-stream" hx-swap-oob' in frame]
+    model_pieces = [i for i, f in enumerate(answer.frames) if ">Bikes <" in f or ">take <" in f]
+    assert wiped and model_pieces and max(model_pieces) < wiped[0]
+    assert "Bikes take" not in answer.text
