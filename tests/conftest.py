@@ -1,6 +1,8 @@
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Block third-party cookies, as more and more browsers do: the chat widget must not
+    # depend on them.
+    "--test-third-party-cookie-phaseout",
 ]
 
 
@@ -179,3 +184,42 @@ def chat_state():
     _limiter.cache_clear()
     channel_layers.backends.clear()
     answer_backend.cache_clear()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def keel_server(transactional_db):
+    """Keel served by a real daphne process (HTTP and websockets) on the test database."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "assistant.asgi:application",
+        ],
+        env={
+            **os.environ,
+            "DATABASE_URL": url_of_test_database(),
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+        },
+    )
+    url = f"http://localhost:{port}"
+    for _ in range(300):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

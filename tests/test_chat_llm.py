@@ -94,7 +94,10 @@ async def test_model_that_does_not_know_gets_the_dont_know_reply(demo_help_cente
     [
         (Reply(first_token_delay=4), "APITimeoutError"),
         (Reply(status=500), "InternalServerError"),
-        (Reply(pieces=["Bikes ", "take ", "five ", "to ", "eight"], cut_after=2), "APIConnectionError"),
+        (
+            Reply(pieces=["Bikes ", "take ", "five ", "to ", "eight"], cut_after=2),
+            "APIConnectionError",
+        ),
         (Reply(pieces=[]), "empty answer"),
     ],
     ids=["timeout", "http-500", "stream-cut", "empty"],

@@ -1,0 +1,101 @@
+"""A customer chats through the widget in a real browser, against a real daphne server."""
+
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from playwright.sync_api import expect
+
+from assistant.demo import DEMO_WORKSPACE_SLUG
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "How long does delivery to Canada take?"
+
+
+def record_socket_frames(frame) -> None:
+    frame.evaluate(
+        "window.keelFrames = [];"
+        "document.addEventListener('htmx:wsAfterMessage',"
+        " (event) => window.keelFrames.push(event.detail.message));"
+    )
+
+
+def chat_frame(page):
+    return next(frame for frame in page.frames if "/widget/" in frame.url)
+
+
+def test_customer_asks_on_the_demo_page_and_sees_a_streamed_cited_answer(
+    page, demo_help_center, keel_server
+):
+    workspace = demo_help_center.workspace
+    workspace.slug = DEMO_WORKSPACE_SLUG
+    workspace.save()
+
+    page.goto(keel_server + "/")
+    launcher = page.get_by_role("button", name=f"Chat with {workspace.assistant_name}")
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    panel = page.frame_locator("iframe#keel-panel")
+    expect(panel.get_by_text(workspace.greeting)).to_be_visible()
+    expect(panel.get_by_role("textbox", name="Your question")).to_be_focused()
+    record_socket_frames(chat_frame(page))
+
+    panel.get_by_role("textbox", name="Your question").fill(QUESTION)
+    panel.get_by_role("textbox", name="Your question").press("Enter")
+
+    answer = panel.locator(".message--assistant").last
+    expect(answer.locator("a.cite").first).to_be_visible(timeout=60_000)
+    expect(answer).to_contain_text("business days")
+    expect(panel.get_by_role("textbox", name="Your question")).to_have_value("")
+    streamed = chat_frame(page).evaluate(
+        "window.keelFrames.filter((f) => f.includes('beforeend:#message-')).length"
+    )
+    assert streamed >= 5  # the answer arrived word by word
+
+    with page.context.expect_page() as source_tab:
+        answer.locator(".sources a").first.click()
+    source = source_tab.value
+    expect(source.locator("mark#cited")).to_be_visible()
+    expect(source.locator("h1")).to_contain_text("Canada")
+    source.close()
+
+    page.reload()
+    panel = page.frame_locator("iframe#keel-panel")
+    expect(panel.locator(".message--customer")).to_contain_text(QUESTION)
+    expect(panel.locator(".message--assistant a.cite").first).to_be_visible()
+
+
+def test_history_survives_reloads_on_another_site_that_blocks_third_party_cookies(
+    page, demo_help_center, keel_server, tmp_path
+):
+    """The widget on a company's own site (another origin): the visitor token lives in that
+    site's storage, so the chat works with third-party cookies blocked (as the test browser
+    does, see CHROMIUM_ARGS)."""
+    workspace = demo_help_center.workspace
+    company_site = ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=tmp_path)
+    )
+    site_url = f"http://127.0.0.1:{company_site.server_address[1]}"
+    workspace.allowed_origins = [site_url]
+    workspace.save()
+    (tmp_path / "index.html").write_text(
+        "<!doctype html><title>Company</title><h1>Company site</h1>"
+        f'<script src="{keel_server}/static/keel/widget.js" '
+        f'data-workspace="{workspace.public_key}" defer></script>'
+    )
+    threading.Thread(target=company_site.serve_forever, daemon=True).start()
+
+    page.goto(site_url + "/index.html")
+    page.get_by_role("button", name="Chat with").click()
+    panel = page.frame_locator("iframe#keel-panel")
+    panel.get_by_role("textbox", name="Your question").fill("How do I return a bike?")
+    panel.get_by_role("button", name="Send").click()
+    expect(panel.locator(".message--assistant a.cite").first).to_be_visible(timeout=60_000)
+
+    page.reload()
+    panel = page.frame_locator("iframe#keel-panel")
+    expect(panel.locator(".message--customer")).to_contain_text("How do I return a bike?")
+    expect(panel.locator(".message--assistant").last).to_contain_text("30 days")
+    company_site.shutdown()
