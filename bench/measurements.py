@@ -1,4 +1,4 @@
-"""What `make bench` measures: ingestion throughput, retrieval quality and search latency.
+"""What `make bench` measures: ingestion, retrieval quality, search and answer latency.
 
 Everything goes through Keel's public functions (`files_ingest`, `chunk_search`, ...),
 so the figures are the product's own, not a re-implementation's.
@@ -83,8 +83,34 @@ class Latency:
     rest_p95_ms: float
 
 
-def benchmark_run(*, project_root: Path) -> dict:
-    """Every measurement, in the order that keeps each one fair, as one JSON-ready dict."""
+SECTIONS = ("knowledge", "answers")
+
+
+def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> dict:
+    """The chosen sections' measurements, as one JSON-ready dict."""
+    results = {}
+    if "knowledge" in sections:
+        results.update(knowledge_measure(project_root=project_root))
+    if "answers" in sections:
+        results["answers"] = answers_measure(project_root=project_root)
+    return results
+
+
+def answers_measure(*, project_root: Path) -> dict:
+    from bench.answers import answer_path_measure
+
+    demo = knowledge_base_fresh(
+        workspace_slug="bench-answers", slug="help-center", name="Help center"
+    )
+    folder_ingest(knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center")
+    cases = json.loads((project_root / "tests" / "data" / "demo_questions.json").read_text())
+    return answer_path_measure(
+        workspace=demo.workspace, questions=[case["question"] for case in cases]
+    )
+
+
+def knowledge_measure(*, project_root: Path) -> dict:
+    """Ingestion, retrieval quality and search latency, in the order that keeps each fair."""
     shared_data = project_root / os.environ.get("KEEL_SHARED_DATA", "../shared/data")
     scifact_folder = (shared_data / "scifact").resolve()
     scifact = scifact_load(folder=scifact_folder)

@@ -56,8 +56,7 @@ def results_write(*, results: dict, folder: Path) -> Path:
 
 
 def results_table(*, results: dict) -> str:
-    machine, dataset = results["machine"], results["dataset"]
-    ingestion, retrieval, latency = results["ingestion"], results["retrieval"], results["latency"]
+    machine = results["machine"]
     postgresql = " ".join(machine["postgresql"].split()[:2])
     lines = [
         f"Keel bench · {results['date']} · {machine['hostname']} · {machine['cpu']}, "
@@ -66,6 +65,18 @@ def results_table(*, results: dict) -> str:
         f"{postgresql} · pgvector {machine['pgvector']} · torch {machine['torch']} "
         f"({machine['torch_threads']} threads) · Django {machine['django']} · "
         f"Python {machine['python']}",
+    ]
+    if "ingestion" in results:
+        lines += knowledge_lines(results=results)
+    if "answers" in results:
+        lines += answer_lines(answers=results["answers"])
+    return "\n".join(lines)
+
+
+def knowledge_lines(*, results: dict) -> list[str]:
+    dataset = results["dataset"]
+    ingestion, retrieval, latency = results["ingestion"], results["retrieval"], results["latency"]
+    lines = [
         "",
         row(
             label=f"Ingestion: SciFact, {dataset['abstracts']:,} abstracts",
@@ -134,7 +145,27 @@ def results_table(*, results: dict) -> str:
             hit_rate=demo["hit_at_3"],
         ),
     ]
-    return "\n".join(lines)
+    return lines
+
+
+def answer_lines(*, answers: dict) -> list[str]:
+    llm = answers["llm_test_server"]
+    cells = ["answered", "search p50", "1st p50", "1st p95", "total p50", "total p95"]
+    return [
+        "",
+        row(label=f"Answers: demo help center, {answers['questions']} questions (ms)", cells=cells),
+        answer_row(label="  extractive, first time", figures=answers["extractive_cold"]),
+        answer_row(label="  extractive, sentences cached", figures=answers["extractive_warm"]),
+        answer_row(label="  LLM server: Keel's overhead", figures=llm),
+        f"  (test server: first token after {llm['first_token_ms']:.0f} ms, whole stream "
+        f"{llm['stream_ms']:.0f} ms, subtracted; {llm['answered_by_llm']} answers by the LLM)",
+    ]
+
+
+def answer_row(*, label: str, figures: dict) -> str:
+    names = ["retrieval_p50_ms", "first_token_p50_ms", "first_token_p95_ms"]
+    names += ["total_p50_ms", "total_p95_ms"]
+    return row(label=label, cells=[str(figures["answered"]), *(f"{figures[n]:.1f}" for n in names)])
 
 
 def latency_row(*, label: str, figures: dict, hit_rate: float | None = None) -> str:

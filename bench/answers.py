@@ -1,0 +1,88 @@
+"""The answer path: time to first token and to the stored answer, as the server measures it.
+
+Each question starts a fresh conversation and goes through `assistant.pipeline.answer`
+(store, search, generate, stream, store) in one event loop, with nobody listening on the
+channel layer. For the OpenAI-compatible backend a local test server answers with a fixed
+time to first token and token rate, so what remains is Keel's own overhead.
+"""
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from django.test import override_settings
+
+from assistant import pipeline
+from assistant.llm import answer_backend
+from assistant.models import Conversation, Message, Workspace
+from assistant.threads import in_thread
+from tests.llm_server import FakeLLMServer, Reply
+
+LLM_FIRST_TOKEN_SECONDS = 0.2
+LLM_TOKEN_SECONDS = 0.005
+LLM_ANSWER = ("Bikes ship in 5-8 business days to most Canadian cities [1], " * 4).split(" ")
+
+
+def answers_time(*, workspace: Workspace, questions: Sequence[str]) -> list[Message]:
+    async def all_answers() -> list[Message]:
+        answers = []
+        for question in questions:
+            conversation = await in_thread(Conversation.objects.create)(
+                workspace=workspace, visitor_key=f"bench-{time.perf_counter_ns()}"
+            )
+            answers.append(await pipeline.answer(conversation=conversation, text=question))
+        return answers
+
+    return asyncio.run(all_answers())
+
+
+def answer_path_measure(*, workspace: Workspace, questions: Sequence[str]) -> dict:
+    answer_backend.cache_clear()
+    cold = answers_time(workspace=workspace, questions=questions)
+    warm = answers_time(workspace=workspace, questions=questions)
+    with (
+        FakeLLMServer(
+            default=Reply(
+                pieces=[word + " " for word in LLM_ANSWER],
+                first_token_delay=LLM_FIRST_TOKEN_SECONDS,
+                token_delay=LLM_TOKEN_SECONDS,
+            )
+        ) as server,
+        override_settings(LLM_BASE_URL=server.base_url, LLM_MODEL="bench-model"),
+    ):
+        answer_backend.cache_clear()
+        answers_time(workspace=workspace, questions=questions[:3])  # connection warm-up
+        generated = answers_time(workspace=workspace, questions=questions)
+    answer_backend.cache_clear()
+    llm_stream_ms = 1000 * (LLM_FIRST_TOKEN_SECONDS + LLM_TOKEN_SECONDS * (len(LLM_ANSWER) - 1))
+    return {
+        "questions": len(questions),
+        "extractive_cold": _timings(cold),
+        "extractive_warm": _timings(warm),
+        "llm_test_server": {
+            "first_token_ms": LLM_FIRST_TOKEN_SECONDS * 1000,
+            "stream_ms": round(llm_stream_ms, 1),
+            "answered_by_llm": sum(a.backend.startswith("openai") for a in generated),
+            **_timings(
+                generated,
+                first_token_offset=LLM_FIRST_TOKEN_SECONDS * 1000,
+                total_offset=llm_stream_ms,
+            ),
+        },
+    }
+
+
+def _timings(answers: Sequence[Message], *, first_token_offset=0.0, total_offset=0.0) -> dict:
+    from bench.measurements import percentile_ms
+
+    first = [(a.first_token_ms - first_token_offset) / 1000 for a in answers if a.first_token_ms]
+    total = [(a.total_ms - total_offset) / 1000 for a in answers]
+    retrieval = [a.retrieval_ms / 1000 for a in answers]
+    return {
+        "answered": sum(a.outcome == Message.Outcome.ANSWERED for a in answers),
+        "retrieval_p50_ms": percentile_ms(retrieval, 50),
+        "first_token_p50_ms": percentile_ms(first, 50),
+        "first_token_p95_ms": percentile_ms(first, 95),
+        "total_p50_ms": percentile_ms(total, 50),
+        "total_p95_ms": percentile_ms(total, 95),
+    }
