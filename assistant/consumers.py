@@ -124,8 +124,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 f"Your message is {len(text):,} characters long; the limit is {limit:,}. "
                 "Please shorten it and send it again."
             )
-        elif self.answering is not None and not self.answering.done():
-            await self.notice("One moment: I'm still answering your last message.")
         elif not (
             await within_limit(rule="messages_per_visitor", key=self.visitor_key)
             and await within_limit(rule="messages_per_ip", key=self.client_ip)
@@ -144,9 +142,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     conversation_group(self.conversation.pk), self.channel_name
                 )
             await self.notice("")
-            self.answering = asyncio.create_task(
-                pipeline.answer(conversation=self.conversation, text=text)
-            )
+            # A question sent while the last one is being answered waits its turn.
+            self.answering = asyncio.create_task(self._answer(text, after=self.answering))
             _answers_in_progress.add(self.answering)
             self.answering.add_done_callback(_answers_in_progress.discard)
 
@@ -169,6 +166,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 message=message, rating=Feedback.Rating(rating), comment=comment
             )
             await self.notice("Thank you for your feedback.")
+
+    async def _answer(self, text: str, *, after: asyncio.Task | None):
+        if after is not None:
+            await asyncio.wait([after])
+        try:
+            await pipeline.answer(conversation=self.conversation, text=text)
+        except Exception:
+            logger.exception("Storing a message in conversation %s failed", self.conversation.pk)
+            await self.notice(
+                "Sorry, your message could not be sent. Please try again in a moment."
+            )
 
     async def chat_push(self, event: dict):
         await self.send(text_data=event["html"])

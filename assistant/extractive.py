@@ -24,6 +24,8 @@ SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't
 CLOSE_TO_BEST = 0.12  # further sentences must score within this of the best
 SENTENCE_WEIGHT = 0.6  # against the passage's own similarity
 RANK_PENALTY = 0.03  # per place the passage is below the first
+# Sentences of the fourth passage were rarely chosen, and each costs an embedding.
+SOURCES_READ = 3
 MAX_SENTENCES = 3
 MAX_WORDS = 90
 MIN_WORDS = 4
@@ -67,7 +69,13 @@ def extractive_answer(*, question: str, sources: Sequence[Hit]) -> str | None:
         chosen.append(candidate)
         words += length
     chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
-    return " ".join(_cited(candidate) for candidate in chosen)
+    # One marker after each run of sentences from the same source, as a person cites.
+    return " ".join(
+        _cited(candidate)
+        if index == len(chosen) - 1 or chosen[index + 1].source_number != candidate.source_number
+        else _ended(candidate.text)
+        for index, candidate in enumerate(chosen)
+    )
 
 
 _cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -93,10 +101,18 @@ def _sentence_vectors(sentences: list[str]) -> np.ndarray:
 def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
-    for number, source in enumerate(sources, start=1):
+    for number, source in enumerate(sources[:SOURCES_READ], start=1):
         position = 0
+        header: list[str] | None = None
         for line in source.text.splitlines():
-            readable = _readable(line)
+            cells = [cell.strip() for cell in line.split(" | ")]
+            if len(cells) == 1:
+                header, readable = None, _unbulleted(line)
+            elif header is None:  # a table's first row names its columns
+                header = cells
+                continue
+            else:
+                readable = _table_row(cells, header=header)
             for raw in segment("en", readable):
                 sentence = raw.strip()
                 key = sentence.casefold()
@@ -115,13 +131,22 @@ def _answer_like(sentence: str, *, whole_line: bool) -> bool:
     return (whole_line and ": " in sentence) or bool(re.search(r"[.!][\"')\]]*$", sentence))
 
 
-def _readable(line: str) -> str:
-    """A list item without its bullet; a table row as "first cell: the others"."""
-    line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line)
-    cells = [cell.strip() for cell in line.split(" | ")]
-    if len(cells) > 1:
-        line = f"{cells[0]}: {', '.join(cell for cell in cells[1:] if cell)}"
-    return line
+def _unbulleted(line: str) -> str:
+    return re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line)
+
+
+def _table_row(cells: list[str], *, header: list[str]) -> str:
+    """A row as a sentence: "Bikes — Shipping cost: CA$89; Carrier: courier."."""
+    named = [
+        f"{name}: {value}" if name else value
+        for name, value in zip(header[1:], cells[1:], strict=False)
+        if value
+    ]
+    return f"{cells[0]} — {'; '.join(named)}."
+
+
+def _ended(text: str) -> str:
+    return text if re.search(r"[.!?:;][\"')\]]*$", text) else text + "."
 
 
 def _cited(candidate: _Candidate) -> str:

@@ -1,11 +1,13 @@
 """The answer to one customer message, top to bottom.
 
-store the question → retrieve (a follow-up searched with its topic) → are the sources
-good enough? → generate, streamed, citation markers filtered as they arrive → number the
-citations → store the answer. Nothing here runs inside a database transaction except the
-short stores, and every push to the customer leaves after its data commits.
+the search query (a follow-up searched with its topic) → store the question, and
+meanwhile retrieve → are the sources good enough? → generate, streamed, citation markers
+filtered as they arrive → number the citations → store the answer. Nothing here runs
+inside a database transaction except the short stores, and every push to the customer
+leaves after its data commits.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -53,19 +55,22 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
     started = time.perf_counter()
     previous = await in_thread(_previous_search_query)(conversation=conversation)
     query = search_query_for(question=text, previous_query=previous)
-    question = await in_thread(question_add)(
-        conversation=conversation, text=text, search_query=query
+    # Storing the question and searching for it are independent: one waits on the
+    # database while the other embeds the query.
+    stored, searched = await asyncio.gather(
+        in_thread(_question_store)(conversation=conversation, text=text, search_query=query),
+        in_thread(_retrieve)(conversation=conversation, query=query),
+        return_exceptions=True,
     )
-    history = await in_thread(conversation_recent_turns)(
-        conversation_id=conversation.pk, before_id=question.pk
-    )
-
-    hits = await in_thread(_retrieve)(conversation=conversation, query=query)
-    retrieval_ms = _ms_between(started, time.perf_counter())
-    sources = _good_enough(hits)
-
-    reply = await in_thread(answer_begin)(conversation=conversation)
+    if isinstance(stored, BaseException):
+        raise stored  # nothing is on the customer's screen yet; the caller tells them
+    history, reply = stored
+    retrieval_ms, sources = None, []
     try:
+        if isinstance(searched, BaseException):
+            raise searched
+        hits, retrieval_ms = searched
+        sources = _good_enough(hits)
         draft = await _generate(
             reply=reply,
             conversation=conversation,
@@ -75,7 +80,8 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
             sources=sources,
         )
     except Exception:
-        logger.exception("Answering message %s failed", question.pk)
+        # The answer is on screen, being written: it must end, never spin forever.
+        logger.exception("Answering in conversation %s failed", conversation.pk)
         draft = Draft(text="", backend="", first_token_at=None, error="internal error")
 
     numbered = citations_number(text=draft.text, source_count=len(sources))
@@ -112,9 +118,21 @@ def _previous_search_query(*, conversation: Conversation) -> str | None:
     )
 
 
-def _retrieve(*, conversation: Conversation, query: str) -> list[Hit]:
+def _question_store(
+    *, conversation: Conversation, text: str, search_query: str
+) -> tuple[list[Message], Message]:
+    """The question on screen, the turns before it, and the answer's place, in this order."""
+    question = question_add(conversation=conversation, text=text, search_query=search_query)
+    history = conversation_recent_turns(conversation_id=conversation.pk, before_id=question.pk)
+    return history, answer_begin(conversation=conversation)
+
+
+def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:
+    """The passages found, and how long finding them took in milliseconds."""
+    started = time.perf_counter()
     knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
-    return chunk_search(knowledge_bases=list(knowledge_bases), query=query, k=SOURCES_PER_ANSWER)
+    hits = chunk_search(knowledge_bases=list(knowledge_bases), query=query, k=SOURCES_PER_ANSWER)
+    return hits, _ms_between(started, time.perf_counter())
 
 
 def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
@@ -146,9 +164,11 @@ async def _generate(
     }
     try:
         return await _streamed(reply=reply, backend=backend, arguments=arguments)
-    except GenerationFailed as failure:
+    except Exception as failure:
         if backend is EXTRACTIVE:
             raise
+        if not isinstance(failure, GenerationFailed):
+            logger.exception("%s failed unexpectedly", backend.name)
         logger.warning("%s failed, answering extractively: %s", backend.name, failure)
         await events.answer_restarted(message=reply)
         fallback = await _streamed(reply=reply, backend=EXTRACTIVE, arguments=arguments)

@@ -54,7 +54,9 @@ def main() -> None:
     }
     results["load_average_1min"] = {"before": load_before[0], "after": os.getloadavg()[0]}
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
-    path = results_write(results=results, folder=Path(__file__).resolve().parent / "results")
+    path = results_write(
+        results=results, folder=Path(__file__).resolve().parent / "results", sections=sections
+    )
     print()
     print(results_table(results=results))
     print(f"\nResults written to {path.relative_to(PROJECT_ROOT)}")

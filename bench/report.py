@@ -48,9 +48,11 @@ def proc_field(*, path: Path, name: str) -> str:
     return "unknown"
 
 
-def results_write(*, results: dict, folder: Path) -> Path:
+def results_write(*, results: dict, folder: Path, sections: Sequence[str]) -> Path:
+    """`<date>-<host>.json` for a whole run; a partial run adds its sections to the name."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{results['date']}-{results['machine']['hostname']}.json"
+    name = "-".join([results["date"], results["machine"]["hostname"], *sections])
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return path
 

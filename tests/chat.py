@@ -65,14 +65,14 @@ class ChatClient:
         while True:
             frame = await self.receive()
             frames.append(frame)
-            if _finished_answer(frame):
+            if finished_answer(frame):
                 return Answer(frames=frames, html=frame)
 
     async def close(self) -> None:
         await self.communicator.disconnect()
 
 
-def _finished_answer(frame: str) -> bool:
+def finished_answer(frame: str) -> bool:
     return (
         'class="message message--assistant"' in frame
         and 'hx-swap-oob="true"' in frame

@@ -6,6 +6,7 @@ script: each request takes the next `Reply`, or the default one when the script 
 """
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -27,7 +28,7 @@ class FakeLLMServer:
         self.default = default or Reply()
         self.script: deque[Reply] = deque()
         self.requests: list[dict] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -100,6 +101,13 @@ class FakeLLMServer:
                 self.wfile.write(data)
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that hangs up (a timed-out test, a closed benchmark) is no error here."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _chunk(model: str, delta: dict, finish_reason: str | None) -> dict:

@@ -1,6 +1,8 @@
 """Answers from an OpenAI-compatible server: the real `openai` client against a local
 server speaking the same wire protocol, scripted per test (streams, failures)."""
 
+import re
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -125,7 +127,28 @@ async def test_stream_cut_midway_wipes_the_partial_answer_before_the_fallback(
 
     answer = await ask(demo_help_center.workspace)
 
-    wiped = [index for index, frame in enumerate(answer.frames) if '-stream" hx-swap-oob' in frame]
-    model_pieces = [i for i, f in enumerate(answer.frames) if ">Bikes <" in f or ">take <" in f]
-    assert wiped and model_pieces and max(model_pieces) < wiped[0]
+    wipe = next(i for i, frame in enumerate(answer.frames) if '-stream" hx-swap-oob' in frame)
+    streamed_before_wipe = "".join(
+        re.search(r">([^<]*)</span>", frame).group(1)
+        for frame in answer.frames[:wipe]
+        if "beforeend:#message-" in frame
+    )
+    assert streamed_before_wipe == "Bikes take "  # the model's two pieces, then the cut
     assert "Bikes take" not in answer.text
+
+
+async def test_model_markdown_is_rendered_and_its_html_is_not(demo_help_center, llm_server):
+    llm_server.default = Reply(
+        pieces=[
+            "**Five to eight** days <img src=x onerror=alert(1)> ",
+            "[1]. ",
+            "[link](javascript:alert(1))",
+        ]
+    )
+
+    answer = await ask(demo_help_center.workspace)
+
+    assert "<strong>Five to eight</strong>" in answer.html
+    assert "<img" not in answer.html and "&lt;img" in answer.html
+    assert 'href="javascript:' not in answer.html
+    assert all("<img" not in frame for frame in answer.frames)  # nor while streaming

@@ -8,7 +8,7 @@ from django.test import Client
 
 from assistant.models import Citation, Conversation, Feedback, Message
 from assistant.pipeline import DONT_KNOW_MESSAGE
-from tests.chat import ChatClient, visible_text
+from tests.chat import ChatClient, finished_answer, visible_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
@@ -326,3 +326,39 @@ async def test_signed_identity_follows_the_customer_and_unsigned_is_ignored(demo
     assert conversation.customer_id == "cust-42"
     await forger.close()
     await unsigned.close()
+
+
+async def test_message_that_cannot_be_stored_gets_a_notice(demo_help_center):
+    """The conversation was deleted (say, by a retention purge) while the panel was open."""
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+    await chat.ask("How do I return a bike?")
+    await database_sync_to_async(Conversation.objects.all().delete)()
+
+    await chat.send({"type": "ask", "message": "Do you ship to Canada?"})
+    frames = [await chat.receive(), await chat.receive()]
+
+    assert "could not be sent" in visible_text(frames[-1])
+    assert await messages_of(workspace) == []
+    await chat.close()
+
+
+async def test_question_sent_while_answering_is_answered_next_in_order(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+
+    await chat.send({"type": "ask", "message": "How do I return a bike?"})
+    await chat.send({"type": "ask", "message": "Do you ship to Canada?"})
+    finished = 0
+    while finished < 2:
+        finished += finished_answer(await chat.receive())
+
+    messages = await messages_of(workspace)
+    assert [(m.role, m.outcome) for m in messages] == [
+        (Message.Role.CUSTOMER, ""),
+        (Message.Role.ASSISTANT, Message.Outcome.ANSWERED),
+        (Message.Role.CUSTOMER, ""),
+        (Message.Role.ASSISTANT, Message.Outcome.ANSWERED),
+    ]
+    assert "Canada" in messages[3].text
+    await chat.close()

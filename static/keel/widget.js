@@ -12,6 +12,7 @@
   var keel = new URL(script.src, location.href).origin;
   var tokenKey = "keel:" + key + ":visitor";
   var openKey = "keel:" + key + ":open";
+  var BUBBLE = '<svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 2-2z"/></svg>';
 
   function stored(storage, name) {
     try { return window[storage].getItem(name) || ""; } catch (error) { return ""; }
@@ -27,7 +28,7 @@
     "<style>" +
     ":host{all:initial}" +
     ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;" +
-    "border-radius:50%;border:0;background:#1d2420;color:#fff;font:600 24px/56px system-ui,sans-serif;" +
+    "border-radius:50%;border:0;background:#1d2420;color:#fff;font:600 28px/56px system-ui,sans-serif;display:flex;align-items:center;justify-content:center;" +
     "cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}" +
     ".launcher:focus-visible{outline:3px solid #fff;outline-offset:-6px}" +
     ".panel{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:380px;height:600px;" +
@@ -36,7 +37,7 @@
     ".panel[hidden]{display:none}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;height:100%;max-height:none;border-radius:0}}" +
     "</style>" +
-    '<button class="launcher" type="button" aria-expanded="false" aria-controls="keel-panel" aria-label="Open chat">?</button>' +
+    '<button class="launcher" type="button" aria-expanded="false" aria-controls="keel-panel" aria-label="Open chat">' + BUBBLE + "</button>" +
     '<iframe class="panel" id="keel-panel" title="Chat" hidden></iframe>';
   var launcher = root.querySelector(".launcher");
   var panel = root.querySelector(".panel");
@@ -52,7 +53,7 @@
   function setOpen(open, moveFocus) {
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
-    launcher.textContent = open ? "×" : "?";
+    launcher.innerHTML = open ? "×" : BUBBLE;
     store("sessionStorage", openKey, open ? "1" : "");
     if (!moveFocus) return;
     if (open) {
