@@ -92,6 +92,21 @@ def test_pdf_text_is_kept_per_page_for_citations(tmp_path, knowledge_base):
     assert pages == set(range(1, doc.page_count + 1))
 
 
+def test_pdf_lines_wrapped_mid_sentence_are_joined(tmp_path, knowledge_base):
+    """A PDF breaks lines where the page ends; a line break must mean a new sentence."""
+    shutil.copy(DEMO_KNOWLEDGE_DIR / "e-bike-battery-care.pdf", tmp_path)
+    ingest(tmp_path, knowledge_base)
+
+    text = "\n".join(
+        document(knowledge_base, "e-bike-battery-care.pdf").chunks.values_list("text", flat=True)
+    )
+    assert (
+        "Please read this guide before charging your battery for the first time, and keep it "
+        "with your bike." in text
+    )
+    assert "\n1. Your battery at a glance\n" in text  # a heading stays on its own line
+
+
 def test_chunks_stay_within_the_model_window_and_never_end_mid_sentence(tmp_path, knowledge_base):
     sentences = [
         f"Sentence number {n} explains one more detail about the warranty." for n in range(300)

@@ -38,8 +38,10 @@ class Command(BaseCommand):
         base = f"http://{host}:{port}"
         self.stdout.write(
             f"\nKeel is running (Ctrl-C stops it):\n"
-            f"  staff pages  {base}/\n"
+            f"  demo site    {base}/   (the chat widget, as a customer sees it)\n"
+            f"  staff pages  {base}/app/\n"
             f"  knowledge    {base}/w/demo/knowledge/help-center/\n"
+            f"  chat widget  {base}/w/demo/widget/\n"
             f"  Django admin {base}/admin/\n"
         )
         while not stop.wait(timeout=0.5):

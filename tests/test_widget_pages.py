@@ -1,0 +1,113 @@
+"""The widget's staff settings page and its public pages (the demo site)."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from assistant.demo import DEMO_WORKSPACE_SLUG
+from assistant.models import Membership
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def png() -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "#2f6b3a").save(image, "PNG")
+    return image.getvalue()
+
+
+def settings_url(workspace) -> str:
+    return reverse("widget_settings", kwargs={"workspace_slug": workspace.slug})
+
+
+def test_only_the_workspaces_admins_open_the_widget_settings(client, admin_membership):
+    workspace = admin_membership.workspace
+    assert client.get(settings_url(workspace)).url.startswith(reverse("login"))
+    client.force_login(UserFactory())
+    assert client.get(settings_url(workspace)).status_code == 404
+    agent = MembershipFactory(workspace=workspace, role=Membership.Role.AGENT)
+    client.force_login(agent.user)
+    assert client.get(settings_url(workspace)).status_code == 403
+    assert client.post(settings_url(workspace), {"assistant_name": "Hacked"}).status_code == 403
+
+
+def test_admin_sees_the_embed_snippet_and_saves_the_look(admin_client, admin_membership):
+    workspace = admin_membership.workspace
+    page = admin_client.get(settings_url(workspace)).content.decode()
+    assert f'data-workspace="{workspace.public_key}"' in page.replace("&quot;", '"')
+    assert workspace.identity_secret in page
+
+    response = admin_client.post(
+        settings_url(workspace),
+        {
+            "assistant_name": "Trail Guide",
+            "greeting": "Hello! <b>Ask</b> away.",
+            "brand_colour": "#aa3300",
+            "allowed_origins": "https://www.shop.example/help\nhttps://shop.example:8443\n",
+            "avatar": SimpleUploadedFile("face.png", png(), content_type="image/png"),
+        },
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 200 and b"Saved." in response.content
+    workspace.refresh_from_db()
+    assert (workspace.assistant_name, workspace.brand_colour) == ("Trail Guide", "#aa3300")
+    assert workspace.allowed_origins == ["https://shop.example:8443", "https://www.shop.example"]
+    assert workspace.avatar.name.startswith("avatars/")
+    panel = admin_client.get(reverse("chat_panel", args=[workspace.public_key]))
+    assert b"Hello! &lt;b&gt;Ask&lt;/b&gt; away." in panel.content
+    assert workspace.avatar.url.encode() in panel.content
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("allowed_origins", "not a site", "is not a web address"),
+        ("allowed_origins", "ftp://files.example", "is not a web address"),
+        ("brand_colour", "#12345g", "Use a colour like"),
+        ("brand_colour", "red;}body{", "at most 7 characters"),
+        ("avatar", SimpleUploadedFile("face.png", b"not an image"), "Upload a valid image"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_reason(
+    admin_client, admin_membership, field, value, problem
+):
+    workspace = admin_membership.workspace
+    data = {"assistant_name": "Trail Guide", "greeting": "Hi", "brand_colour": "#2f6b3a"}
+    response = admin_client.post(settings_url(workspace), {**data, field: value})
+    assert problem in response.content.decode()
+    workspace.refresh_from_db()
+    assert workspace.assistant_name != "Trail Guide"
+
+
+def test_rotating_the_identity_secret_replaces_it(admin_client, admin_membership):
+    workspace = admin_membership.workspace
+    old_secret = workspace.identity_secret
+    response = admin_client.post(
+        reverse("widget_identity_secret", kwargs={"workspace_slug": workspace.slug})
+    )
+    workspace.refresh_from_db()
+    assert response.status_code == 200 and workspace.identity_secret != old_secret
+    assert workspace.identity_secret.encode() in response.content
+
+
+def test_demo_site_carries_the_widget_tag_and_staff_home_moved(client):
+    assert client.get("/").url == reverse("home")  # no demo workspace yet
+    workspace = WorkspaceFactory(slug=DEMO_WORKSPACE_SLUG, name="Trailhead Cycles")
+
+    page = client.get("/").content.decode()
+
+    assert "/static/keel/widget.js" in page
+    assert f'data-workspace="{workspace.public_key}"' in page
+    assert client.get(reverse("home")).url.startswith(reverse("login"))
+
+
+def test_unknown_chat_panel_and_source_are_not_found(client, admin_membership):
+    key = admin_membership.workspace.public_key
+    assert client.get(reverse("chat_panel", args=["pk_missing"])).status_code == 404
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert client.get(reverse("cited_source", args=[key, missing])).status_code == 404
