@@ -36,6 +36,12 @@ from knowledge.parsing import (
 EMBEDDING_GROUP_SIZE = 64
 
 
+# Bump when parsing or chunking changes what a file becomes: every document indexed by an
+# older version is then re-indexed by the next ingest, even if its file is unchanged.
+# 2: PDF lines wrapped mid-sentence are joined.
+INDEX_VERSION = 2
+
+
 class Action(StrEnum):
     ADDED = "added"
     UPDATED = "updated"
@@ -78,6 +84,7 @@ def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File
         existing
         and existing.content_hash == content_hash
         and existing.status != Document.Status.FAILED
+        and existing.index_version == INDEX_VERSION
     ):
         return IngestOutcome(source=source, action=Action.UNCHANGED, document=existing)
     twin = (
@@ -209,8 +216,10 @@ def _document_store(*, document: Document, prepared: PreparedIndex) -> Document:
         document.status = Document.Status.READY
         document.error = ""
         document.indexed_at = timezone.now()
+        document.index_version = INDEX_VERSION
         document.save(
             update_fields=[
+                "index_version",
                 "title",
                 "page_count",
                 "chunk_count",

@@ -58,6 +58,8 @@ class Document(models.Model):
     chunk_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # How the chunks were made (knowledge.ingest.INDEX_VERSION): older ones are re-indexed.
+    index_version = models.PositiveSmallIntegerField(default=0)
     indexed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -9,7 +9,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
-from knowledge.ingest import document_index, document_submit
+from knowledge.ingest import INDEX_VERSION, document_index, document_submit
 from knowledge.models import Chunk, Document
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
@@ -152,6 +152,18 @@ def test_resync_skips_unchanged_reembeds_changed_and_removes_deleted(tmp_path, k
     assert b.chunks.get().text == "Bikes can now be returned within 45 days."
     assert not Document.objects.filter(source__endswith="/c.md").exists()
     assert not Chunk.objects.filter(document__source__endswith="/c.md").exists()
+
+
+def test_documents_indexed_by_an_older_pipeline_are_reindexed(tmp_path, knowledge_base):
+    (tmp_path / "a.md").write_text("# A\n\nSame file, indexed long ago.\n")
+    (tmp_path / "b.md").write_text("# B\n\nSame file, indexed today.\n")
+    ingest(tmp_path, knowledge_base)
+    Document.objects.filter(source__endswith="/a.md").update(index_version=INDEX_VERSION - 1)
+
+    output = ingest(tmp_path, knowledge_base)
+
+    assert "added 0 · updated 1 · unchanged 1" in output
+    assert document(knowledge_base, "a.md").index_version == INDEX_VERSION
 
 
 def test_without_sync_missing_files_are_kept(tmp_path, knowledge_base):
