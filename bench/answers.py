@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from assistant import pipeline
 from assistant.llm import answer_backend
-from assistant.models import Conversation, Message, Workspace
+from assistant.models import Citation, Conversation, Message, Workspace
 from assistant.threads import in_thread
 from tests.llm_server import FakeLLMServer, Reply
 
@@ -41,7 +41,9 @@ def answers_time(
     return asyncio.run(all_answers())
 
 
-def answer_path_measure(*, workspace: Workspace, questions: Sequence[str]) -> dict:
+def answer_path_measure(
+    *, workspace: Workspace, questions: Sequence[str], expected_files: Sequence[str]
+) -> dict:
     cold = answers_time(workspace=workspace, questions=questions)
     warm = answers_time(workspace=workspace, questions=questions)
     with (
@@ -61,6 +63,7 @@ def answer_path_measure(*, workspace: Workspace, questions: Sequence[str]) -> di
         "questions": len(questions),
         "extractive_cold": _timings(cold),
         "extractive_warm": _timings(warm),
+        "extractive_cites_expected_document": _citing_expected(cold, expected_files),
         "llm_test_server": {
             "first_token_ms": LLM_FIRST_TOKEN_SECONDS * 1000,
             "stream_ms": round(llm_stream_ms, 1),
@@ -72,6 +75,14 @@ def answer_path_measure(*, workspace: Workspace, questions: Sequence[str]) -> di
             ),
         },
     }
+
+
+def _citing_expected(answers: Sequence[Message], expected_files: Sequence[str]) -> int:
+    """Answers that cite the document the question was written for."""
+    return sum(
+        Citation.objects.filter(message=answer, document__source__endswith="/" + expected).exists()
+        for answer, expected in zip(answers, expected_files, strict=True)
+    )
 
 
 def _timings(answers: Sequence[Message], *, first_token_offset=0.0, total_offset=0.0) -> dict:

@@ -105,7 +105,9 @@ def answers_measure(*, project_root: Path) -> dict:
     folder_ingest(knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center")
     cases = json.loads((project_root / "tests" / "data" / "demo_questions.json").read_text())
     return answer_path_measure(
-        workspace=demo.workspace, questions=[case["question"] for case in cases]
+        workspace=demo.workspace,
+        questions=[case["question"] for case in cases],
+        expected_files=[case["document"] for case in cases],
     )
 
 

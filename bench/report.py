@@ -157,6 +157,8 @@ def answer_lines(*, answers: dict) -> list[str]:
         "",
         row(label=f"Answers: demo help center, {answers['questions']} questions (ms)", cells=cells),
         answer_row(label="  extractive, first time", figures=answers["extractive_cold"]),
+        f"  ({answers['extractive_cites_expected_document']} of {answers['questions']} "
+        "extractive answers cite the document the question was written for)",
         answer_row(label="  extractive, sentences cached", figures=answers["extractive_warm"]),
         answer_row(label="  LLM server: Keel's overhead", figures=llm),
         f"  (test server: first token after {llm['first_token_ms']:.0f} ms, whole stream "

@@ -61,10 +61,15 @@ def test_customer_asks_on_the_demo_page_and_sees_a_streamed_cited_answer(
     expect(source.locator("h1")).to_contain_text("Canada")
     source.close()
 
-    page.reload()
+    page.reload()  # the panel was open, so it opens again, with the history
     panel = page.frame_locator("iframe#keel-panel")
     expect(panel.locator(".message--customer")).to_contain_text(QUESTION)
     expect(panel.locator(".message--assistant a.cite").first).to_be_visible()
+
+    panel.get_by_role("textbox", name="Your question").press("Escape")
+    expect(page.locator("iframe#keel-panel")).to_be_hidden()
+    expect(launcher).to_be_focused()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
 
 
 def test_history_survives_reloads_on_another_site_that_blocks_third_party_cookies(
