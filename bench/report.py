@@ -152,7 +152,7 @@ def knowledge_lines(*, results: dict) -> list[str]:
 
 def answer_lines(*, answers: dict) -> list[str]:
     llm = answers["llm_test_server"]
-    cells = ["answered", "search p50", "1st p50", "1st p95", "total p50", "total p95"]
+    cells = ["answers", "search50", "1st p50", "1st p95", "total p50", "total p95"]
     return [
         "",
         row(label=f"Answers: demo help center, {answers['questions']} questions (ms)", cells=cells),
