@@ -2,14 +2,31 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from assistant import events
-from assistant.models import Citation, Conversation, Feedback, Message, Workspace
+from assistant.models import (
+    AuditEvent,
+    Citation,
+    Conversation,
+    Feedback,
+    Message,
+    VaultEntry,
+    Workspace,
+)
+from assistant.rails.personal_data import Redacted
+from assistant.vault import vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
+
+REDACTION_NOTICE = (
+    "For your safety, I removed personal details (like card numbers or e-mail addresses) "
+    "from your message before storing it. Our team can still see them if they need to."
+)
 
 
 @dataclass(frozen=True)
@@ -25,15 +42,39 @@ def conversation_start(*, workspace: Workspace, visitor_key: str, customer_id: s
     )
 
 
-def question_add(*, conversation: Conversation, text: str, search_query: str) -> Message:
+def question_add(*, conversation: Conversation, redacted: Redacted, search_query: str) -> Message:
+    """Stores the question as redacted, its personal data sealed in the vault, audited."""
     with transaction.atomic():
         message = Message.objects.create(
             conversation=conversation,
             role=Message.Role.CUSTOMER,
-            text=text,
+            text=redacted.text,
             search_query=search_query,
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now())
+        if redacted.replacements:
+            expires_at = timezone.now() + timedelta(days=settings.KEEL_VAULT_RETENTION_DAYS)
+            VaultEntry.objects.bulk_create(
+                VaultEntry(
+                    message=message,
+                    placeholder=replacement.placeholder,
+                    kind=replacement.kind,
+                    sealed_value=vault_seal(replacement.value),
+                    expires_at=expires_at,
+                )
+                for replacement in redacted.replacements
+            )
+            AuditEvent.objects.create(
+                workspace_id=conversation.workspace_id,
+                conversation=conversation,
+                message=message,
+                kind=AuditEvent.Kind.REDACTION,
+                detail={
+                    "placeholders": [r.placeholder for r in redacted.replacements],
+                    "kinds": sorted({r.kind for r in redacted.replacements}),
+                },
+            )
+            events.notice_after_commit(conversation_id=conversation.pk, text=REDACTION_NOTICE)
         events.message_added(message=message)
     return message
 
@@ -112,3 +153,9 @@ def feedback_record(*, message: Message, rating: Feedback.Rating, comment: str) 
         )
         events.message_changed(message=message)
     return feedback
+
+
+def vault_expired_purge() -> int:
+    """Deletes the personal data whose retention period is over; how many entries went."""
+    deleted, _ = VaultEntry.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

@@ -38,6 +38,16 @@ def _after_commit(*, message: Message, swap: str) -> None:
     transaction.on_commit(push)
 
 
+def notice_after_commit(*, conversation_id: int, text: str) -> None:
+    """A line under the conversation for its customer, such as what was removed and why."""
+
+    def push() -> None:
+        html = render_to_string("widget/_notice.html", {"text": text})
+        async_to_sync(_push)(conversation_id, html)
+
+    transaction.on_commit(push)
+
+
 def message_added(*, message: Message) -> None:
     _after_commit(message=message, swap="append")
 

@@ -169,3 +169,58 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating} on message {self.message_id}"
+
+
+class VaultEntry(models.Model):
+    """A piece of personal data a customer wrote, sealed; the transcript holds its placeholder.
+
+    Readable only by staff handling the conversation, and deleted after `expires_at`.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="vault_entries")
+    placeholder = models.CharField(max_length=40)
+    kind = models.CharField(max_length=20)
+    sealed_value = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "placeholder"], name="one_vault_entry_per_placeholder"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.placeholder} in message {self.message_id}"
+
+
+class AuditEvent(models.Model):
+    """One decision or change, for the record: what happened, to what, by whom, and why.
+
+    `detail` never holds raw personal data: placeholders and kinds only.
+    """
+
+    class Kind(models.TextChoices):
+        REDACTION = "redaction", "Personal data redacted"
+        INJECTION = "injection", "Prompt injection detected"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.SET_NULL, null=True, related_name="audit_events"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} · {self.workspace} · {self.created_at:%Y-%m-%d %H:%M}"

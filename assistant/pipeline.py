@@ -19,6 +19,7 @@ from assistant.followups import search_query_for
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
 from assistant.models import Conversation, Message
 from assistant.prompts import DONT_KNOW_REPLY, Turn
+from assistant.rails.personal_data import personal_data_redact
 from assistant.selectors import conversation_recent_turns
 from assistant.threads import in_thread
 from knowledge.search import Hit, chunk_search
@@ -52,9 +53,12 @@ class Draft:
 
 async def answer(*, conversation: Conversation, text: str) -> Message:
     started = time.perf_counter()
+    # Personal data is replaced by placeholders before anything else sees the question.
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
     # (Searching meanwhile, on another thread, measured slower on 2 cores: they contend.)
-    query, history, reply = await in_thread(_question_store)(conversation=conversation, text=text)
+    query, question, history, reply = await in_thread(_question_store)(
+        conversation=conversation, text=text
+    )
     retrieval_ms, sources = None, []
     try:
         hits, retrieval_ms = await in_thread(_retrieve)(conversation=conversation, query=query)
@@ -62,7 +66,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         draft = await _generate(
             reply=reply,
             conversation=conversation,
-            question=text,
+            question=question,
             query=query,
             history=[_turn(message) for message in history],
             sources=sources,
@@ -97,19 +101,22 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
     )
 
 
-def _question_store(*, conversation: Conversation, text: str) -> tuple[str, list[Message], Message]:
-    """The question on screen with what it searches for, the turns before it, and the
-    answer's place, in this order."""
+def _question_store(
+    *, conversation: Conversation, text: str
+) -> tuple[str, str, list[Message], Message]:
+    """The question, redacted, on screen with what it searches for; the turns before it;
+    the answer's place."""
     previous_query = (
         Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
         .order_by("-pk")
         .values_list("search_query", flat=True)
         .first()
     )
-    query = search_query_for(question=text, previous_query=previous_query)
-    question = question_add(conversation=conversation, text=text, search_query=query)
+    redacted = personal_data_redact(text=text)
+    query = search_query_for(question=redacted.text, previous_query=previous_query)
+    question = question_add(conversation=conversation, redacted=redacted, search_query=query)
     history = conversation_recent_turns(conversation_id=conversation.pk, before_id=question.pk)
-    return query, history, answer_begin(conversation=conversation)
+    return query, question.text, history, answer_begin(conversation=conversation)
 
 
 def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:

@@ -163,3 +163,7 @@ KEEL_RATE_LIMITS = {
     "messages_per_visitor": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_VISITOR", "10/minute"),
     "messages_per_ip": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_IP", "60/minute"),
 }
+
+# Personal data customers write: sealed in the vault, deleted after this many days.
+KEEL_VAULT_KEY = os.environ.get("KEEL_VAULT_KEY", "")
+KEEL_VAULT_RETENTION_DAYS = int(os.environ.get("KEEL_VAULT_RETENTION_DAYS", 30))

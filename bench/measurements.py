@@ -83,7 +83,7 @@ class Latency:
     rest_p95_ms: float
 
 
-SECTIONS = ("knowledge", "answers")
+SECTIONS = ("knowledge", "answers", "rails")
 
 
 def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> dict:
@@ -93,7 +93,17 @@ def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> 
         results.update(knowledge_measure(project_root=project_root))
     if "answers" in sections:
         results["answers"] = answers_measure(project_root=project_root)
+    if "rails" in sections:
+        from bench.rails import personal_data_measure
+
+        results["personal_data"] = personal_data_measure(
+            shared_data=shared_data_folder(project_root)
+        )
     return results
+
+
+def shared_data_folder(project_root: Path) -> Path:
+    return (project_root / os.environ.get("KEEL_SHARED_DATA", "../shared/data")).resolve()
 
 
 def answers_measure(*, project_root: Path) -> dict:
@@ -113,8 +123,7 @@ def answers_measure(*, project_root: Path) -> dict:
 
 def knowledge_measure(*, project_root: Path) -> dict:
     """Ingestion, retrieval quality and search latency, in the order that keeps each fair."""
-    shared_data = project_root / os.environ.get("KEEL_SHARED_DATA", "../shared/data")
-    scifact_folder = (shared_data / "scifact").resolve()
+    scifact_folder = shared_data_folder(project_root) / "scifact"
     scifact = scifact_load(folder=scifact_folder)
     knowledge_base = knowledge_base_fresh(
         workspace_slug="bench-scifact", slug="scifact", name="SciFact"

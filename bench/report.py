@@ -72,7 +72,33 @@ def results_table(*, results: dict) -> str:
         lines += knowledge_lines(results=results)
     if "answers" in results:
         lines += answer_lines(answers=results["answers"])
+    if "personal_data" in results:
+        lines += personal_data_lines(figures=results["personal_data"])
     return "\n".join(lines)
+
+
+def personal_data_lines(*, figures: dict) -> list[str]:
+    lines = [
+        "",
+        row(
+            label=f"Personal data: Presidio synthetic set, {figures['examples']:,} texts",
+            cells=["spans", "found", "recall"],
+        ),
+    ]
+    for entity, counts in figures["recall"].items():
+        recall = counts["found"] / counts["spans"]
+        lines.append(
+            row(
+                label=f"  {entity}",
+                cells=[str(counts["spans"]), str(counts["found"]), f"{recall:.3f}"],
+            )
+        )
+    false_alarms = sum(figures["false_alarms_in_pii_set"].values())
+    lines.append(
+        f"  false alarms: {false_alarms} in the set, {figures['benign_questions_redacted']} of "
+        f"{figures['benign_questions']} benign questions redacted · p50 {figures['p50_ms']} ms"
+    )
+    return lines
 
 
 def knowledge_lines(*, results: dict) -> list[str]:

@@ -1,0 +1,112 @@
+"""Personal data customers write: redacted before anything stores, searches or generates
+with it, sealed in the vault, audited, purged when its time is up."""
+
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from django.utils import timezone
+
+from assistant.conversations import vault_expired_purge
+from assistant.models import AuditEvent, Message, VaultEntry
+from assistant.vault import vault_open
+from tests.chat import ChatClient, visible_text
+from tests.llm_server import FakeLLMServer, Reply
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+
+CARD, EMAIL, IBAN = "4111 1111 1111 1111", "jane.doe@example.com", "DE89 3704 0044 0532 0130 00"
+QUESTION = f"My card {CARD} was charged twice, mail me at {EMAIL} or refund to {IBAN}."
+
+
+@database_sync_to_async
+def stored_state(workspace):
+    question = Message.objects.get(conversation__workspace=workspace, role=Message.Role.CUSTOMER)
+    vault = {
+        entry.placeholder: vault_open(entry.sealed_value) for entry in question.vault_entries.all()
+    }
+    events = list(AuditEvent.objects.filter(workspace=workspace).values("kind", "detail"))
+    return question, vault, events
+
+
+@database_sync_to_async
+def database_mentions(value: str) -> list[str]:
+    """Every table and text column of Keel's own that holds `value` anywhere."""
+    hits = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'jsonb') "
+            "AND (table_name LIKE 'assistant_%%' OR table_name LIKE 'knowledge_%%')"
+        )
+        for table, column in cursor.fetchall():
+            cursor.execute(
+                f'SELECT 1 FROM "{table}" WHERE "{column}"::text LIKE %s LIMIT 1', [f"%{value}%"]
+            )
+            if cursor.fetchone():
+                hits.append(f"{table}.{column}")
+    return hits
+
+
+async def test_card_email_and_iban_are_redacted_sealed_and_audited(demo_help_center, settings):
+    workspace = demo_help_center.workspace
+    with FakeLLMServer(default=Reply(pieces=["Refunds take 5-10 business days [1]."])) as llm:
+        settings.LLM_BASE_URL, settings.LLM_MODEL = llm.base_url, "test-model"
+        chat = ChatClient(workspace.public_key)
+        assert await chat.connect()
+        await chat.hello()
+        answer = await chat.ask(QUESTION)
+        await chat.close()
+        sent_to_model = str(llm.requests)
+
+    question, vault, events = await stored_state(workspace)
+    assert question.text == (
+        "My card [CARD_1] was charged twice, mail me at [EMAIL_1] or refund to [IBAN_1]."
+    )
+    assert vault == {"[CARD_1]": CARD, "[EMAIL_1]": EMAIL, "[IBAN_1]": IBAN}
+    assert events == [
+        {
+            "kind": "redaction",
+            "detail": {
+                "placeholders": ["[CARD_1]", "[EMAIL_1]", "[IBAN_1]"],
+                "kinds": ["CARD", "EMAIL", "IBAN"],
+            },
+        }
+    ]
+    for value in (CARD, EMAIL, IBAN):
+        assert await database_mentions(value) == []  # only sealed, nowhere in clear
+        assert value not in sent_to_model
+        assert all(value not in frame for frame in answer.frames)
+    assert "[CARD_1]" in sent_to_model
+    assert any("removed personal details" in visible_text(frame) for frame in answer.frames)
+
+
+async def test_message_without_personal_data_is_stored_as_written(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+    answer = await chat.ask("My order 48213 from 2024-05-01 hasn't arrived, 140 x 22 x 80 box")
+    await chat.close()
+
+    question, vault, events = await stored_state(workspace)
+    assert question.text == "My order 48213 from 2024-05-01 hasn't arrived, 140 x 22 x 80 box"
+    assert (vault, events) == ({}, [])
+    assert not any("removed personal details" in visible_text(f) for f in answer.frames)
+
+
+async def test_vault_entries_are_deleted_after_the_retention_period(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+    await chat.ask(f"Please call me on +1 (555) 010-4477 about my card {CARD}")
+    await chat.close()
+
+    assert await database_sync_to_async(vault_expired_purge)() == 0
+    await database_sync_to_async(VaultEntry.objects.update)(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert await database_sync_to_async(vault_expired_purge)() == 2
+    assert not await database_sync_to_async(VaultEntry.objects.exists)()
