@@ -18,6 +18,7 @@ from assistant.models import (
     VaultEntry,
     Workspace,
 )
+from assistant.rails.injection import InjectionVerdict
 from assistant.rails.personal_data import Redacted
 from assistant.vault import vault_seal
 from knowledge.models import Chunk, Document
@@ -42,8 +43,15 @@ def conversation_start(*, workspace: Workspace, visitor_key: str, customer_id: s
     )
 
 
-def question_add(*, conversation: Conversation, redacted: Redacted, search_query: str) -> Message:
-    """Stores the question as redacted, its personal data sealed in the vault, audited."""
+def question_add(
+    *,
+    conversation: Conversation,
+    redacted: Redacted,
+    search_query: str,
+    injection: InjectionVerdict,
+) -> Message:
+    """Stores the question as redacted, its personal data sealed in the vault, and what
+    the input rails found, audited."""
     with transaction.atomic():
         message = Message.objects.create(
             conversation=conversation,
@@ -75,6 +83,18 @@ def question_add(*, conversation: Conversation, redacted: Redacted, search_query
                 },
             )
             events.notice_after_commit(conversation_id=conversation.pk, text=REDACTION_NOTICE)
+        if injection.flagged:
+            AuditEvent.objects.create(
+                workspace_id=conversation.workspace_id,
+                conversation=conversation,
+                message=message,
+                kind=AuditEvent.Kind.INJECTION,
+                detail={
+                    "score": injection.score,
+                    "decoded": injection.decoded,
+                    "action": "refused",
+                },
+            )
         events.message_added(message=message)
     return message
 

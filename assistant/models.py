@@ -102,6 +102,7 @@ class Message(models.Model):
         ANSWERED = "answered", "Answered from sources"
         DONT_KNOW = "dont_know", "Did not know"
         FAILED = "failed", "Could not answer"
+        REFUSED = "refused", "Refused by a rail"
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"

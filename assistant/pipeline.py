@@ -19,6 +19,7 @@ from assistant.followups import search_query_for
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
 from assistant.models import Conversation, Message
 from assistant.prompts import DONT_KNOW_REPLY, Turn
+from assistant.rails.injection import InjectionVerdict, injection_check
 from assistant.rails.personal_data import personal_data_redact
 from assistant.selectors import conversation_recent_turns
 from assistant.threads import in_thread
@@ -36,6 +37,10 @@ MIN_SOURCE_SIMILARITY = 0.30
 DONT_KNOW_MESSAGE = (
     "I'm sorry, I couldn't find the answer to that in our help articles, and I'd rather "
     "not guess. Would you like to talk to a person from our team?"
+)
+INJECTION_REPLY = (
+    "I can only help with questions about {company}: orders, shipping, returns, our bikes "
+    "and our stores. Is there something there I can help you with?"
 )
 FAILED_MESSAGE = (
     "Sorry, something went wrong on our side while answering. "
@@ -56,9 +61,23 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
     # Personal data is replaced by placeholders before anything else sees the question.
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
     # (Searching meanwhile, on another thread, measured slower on 2 cores: they contend.)
-    query, question, history, reply = await in_thread(_question_store)(
+    query, question, history, reply, injection = await in_thread(_question_store)(
         conversation=conversation, text=text
     )
+    if injection.flagged:
+        return await in_thread(answer_finish)(
+            message=reply,
+            text=INJECTION_REPLY.format(company=conversation.workspace.name),
+            outcome=Message.Outcome.REFUSED,
+            cited=[],
+            backend="",
+            generation_error="",
+            timings=Timings(
+                retrieval_ms=None,
+                first_token_ms=None,
+                total_ms=_ms_between(started, time.perf_counter()),
+            ),
+        )
     retrieval_ms, sources = None, []
     try:
         hits, retrieval_ms = await in_thread(_retrieve)(conversation=conversation, query=query)
@@ -103,9 +122,9 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
 
 def _question_store(
     *, conversation: Conversation, text: str
-) -> tuple[str, str, list[Message], Message]:
+) -> tuple[str, str, list[Message], Message, InjectionVerdict]:
     """The question, redacted, on screen with what it searches for; the turns before it;
-    the answer's place."""
+    the answer's place; and whether the question tries to instruct the assistant."""
     previous_query = (
         Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
         .order_by("-pk")
@@ -113,10 +132,13 @@ def _question_store(
         .first()
     )
     redacted = personal_data_redact(text=text)
+    injection = injection_check(text=redacted.text)
     query = search_query_for(question=redacted.text, previous_query=previous_query)
-    question = question_add(conversation=conversation, redacted=redacted, search_query=query)
+    question = question_add(
+        conversation=conversation, redacted=redacted, search_query=query, injection=injection
+    )
     history = conversation_recent_turns(conversation_id=conversation.pk, before_id=question.pk)
-    return query, question.text, history, answer_begin(conversation=conversation)
+    return query, question.text, history, answer_begin(conversation=conversation), injection
 
 
 def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:

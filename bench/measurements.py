@@ -94,10 +94,13 @@ def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> 
     if "answers" in sections:
         results["answers"] = answers_measure(project_root=project_root)
     if "rails" in sections:
-        from bench.rails import personal_data_measure
+        from bench.rails import injection_measure, personal_data_measure
 
-        results["personal_data"] = personal_data_measure(
-            shared_data=shared_data_folder(project_root)
+        shared_data = shared_data_folder(project_root)
+        results["personal_data"] = personal_data_measure(shared_data=shared_data)
+        results["injection"] = injection_measure(
+            shared_data=shared_data,
+            redteam_file=project_root / "assistant" / "rails" / "redteam_cases.jsonl",
         )
     return results
 

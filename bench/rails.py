@@ -1,15 +1,17 @@
-"""Input rails measured on the shared sets: personal data recall per type and false alarms.
+"""Input rails measured on the shared sets, and on Keel's own red-team suite.
 
 `pii/pii.jsonl` is Presidio's synthetic set (gold spans by type); the benign rows of
 `injection/prompts.jsonl.gz` are ordinary questions, where any redaction is a false alarm.
+The injection rail never saw the shared prompts: they are its held-out test.
 """
 
 import gzip
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
+from assistant.rails.injection import injection_check
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find, personal_data_redact
 
 
@@ -45,3 +47,41 @@ def personal_data_measure(*, shared_data: Path) -> dict:
 
 def _overlap(span: Finding, gold: dict) -> bool:
     return span.start < gold["end"] and span.end > gold["start"]
+
+
+def injection_measure(*, shared_data: Path, redteam_file: Path) -> dict:
+    with gzip.open(shared_data / "injection" / "prompts.jsonl.gz", "rt") as prompts:
+        rows = [json.loads(line) for line in prompts]
+    by_source: dict[str, Counter] = defaultdict(Counter)
+    seconds = []
+    for row in rows:
+        started = time.perf_counter()
+        flagged = injection_check(text=row["text"]).flagged
+        seconds.append(time.perf_counter() - started)
+        by_source[row["source"]][(row["label"], flagged)] += 1
+    counts = sum(by_source.values(), Counter())
+    true_positives = counts[("injection", True)]
+    flagged_all = true_positives + counts[("benign", True)]
+    redteam: dict[str, Counter] = defaultdict(Counter)
+    for case in map(json.loads, redteam_file.open()):
+        redteam[case["category"]][injection_check(text=case["text"]).flagged] += 1
+    seconds.sort()
+    return {
+        "prompts": len(rows),
+        "precision": round(true_positives / max(flagged_all, 1), 3),
+        "recall": round(true_positives / (true_positives + counts[("injection", False)]), 3),
+        "benign_false_positive_rate": round(
+            counts[("benign", True)] / (counts[("benign", True)] + counts[("benign", False)]), 3
+        ),
+        "by_source": {
+            source: {
+                f"{label}_{'flagged' if flag else 'passed'}": n for (label, flag), n in c.items()
+            }
+            for source, c in by_source.items()
+        },
+        "redteam_flagged_by_category": {
+            category: {"flagged": c[True], "cases": c[True] + c[False]}
+            for category, c in sorted(redteam.items())
+        },
+        "p50_ms": round(seconds[len(seconds) // 2] * 1000, 2),
+    }

@@ -74,6 +74,8 @@ def results_table(*, results: dict) -> str:
         lines += answer_lines(answers=results["answers"])
     if "personal_data" in results:
         lines += personal_data_lines(figures=results["personal_data"])
+    if "injection" in results:
+        lines += injection_lines(figures=results["injection"])
     return "\n".join(lines)
 
 
@@ -207,3 +209,27 @@ def latency_row(*, label: str, figures: dict, hit_rate: float | None = None) -> 
 def row(*, label: str, cells: Sequence[str], note: str = "") -> str:
     text = label.ljust(LABEL_WIDTH) + "".join(cell.rjust(CELL_WIDTH) for cell in cells)
     return f"{text}   {note}".rstrip()
+
+
+def injection_lines(*, figures: dict) -> list[str]:
+    redteam = ", ".join(
+        f"{category} {c['flagged']}/{c['cases']}"
+        for category, c in figures["redteam_flagged_by_category"].items()
+    )
+    return [
+        "",
+        row(
+            label=f"Injection: shared prompts, {figures['prompts']:,} (held out)",
+            cells=["precision", "recall", "benign FPR"],
+        ),
+        row(
+            label="  flagged by the input rail",
+            cells=[
+                f"{figures['precision']:.3f}",
+                f"{figures['recall']:.3f}",
+                f"{figures['benign_false_positive_rate']:.3f}",
+            ],
+            note=f"p50 {figures['p50_ms']} ms",
+        ),
+        f"  red-team suite flagged: {redteam}",
+    ]
