@@ -3,12 +3,13 @@
 A logistic regression over the sentence embeddings Keel already computes, fitted at start
 on written examples of attacks and of ordinary customer questions (`injection_examples`):
 no keyword list, and the examples carry across phrasings and languages (MiniLM places
-"ignoriere alle vorherigen Anweisungen" near its English twin). A long message is scored
-in overlapping windows, and base64 runs are decoded and scored too, so an attack hidden in
+"ignoriere alle vorherigen Anweisungen" near its English twin). Each sentence of a message
+is scored as well as the whole (an instruction may follow a real question), a long
+message in overlapping windows, and base64 runs are decoded and scored too, so an attack hidden in
 a long paste or an encoding still counts. The message's score is its worst piece's.
 
-The threshold was chosen on Keel's red-team suite (`redteam_cases.jsonl`: the highest
-attack recall with at most one of its 34 look-alikes flagged), never on the shared set
+The threshold was chosen on Keel's red-team suite (`redteam_cases.jsonl`: the most attacks
+flagged with at most one of its 34 look-alikes; 0.7 flagged two), never on the shared set
 that `make bench` measures against.
 """
 
@@ -18,12 +19,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from sentencex import segment
 from sklearn.linear_model import LogisticRegression
 
 from assistant.rails.injection_examples import ATTACKS, CUSTOMERS
 from knowledge.embeddings import texts_embed
 
-THRESHOLD = 0.7
+THRESHOLD = 0.75
 REGULARISATION = 3.0  # LogisticRegression's C: the examples are few
 PIECE_WORDS = 60
 MAX_PIECES = 12
@@ -59,10 +61,12 @@ def _classifier() -> LogisticRegression:
 
 
 def _pieces(text: str) -> list[str]:
-    """The message, or for a long one overlapping windows of it (at most MAX_PIECES)."""
+    """The message and its sentences (an instruction may follow a real question), or for
+    a long one overlapping windows of it; at most MAX_PIECES."""
     words = text.split()
     if len(words) <= PIECE_WORDS:
-        return [text]
+        sentences = [s.strip() for s in segment("en", text) if len(s.split()) >= 3]
+        return [text, *sentences[: MAX_PIECES - 1]] if len(sentences) > 1 else [text]
     step = PIECE_WORDS // 2
     starts = range(0, len(words) - step, step)
     return [" ".join(words[start : start + PIECE_WORDS]) for start in starts][:MAX_PIECES]
