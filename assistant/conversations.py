@@ -121,8 +121,10 @@ def answer_finish(
     backend: str,
     generation_error: str,
     timings: Timings,
+    ungrounded: Sequence[str] = (),
 ) -> Message:
-    """Stores the answer with its citations; `cited[i]` is the source marked [i + 1]."""
+    """Stores the answer with its citations; `cited[i]` is the source marked [i + 1].
+    `ungrounded`: sentences the grounding rail kept from the customer, audited."""
     message.text = text
     message.outcome = outcome
     message.backend = backend
@@ -161,6 +163,14 @@ def answer_finish(
         Conversation.objects.filter(pk=message.conversation_id).update(
             last_message_at=timezone.now()
         )
+        if ungrounded:
+            AuditEvent.objects.create(
+                workspace_id=message.conversation.workspace_id,
+                conversation_id=message.conversation_id,
+                message=message,
+                kind=AuditEvent.Kind.GROUNDING,
+                detail={"removed_sentences": list(ungrounded)},
+            )
         events.message_changed(message=message)
     return message
 

@@ -8,15 +8,13 @@ answer reads as the help article does.
 """
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sentencex import segment
 
-from knowledge.embeddings import query_embed, texts_embed
+from knowledge.embeddings import query_embed, texts_embed_cached
 from knowledge.search import Hit
 
 # Measured on the demo help center's questions (tests/data/demo_questions.json).
@@ -29,9 +27,6 @@ SOURCES_READ = 3
 MAX_SENTENCES = 3
 MAX_WORDS = 90
 MIN_WORDS = 4
-# Embedding a passage's sentences costs about 6 ms each on a 2-core VM; the same help
-# articles answer most questions, so their sentence vectors are kept (about 1.5 KB each).
-SENTENCE_CACHE_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,9 @@ def extractive_answer(*, question: str, sources: Sequence[Hit]) -> str | None:
     if not candidates:
         return None
     question_vector = query_embed(query=question)
-    similarities = _sentence_vectors([candidate.text for candidate in candidates]) @ question_vector
+    similarities = (
+        texts_embed_cached([candidate.text for candidate in candidates]) @ question_vector
+    )
     scores = [
         SENTENCE_WEIGHT * float(similarity)
         + (1 - SENTENCE_WEIGHT) * (sources[candidate.source_number - 1].similarity or 0.0)
@@ -76,26 +73,6 @@ def extractive_answer(*, question: str, sources: Sequence[Hit]) -> str | None:
         else _ended(candidate.text)
         for index, candidate in enumerate(chosen)
     )
-
-
-_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def _sentence_vectors(sentences: list[str]) -> np.ndarray:
-    with _cache_lock:
-        missing = list(dict.fromkeys(s for s in sentences if s not in _cache))
-    if missing:
-        fresh = texts_embed(texts=missing)
-    with _cache_lock:
-        if missing:
-            _cache.update(zip(missing, fresh, strict=True))
-        for sentence in sentences:
-            _cache.move_to_end(sentence)
-        vectors = np.stack([_cache[sentence] for sentence in sentences])
-        while len(_cache) > SENTENCE_CACHE_SIZE:
-            _cache.popitem(last=False)
-    return vectors
 
 
 def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:

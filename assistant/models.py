@@ -205,6 +205,7 @@ class AuditEvent(models.Model):
     class Kind(models.TextChoices):
         REDACTION = "redaction", "Personal data redacted"
         INJECTION = "injection", "Prompt injection detected"
+        GROUNDING = "grounding", "Unsupported sentences removed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(

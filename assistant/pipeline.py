@@ -10,7 +10,7 @@ leaves after its data commits.
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant import events
 from assistant.citations import MarkerFilter, citations_number
@@ -19,6 +19,7 @@ from assistant.followups import search_query_for
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
 from assistant.models import Conversation, Message
 from assistant.prompts import DONT_KNOW_REPLY, Turn
+from assistant.rails.grounding import SentenceSplitter, sentence_grounded
 from assistant.rails.injection import InjectionVerdict, injection_check
 from assistant.rails.personal_data import personal_data_redact
 from assistant.selectors import conversation_recent_turns
@@ -54,6 +55,7 @@ class Draft:
     backend: str
     first_token_at: float | None
     error: str = ""
+    ungrounded: list[str] = field(default_factory=list)  # sentences dropped by the rail
 
 
 async def answer(*, conversation: Conversation, text: str) -> Message:
@@ -117,6 +119,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         backend=draft.backend,
         generation_error=draft.error,
         timings=timings,
+        ungrounded=draft.ungrounded,
     )
 
 
@@ -195,16 +198,40 @@ async def _generate(
 
 
 async def _streamed(*, reply: Message, backend: AnswerBackend, arguments: dict) -> Draft:
-    markers = MarkerFilter(source_count=len(arguments["sources"]))
-    pieces: list[str] = []
+    """The backend's answer, pushed as it comes: word by word for quotes of the sources,
+    sentence by sentence for generated text, each sentence checked against what it cites
+    before the customer sees it (unsupported ones are dropped)."""
+    sources = arguments["sources"]
+    markers = MarkerFilter(source_count=len(sources))
+    sentences = SentenceSplitter() if backend is not EXTRACTIVE else None
+    kept: list[str] = []
+    dropped: list[str] = []
     first_token_at = None
-    async for piece in backend.stream(**arguments):
-        pieces.append(piece)
-        shown = markers.feed(piece)
-        if shown:
+
+    async def show(pieces: list[str]) -> None:
+        nonlocal first_token_at
+        for piece in pieces:
+            if sentences and not await in_thread(sentence_grounded)(
+                sentence=piece, sources=sources
+            ):
+                dropped.append(piece.strip())
+                continue
+            kept.append(piece)
             first_token_at = first_token_at or time.perf_counter()
-            await events.answer_text(message=reply, piece=shown)
-    return Draft(text="".join(pieces).strip(), backend=backend.name, first_token_at=first_token_at)
+            await events.answer_text(message=reply, piece=piece)
+
+    async for piece in backend.stream(**arguments):
+        shown = markers.feed(piece)
+        await show(sentences.feed(shown) if sentences else [shown] if shown else [])
+    tail = markers.flush()
+    await show([*sentences.feed(tail), *sentences.flush()] if sentences else [tail] if tail else [])
+    text = "".join(kept).strip()
+    return Draft(
+        text=text or (DONT_KNOW_REPLY if dropped else ""),
+        backend=backend.name,
+        first_token_at=first_token_at,
+        ungrounded=dropped,
+    )
 
 
 def _turn(message: Message) -> Turn:

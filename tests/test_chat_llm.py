@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 
 from assistant.models import Citation, Message
 from assistant.pipeline import DONT_KNOW_MESSAGE
-from tests.chat import ChatClient
+from tests.chat import ChatClient, visible_text
 from tests.llm_server import FakeLLMServer, Reply
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -45,18 +45,32 @@ async def ask(workspace, question: str = QUESTION):
 
 async def test_streamed_answer_with_citations_from_the_model(demo_help_center, llm_server):
     llm_server.default = Reply(
-        pieces=["Bikes ", "take 5-8 ", "business days ", "to big cities [", "1", "]."]
+        pieces=[
+            "Orders are packed ",
+            "within 1-2 business days [",
+            "1",
+            "]. Customs ",
+            "clearance ",
+            "usually adds 1-3 business days [1].",
+        ]
     )
 
     answer = await ask(demo_help_center.workspace)
 
     reply, citations = await the_answer(demo_help_center.workspace)
     assert reply.outcome == Message.Outcome.ANSWERED
-    assert reply.text == "Bikes take 5-8 business days to big cities [1]."
+    assert reply.text == (
+        "Orders are packed within 1-2 business days [1]. "
+        "Customs clearance usually adds 1-3 business days [1]."
+    )
     assert reply.backend == "openai-compatible:test-model"
     assert reply.generation_error == ""
     assert len(citations) == 1 and 'class="cite"' in answer.html
-    assert len(answer.streamed_pieces) >= 4
+    # Streamed sentence by sentence, each checked against its source before it is shown.
+    assert [visible_text(piece) for piece in answer.streamed_pieces] == [
+        "Orders are packed within 1-2 business days [1].",
+        "Customs clearance usually adds 1-3 business days [1].",
+    ]
     # What the model was sent: streaming, the rules, and the sources as delimited data.
     [request] = llm_server.requests
     assert request["stream"] is True and request["model"] == "test-model"
@@ -68,13 +82,15 @@ async def test_streamed_answer_with_citations_from_the_model(demo_help_center, l
 
 
 async def test_invented_citation_is_never_shown_or_stored(demo_help_center, llm_server):
-    llm_server.default = Reply(pieces=["Five to eight days [", "7", "] or so [1", "]."])
+    llm_server.default = Reply(
+        pieces=["Orders are packed within 1-2 business days [", "7", "] or so [1", "]."]
+    )
 
     answer = await ask(demo_help_center.workspace)
 
     assert all("[7]" not in frame and ">7<" not in frame for frame in answer.frames)
     reply, citations = await the_answer(demo_help_center.workspace)
-    assert reply.text == "Five to eight days or so [1]."
+    assert reply.text == "Orders are packed within 1-2 business days or so [1]."
     assert [citation.marker for citation in citations] == [1]
 
 
@@ -123,7 +139,10 @@ async def test_model_failure_falls_back_to_the_extractive_answer(
 async def test_stream_cut_midway_wipes_the_partial_answer_before_the_fallback(
     demo_help_center, llm_server
 ):
-    llm_server.default = Reply(pieces=["Bikes ", "take ", "five ", "to ", "eight"], cut_after=2)
+    llm_server.default = Reply(
+        pieces=["Orders are packed within 1-2 business days [1]. ", "Customs ", "clearance"],
+        cut_after=2,
+    )
 
     answer = await ask(demo_help_center.workspace)
 
@@ -133,14 +152,15 @@ async def test_stream_cut_midway_wipes_the_partial_answer_before_the_fallback(
         for frame in answer.frames[:wipe]
         if "beforeend:#message-" in frame
     )
-    assert streamed_before_wipe == "Bikes take "  # the model's two pieces, then the cut
-    assert "Bikes take" not in answer.text
+    assert streamed_before_wipe == "Orders are packed within 1-2 business days [1]. "
+    reply, _ = await the_answer(demo_help_center.workspace)
+    assert reply.backend == "extractive"  # what the customer keeps is the fallback's
 
 
 async def test_model_markdown_is_rendered_and_its_html_is_not(demo_help_center, llm_server):
     llm_server.default = Reply(
         pieces=[
-            "**Five to eight** days <img src=x onerror=alert(1)> ",
+            "**Orders are packed** within 1-2 business days <img src=x onerror=alert(1)> ",
             "[1]. ",
             "[link](javascript:alert(1))",
         ]
@@ -148,7 +168,7 @@ async def test_model_markdown_is_rendered_and_its_html_is_not(demo_help_center, 
 
     answer = await ask(demo_help_center.workspace)
 
-    assert "<strong>Five to eight</strong>" in answer.html
+    assert "<strong>Orders are packed</strong>" in answer.html
     assert "<img" not in answer.html and "&lt;img" in answer.html
     assert 'href="javascript:' not in answer.html
     assert all("<img" not in frame for frame in answer.frames)  # nor while streaming

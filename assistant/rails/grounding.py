@@ -1,0 +1,63 @@
+"""Output rail: every sentence of a generated answer must be supported by what it cites.
+
+A sentence is supported when it means nearly the same as some sentence of the passages it
+cites (all retrieved passages, if it cites none): cosine similarity of their embeddings.
+Sentences too short to state a fact ("Sure!") pass. The extractive answerer quotes its
+sources, so only generated answers are checked.
+"""
+
+import re
+from collections.abc import Sequence
+
+from sentencex import segment
+
+from knowledge.embeddings import texts_embed_cached
+from knowledge.search import Hit
+
+# Against the Canada shipping article: "Orders ship out within two business days" 0.76,
+# "Bikes reach Toronto in five to eight business days" 0.63; the unsupported "Delivery to
+# Canada is free for all orders" 0.43, "We also deliver by helicopter..." 0.29.
+GROUNDED_SIMILARITY = 0.55
+MIN_CLAIM_WORDS = 4
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+# The end of a sentence in a stream: closing punctuation (and any markers after it), then
+# white space; or a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d{1,3}\])*\s+|\n+")
+
+
+def sentence_grounded(*, sentence: str, sources: Sequence[Hit]) -> bool:
+    claim = _MARKER.sub("", sentence).strip()
+    if len(claim.split()) < MIN_CLAIM_WORDS:
+        return True
+    cited = [int(n) - 1 for n in _MARKER.findall(sentence) if 0 < int(n) <= len(sources)]
+    passages = [sources[i] for i in cited] or list(sources)
+    evidence = [
+        piece.strip()
+        for passage in passages
+        for line in passage.text.splitlines()
+        for piece in segment("en", line)
+        if piece.strip()
+    ]
+    if not evidence:
+        return False
+    vectors = texts_embed_cached([claim, *evidence])
+    return float((vectors[1:] @ vectors[0]).max()) >= GROUNDED_SIMILARITY
+
+
+class SentenceSplitter:
+    """Cuts streamed text into whole sentences, each with the markers that follow it."""
+
+    def __init__(self):
+        self._buffer = ""
+
+    def feed(self, text: str) -> list[str]:
+        self._buffer += text
+        sentences = []
+        while match := _SENTENCE_END.search(self._buffer):
+            sentences.append(self._buffer[: match.end()])
+            self._buffer = self._buffer[match.end() :]
+        return sentences
+
+    def flush(self) -> list[str]:
+        rest, self._buffer = self._buffer, ""
+        return [rest] if rest.strip() else []

@@ -1,0 +1,56 @@
+"""Output rail: a generated sentence that its sources do not support never reaches the
+customer; an answer with nothing supported left says it does not know."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from assistant.models import AuditEvent, Message
+from assistant.pipeline import DONT_KNOW_MESSAGE
+from tests.chat import ChatClient
+from tests.llm_server import FakeLLMServer, Reply
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+
+SUPPORTED = "Orders are packed within 1-2 business days [1]. "
+INVENTED = "We also deliver by helicopter to any rooftop for free [1]. "
+
+
+@database_sync_to_async
+def answer_and_audit(workspace):
+    reply = Message.objects.get(conversation__workspace=workspace, role=Message.Role.ASSISTANT)
+    return reply, list(AuditEvent.objects.filter(kind=AuditEvent.Kind.GROUNDING).values("detail"))
+
+
+async def ask_model(workspace, settings, pieces):
+    with FakeLLMServer(default=Reply(pieces=pieces)) as llm:
+        settings.LLM_BASE_URL, settings.LLM_MODEL = llm.base_url, "test-model"
+        chat = ChatClient(workspace.public_key)
+        assert await chat.connect()
+        await chat.hello()
+        answer = await chat.ask("How long does delivery to Canada take?")
+        await chat.close()
+    return answer
+
+
+async def test_unsupported_sentence_is_dropped_before_the_customer_sees_it(
+    demo_help_center, settings
+):
+    workspace = demo_help_center.workspace
+    answer = await ask_model(workspace, settings, [SUPPORTED, INVENTED])
+
+    assert all("helicopter" not in frame for frame in answer.frames)
+    reply, audits = await answer_and_audit(workspace)
+    assert (reply.outcome, reply.text) == (Message.Outcome.ANSWERED, SUPPORTED.strip())
+    assert audits == [{"detail": {"removed_sentences": [INVENTED.strip()]}}]
+
+
+async def test_answer_with_nothing_supported_becomes_dont_know(demo_help_center, settings):
+    workspace = demo_help_center.workspace
+    answer = await ask_model(
+        workspace, settings, [INVENTED, "Our CEO personally assembles every e-bike [2]."]
+    )
+
+    assert all("helicopter" not in frame and "CEO" not in frame for frame in answer.frames)
+    reply, audits = await answer_and_audit(workspace)
+    assert (reply.outcome, reply.text) == (Message.Outcome.DONT_KNOW, DONT_KNOW_MESSAGE)
+    assert len(audits[0]["detail"]["removed_sentences"]) == 2
