@@ -39,3 +39,4 @@ def workspace_role_required(*roles: Membership.Role):
 
 
 admin_required = workspace_role_required(Membership.Role.ADMIN)
+staff_required = workspace_role_required(Membership.Role.AGENT, Membership.Role.ADMIN)

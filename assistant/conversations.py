@@ -122,6 +122,7 @@ def answer_finish(
     generation_error: str,
     timings: Timings,
     ungrounded: Sequence[str] = (),
+    trace: dict | None = None,
 ) -> Message:
     """Stores the answer with its citations; `cited[i]` is the source marked [i + 1].
     `ungrounded`: sentences the grounding rail kept from the customer, audited."""
@@ -132,6 +133,7 @@ def answer_finish(
     message.retrieval_ms = timings.retrieval_ms
     message.first_token_ms = timings.first_token_ms
     message.total_ms = timings.total_ms
+    message.trace = trace or {}
     with transaction.atomic():
         message.save()
         # A document re-indexed since the search has new chunks: the quote still stands.

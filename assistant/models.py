@@ -120,6 +120,8 @@ class Message(models.Model):
     retrieval_ms = models.PositiveIntegerField(null=True)
     first_token_ms = models.PositiveIntegerField(null=True)
     total_ms = models.PositiveIntegerField(null=True)
+    # Why the answer is what it is: passages retrieved, rail verdicts, generation, timings.
+    trace = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

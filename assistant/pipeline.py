@@ -10,7 +10,7 @@ leaves after its data commits.
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from assistant import events
 from assistant.citations import MarkerFilter, citations_number
@@ -80,7 +80,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
                 total_ms=_ms_between(started, time.perf_counter()),
             ),
         )
-    retrieval_ms, sources = None, []
+    retrieval_ms, hits, sources = None, [], []
     try:
         hits, retrieval_ms = await in_thread(_retrieve)(conversation=conversation, query=query)
         sources = _good_enough(hits)
@@ -120,7 +120,32 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         generation_error=draft.error,
         timings=timings,
         ungrounded=draft.ungrounded,
+        trace={
+            "search_query": query,
+            "retrieved": [_hit_trace(hit, used=hit in sources) for hit in hits],
+            "cited_chunks": [hit.chunk_id for hit in cited],
+            "rails": {
+                "injection": {"score": injection.score, "flagged": injection.flagged},
+                "grounding": {"removed_sentences": draft.ungrounded},
+            },
+            "generation": {"backend": draft.backend, "error": draft.error},
+            "timings": asdict(timings),
+        },
     )
+
+
+def _hit_trace(hit: Hit, *, used: bool) -> dict:
+    return {
+        "chunk_id": hit.chunk_id,
+        "document": hit.document_title,
+        "heading": hit.heading,
+        "page": hit.page,
+        # Scores come from SQL, some as Decimal: as floats they serialise to JSON.
+        "score": round(float(hit.score), 5),
+        "similarity": None if hit.similarity is None else round(float(hit.similarity), 4),
+        "keyword_score": None if hit.keyword_score is None else round(float(hit.keyword_score), 4),
+        "given_to_the_generator": used,
+    }
 
 
 def _question_store(

@@ -59,3 +59,13 @@ def citation_for_customer(*, public_key: str, citation_id: str) -> Citation | No
         .filter(public_id=citation_id, message__conversation__workspace__public_key=public_key)
         .first()
     )
+
+
+def answer_in_workspace(*, workspace: Workspace, message_id: int) -> Message | None:
+    return (
+        Message.objects.filter(
+            pk=message_id, role=Message.Role.ASSISTANT, conversation__workspace=workspace
+        )
+        .prefetch_related("citations")
+        .first()
+    )

@@ -1,0 +1,53 @@
+"""Staff see why the assistant answered as it did: the trace of an answer, as JSON."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+from django.urls import reverse
+
+from assistant.models import Membership, Message
+from tests.chat import ChatClient
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+
+
+@database_sync_to_async
+def fetch_trace(workspace, user):
+    reply = Message.objects.get(conversation__workspace=workspace, role=Message.Role.ASSISTANT)
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    url = reverse("answer_trace", kwargs={"workspace_slug": workspace.slug, "message_id": reply.pk})
+    return client.get(url)
+
+
+async def test_agents_export_an_answers_trace_and_no_one_else_can(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+    await chat.ask("How long does delivery to Canada take?")
+    await chat.close()
+    agent = await database_sync_to_async(MembershipFactory)(
+        workspace=workspace, role=Membership.Role.AGENT
+    )
+    outsider = await database_sync_to_async(
+        lambda: MembershipFactory(workspace=WorkspaceFactory())
+    )()
+
+    trace = (await fetch_trace(workspace, agent.user)).json()
+
+    assert trace["outcome"] == "answered" and trace["citations"]
+    assert trace["search_query"] == "How long does delivery to Canada take?"
+    retrieved = trace["retrieved"]
+    assert len(retrieved) == 4 and all(hit["given_to_the_generator"] for hit in retrieved)
+    assert {c["chunk_id"] for c in trace["citations"]} <= {hit["chunk_id"] for hit in retrieved}
+    assert trace["rails"]["injection"]["flagged"] is False
+    assert trace["generation"]["backend"] == "extractive"
+    assert trace["timings"]["total_ms"] >= trace["timings"]["retrieval_ms"]
+
+    assert (await fetch_trace(workspace, outsider.user)).status_code == 404
+    assert (await fetch_trace(workspace, None)).status_code == 302  # to the login page
+    stranger = await database_sync_to_async(UserFactory)()
+    assert (await fetch_trace(workspace, stranger)).status_code == 404
