@@ -26,7 +26,11 @@ def stored_state(workspace):
     vault = {
         entry.placeholder: vault_open(entry.sealed_value) for entry in question.vault_entries.all()
     }
-    events = list(AuditEvent.objects.filter(workspace=workspace).values("kind", "detail"))
+    events = list(
+        AuditEvent.objects.filter(workspace=workspace, kind=AuditEvent.Kind.REDACTION).values(
+            "kind", "detail"
+        )
+    )
     return question, vault, events
 
 
