@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistant import events
+from assistant.audit import message_audit
 from assistant.models import (
     AuditEvent,
     Citation,
@@ -72,9 +73,7 @@ def question_add(
                 )
                 for replacement in redacted.replacements
             )
-            AuditEvent.objects.create(
-                workspace_id=conversation.workspace_id,
-                conversation=conversation,
+            message_audit(
                 message=message,
                 kind=AuditEvent.Kind.REDACTION,
                 detail={
@@ -84,9 +83,7 @@ def question_add(
             )
             events.notice_after_commit(conversation_id=conversation.pk, text=REDACTION_NOTICE)
         if injection.flagged:
-            AuditEvent.objects.create(
-                workspace_id=conversation.workspace_id,
-                conversation=conversation,
+            message_audit(
                 message=message,
                 kind=AuditEvent.Kind.INJECTION,
                 detail={
@@ -166,9 +163,7 @@ def answer_finish(
             last_message_at=timezone.now()
         )
         if ungrounded:
-            AuditEvent.objects.create(
-                workspace_id=message.conversation.workspace_id,
-                conversation_id=message.conversation_id,
+            message_audit(
                 message=message,
                 kind=AuditEvent.Kind.GROUNDING,
                 detail={"removed_sentences": list(ungrounded)},

@@ -72,6 +72,16 @@ class ChatClient:
         await self.communicator.disconnect()
 
 
+async def one_question(public_key: str, question: str) -> Answer:
+    """A new visitor connects, asks one question, and leaves once it is answered."""
+    chat = ChatClient(public_key)
+    assert await chat.connect()
+    await chat.hello()
+    answer = await chat.ask(question)
+    await chat.close()
+    return answer
+
+
 def finished_answer(frame: str) -> bool:
     return (
         'class="message message--assistant"' in frame

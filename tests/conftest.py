@@ -223,3 +223,16 @@ def keel_server(transactional_db):
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def llm_server(settings):
+    """An OpenAI-compatible test server, and Keel configured to answer with it."""
+    from tests.llm_server import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        settings.LLM_BASE_URL = server.base_url
+        settings.LLM_MODEL = "test-model"
+        settings.LLM_API_KEY = "test-key"
+        settings.LLM_TIMEOUT_SECONDS = 2
+        yield server

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from assistant.models import Membership, Message
-from tests.chat import ChatClient
+from tests.chat import one_question
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -24,11 +24,7 @@ def fetch_trace(workspace, user):
 
 async def test_agents_export_an_answers_trace_and_no_one_else_can(demo_help_center):
     workspace = demo_help_center.workspace
-    chat = ChatClient(workspace.public_key)
-    assert await chat.connect()
-    await chat.hello()
-    await chat.ask("How long does delivery to Canada take?")
-    await chat.close()
+    await one_question(workspace.public_key, "How long does delivery to Canada take?")
     agent = await database_sync_to_async(MembershipFactory)(
         workspace=workspace, role=Membership.Role.AGENT
     )

@@ -8,22 +8,12 @@ from channels.db import database_sync_to_async
 
 from assistant.models import Citation, Message
 from assistant.pipeline import DONT_KNOW_MESSAGE
-from tests.chat import ChatClient, visible_text
-from tests.llm_server import FakeLLMServer, Reply
+from tests.chat import one_question, visible_text
+from tests.llm_server import Reply
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
 QUESTION = "How long does delivery to Canada take?"
-
-
-@pytest.fixture
-def llm_server(settings):
-    with FakeLLMServer() as server:
-        settings.LLM_BASE_URL = server.base_url
-        settings.LLM_MODEL = "test-model"
-        settings.LLM_API_KEY = "test-key"
-        settings.LLM_TIMEOUT_SECONDS = 2
-        yield server
 
 
 @database_sync_to_async
@@ -35,12 +25,7 @@ def the_answer(workspace) -> tuple[Message, list[Citation]]:
 
 
 async def ask(workspace, question: str = QUESTION):
-    chat = ChatClient(workspace.public_key)
-    assert await chat.connect()
-    await chat.hello()
-    answer = await chat.ask(question)
-    await chat.close()
-    return answer
+    return await one_question(workspace.public_key, question)
 
 
 async def test_streamed_answer_with_citations_from_the_model(demo_help_center, llm_server):

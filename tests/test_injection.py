@@ -7,8 +7,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from assistant.models import AuditEvent, Message
-from tests.chat import ChatClient
-from tests.llm_server import FakeLLMServer, Reply
+from tests.chat import one_question
+from tests.llm_server import Reply
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
@@ -37,17 +37,14 @@ def outcome_and_audit(workspace):
     ids=["plain", "base64"],
 )
 async def test_injection_is_refused_without_calling_the_model_and_audited(
-    demo_help_center, settings, attack
+    demo_help_center, llm_server, attack
 ):
     workspace = demo_help_center.workspace
-    with FakeLLMServer(default=Reply(pieces=["You are a helpful assistant [1]."])) as llm:
-        settings.LLM_BASE_URL, settings.LLM_MODEL = llm.base_url, "test-model"
-        chat = ChatClient(workspace.public_key)
-        assert await chat.connect()
-        await chat.hello()
-        answer = await chat.ask(attack)
-        await chat.close()
-        model_calls = len(llm.requests)
+    llm_server.default = Reply(pieces=["You are a helpful assistant [1]."])
+
+    answer = await one_question(workspace.public_key, attack)
+
+    model_calls = len(llm_server.requests)
 
     reply, events = await outcome_and_audit(workspace)
     assert model_calls == 0
@@ -68,11 +65,7 @@ async def test_injection_is_refused_without_calling_the_model_and_audited(
 )
 async def test_look_alike_questions_are_answered(demo_help_center, question):
     workspace = demo_help_center.workspace
-    chat = ChatClient(workspace.public_key)
-    assert await chat.connect()
-    await chat.hello()
-    await chat.ask(question)
-    await chat.close()
+    await one_question(workspace.public_key, question)
 
     reply, events = await outcome_and_audit(workspace)
     assert reply.outcome in {Message.Outcome.ANSWERED, Message.Outcome.DONT_KNOW}

@@ -6,8 +6,8 @@ from channels.db import database_sync_to_async
 
 from assistant.models import AuditEvent, Message
 from assistant.pipeline import DONT_KNOW_MESSAGE
-from tests.chat import ChatClient
-from tests.llm_server import FakeLLMServer, Reply
+from tests.chat import one_question
+from tests.llm_server import Reply
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
@@ -21,22 +21,16 @@ def answer_and_audit(workspace):
     return reply, list(AuditEvent.objects.filter(kind=AuditEvent.Kind.GROUNDING).values("detail"))
 
 
-async def ask_model(workspace, settings, pieces):
-    with FakeLLMServer(default=Reply(pieces=pieces)) as llm:
-        settings.LLM_BASE_URL, settings.LLM_MODEL = llm.base_url, "test-model"
-        chat = ChatClient(workspace.public_key)
-        assert await chat.connect()
-        await chat.hello()
-        answer = await chat.ask("How long does delivery to Canada take?")
-        await chat.close()
-    return answer
+async def ask_model(workspace, llm_server, pieces):
+    llm_server.default = Reply(pieces=pieces)
+    return await one_question(workspace.public_key, "How long does delivery to Canada take?")
 
 
 async def test_unsupported_sentence_is_dropped_before_the_customer_sees_it(
-    demo_help_center, settings
+    demo_help_center, llm_server
 ):
     workspace = demo_help_center.workspace
-    answer = await ask_model(workspace, settings, [SUPPORTED, INVENTED])
+    answer = await ask_model(workspace, llm_server, [SUPPORTED, INVENTED])
 
     assert all("helicopter" not in frame for frame in answer.frames)
     reply, audits = await answer_and_audit(workspace)
@@ -44,10 +38,10 @@ async def test_unsupported_sentence_is_dropped_before_the_customer_sees_it(
     assert audits == [{"detail": {"removed_sentences": [INVENTED.strip()]}}]
 
 
-async def test_answer_with_nothing_supported_becomes_dont_know(demo_help_center, settings):
+async def test_answer_with_nothing_supported_becomes_dont_know(demo_help_center, llm_server):
     workspace = demo_help_center.workspace
     answer = await ask_model(
-        workspace, settings, [INVENTED, "Our CEO personally assembles every e-bike [2]."]
+        workspace, llm_server, [INVENTED, "Our CEO personally assembles every e-bike [2]."]
     )
 
     assert all("helicopter" not in frame and "CEO" not in frame for frame in answer.frames)

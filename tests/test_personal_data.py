@@ -11,8 +11,8 @@ from django.utils import timezone
 from assistant.conversations import vault_expired_purge
 from assistant.models import AuditEvent, Message, VaultEntry
 from assistant.vault import vault_open
-from tests.chat import ChatClient, visible_text
-from tests.llm_server import FakeLLMServer, Reply
+from tests.chat import one_question, visible_text
+from tests.llm_server import Reply
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
@@ -53,16 +53,13 @@ def database_mentions(value: str) -> list[str]:
     return hits
 
 
-async def test_card_email_and_iban_are_redacted_sealed_and_audited(demo_help_center, settings):
+async def test_card_email_and_iban_are_redacted_sealed_and_audited(demo_help_center, llm_server):
     workspace = demo_help_center.workspace
-    with FakeLLMServer(default=Reply(pieces=["Refunds take 5-10 business days [1]."])) as llm:
-        settings.LLM_BASE_URL, settings.LLM_MODEL = llm.base_url, "test-model"
-        chat = ChatClient(workspace.public_key)
-        assert await chat.connect()
-        await chat.hello()
-        answer = await chat.ask(QUESTION)
-        await chat.close()
-        sent_to_model = str(llm.requests)
+    llm_server.default = Reply(pieces=["Refunds take 5-10 business days [1]."])
+
+    answer = await one_question(workspace.public_key, QUESTION)
+
+    sent_to_model = str(llm_server.requests)
 
     question, vault, events = await stored_state(workspace)
     assert question.text == (
@@ -88,11 +85,9 @@ async def test_card_email_and_iban_are_redacted_sealed_and_audited(demo_help_cen
 
 async def test_message_without_personal_data_is_stored_as_written(demo_help_center):
     workspace = demo_help_center.workspace
-    chat = ChatClient(workspace.public_key)
-    assert await chat.connect()
-    await chat.hello()
-    answer = await chat.ask("My order 48213 from 2024-05-01 hasn't arrived, 140 x 22 x 80 box")
-    await chat.close()
+    answer = await one_question(
+        workspace.public_key, "My order 48213 from 2024-05-01 hasn't arrived, 140 x 22 x 80 box"
+    )
 
     question, vault, events = await stored_state(workspace)
     assert question.text == "My order 48213 from 2024-05-01 hasn't arrived, 140 x 22 x 80 box"
@@ -102,11 +97,9 @@ async def test_message_without_personal_data_is_stored_as_written(demo_help_cent
 
 async def test_vault_entries_are_deleted_after_the_retention_period(demo_help_center):
     workspace = demo_help_center.workspace
-    chat = ChatClient(workspace.public_key)
-    assert await chat.connect()
-    await chat.hello()
-    await chat.ask(f"Please call me on +1 (555) 010-4477 about my card {CARD}")
-    await chat.close()
+    await one_question(
+        workspace.public_key, f"Please call me on +1 (555) 010-4477 about my card {CARD}"
+    )
 
     assert await database_sync_to_async(vault_expired_purge)() == 0
     await database_sync_to_async(VaultEntry.objects.update)(

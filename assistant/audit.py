@@ -1,0 +1,15 @@
+"""The audit trail: one event per decision the assistant or staff take about a message."""
+
+from assistant.models import AuditEvent, Message
+
+
+def message_audit(*, message: Message, kind: AuditEvent.Kind, detail: dict) -> AuditEvent:
+    """Records `kind` about `message`, in its conversation and workspace; call it inside the
+    transaction that stores the decision, so both commit or neither does."""
+    return AuditEvent.objects.create(
+        workspace_id=message.conversation.workspace_id,
+        conversation_id=message.conversation_id,
+        message=message,
+        kind=kind,
+        detail=detail,
+    )
