@@ -1,16 +1,19 @@
 """The answer to one customer message, top to bottom.
 
-the search query (a follow-up searched with its topic) → store the question → retrieve
-→ are the sources good enough? → generate, streamed, citation markers filtered as they
-arrive → number the citations → store the answer. Nothing here runs
-inside a database transaction except the short stores, and every push to the customer
-leaves after its data commits.
+input rails (personal data → placeholders; an injection attempt is refused here) → the
+search query (a follow-up searched with its topic) → store the question → retrieve → are
+the sources good enough? → generate, streamed, with citation markers filtered and (for
+generated text) each sentence checked against its sources as it arrives → number the
+citations → store the answer with its trace. Nothing here runs inside a database
+transaction except the short stores, and every push to the customer leaves after its
+data commits.
 """
 
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from assistant import events
 from assistant.citations import MarkerFilter, citations_number
@@ -148,11 +151,16 @@ def _hit_trace(hit: Hit, *, used: bool) -> dict:
     }
 
 
-def _question_store(
-    *, conversation: Conversation, text: str
-) -> tuple[str, str, list[Message], Message, InjectionVerdict]:
-    """The question, redacted, on screen with what it searches for; the turns before it;
-    the answer's place; and whether the question tries to instruct the assistant."""
+class Asked(NamedTuple):
+    search_query: str
+    text: str  # the question as stored: personal data replaced by placeholders
+    history: list[Message]  # the turns before it
+    reply: Message  # the answer's place on screen
+    injection: InjectionVerdict
+
+
+def _question_store(*, conversation: Conversation, text: str) -> Asked:
+    """The question through the input rails, stored and on screen, and the answer's place."""
     previous_query = (
         Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
         .order_by("-pk")
@@ -166,7 +174,7 @@ def _question_store(
         conversation=conversation, redacted=redacted, search_query=query, injection=injection
     )
     history = conversation_recent_turns(conversation_id=conversation.pk, before_id=question.pk)
-    return query, question.text, history, answer_begin(conversation=conversation), injection
+    return Asked(query, question.text, history, answer_begin(conversation=conversation), injection)
 
 
 def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:
