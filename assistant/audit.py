@@ -1,5 +1,7 @@
 """The audit trail: one event per decision the assistant or staff take about a message."""
 
+from django.contrib.auth.models import AbstractBaseUser
+
 from assistant.models import AuditEvent, Message
 
 
@@ -12,4 +14,17 @@ def message_audit(*, message: Message, kind: AuditEvent.Kind, detail: dict) -> A
         message=message,
         kind=kind,
         detail=detail,
+    )
+
+
+def workspace_audit(
+    *,
+    workspace_id: int,
+    kind: AuditEvent.Kind,
+    detail: dict,
+    actor: AbstractBaseUser | None = None,
+) -> AuditEvent:
+    """Records `kind` about the workspace's knowledge or settings, by `actor` if staff."""
+    return AuditEvent.objects.create(
+        workspace_id=workspace_id, actor=actor, kind=kind, detail=detail
     )

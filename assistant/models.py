@@ -208,6 +208,8 @@ class AuditEvent(models.Model):
         REDACTION = "redaction", "Personal data redacted"
         INJECTION = "injection", "Prompt injection detected"
         GROUNDING = "grounding", "Unsupported sentences removed"
+        QUARANTINE = "quarantine", "Document passage quarantined"
+        RELEASE = "release", "Quarantined passage released"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(

@@ -27,6 +27,11 @@ workspace_patterns = [
         knowledge.document_reindex_request,
         name="document_reindex",
     ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/quarantine/<int:chunk_id>/release/",
+        knowledge.chunk_release_request,
+        name="chunk_release",
+    ),
     path("widget/", widget_settings.widget_settings, name="widget_settings"),
     path("answers/<int:message_id>/trace.json", answers.answer_trace, name="answer_trace"),
     path(

@@ -29,6 +29,7 @@ from knowledge.parsing import (
     document_parse,
     unsupported_type_problem,
 )
+from knowledge.signals import chunks_stored
 
 # Documents whose chunks the folder ingest embeds in one model call. On 500 SciFact
 # abstracts (2 cores), pipeline/bare-encode throughput was 0.58-0.67 with 16, 0.75-0.84
@@ -39,7 +40,8 @@ EMBEDDING_GROUP_SIZE = 64
 # Bump when parsing or chunking changes what a file becomes: every document indexed by an
 # older version is then re-indexed by the next ingest, even if its file is unchanged.
 # 2: PDF lines wrapped mid-sentence are joined.
-INDEX_VERSION = 2
+# 3: chunks are screened for instructions to an assistant (see `signals.chunks_stored`).
+INDEX_VERSION = 3
 
 
 class Action(StrEnum):
@@ -195,7 +197,7 @@ def _document_store(*, document: Document, prepared: PreparedIndex) -> Document:
         if not _still_there(document):
             return document
         Chunk.objects.filter(document=document).delete()
-        Chunk.objects.bulk_create(
+        chunks = Chunk.objects.bulk_create(
             Chunk(
                 document=document,
                 knowledge_base_id=document.knowledge_base_id,
@@ -229,6 +231,8 @@ def _document_store(*, document: Document, prepared: PreparedIndex) -> Document:
                 "updated_at",
             ]
         )
+        # Receivers may quarantine chunks: in this transaction, before anyone can search them.
+        chunks_stored.send(sender=Document, document=document, chunks=chunks)
     return document
 
 

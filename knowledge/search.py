@@ -58,7 +58,7 @@ WITH vector_hits AS (
     FROM (
         SELECT id, 1 - (embedding <=> %(embedding)s::vector) AS similarity
         FROM knowledge_chunk
-        WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
+        WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND NOT quarantined
         ORDER BY embedding <=> %(embedding)s::vector
         LIMIT %(vector_candidates)s
     ) nearest
@@ -90,7 +90,7 @@ keyword_hits AS (
                    AS score
         FROM knowledge_chunk chunk
         JOIN term_weights ON chunk.search @@ term_weights.term
-        WHERE chunk.knowledge_base_id = ANY(%(knowledge_base_ids)s)
+        WHERE chunk.knowledge_base_id = ANY(%(knowledge_base_ids)s) AND NOT chunk.quarantined
         GROUP BY chunk.id
         ORDER BY score DESC
         LIMIT %(keyword_candidates)s

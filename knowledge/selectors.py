@@ -2,7 +2,7 @@
 
 from django.db.models import Count, QuerySet
 
-from knowledge.models import Document, KnowledgeBase
+from knowledge.models import Chunk, Document, KnowledgeBase
 
 
 def knowledge_bases_in_workspace(*, workspace_slug: str) -> QuerySet[KnowledgeBase]:
@@ -26,3 +26,11 @@ def documents_pending(*, knowledge_base: KnowledgeBase) -> bool:
         knowledge_base=knowledge_base,
         status__in=[Document.Status.QUEUED, Document.Status.PROCESSING],
     ).exists()
+
+
+def chunks_quarantined(*, knowledge_base: KnowledgeBase) -> QuerySet[Chunk]:
+    return (
+        Chunk.objects.filter(knowledge_base=knowledge_base, quarantined=True)
+        .select_related("document")
+        .order_by("document__title", "position")
+    )

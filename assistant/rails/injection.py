@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 from sentencex import segment
 from sklearn.linear_model import LogisticRegression
 
@@ -49,6 +50,11 @@ def injection_check(*, text: str) -> InjectionVerdict:
         score=round(float(scores[worst]), 4),
         decoded=pieces[worst][1],
     )
+
+
+def injection_scores(*, vectors: np.ndarray) -> np.ndarray:
+    """The attack probability of texts already embedded (such as stored chunks)."""
+    return _classifier().predict_proba(vectors)[:, 1]
 
 
 @cache

@@ -4,9 +4,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant.access import admin_required
+from assistant.quarantine import chunk_release
 from knowledge.ingest import document_delete
-from knowledge.models import Document, KnowledgeBase
-from knowledge.selectors import document_list, documents_pending, knowledge_base_list
+from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.selectors import (
+    chunks_quarantined,
+    document_list,
+    documents_pending,
+    knowledge_base_list,
+)
 from knowledge.uploads import document_reindex, documents_upload
 
 
@@ -19,6 +25,7 @@ def _documents_context(knowledge_base: KnowledgeBase) -> dict:
         "knowledge_base": knowledge_base,
         "documents": document_list(knowledge_base=knowledge_base),
         "pending": documents_pending(knowledge_base=knowledge_base),
+        "quarantined": chunks_quarantined(knowledge_base=knowledge_base),
     }
 
 
@@ -98,4 +105,21 @@ def _document_table_or_page(request, knowledge_base: KnowledgeBase):
         "knowledge_base",
         workspace_slug=request.workspace.slug,
         knowledge_base_slug=knowledge_base.slug,
+    )
+
+
+@require_POST
+@admin_required
+def chunk_release_request(request, knowledge_base_slug: str, chunk_id: int):
+    """An admin has read a quarantined passage and lets the assistant use it."""
+    knowledge_base = _knowledge_base(request, knowledge_base_slug)
+    chunk = get_object_or_404(Chunk, knowledge_base=knowledge_base, pk=chunk_id, quarantined=True)
+    chunk_release(chunk=chunk, actor=request.user)
+    return render(
+        request,
+        "knowledge/_quarantine.html",
+        {
+            "knowledge_base": knowledge_base,
+            "quarantined": chunks_quarantined(knowledge_base=knowledge_base),
+        },
     )
