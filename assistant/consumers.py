@@ -92,8 +92,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not embedding_allowed(workspace=self.workspace, origin=page_origin, keel=self.keel):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        visitor_key = visitor_key_from(token=_text(frame, "visitor"))
         visitor_token = _text(frame, "visitor")
+        visitor_key = visitor_key_from(token=visitor_token)
         if visitor_key is None:
             visitor_key, visitor_token = visitor_token_new()
         customer_id = _text(frame, "user_id")[:200]

@@ -4,6 +4,8 @@ Every socket of a conversation (the customer's tabs now, agents later) is in one
 group; the same partial templates render the page over HTTP and these pushes.
 """
 
+from collections.abc import Callable
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -30,30 +32,31 @@ def message_html(*, message_id: int, swap: str) -> str:
     return render_to_string("widget/_message_push.html", {"message": message, "swap": swap})
 
 
-def _after_commit(*, message: Message, swap: str) -> None:
-    def push() -> None:
-        html = message_html(message_id=message.pk, swap=swap)
-        async_to_sync(_push)(message.conversation_id, html)
-
-    transaction.on_commit(push)
+def _push_after_commit(*, conversation_id: int, render: Callable[[], str]) -> None:
+    """Renders and pushes once the transaction commits, so the page shows stored data."""
+    transaction.on_commit(lambda: async_to_sync(_push)(conversation_id, render()))
 
 
 def notice_after_commit(*, conversation_id: int, text: str) -> None:
     """A line under the conversation for its customer, such as what was removed and why."""
-
-    def push() -> None:
-        html = render_to_string("widget/_notice.html", {"text": text})
-        async_to_sync(_push)(conversation_id, html)
-
-    transaction.on_commit(push)
+    _push_after_commit(
+        conversation_id=conversation_id,
+        render=lambda: render_to_string("widget/_notice.html", {"text": text}),
+    )
 
 
 def message_added(*, message: Message) -> None:
-    _after_commit(message=message, swap="append")
+    _push_after_commit(
+        conversation_id=message.conversation_id,
+        render=lambda: message_html(message_id=message.pk, swap="append"),
+    )
 
 
 def message_changed(*, message: Message) -> None:
-    _after_commit(message=message, swap="replace")
+    _push_after_commit(
+        conversation_id=message.conversation_id,
+        render=lambda: message_html(message_id=message.pk, swap="replace"),
+    )
 
 
 async def answer_text(*, message: Message, piece: str) -> None:
