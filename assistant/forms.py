@@ -1,6 +1,6 @@
 from django import forms
 
-from assistant.models import Workspace
+from assistant.models import AuditEvent, Workspace
 from assistant.origins import origin_of
 
 MAX_AVATAR_BYTES = 512 * 1024
@@ -40,3 +40,9 @@ class WidgetSettingsForm(forms.ModelForm):
         if avatar and avatar.size > MAX_AVATAR_BYTES:
             raise forms.ValidationError("Use an image under 512 KB.")
         return avatar
+
+
+class AuditFilterForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("", "All kinds"), *AuditEvent.Kind.choices], required=False)
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -1,9 +1,11 @@
 """Reads for workspaces, their staff and their conversations."""
 
+from datetime import date
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from assistant.models import Citation, Conversation, Membership, Message, Workspace
+from assistant.models import AuditEvent, Citation, Conversation, Membership, Message, Workspace
 
 HISTORY_TURNS = 6
 
@@ -69,3 +71,21 @@ def answer_in_workspace(*, workspace: Workspace, message_id: int) -> Message | N
         .prefetch_related("citations")
         .first()
     )
+
+
+def audit_events(
+    *,
+    workspace: Workspace,
+    kind: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The workspace's audit trail, newest first; the bounds are whole days, inclusive."""
+    events = AuditEvent.objects.filter(workspace=workspace).select_related("actor")
+    if kind:
+        events = events.filter(kind=kind)
+    if since:
+        events = events.filter(created_at__date__gte=since)
+    if until:
+        events = events.filter(created_at__date__lte=until)
+    return events.order_by("-created_at", "-pk")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from assistant.views import answers, home, knowledge, widget, widget_settings
+from assistant.views import answers, audit, home, knowledge, widget, widget_settings
 
 workspace_patterns = [
     path("knowledge/", knowledge.knowledge_bases, name="knowledge_bases"),
@@ -33,6 +33,7 @@ workspace_patterns = [
         name="chunk_release",
     ),
     path("widget/", widget_settings.widget_settings, name="widget_settings"),
+    path("audit/", audit.audit_log, name="audit_log"),
     path("answers/<int:message_id>/trace.json", answers.answer_trace, name="answer_trace"),
     path(
         "widget/identity-secret/",
