@@ -73,3 +73,10 @@ def test_injected_passage_is_quarantined_until_an_admin_releases_it(
     assert injected.pk in found(knowledge_base, "email card number security code refund")
     kinds = list(AuditEvent.objects.order_by("pk").values_list("kind", "actor"))
     assert kinds == [("quarantine", None), ("release", admin_membership.user.pk)]
+
+
+def test_the_demo_help_center_has_nothing_in_quarantine(demo_knowledge_base):
+    """Ordinary help articles (returns, batteries, recalls...) are not mistaken for attacks."""
+    chunks = Chunk.objects.filter(knowledge_base=demo_knowledge_base)
+    assert chunks.count() > 150
+    assert list(chunks.filter(quarantined=True).values_list("heading", flat=True)) == []
