@@ -20,7 +20,7 @@ from tests.llm_server import FakeLLMServer, Reply
 
 LLM_FIRST_TOKEN_SECONDS = 0.2
 LLM_TOKEN_SECONDS = 0.005
-LLM_ANSWER = ("Bikes ship in 5-8 business days to most Canadian cities [1], " * 4).split(" ")
+LLM_ANSWER_WORDS = 40
 
 
 def answers_time(
@@ -47,18 +47,12 @@ def answer_path_measure(
     cold = answers_time(workspace=workspace, questions=questions)
     warm = answers_time(workspace=workspace, questions=questions)
     with (
-        FakeLLMServer(
-            default=Reply(
-                pieces=[word + " " for word in LLM_ANSWER],
-                first_token_delay=LLM_FIRST_TOKEN_SECONDS,
-                token_delay=LLM_TOKEN_SECONDS,
-            )
-        ) as server,
+        FakeLLMServer(respond=_grounded_reply) as server,
         override_settings(LLM_BASE_URL=server.base_url, LLM_MODEL="bench-model"),
     ):
         generated = answers_time(workspace=workspace, questions=questions, warm_up=3)
     answer_backend.cache_clear()
-    llm_stream_ms = 1000 * (LLM_FIRST_TOKEN_SECONDS + LLM_TOKEN_SECONDS * (len(LLM_ANSWER) - 1))
+    llm_stream_ms = 1000 * (LLM_FIRST_TOKEN_SECONDS + LLM_TOKEN_SECONDS * (LLM_ANSWER_WORDS - 1))
     return {
         "questions": len(questions),
         "extractive_cold": _timings(cold),
@@ -77,6 +71,19 @@ def answer_path_measure(
     }
 
 
+def _grounded_reply(body: dict) -> Reply:
+    """A model that answers with the first words of source 1, cited, so the grounding
+    rail keeps its sentences (it is timed, not second-guessed); always LLM_ANSWER_WORDS."""
+    sources = next(m["content"] for m in body["messages"] if m["content"].startswith("SOURCES"))
+    first_source = sources.split("\n", 2)[2].split("</source>")[0]
+    words = [*(first_source.split() * LLM_ANSWER_WORDS)[: LLM_ANSWER_WORDS - 1], "[1]."]
+    return Reply(
+        pieces=[word + " " for word in words],
+        first_token_delay=LLM_FIRST_TOKEN_SECONDS,
+        token_delay=LLM_TOKEN_SECONDS,
+    )
+
+
 def _citing_expected(answers: Sequence[Message], expected_files: Sequence[str]) -> int:
     """Answers that cite the document the question was written for."""
     return sum(
@@ -88,7 +95,9 @@ def _citing_expected(answers: Sequence[Message], expected_files: Sequence[str]) 
 def _timings(answers: Sequence[Message], *, first_token_offset=0.0, total_offset=0.0) -> dict:
     from bench.measurements import percentile_ms
 
-    first = [(a.first_token_ms - first_token_offset) / 1000 for a in answers if a.first_token_ms]
+    first = [
+        (a.first_token_ms - first_token_offset) / 1000 for a in answers if a.first_token_ms
+    ] or [float("nan")]
     total = [(a.total_ms - total_offset) / 1000 for a in answers]
     retrieval = [a.retrieval_ms / 1000 for a in answers]
     return {

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,8 +25,11 @@ class Reply:
 
 
 class FakeLLMServer:
-    def __init__(self, *, default: Reply | None = None):
+    def __init__(
+        self, *, default: Reply | None = None, respond: Callable[[dict], Reply] | None = None
+    ):
         self.default = default or Reply()
+        self.respond = respond  # when set, builds each unscripted reply from the request
         self.script: deque[Reply] = deque()
         self.requests: list[dict] = []
         self._server = _Server(("127.0.0.1", 0), self._handler())
@@ -45,8 +49,10 @@ class FakeLLMServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next_reply(self) -> Reply:
-        return self.script.popleft() if self.script else self.default
+    def _next_reply(self, body: dict) -> Reply:
+        if self.script:
+            return self.script.popleft()
+        return self.respond(body) if self.respond else self.default
 
     def _handler(self):
         server = self
@@ -61,7 +67,7 @@ class FakeLLMServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 server.requests.append({"path": self.path, "headers": headers, **body})
-                reply = server._next_reply()
+                reply = server._next_reply(body)
                 if reply.status != 200:
                     self._error(reply.status)
                     return
