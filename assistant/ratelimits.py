@@ -20,7 +20,3 @@ def _limiter() -> MovingWindowRateLimiter:
 async def within_limit(*, rule: str, key: str) -> bool:
     """Counts one hit of `rule` (a name in `KEEL_RATE_LIMITS`) for `key`; False once over."""
     return await _limiter().hit(parse(settings.KEEL_RATE_LIMITS[rule]), rule, key)
-
-
-async def limits_reset() -> None:
-    await _limiter().storage.reset()
