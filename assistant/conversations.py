@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,11 +15,11 @@ from assistant.models import (
     Conversation,
     Feedback,
     Message,
+    PolicyVersion,
     VaultEntry,
     Workspace,
 )
-from assistant.rails.injection import InjectionVerdict
-from assistant.rails.personal_data import Redacted
+from assistant.rails.input_rails import InputVerdict
 from assistant.vault import vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
@@ -47,22 +46,24 @@ def conversation_start(*, workspace: Workspace, visitor_key: str, customer_id: s
 def question_add(
     *,
     conversation: Conversation,
-    redacted: Redacted,
+    verdict: InputVerdict,
     search_query: str,
-    injection: InjectionVerdict,
+    policy: PolicyVersion,
 ) -> Message:
-    """Stores the question as redacted, its personal data sealed in the vault, and what
-    the input rails found, audited."""
+    """Stores the question as redacted, its personal data sealed in the vault for the
+    policy's retention period, and what the input rails found, audited."""
+    redacted = verdict.redacted
     with transaction.atomic():
         message = Message.objects.create(
             conversation=conversation,
             role=Message.Role.CUSTOMER,
             text=redacted.text,
             search_query=search_query,
+            escalation_rule=verdict.escalation.label if verdict.escalation else "",
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now())
         if redacted.replacements:
-            expires_at = timezone.now() + timedelta(days=settings.KEEL_VAULT_RETENTION_DAYS)
+            expires_at = timezone.now() + timedelta(days=policy.personal_data_retention_days)
             VaultEntry.objects.bulk_create(
                 VaultEntry(
                     message=message,
@@ -82,16 +83,30 @@ def question_add(
                 },
             )
             events.notice_after_commit(conversation_id=conversation.pk, text=REDACTION_NOTICE)
-        if injection.flagged:
+        if verdict.injection.flagged:
             message_audit(
                 message=message,
                 kind=AuditEvent.Kind.INJECTION,
                 detail={
-                    "score": injection.score,
-                    "decoded": injection.decoded,
-                    "action": "refused",
+                    "score": verdict.injection.score,
+                    "decoded": verdict.injection.decoded,
+                    "action": "refused" if verdict.refusal == "injection" else "answered",
                 },
             )
+        for kind, match in (
+            (AuditEvent.Kind.ESCALATION_FLAG, verdict.escalation),
+            (AuditEvent.Kind.REFUSED_TOPIC, verdict.refused_topic),
+        ):
+            if match:
+                message_audit(
+                    message=message,
+                    kind=kind,
+                    detail={
+                        "rule": match.label,
+                        "score": match.score,
+                        "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
+                    },
+                )
         events.message_added(message=message)
     return message
 
@@ -118,12 +133,14 @@ def answer_finish(
     backend: str,
     generation_error: str,
     timings: Timings,
-    ungrounded: Sequence[str] = (),
+    policy: PolicyVersion,
+    removed: Sequence[dict] = (),
     trace: dict | None = None,
 ) -> Message:
     """Stores the answer with its citations; `cited[i]` is the source marked [i + 1].
-    `ungrounded`: sentences the grounding rail kept from the customer, audited."""
+    `removed`: sentences the output rails kept from the customer, and why, audited."""
     message.text = text
+    message.policy = policy if policy.pk else None
     message.outcome = outcome
     message.backend = backend
     message.generation_error = generation_error
@@ -162,11 +179,14 @@ def answer_finish(
         Conversation.objects.filter(pk=message.conversation_id).update(
             last_message_at=timezone.now()
         )
-        if ungrounded:
+        for sentence in removed:
+            rails = {verdict["rail"] for verdict in sentence["rails"]}
             message_audit(
                 message=message,
-                kind=AuditEvent.Kind.GROUNDING,
-                detail={"removed_sentences": list(ungrounded)},
+                kind=AuditEvent.Kind.GROUNDING
+                if rails == {"grounding"}
+                else AuditEvent.Kind.OUTPUT,
+                detail=sentence,
             )
         events.message_changed(message=message)
     return message

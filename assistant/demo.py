@@ -7,11 +7,28 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from assistant.models import Membership, Workspace
+from assistant.models import Membership, PolicyVersion, Workspace
 from knowledge.models import KnowledgeBase
 
 DEMO_WORKSPACE_SLUG = "demo"
 DEMO_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo" / "help-center"
+
+
+DEMO_POLICY = {
+    "assistant_name": "Trailhead Helper",
+    "persona": "a cheerful bike mechanic who knows the shop's help center by heart",
+    "topics_in_scope": (
+        "orders and shipping\nreturns and refunds\nour bikes, e-bikes and accessories\n"
+        "sizing\ne-bike batteries\nour stores"
+    ),
+    "topics_refused": (
+        PolicyVersion._meta.get_field("topics_refused").default
+        + "\nTampering and unsafe repairs: bypass the speed limiter; remove the speed limit; "
+        "disable the battery management system; loosen someone's brakes"
+    ),
+    "competitors": "Velocita Bikes\nRideNow\nPedalwerk",
+    "banned_phrases": "guaranteed forever\nlifetime free replacement\ncheap junk",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,7 @@ def demo_workspace_ensure(*, password_file: Path) -> DemoLogin:
                 "brand_colour": "#2f6b3a",
             },
         )
+        PolicyVersion.objects.get_or_create(workspace=workspace, number=1, defaults=DEMO_POLICY)
         KnowledgeBase.objects.get_or_create(
             workspace=workspace, slug="help-center", defaults={"name": "Help center"}
         )

@@ -36,7 +36,9 @@ class _Candidate:
     text: str
 
 
-def extractive_answer(*, question: str, sources: Sequence[Hit]) -> str | None:
+def extractive_answer(
+    *, question: str, sources: Sequence[Hit], max_words: int = MAX_WORDS
+) -> str | None:
     """An answer of at most a few sentences with `[n]` markers, or None when none fits."""
     candidates = _candidates(sources)
     if not candidates:
@@ -61,7 +63,7 @@ def extractive_answer(*, question: str, sources: Sequence[Hit]) -> str | None:
         length = len(candidate.text.split())
         if scores[index] < scores[order[0]] - CLOSE_TO_BEST or len(chosen) == MAX_SENTENCES:
             break
-        if chosen and words + length > MAX_WORDS:
+        if chosen and words + length > min(max_words, MAX_WORDS):
             continue
         chosen.append(candidate)
         words += length

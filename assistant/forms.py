@@ -15,7 +15,7 @@ class WidgetSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Workspace
-        fields = ["assistant_name", "greeting", "brand_colour", "avatar", "allowed_origins"]
+        fields = ["greeting", "brand_colour", "avatar", "allowed_origins"]
         widgets = {"brand_colour": forms.TextInput(attrs={"type": "color"})}
 
     def __init__(self, *args, **kwargs):

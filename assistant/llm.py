@@ -36,20 +36,22 @@ class AnswerBackend(Protocol):
         search_query: str,
         history: Sequence[Turn],
         sources: Sequence[Hit],
-        assistant_name: str,
-        company: str,
+        system: str,
+        max_words: int,
     ) -> AsyncIterator[str]: ...
 
 
 class ExtractiveBackend:
     name = "extractive"
 
-    async def stream(self, *, search_query: str, sources: Sequence[Hit], **_) -> AsyncIterator[str]:
+    async def stream(
+        self, *, search_query: str, sources: Sequence[Hit], max_words: int, **_
+    ) -> AsyncIterator[str]:
         # The search query carries a follow-up's topic, which the bare question lacks.
-        answer = await in_thread(extractive_answer)(question=search_query, sources=sources)
-        words = (answer or DONT_KNOW_REPLY).split(" ")
-        for index, word in enumerate(words):
-            yield word if index == len(words) - 1 else word + " "
+        answer = await in_thread(extractive_answer)(
+            question=search_query, sources=sources, max_words=max_words
+        )
+        yield answer or DONT_KNOW_REPLY
 
 
 class OpenAICompatibleBackend:
@@ -67,17 +69,10 @@ class OpenAICompatibleBackend:
         question: str,
         history: Sequence[Turn],
         sources: Sequence[Hit],
-        assistant_name: str,
-        company: str,
+        system: str,
         **_,
     ) -> AsyncIterator[str]:
-        messages = chat_messages(
-            assistant_name=assistant_name,
-            company=company,
-            question=question,
-            history=history,
-            sources=sources,
-        )
+        messages = chat_messages(system=system, question=question, history=history, sources=sources)
         wrote_anything = False
         try:
             stream = await self.client.chat.completions.create(

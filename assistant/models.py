@@ -3,7 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -33,6 +33,7 @@ class Workspace(models.Model):
         blank=True,
         help_text="Sites that may embed the widget, e.g. https://www.example.com",
     )
+    # The name in the policy in force, kept here for the widget's templates.
     assistant_name = models.CharField(max_length=60, default="Assistant")
     greeting = models.CharField(
         max_length=300, default="Hi! Ask me anything about our products and services."
@@ -71,6 +72,172 @@ class Membership(models.Model):
         return f"{self.user} · {self.workspace} · {self.role}"
 
 
+PERSONAL_DATA_KINDS = [
+    ("EMAIL", "E-mail addresses"),
+    ("PHONE", "Phone numbers"),
+    ("CARD", "Payment card numbers"),
+    ("IBAN", "Bank accounts (IBAN)"),
+    ("SSN", "US social security numbers"),
+    ("PASSPORT", "US passport numbers"),
+    ("TAX_ID", "US tax ids (ITIN)"),
+    ("NHS_NUMBER", "UK NHS numbers"),
+    ("IP_ADDRESS", "IP addresses"),
+]
+
+
+def personal_data_kinds_all() -> list[str]:
+    return [kind for kind, _ in PERSONAL_DATA_KINDS]
+
+
+class PolicyVersion(models.Model):
+    """How the assistant must behave in a workspace, enforced in code by the rails.
+
+    A workspace has at most one draft (`number` is None), edited and tried in a sandbox,
+    and numbered versions, never changed once published: the highest one is in force.
+    The list fields hold one entry per line; topic and escalation lines read
+    "Label: example; another example".
+    """
+
+    class InjectionAction(models.TextChoices):
+        REFUSE = "refuse", "Refuse, and say what the assistant can help with"
+        ANSWER = "answer", "Answer from the sources only, ignoring the instructions"
+
+    class ViolationAction(models.TextChoices):
+        REMOVE = "remove", "Remove the offending sentence"
+        REPLACE = "replace", "Replace the whole answer with a refusal"
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="policy_versions"
+    )
+    number = models.PositiveIntegerField(null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    override_reason = models.TextField(blank=True)
+
+    assistant_name = models.CharField(max_length=60, default="Assistant")
+    persona = models.TextField(
+        max_length=1000,
+        default="a friendly, knowledgeable member of the customer support team",
+        help_text="Who the assistant is, in a phrase: “You are …”.",
+    )
+    tone = models.TextField(
+        max_length=2000,
+        default="Warm, brief and plain. Use the customer's words. No slang and no emojis.",
+        help_text="Style instructions given to the language model.",
+    )
+    topics_in_scope = models.TextField(
+        max_length=2000,
+        default="orders and delivery\nreturns and refunds\nour products\nyour account",
+        help_text="What the assistant helps with, one per line; named when it declines.",
+    )
+    topics_refused = models.TextField(
+        max_length=5000,
+        blank=True,
+        default=(
+            "Medical advice: what could this pain be; which medicine should I take; "
+            "diagnose my symptoms\n"
+            "Legal advice: can I sue my landlord; what does this contract clause mean "
+            "for me legally\n"
+            "Financial advice: which stocks should I buy; should I invest in crypto\n"
+            "Politics: who should I vote for; what do you think of the election\n"
+            "Homework and essays: write my essay; solve this equation; write code for me"
+        ),
+        help_text="Questions the assistant declines. One topic per line: "
+        "“Label: example question; another example”.",
+    )
+    banned_phrases = models.TextField(
+        max_length=5000,
+        blank=True,
+        help_text="Words or phrases an answer must never contain, one per line.",
+    )
+    competitors = models.TextField(
+        max_length=2000,
+        blank=True,
+        help_text="Competitors an answer must never name, one per line.",
+    )
+    escalation_rules = models.TextField(
+        max_length=5000,
+        blank=True,
+        default=(
+            "Injury or danger: I got hurt; I was injured; it caught fire; there is smoke "
+            "coming out of it; my child was hurt\n"
+            "Legal threat: I am going to sue you; my lawyer will contact you; I am filing "
+            "a chargeback; I will report you to consumer protection\n"
+            "Account deletion: delete my account; erase all my personal data; close my "
+            "account for good\n"
+            "Asks for a person: I want to talk to a real person; get me a human; can I speak "
+            "to someone; connect me to an agent; give me a manager; quiero hablar con una "
+            "persona; je veux parler à un humain; ich möchte mit einem Menschen sprechen"
+        ),
+        help_text="Messages that must go to a person. One rule per line: "
+        "“Label: example message; another example”.",
+    )
+    personal_data_kinds = ArrayField(
+        models.CharField(max_length=20, choices=PERSONAL_DATA_KINDS),
+        default=personal_data_kinds_all,
+        blank=True,
+    )
+    injection_action = models.CharField(
+        max_length=10, choices=InjectionAction.choices, default=InjectionAction.REFUSE
+    )
+    violation_action = models.CharField(
+        max_length=10, choices=ViolationAction.choices, default=ViolationAction.REMOVE
+    )
+    confidence_threshold = models.FloatField(
+        default=0.30,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Below this the assistant says it does not know and offers a person.",
+    )
+    answer_max_words = models.PositiveSmallIntegerField(
+        default=120, validators=[MinValueValidator(20), MaxValueValidator(400)]
+    )
+    transcript_retention_days = models.PositiveIntegerField(
+        default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    personal_data_retention_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+
+    CONTENT_FIELDS = [
+        "assistant_name",
+        "persona",
+        "tone",
+        "topics_in_scope",
+        "topics_refused",
+        "banned_phrases",
+        "competitors",
+        "escalation_rules",
+        "personal_data_kinds",
+        "injection_action",
+        "violation_action",
+        "confidence_threshold",
+        "answer_max_words",
+        "transcript_retention_days",
+        "personal_data_retention_days",
+    ]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="one_version_number"),
+            models.UniqueConstraint(
+                fields=["workspace"],
+                condition=models.Q(number__isnull=True),
+                name="one_policy_draft",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace} policy {'draft' if self.number is None else self.number}"
+
+    def content(self) -> dict:
+        """What the policy says, without its bookkeeping: what drafts copy and diffs compare."""
+        return {name: getattr(self, name) for name in self.CONTENT_FIELDS}
+
+
 class Conversation(models.Model):
     """One customer's chat with a workspace, found again by their visitor key or verified id."""
 
@@ -80,6 +247,8 @@ class Conversation(models.Model):
         max_length=200, blank=True, help_text="The host site's user id, when it signed it."
     )
     started_at = models.DateTimeField(auto_now_add=True)
+    # An admin trying a policy draft, or a check of one: never a customer's conversation.
+    sandbox = models.BooleanField(default=False)
     last_message_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -120,6 +289,12 @@ class Message(models.Model):
     retrieval_ms = models.PositiveIntegerField(null=True)
     first_token_ms = models.PositiveIntegerField(null=True)
     total_ms = models.PositiveIntegerField(null=True)
+    # The policy it was answered under (None: no version published yet, the defaults).
+    policy = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, null=True, related_name="answers"
+    )
+    # Customer questions: the escalation rule they match, for the handoff to a person.
+    escalation_rule = models.CharField(max_length=200, blank=True)
     # Why the answer is what it is: passages retrieved, rail verdicts, generation, timings.
     trace = models.JSONField(default=dict, blank=True)
 
@@ -210,6 +385,14 @@ class AuditEvent(models.Model):
         GROUNDING = "grounding", "Unsupported sentences removed"
         QUARANTINE = "quarantine", "Document passage quarantined"
         RELEASE = "release", "Quarantined passage released"
+        REFUSED_TOPIC = "refused_topic", "Question on a refused topic"
+        OUTPUT = "output", "Answer changed by an output rail"
+        ESCALATION_FLAG = "escalation_flag", "Escalation rule matched"
+        POLICY_DRAFT = "policy_draft", "Policy draft saved"
+        POLICY_CHECK = "policy_check", "Policy draft checked"
+        POLICY_PUBLISH = "policy_publish", "Policy published"
+        POLICY_OVERRIDE = "policy_override", "Failing checks overridden"
+        POLICY_RESTORE = "policy_restore", "Policy version restored"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(
@@ -230,3 +413,51 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} · {self.workspace} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PolicyCheck(models.Model):
+    """The workspace's test cases run against a policy draft, before it may be published."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Could not finish"
+
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="checks")
+    # The draft's content when the check started: editing the draft makes the check stale.
+    fingerprint = models.CharField(max_length=64)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    case_count = models.PositiveIntegerField()
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"check {self.pk} of {self.policy}"
+
+
+class PolicyCheckResult(models.Model):
+    """One test case's verdict: what was asked, what was expected, what happened."""
+
+    policy_check = models.ForeignKey(PolicyCheck, on_delete=models.CASCADE, related_name="results")
+    case_id = models.CharField(max_length=40)
+    category = models.CharField(max_length=40)
+    question = models.TextField()
+    expected = models.CharField(max_length=20)
+    critical = models.BooleanField()
+    passed = models.BooleanField()
+    reason = models.TextField(blank=True)
+    answer = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["passed", "-critical", "case_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy_check", "case_id"], name="one_result_per_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {'pass' if self.passed else 'fail'}"

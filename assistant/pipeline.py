@@ -1,18 +1,19 @@
-"""The answer to one customer message, top to bottom.
+"""The answer to one customer message, top to bottom, under the workspace's policy.
 
-input rails (personal data → placeholders; an injection attempt is refused here) → the
-search query (a follow-up searched with its topic) → store the question → retrieve → are
-the sources good enough? → generate, streamed, with citation markers filtered and (for
-generated text) each sentence checked against its sources as it arrives → number the
-citations → store the answer with its trace. Nothing here runs inside a database
-transaction except the short stores, and every push to the customer leaves after its
-data commits.
+the policy in force (a sandbox's: the draft) → input rails (personal data → placeholders;
+injection, escalation rules, refused topics; a refusal ends here) → the search query (a
+follow-up searched with its topic) → store the question → retrieve → are the sources good
+enough for the policy's threshold? → generate, streamed sentence by sentence, citation
+markers filtered and each sentence through the output rails before the customer sees it →
+number the citations → store the answer with its trace. Nothing here runs inside a
+database transaction except the short stores, and every push to the customer leaves
+after its data commits.
 """
 
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 from assistant import events
@@ -20,12 +21,14 @@ from assistant.citations import MarkerFilter, citations_number
 from assistant.conversations import Timings, answer_begin, answer_finish, question_add
 from assistant.followups import search_query_for
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
-from assistant.models import Conversation, Message
-from assistant.prompts import DONT_KNOW_REPLY, Turn
-from assistant.rails.grounding import SentenceSplitter, sentence_grounded
-from assistant.rails.injection import InjectionVerdict, injection_check
+from assistant.models import Conversation, Message, PolicyVersion
+from assistant.policy_rules import policy_fingerprint
+from assistant.prompts import DONT_KNOW_REPLY, Turn, scope_phrase, system_prompt
+from assistant.rails.grounding import SentenceSplitter
+from assistant.rails.input_rails import InputVerdict, input_rails
+from assistant.rails.output_rails import OutputRails, Violation
 from assistant.rails.personal_data import personal_data_redact
-from assistant.selectors import conversation_recent_turns
+from assistant.selectors import conversation_recent_turns, policy_for_conversation
 from assistant.threads import in_thread
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import knowledge_bases_in_workspace
@@ -33,18 +36,14 @@ from knowledge.selectors import knowledge_bases_in_workspace
 logger = logging.getLogger(__name__)
 
 SOURCES_PER_ANSWER = 4
-# Below this cosine similarity no retrieved passage is about the question at all
-# (measured on the demo help center: every answerable question's best passage is above
-# 0.30, chit-chat and general knowledge below). The answerer applies its own, finer test.
-MIN_SOURCE_SIMILARITY = 0.30
 
 DONT_KNOW_MESSAGE = (
     "I'm sorry, I couldn't find the answer to that in our help articles, and I'd rather "
     "not guess. Would you like to talk to a person from our team?"
 )
-INJECTION_REPLY = (
-    "I can only help with questions about {company}: orders, shipping, returns, our bikes "
-    "and our stores. Is there something there I can help you with?"
+REFUSAL_REPLY = (
+    "I can only help with questions about {company}: {scope}. "
+    "Is there something there I can help you with?"
 )
 FAILED_MESSAGE = (
     "Sorry, something went wrong on our side while answering. "
@@ -58,7 +57,8 @@ class Draft:
     backend: str
     first_token_at: float | None
     error: str = ""
-    ungrounded: list[str] = field(default_factory=list)  # sentences dropped by the rail
+    removed: list[dict] = field(default_factory=list)  # sentences the output rails removed
+    replaced: bool = False  # a rail replaced the whole answer, as the policy asks
 
 
 async def answer(*, conversation: Conversation, text: str) -> Message:
@@ -66,34 +66,43 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
     # Personal data is replaced by placeholders before anything else sees the question.
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
     # (Searching meanwhile, on another thread, measured slower on 2 cores: they contend.)
-    query, question, history, reply, injection = await in_thread(_question_store)(
-        conversation=conversation, text=text
-    )
-    if injection.flagged:
+    asked = await in_thread(_question_store)(conversation=conversation, text=text)
+    policy, reply = asked.policy, asked.reply
+    trace = {
+        "policy": _policy_trace(policy),
+        "search_query": asked.search_query,
+        "rails": {"input": asked.verdict.trace()},
+    }
+    if asked.verdict.refusal:
         return await in_thread(answer_finish)(
             message=reply,
-            text=INJECTION_REPLY.format(company=conversation.workspace.name),
+            text=_refusal(policy=policy, conversation=conversation),
             outcome=Message.Outcome.REFUSED,
             cited=[],
             backend="",
             generation_error="",
-            timings=Timings(
-                retrieval_ms=None,
-                first_token_ms=None,
-                total_ms=_ms_between(started, time.perf_counter()),
-            ),
+            timings=Timings(None, None, _ms_between(started, time.perf_counter())),
+            policy=policy,
+            trace=trace,
         )
     retrieval_ms, hits, sources = None, [], []
+    instructions = system_prompt(policy=policy, company=conversation.workspace.name)
     try:
-        hits, retrieval_ms = await in_thread(_retrieve)(conversation=conversation, query=query)
-        sources = _good_enough(hits)
+        hits, retrieval_ms = await in_thread(_retrieve)(
+            conversation=conversation, query=asked.search_query
+        )
+        sources = _good_enough(hits, threshold=policy.confidence_threshold)
         draft = await _generate(
             reply=reply,
-            conversation=conversation,
-            question=question,
-            query=query,
-            history=[_turn(message) for message in history],
-            sources=sources,
+            rails=OutputRails(policy=policy, sources=sources, instructions=instructions),
+            arguments={
+                "question": asked.text,
+                "search_query": asked.search_query,
+                "history": [_turn(message) for message in asked.history],
+                "sources": sources,
+                "system": instructions,
+                "max_words": policy.answer_max_words,
+            },
         )
     except Exception:
         # The answer is on screen, being written: it must end, never spin forever.
@@ -101,7 +110,13 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         draft = Draft(text="", backend="", first_token_at=None, error="internal error")
 
     numbered = citations_number(text=draft.text, source_count=len(sources))
-    if not draft.text:
+    if draft.replaced:
+        outcome, text_shown, cited = (
+            Message.Outcome.REFUSED,
+            _refusal(policy=policy, conversation=conversation),
+            [],
+        )
+    elif not draft.text:
         outcome, text_shown, cited = Message.Outcome.FAILED, FAILED_MESSAGE, []
     elif _says_dont_know(numbered.text) or not numbered.cited:
         outcome, text_shown, cited = Message.Outcome.DONT_KNOW, DONT_KNOW_MESSAGE, []
@@ -114,6 +129,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         first_token_ms=_ms_between(started, draft.first_token_at),
         total_ms=_ms_between(started, time.perf_counter()),
     )
+    trace["rails"]["output"] = {"removed": draft.removed, "replaced": draft.replaced}
     return await in_thread(answer_finish)(
         message=reply,
         text=text_shown,
@@ -122,19 +138,30 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         backend=draft.backend,
         generation_error=draft.error,
         timings=timings,
-        ungrounded=draft.ungrounded,
+        policy=policy,
+        removed=draft.removed,
         trace={
-            "search_query": query,
+            **trace,
             "retrieved": [_hit_trace(hit, used=hit in sources) for hit in hits],
             "cited_chunks": [hit.chunk_id for hit in cited],
-            "rails": {
-                "injection": {"score": injection.score, "flagged": injection.flagged},
-                "grounding": {"removed_sentences": draft.ungrounded},
-            },
             "generation": {"backend": draft.backend, "error": draft.error},
             "timings": asdict(timings),
         },
     )
+
+
+def _refusal(*, policy: PolicyVersion, conversation: Conversation) -> str:
+    return REFUSAL_REPLY.format(
+        company=conversation.workspace.name, scope=scope_phrase(policy=policy)
+    )
+
+
+def _policy_trace(policy: PolicyVersion) -> dict:
+    return {
+        "version": policy.number,
+        "draft": policy.pk is not None and policy.number is None,
+        "fingerprint": policy_fingerprint(policy)[:12],
+    }
 
 
 def _hit_trace(hit: Hit, *, used: bool) -> dict:
@@ -152,29 +179,31 @@ def _hit_trace(hit: Hit, *, used: bool) -> dict:
 
 
 class Asked(NamedTuple):
+    policy: PolicyVersion
     search_query: str
     text: str  # the question as stored: personal data replaced by placeholders
     history: list[Message]  # the turns before it
     reply: Message  # the answer's place on screen
-    injection: InjectionVerdict
+    verdict: InputVerdict
 
 
 def _question_store(*, conversation: Conversation, text: str) -> Asked:
     """The question through the input rails, stored and on screen, and the answer's place."""
+    policy = policy_for_conversation(conversation=conversation)
     previous_query = (
         Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
         .order_by("-pk")
         .values_list("search_query", flat=True)
         .first()
     )
-    redacted = personal_data_redact(text=text)
-    injection = injection_check(text=redacted.text)
-    query = search_query_for(question=redacted.text, previous_query=previous_query)
+    verdict = input_rails(text=text, policy=policy)
+    query = search_query_for(question=verdict.redacted.text, previous_query=previous_query)
     question = question_add(
-        conversation=conversation, redacted=redacted, search_query=query, injection=injection
+        conversation=conversation, verdict=verdict, search_query=query, policy=policy
     )
     history = conversation_recent_turns(conversation_id=conversation.pk, before_id=question.pk)
-    return Asked(query, question.text, history, answer_begin(conversation=conversation), injection)
+    reply = answer_begin(conversation=conversation)
+    return Asked(policy, query, question.text, history, reply, verdict)
 
 
 def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:
@@ -185,35 +214,24 @@ def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int
     return hits, _ms_between(started, time.perf_counter())
 
 
-def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
-    """The passages to answer from, or none when nothing retrieved is on the subject."""
+def _good_enough(hits: Sequence[Hit], *, threshold: float) -> list[Hit]:
+    """The passages to answer from, or none when nothing retrieved is on the subject.
+
+    The policy's confidence threshold applies to the best passage's cosine similarity
+    (the default, 0.30, from the demo help center: every answerable question's best
+    passage is above it, chit-chat and general knowledge below). The extractive answerer
+    applies its own, finer test."""
     best = max((hit.similarity or 0.0 for hit in hits), default=0.0)
-    return list(hits) if best >= MIN_SOURCE_SIMILARITY else []
+    return list(hits) if best >= threshold else []
 
 
-async def _generate(
-    *,
-    reply: Message,
-    conversation: Conversation,
-    question: str,
-    query: str,
-    history: list[Turn],
-    sources: list[Hit],
-) -> Draft:
+async def _generate(*, reply: Message, rails: OutputRails, arguments: dict) -> Draft:
     """The configured backend's answer; the extractive one if that backend fails."""
-    if not sources:
+    if not arguments["sources"]:
         return Draft(text=DONT_KNOW_REPLY, backend="", first_token_at=None)
     backend = answer_backend()
-    arguments = {
-        "question": question,
-        "search_query": query,
-        "history": history,
-        "sources": sources,
-        "assistant_name": conversation.workspace.assistant_name,
-        "company": conversation.workspace.name,
-    }
     try:
-        return await _streamed(reply=reply, backend=backend, arguments=arguments)
+        return await _streamed(reply=reply, backend=backend, rails=rails, arguments=arguments)
     except Exception as failure:
         if backend is EXTRACTIVE:
             raise
@@ -221,50 +239,62 @@ async def _generate(
             logger.exception("%s failed unexpectedly", backend.name)
         logger.warning("%s failed, answering extractively: %s", backend.name, failure)
         await events.answer_restarted(message=reply)
-        fallback = await _streamed(reply=reply, backend=EXTRACTIVE, arguments=arguments)
-        return Draft(
-            text=fallback.text,
-            backend=fallback.backend,
-            first_token_at=fallback.first_token_at,
-            error=f"{backend.name}: {failure}",
+        fallback = await _streamed(
+            reply=reply, backend=EXTRACTIVE, rails=rails, arguments=arguments
         )
+        return replace(fallback, error=f"{backend.name}: {failure}")
 
 
-async def _streamed(*, reply: Message, backend: AnswerBackend, arguments: dict) -> Draft:
-    """The backend's answer, pushed as it comes: word by word for quotes of the sources,
-    sentence by sentence for generated text, each sentence checked against what it cites
-    before the customer sees it (unsupported ones are dropped)."""
-    sources = arguments["sources"]
-    markers = MarkerFilter(source_count=len(sources))
-    sentences = SentenceSplitter() if backend is not EXTRACTIVE else None
+async def _streamed(
+    *, reply: Message, backend: AnswerBackend, rails: OutputRails, arguments: dict
+) -> Draft:
+    """The backend's answer, pushed sentence by sentence as it comes, each through the
+    output rails first: an offending sentence is dropped, or (if the policy says so) the
+    whole answer is replaced and the stream stops."""
+    markers = MarkerFilter(source_count=len(arguments["sources"]))
+    sentences = SentenceSplitter()
+    generated = backend is not EXTRACTIVE
+    replace_all = rails.policy.violation_action == PolicyVersion.ViolationAction.REPLACE
     kept: list[str] = []
-    dropped: list[str] = []
+    removed: list[dict] = []
     first_token_at = None
 
-    async def show(pieces: list[str]) -> None:
+    async def show(pieces: list[str]) -> bool:
+        """False once the whole answer is to be replaced."""
         nonlocal first_token_at
         for piece in pieces:
-            if sentences and not await in_thread(sentence_grounded)(
-                sentence=piece, sources=sources
-            ):
-                dropped.append(piece.strip())
+            violations = await in_thread(rails.violations)(sentence=piece, generated=generated)
+            if violations:
+                removed.append(_removed(piece, violations))
+                if replace_all and any(v.rail != "grounding" for v in violations):
+                    await events.answer_restarted(message=reply)
+                    return False
                 continue
             kept.append(piece)
             first_token_at = first_token_at or time.perf_counter()
             await events.answer_text(message=reply, piece=piece)
+        return True
 
     async for piece in backend.stream(**arguments):
-        shown = markers.feed(piece)
-        await show(sentences.feed(shown) if sentences else [shown] if shown else [])
-    tail = markers.flush()
-    await show([*sentences.feed(tail), *sentences.flush()] if sentences else [tail] if tail else [])
+        if not await show(sentences.feed(markers.feed(piece))):
+            return Draft("", backend.name, first_token_at, removed=removed, replaced=True)
+    if not await show([*sentences.feed(markers.flush()), *sentences.flush()]):
+        return Draft("", backend.name, first_token_at, removed=removed, replaced=True)
     text = "".join(kept).strip()
     return Draft(
-        text=text or (DONT_KNOW_REPLY if dropped else ""),
+        text=text or (DONT_KNOW_REPLY if removed else ""),
         backend=backend.name,
         first_token_at=first_token_at,
-        ungrounded=dropped,
+        removed=removed,
     )
+
+
+def _removed(sentence: str, violations: list[Violation]) -> dict:
+    """What the trace and audit keep of a removed sentence: never personal data in it."""
+    return {
+        "sentence": personal_data_redact(text=sentence.strip()).text,
+        "rails": [{"rail": v.rail, "detail": v.detail} for v in violations],
+    }
 
 
 def _turn(message: Message) -> Turn:

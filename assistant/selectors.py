@@ -5,7 +5,17 @@ from datetime import date
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from assistant.models import AuditEvent, Citation, Conversation, Membership, Message, Workspace
+from assistant.models import (
+    AuditEvent,
+    Citation,
+    Conversation,
+    Membership,
+    Message,
+    PolicyCheck,
+    PolicyCheckResult,
+    PolicyVersion,
+    Workspace,
+)
 
 HISTORY_TURNS = 6
 
@@ -23,7 +33,7 @@ def conversation_of_customer(
     *, workspace: Workspace, visitor_key: str, customer_id: str
 ) -> Conversation | None:
     """The customer's latest conversation: by their verified id if the host signed one."""
-    conversations = Conversation.objects.filter(workspace=workspace)
+    conversations = Conversation.objects.filter(workspace=workspace, sandbox=False)
     if customer_id:
         conversations = conversations.filter(customer_id=customer_id)
     else:
@@ -89,3 +99,54 @@ def audit_events(
     if until:
         events = events.filter(created_at__date__lte=until)
     return events.order_by("-created_at", "-pk")
+
+
+def policy_in_force(*, workspace_id: int) -> PolicyVersion:
+    """The highest published version; the defaults (unsaved) until one is published."""
+    published = PolicyVersion.objects.filter(workspace_id=workspace_id, number__isnull=False)
+    return published.order_by("-number").first() or PolicyVersion(workspace_id=workspace_id)
+
+
+def policy_draft(*, workspace_id: int) -> PolicyVersion | None:
+    return PolicyVersion.objects.filter(workspace_id=workspace_id, number__isnull=True).first()
+
+
+def policy_for_conversation(*, conversation: Conversation) -> PolicyVersion:
+    """A sandbox tries the draft; customers get the version in force."""
+    if conversation.sandbox:
+        draft = policy_draft(workspace_id=conversation.workspace_id)
+        if draft is not None:
+            return draft
+    return policy_in_force(workspace_id=conversation.workspace_id)
+
+
+def policy_versions(*, workspace: Workspace) -> QuerySet[PolicyVersion]:
+    """Published versions, newest first."""
+    return (
+        PolicyVersion.objects.filter(workspace=workspace, number__isnull=False)
+        .select_related("author")
+        .order_by("-number")
+    )
+
+
+def policy_version(*, workspace: Workspace, number: int) -> PolicyVersion | None:
+    return PolicyVersion.objects.filter(workspace=workspace, number=number).first()
+
+
+def policy_check_latest(*, policy: PolicyVersion) -> PolicyCheck | None:
+    return policy.checks.select_related("started_by").order_by("-pk").first() if policy.pk else None
+
+
+def policy_check_results(*, policy_check: PolicyCheck) -> QuerySet[PolicyCheckResult]:
+    return policy_check.results.select_related("answer")
+
+
+def sandbox_conversation(*, workspace: Workspace, user: AbstractBaseUser) -> Conversation | None:
+    """The staff member's latest sandbox chat in the workspace."""
+    return (
+        Conversation.objects.filter(
+            workspace=workspace, sandbox=True, visitor_key=f"staff-{user.pk}"
+        )
+        .order_by("-pk")
+        .first()
+    )

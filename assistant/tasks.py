@@ -3,9 +3,21 @@
 from procrastinate.contrib.django import app
 
 from assistant.conversations import vault_expired_purge
+from assistant.models import PolicyCheck
+from assistant.policy_checks import policy_check_run
+from assistant.threads import in_thread
 
 
 @app.periodic(cron="17 * * * *")
 @app.task(queue="maintenance", queueing_lock="vault_expired_purge")
 def vault_expired_purge_job(timestamp: int) -> None:
     vault_expired_purge()
+
+
+@app.task(queue="checks")
+async def policy_check_job(*, check_id: int) -> None:
+    check = await in_thread(
+        PolicyCheck.objects.select_related("policy").filter(pk=check_id).first
+    )()
+    if check is not None:  # deleted with its draft while it waited
+        await policy_check_run(check=check)

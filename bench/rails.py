@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from assistant.rails.injection import injection_check
+from assistant.rails.pieces import message_pieces
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find, personal_data_redact
 
 
@@ -56,7 +57,7 @@ def injection_measure(*, shared_data: Path, redteam_file: Path) -> dict:
     seconds = []
     for row in rows:
         started = time.perf_counter()
-        flagged = injection_check(text=row["text"]).flagged
+        flagged = injection_check(pieces=message_pieces(text=row["text"])).flagged
         seconds.append(time.perf_counter() - started)
         by_source[row["source"]][(row["label"], flagged)] += 1
     counts = sum(by_source.values(), Counter())
@@ -64,7 +65,9 @@ def injection_measure(*, shared_data: Path, redteam_file: Path) -> dict:
     flagged_all = true_positives + counts[("benign", True)]
     redteam: dict[str, Counter] = defaultdict(Counter)
     for case in map(json.loads, redteam_file.open()):
-        redteam[case["category"]][injection_check(text=case["text"]).flagged] += 1
+        redteam[case["category"]][
+            injection_check(pieces=message_pieces(text=case["text"])).flagged
+        ] += 1
     seconds.sort()
     return {
         "prompts": len(rows),

@@ -39,7 +39,10 @@ async def test_agents_export_an_answers_trace_and_no_one_else_can(demo_help_cent
     retrieved = trace["retrieved"]
     assert len(retrieved) == 4 and all(hit["given_to_the_generator"] for hit in retrieved)
     assert {c["chunk_id"] for c in trace["citations"]} <= {hit["chunk_id"] for hit in retrieved}
-    assert trace["rails"]["injection"]["flagged"] is False
+    rails = trace["rails"]
+    assert rails["input"]["injection"]["flagged"] is False and rails["input"]["refusal"] == ""
+    assert rails["output"] == {"removed": [], "replaced": False}
+    assert trace["policy"]["version"] is None  # nothing published: the defaults
     assert trace["generation"]["backend"] == "extractive"
     assert trace["timings"]["total_ms"] >= trace["timings"]["retrieval_ms"]
 

@@ -39,7 +39,8 @@ async def test_answer_streams_in_then_shows_numbered_citations(demo_help_center)
 
     answer = await chat.ask("How long does delivery to Canada take?")
 
-    assert len(answer.streamed_pieces) >= 5  # word by word, not all at once
+    # Sentence by sentence, each checked by the output rails before it is sent.
+    assert len(answer.streamed_pieces) >= 2
     assert 'class="cite"' in answer.html
     [reply] = await messages_of(workspace, role=Message.Role.ASSISTANT)
     assert reply.outcome == Message.Outcome.ANSWERED

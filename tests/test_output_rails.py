@@ -35,7 +35,14 @@ async def test_unsupported_sentence_is_dropped_before_the_customer_sees_it(
     assert all("helicopter" not in frame for frame in answer.frames)
     reply, audits = await answer_and_audit(workspace)
     assert (reply.outcome, reply.text) == (Message.Outcome.ANSWERED, SUPPORTED.strip())
-    assert audits == [{"detail": {"removed_sentences": [INVENTED.strip()]}}]
+    assert audits == [
+        {
+            "detail": {
+                "sentence": INVENTED.strip(),
+                "rails": [{"rail": "grounding", "detail": "not supported by the sources it cites"}],
+            }
+        }
+    ]
 
 
 async def test_answer_with_nothing_supported_becomes_dont_know(demo_help_center, llm_server):
@@ -47,4 +54,4 @@ async def test_answer_with_nothing_supported_becomes_dont_know(demo_help_center,
     assert all("helicopter" not in frame and "CEO" not in frame for frame in answer.frames)
     reply, audits = await answer_and_audit(workspace)
     assert (reply.outcome, reply.text) == (Message.Outcome.DONT_KNOW, DONT_KNOW_MESSAGE)
-    assert len(audits[0]["detail"]["removed_sentences"]) == 2
+    assert len(audits) == 2

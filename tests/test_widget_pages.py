@@ -32,7 +32,7 @@ def test_only_the_workspaces_admins_open_the_widget_settings(client, admin_membe
     agent = MembershipFactory(workspace=workspace, role=Membership.Role.AGENT)
     client.force_login(agent.user)
     assert client.get(settings_url(workspace)).status_code == 403
-    assert client.post(settings_url(workspace), {"assistant_name": "Hacked"}).status_code == 403
+    assert client.post(settings_url(workspace), {"greeting": "Hacked"}).status_code == 403
 
 
 def test_admin_sees_the_embed_snippet_and_saves_the_look(admin_client, admin_membership):
@@ -44,7 +44,6 @@ def test_admin_sees_the_embed_snippet_and_saves_the_look(admin_client, admin_mem
     response = admin_client.post(
         settings_url(workspace),
         {
-            "assistant_name": "Trail Guide",
             "greeting": "Hello! <b>Ask</b> away.",
             "brand_colour": "#aa3300",
             "allowed_origins": "https://www.shop.example/help\nhttps://shop.example:8443\n",
@@ -55,7 +54,7 @@ def test_admin_sees_the_embed_snippet_and_saves_the_look(admin_client, admin_mem
 
     assert response.status_code == 200 and b"Saved." in response.content
     workspace.refresh_from_db()
-    assert (workspace.assistant_name, workspace.brand_colour) == ("Trail Guide", "#aa3300")
+    assert workspace.brand_colour == "#aa3300"
     assert workspace.allowed_origins == ["https://shop.example:8443", "https://www.shop.example"]
     assert workspace.avatar.name.startswith("avatars/")
     panel = admin_client.get(reverse("chat_panel", args=[workspace.public_key]))
@@ -77,11 +76,11 @@ def test_bad_settings_are_refused_with_a_reason(
     admin_client, admin_membership, field, value, problem
 ):
     workspace = admin_membership.workspace
-    data = {"assistant_name": "Trail Guide", "greeting": "Hi", "brand_colour": "#2f6b3a"}
+    data = {"greeting": "Hi from a bad form", "brand_colour": "#2f6b3a"}
     response = admin_client.post(settings_url(workspace), {**data, field: value})
     assert problem in response.content.decode()
     workspace.refresh_from_db()
-    assert workspace.assistant_name != "Trail Guide"
+    assert workspace.greeting != "Hi from a bad form"
 
 
 def test_rotating_the_identity_secret_replaces_it(admin_client, admin_membership):

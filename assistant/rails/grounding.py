@@ -25,8 +25,13 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d{1,3}\])*\s+|\n+")
 
 
+def claim_of(sentence: str) -> str:
+    """The sentence without its citation markers."""
+    return _MARKER.sub("", sentence).strip()
+
+
 def sentence_grounded(*, sentence: str, sources: Sequence[Hit]) -> bool:
-    claim = _MARKER.sub("", sentence).strip()
+    claim = claim_of(sentence)
     if len(claim.split()) < MIN_CLAIM_WORDS:
         return True
     cited = [int(n) - 1 for n in _MARKER.findall(sentence) if 0 < int(n) <= len(sources)]

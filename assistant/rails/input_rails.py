@@ -1,0 +1,84 @@
+"""Everything checked on a customer message before retrieval and before any LLM sees it.
+
+Personal data is replaced by placeholders first, so no later step (nor the store, nor the
+index, nor a model) ever holds it. Then, on the redacted text, embedded once: is it an
+injection attempt, does it match an escalation rule, is it on a topic the policy refuses?
+"""
+
+from dataclasses import dataclass
+
+from assistant.models import PolicyVersion
+from assistant.policy_rules import rules
+from assistant.rails.injection import InjectionVerdict, injection_check
+from assistant.rails.personal_data import Redacted, personal_data_redact
+from assistant.rails.pieces import message_pieces
+from assistant.rails.rules import RuleMatch, rule_match
+
+# Cosine similarity of a message's piece to a rule's nearest example, chosen on Keel's
+# red-team suite and the demo questions (see `make bench`, section rails): the most rule
+# cases caught while ordinary questions such as "How do I delete a saved card from my
+# account?" (0.57 to "delete my account") stay below.
+ESCALATION_SIMILARITY = 0.58
+REFUSED_TOPIC_SIMILARITY = 0.50
+
+
+@dataclass(frozen=True)
+class InputVerdict:
+    redacted: Redacted
+    injection: InjectionVerdict
+    escalation: RuleMatch | None
+    refused_topic: RuleMatch | None
+    refuse_injection: bool  # the policy says to refuse what the injection rail flagged
+
+    @property
+    def refusal(self) -> str:
+        """Why the message is refused before retrieval ("" when it is not). A message that
+        must go to a person is never refused for its topic: they need the person."""
+        if self.injection.flagged and self.refuse_injection:
+            return "injection"
+        if self.refused_topic and not self.escalation:
+            return "refused_topic"
+        return ""
+
+    def trace(self) -> dict:
+        return {
+            "personal_data": {
+                "placeholders": [r.placeholder for r in self.redacted.replacements],
+            },
+            "injection": {
+                "score": self.injection.score,
+                "flagged": self.injection.flagged,
+                "decoded": self.injection.decoded,
+            },
+            "escalation": _match_trace(self.escalation),
+            "refused_topic": _match_trace(self.refused_topic),
+            "refusal": self.refusal,
+        }
+
+
+def input_rails(*, text: str, policy: PolicyVersion) -> InputVerdict:
+    redacted = personal_data_redact(text=text, kinds=frozenset(policy.personal_data_kinds))
+    pieces = message_pieces(text=redacted.text)
+    return InputVerdict(
+        redacted=redacted,
+        injection=injection_check(pieces=pieces),
+        escalation=rule_match(
+            vectors=pieces.vectors,
+            rules=rules(policy.escalation_rules),
+            threshold=ESCALATION_SIMILARITY,
+        ),
+        refused_topic=rule_match(
+            vectors=pieces.vectors,
+            rules=rules(policy.topics_refused),
+            threshold=REFUSED_TOPIC_SIMILARITY,
+        ),
+        refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
+    )
+
+
+def _match_trace(match: RuleMatch | None) -> dict | None:
+    return (
+        None
+        if match is None
+        else {"rule": match.label, "example": match.example, "score": match.score}
+    )
