@@ -12,8 +12,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from assistant.rails.injection import injection_check
-from assistant.rails.pieces import message_pieces
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find, personal_data_redact
+from assistant.rails.pieces import message_pieces
 
 
 def personal_data_measure(*, shared_data: Path) -> dict:
