@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from assistant.models import Membership, Workspace
+from assistant.models import Membership, PolicyVersion, Workspace
 from knowledge.models import KnowledgeBase
 
 
@@ -38,3 +38,15 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     workspace = factory.SubFactory(WorkspaceFactory)
     role = Membership.Role.ADMIN
+
+
+class PolicyVersionFactory(factory.django.DjangoModelFactory):
+    """A published version (the next number); pass `number=None` for a draft."""
+
+    class Meta:
+        model = PolicyVersion
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    number = factory.LazyAttribute(
+        lambda version: PolicyVersion.objects.filter(workspace=version.workspace).count() + 1
+    )
