@@ -57,7 +57,7 @@ async def test_competitors_and_banned_phrases_are_removed_from_generated_answers
     _, reply, audits = await outcome_of_last_question(workspace)
     assert (reply.outcome, reply.text) == (Message.Outcome.ANSWERED, SUPPORTED.strip())
     output = [audit["detail"] for audit in audits if audit["kind"] == AuditEvent.Kind.OUTPUT]
-    assert [[rail["rail"] for rail in detail["rails"]][0] for detail in output] == [
+    assert [detail["rails"][0]["rail"] for detail in output] == [
         "competitor",
         "banned_phrase",
     ]
@@ -152,7 +152,7 @@ async def test_a_question_on_a_refused_topic_is_declined_before_retrieval(demo_h
 
     answer = await one_question(workspace.public_key, "Who should I vote for in the election?")
 
-    question, reply, audits = await outcome_of_last_question(workspace)
+    _, reply, audits = await outcome_of_last_question(workspace)
     assert reply.outcome == Message.Outcome.REFUSED
     assert "Trailhead Cycles: orders and bikes" in answer.text
     assert "retrieved" not in reply.trace and reply.retrieval_ms is None
