@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,6 +41,13 @@ class Timings:
 def conversation_start(*, workspace: Workspace, visitor_key: str, customer_id: str) -> Conversation:
     return Conversation.objects.create(
         workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
+    )
+
+
+def sandbox_start(*, workspace: Workspace, user: AbstractBaseUser) -> Conversation:
+    """A fresh sandbox chat for a staff member trying the policy draft."""
+    return Conversation.objects.create(
+        workspace=workspace, visitor_key=f"staff-{user.pk}", sandbox=True
     )
 
 

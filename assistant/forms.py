@@ -1,7 +1,9 @@
 from django import forms
+from django.conf import settings
 
-from assistant.models import AuditEvent, Workspace
+from assistant.models import PERSONAL_DATA_KINDS, AuditEvent, PolicyVersion, Workspace
 from assistant.origins import origin_of
+from assistant.policy_rules import rules_invalid
 
 MAX_AVATAR_BYTES = 512 * 1024
 
@@ -46,3 +48,58 @@ class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", "All kinds"), *AuditEvent.Kind.choices], required=False)
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PolicyForm(forms.ModelForm):
+    personal_data_kinds = forms.MultipleChoiceField(
+        choices=PERSONAL_DATA_KINDS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Personal data to redact",
+    )
+
+    class Meta:
+        model = PolicyVersion
+        fields = PolicyVersion.CONTENT_FIELDS
+        widgets = {
+            "persona": forms.Textarea(attrs={"rows": 2}),
+            "tone": forms.Textarea(attrs={"rows": 2}),
+            "topics_in_scope": forms.Textarea(attrs={"rows": 4}),
+            "topics_refused": forms.Textarea(attrs={"rows": 6}),
+            "banned_phrases": forms.Textarea(attrs={"rows": 3}),
+            "competitors": forms.Textarea(attrs={"rows": 3}),
+            "escalation_rules": forms.Textarea(attrs={"rows": 6}),
+            "confidence_threshold": forms.NumberInput(attrs={"step": "0.01"}),
+        }
+
+    def clean_topics_refused(self) -> str:
+        return _rules_checked(self.cleaned_data["topics_refused"])
+
+    def clean_escalation_rules(self) -> str:
+        return _rules_checked(self.cleaned_data["escalation_rules"])
+
+
+def _rules_checked(text: str) -> str:
+    invalid = rules_invalid(text)
+    if invalid:
+        raise forms.ValidationError(
+            f"“{invalid[0]}” needs a label before the colon, like “Label: example; example”."
+        )
+    return text
+
+
+class SandboxQuestionForm(forms.Form):
+    message = forms.CharField(
+        max_length=settings.KEEL_MAX_MESSAGE_CHARS,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Ask as a customer would"}),
+    )
+
+
+class PublishForm(forms.Form):
+    override_reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why publish despite failing critical cases?",
+    )

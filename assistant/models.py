@@ -177,15 +177,22 @@ class PolicyVersion(models.Model):
         "“Label: example message; another example”.",
     )
     personal_data_kinds = ArrayField(
-        models.CharField(max_length=20, choices=PERSONAL_DATA_KINDS),
+        verbose_name="personal data to redact",
+        base_field=models.CharField(max_length=20, choices=PERSONAL_DATA_KINDS),
         default=personal_data_kinds_all,
         blank=True,
     )
     injection_action = models.CharField(
-        max_length=10, choices=InjectionAction.choices, default=InjectionAction.REFUSE
+        "when a message looks like an injection",
+        max_length=10,
+        choices=InjectionAction.choices,
+        default=InjectionAction.REFUSE,
     )
     violation_action = models.CharField(
-        max_length=10, choices=ViolationAction.choices, default=ViolationAction.REMOVE
+        "when an answer breaks a rule",
+        max_length=10,
+        choices=ViolationAction.choices,
+        default=ViolationAction.REMOVE,
     )
     confidence_threshold = models.FloatField(
         default=0.30,
@@ -193,13 +200,19 @@ class PolicyVersion(models.Model):
         help_text="Below this the assistant says it does not know and offers a person.",
     )
     answer_max_words = models.PositiveSmallIntegerField(
-        default=120, validators=[MinValueValidator(20), MaxValueValidator(400)]
+        "longest answer, in words",
+        default=120,
+        validators=[MinValueValidator(20), MaxValueValidator(400)],
     )
     transcript_retention_days = models.PositiveIntegerField(
-        default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+        "keep transcripts for (days)",
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
     )
     personal_data_retention_days = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+        "keep redacted personal data for (days)",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
 
     CONTENT_FIELDS = [

@@ -76,7 +76,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
     if asked.verdict.refusal:
         return await in_thread(answer_finish)(
             message=reply,
-            text=_refusal(policy=policy, conversation=conversation),
+            text=_refusal(policy=policy, company=asked.company),
             outcome=Message.Outcome.REFUSED,
             cited=[],
             backend="",
@@ -86,7 +86,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
             trace=trace,
         )
     retrieval_ms, hits, sources = None, [], []
-    instructions = system_prompt(policy=policy, company=conversation.workspace.name)
+    instructions = system_prompt(policy=policy, company=asked.company)
     try:
         hits, retrieval_ms = await in_thread(_retrieve)(
             conversation=conversation, query=asked.search_query
@@ -94,7 +94,11 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         sources = _good_enough(hits, threshold=policy.confidence_threshold)
         draft = await _generate(
             reply=reply,
-            rails=OutputRails(policy=policy, sources=sources, instructions=instructions),
+            rails=OutputRails(
+                policy=policy,
+                sources=sources,
+                instructions=system_prompt(policy=policy, company=asked.company, with_scope=False),
+            ),
             arguments={
                 "question": asked.text,
                 "search_query": asked.search_query,
@@ -150,10 +154,8 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
     )
 
 
-def _refusal(*, policy: PolicyVersion, conversation: Conversation) -> str:
-    return REFUSAL_REPLY.format(
-        company=conversation.workspace.name, scope=scope_phrase(policy=policy)
-    )
+def _refusal(*, policy: PolicyVersion, company: str) -> str:
+    return REFUSAL_REPLY.format(company=company, scope=scope_phrase(policy=policy))
 
 
 def _policy_trace(policy: PolicyVersion) -> dict:
@@ -180,6 +182,7 @@ def _hit_trace(hit: Hit, *, used: bool) -> dict:
 
 class Asked(NamedTuple):
     policy: PolicyVersion
+    company: str  # the workspace's name, which the policy's texts speak for
     search_query: str
     text: str  # the question as stored: personal data replaced by placeholders
     history: list[Message]  # the turns before it
@@ -203,7 +206,7 @@ def _question_store(*, conversation: Conversation, text: str) -> Asked:
     )
     history = conversation_recent_turns(conversation_id=conversation.pk, before_id=question.pk)
     reply = answer_begin(conversation=conversation)
-    return Asked(policy, query, question.text, history, reply, verdict)
+    return Asked(policy, conversation.workspace.name, query, question.text, history, reply, verdict)
 
 
 def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:

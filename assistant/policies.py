@@ -9,9 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
+from assistant import policy_checks
 from assistant.audit import workspace_audit
 from assistant.models import AuditEvent, PolicyCheck, PolicyVersion, Workspace
-from assistant.policy_checks import gate_cases
 from assistant.policy_rules import policy_diff, policy_fingerprint
 from assistant.selectors import policy_check_latest, policy_draft, policy_in_force
 from assistant.tasks import policy_check_job
@@ -66,7 +66,7 @@ def policy_check_start(*, workspace: Workspace, actor: AbstractBaseUser) -> Poli
             policy=draft,
             fingerprint=policy_fingerprint(draft),
             started_by=actor,
-            case_count=len(gate_cases()),
+            case_count=len(policy_checks.gate_cases()),
         )
         transaction.on_commit(lambda: policy_check_job.defer(check_id=check.pk))
     return check

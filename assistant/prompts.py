@@ -48,12 +48,14 @@ def sources_block(sources: Sequence[Hit]) -> str:
     return "SOURCES\n" + "\n".join(parts)
 
 
-def system_prompt(*, policy: PolicyVersion, company: str) -> str:
+def system_prompt(*, policy: PolicyVersion, company: str, with_scope: bool = True) -> str:
+    """What the model is told. Without the scope (`with_scope=False`) it is what no answer
+    may repeat: the scope is public, the assistant says it when it declines."""
     return SYSTEM_PROMPT.format(
         assistant_name=policy.assistant_name,
         company=company,
         persona=policy.persona.strip().rstrip("."),
-        topics=scope_phrase(policy=policy),
+        topics=scope_phrase(policy=policy) if with_scope else "",
         tone=policy.tone.strip(),
         dont_know=DONT_KNOW_REPLY,
         max_words=policy.answer_max_words,

@@ -78,9 +78,25 @@ def answer_in_workspace(*, workspace: Workspace, message_id: int) -> Message | N
         Message.objects.filter(
             pk=message_id, role=Message.Role.ASSISTANT, conversation__workspace=workspace
         )
+        .select_related("policy", "conversation__workspace")
         .prefetch_related("citations")
         .first()
     )
+
+
+def question_of(*, answer: Message) -> Message | None:
+    """The customer message an answer replies to."""
+    return (
+        Message.objects.filter(
+            conversation_id=answer.conversation_id, role=Message.Role.CUSTOMER, pk__lt=answer.pk
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def message_audit_events(*, messages: list[Message]) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(message__in=messages).order_by("pk")
 
 
 def audit_events(

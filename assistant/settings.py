@@ -166,4 +166,3 @@ KEEL_RATE_LIMITS = {
 
 # Personal data customers write: sealed in the vault, deleted after this many days.
 KEEL_VAULT_KEY = os.environ.get("KEEL_VAULT_KEY", "")
-KEEL_VAULT_RETENTION_DAYS = int(os.environ.get("KEEL_VAULT_RETENTION_DAYS", 30))

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from assistant.views import answers, audit, home, knowledge, widget, widget_settings
+from assistant.views import answers, audit, home, knowledge, policy, widget, widget_settings
 
 workspace_patterns = [
     path("knowledge/", knowledge.knowledge_bases, name="knowledge_bases"),
@@ -34,7 +34,16 @@ workspace_patterns = [
     ),
     path("widget/", widget_settings.widget_settings, name="widget_settings"),
     path("audit/", audit.audit_log, name="audit_log"),
+    path("answers/<int:message_id>/", answers.answer_page, name="answer"),
     path("answers/<int:message_id>/trace.json", answers.answer_trace, name="answer_trace"),
+    path("policy/", policy.policy_page, name="policy"),
+    path("policy/draft/", policy.draft_save, name="policy_draft"),
+    path("policy/sandbox/", policy.sandbox_ask, name="policy_sandbox"),
+    path("policy/sandbox/clear/", policy.sandbox_clear, name="policy_sandbox_clear"),
+    path("policy/check/", policy.check_start, name="policy_check"),
+    path("policy/check/status/", policy.check_status, name="policy_check_status"),
+    path("policy/publish/", policy.publish, name="policy_publish"),
+    path("policy/versions/<int:number>/restore/", policy.restore, name="policy_restore"),
     path(
         "widget/identity-secret/",
         widget_settings.identity_secret_new,

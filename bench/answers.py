@@ -16,7 +16,7 @@ from assistant import pipeline
 from assistant.llm import answer_backend
 from assistant.models import Citation, Conversation, Message, Workspace
 from assistant.threads import in_thread
-from tests.llm_server import FakeLLMServer, Reply
+from tests.llm_server import FakeLLMServer, Reply, first_source
 
 LLM_FIRST_TOKEN_SECONDS = 0.2
 LLM_TOKEN_SECONDS = 0.005
@@ -74,9 +74,7 @@ def answer_path_measure(
 def _grounded_reply(body: dict) -> Reply:
     """A model that answers with the first words of source 1, cited, so the grounding
     rail keeps its sentences (it is timed, not second-guessed); always LLM_ANSWER_WORDS."""
-    sources = next(m["content"] for m in body["messages"] if m["content"].startswith("SOURCES"))
-    first_source = sources.split("\n", 2)[2].split("</source>")[0]
-    words = [*(first_source.split() * LLM_ANSWER_WORDS)[: LLM_ANSWER_WORDS - 1], "[1]."]
+    words = [*(first_source(body).split() * LLM_ANSWER_WORDS)[: LLM_ANSWER_WORDS - 1], "[1]."]
     return Reply(
         pieces=[word + " " for word in words],
         first_token_delay=LLM_FIRST_TOKEN_SECONDS,

@@ -24,6 +24,12 @@ class Reply:
     cut_after: int | None = None  # drop the connection after this many pieces
 
 
+def first_source(body: dict) -> str:
+    """The text of source 1 in a chat request Keel sent, to answer from it."""
+    sources = next(m["content"] for m in body["messages"] if m["content"].startswith("SOURCES"))
+    return sources.split("\n", 2)[2].split("</source>")[0]
+
+
 class FakeLLMServer:
     def __init__(
         self, *, default: Reply | None = None, respond: Callable[[dict], Reply] | None = None

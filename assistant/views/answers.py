@@ -1,10 +1,31 @@
 """Staff views of what the assistant said and why."""
 
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from assistant.access import staff_required
-from assistant.selectors import answer_in_workspace
+from assistant.selectors import answer_in_workspace, message_audit_events, question_of
+
+
+@require_GET
+@staff_required
+def answer_page(request, message_id: int):
+    """Why the assistant said what it said: passages and scores, policy, rails, timings."""
+    answer = answer_in_workspace(workspace=request.workspace, message_id=message_id)
+    if answer is None:
+        raise Http404("No such answer in this workspace.")
+    question = question_of(answer=answer)
+    return render(
+        request,
+        "answers/page.html",
+        {
+            "answer": answer,
+            "question": question,
+            "trace": answer.trace,
+            "audits": message_audit_events(messages=[m for m in (question, answer) if m]),
+        },
+    )
 
 
 @require_GET
