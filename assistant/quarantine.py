@@ -21,21 +21,27 @@ def chunks_screen(sender, *, document: Document, chunks: list[Chunk], **kwargs) 
     if not chunks:
         return
     scores = injection_scores(vectors=np.stack([np.asarray(chunk.embedding) for chunk in chunks]))
-    flagged = [(chunk, float(score)) for chunk, score in zip(chunks, scores, strict=True)]
-    flagged = [(chunk, score) for chunk, score in flagged if score >= THRESHOLD]
+    scored = [(chunk, float(score)) for chunk, score in zip(chunks, scores, strict=True)]
+    flagged = [(chunk, score) for chunk, score in scored if score >= THRESHOLD]
     for chunk, score in flagged:
         Chunk.objects.filter(pk=chunk.pk).update(
             quarantined=True,
             quarantine_reason=f"Reads like instructions to an assistant (score {score:.2f})",
         )
-    if flagged:
+    # Hidden text was quarantined by ingestion already; the record says so too.
+    held = [(c, s, "instructions") for c, s in flagged] + [
+        (c, s, "hidden") for c, s in scored if c.quarantined and s < THRESHOLD
+    ]
+    if held:
         workspace_audit(
             workspace_id=document.knowledge_base.workspace_id,
             kind=AuditEvent.Kind.QUARANTINE,
             detail={
                 "document_id": document.pk,
                 "document": document.title,
-                "chunks": [{"chunk_id": c.pk, "score": round(s, 4)} for c, s in flagged],
+                "chunks": [
+                    {"chunk_id": c.pk, "score": round(s, 4), "why": why} for c, s, why in held
+                ],
             },
         )
 

@@ -25,6 +25,7 @@ class ChunkDraft:
     page: int | None
     text: str
     token_count: int
+    hidden: bool = False  # from a part of the page readers never see
 
     @property
     def embedding_input(self) -> str:
@@ -45,6 +46,7 @@ def sections_chunk(*, sections: list[Section], language: str = "en") -> list[Chu
                     page=section.page,
                     text=text,
                     token_count=sum(tokens for _, tokens in sentence_group),
+                    hidden=section.hidden,
                 )
             )
     return drafts

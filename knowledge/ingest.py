@@ -41,7 +41,9 @@ EMBEDDING_GROUP_SIZE = 64
 # older version is then re-indexed by the next ingest, even if its file is unchanged.
 # 2: PDF lines wrapped mid-sentence are joined.
 # 3: chunks are screened for instructions to an assistant (see `signals.chunks_stored`).
-INDEX_VERSION = 3
+# 4: text a web page hides from readers is kept apart and quarantined.
+INDEX_VERSION = 4
+HIDDEN_REASON = "Hidden in the page: its readers never see this text"
 
 
 class Action(StrEnum):
@@ -207,6 +209,8 @@ def _document_store(*, document: Document, prepared: PreparedIndex) -> Document:
                 text=draft.text,
                 token_count=draft.token_count,
                 embedding=vector,
+                quarantined=draft.hidden,
+                quarantine_reason=HIDDEN_REASON if draft.hidden else "",
             )
             for position, (draft, vector) in enumerate(
                 zip(prepared.drafts, prepared.vectors, strict=True)

@@ -4,6 +4,12 @@ Each format is read by a well-kept library: markdown-it-py (Markdown), trafilatu
 content of HTML pages, returned as Markdown so headings survive), chardet (encodings of
 plain text) and pypdf (PDF text per page). Anything unreadable raises `UnreadableDocument`
 with a reason a person can act on.
+
+Text a web page hides from its readers (the `hidden` attribute, `aria-hidden`, inline
+styles such as `display: none` or `font-size: 0`, and comments) is where instructions
+aimed at an assistant are planted. It is taken out of the page with lxml and kept as a
+section of its own, marked hidden, so it is indexed for an admin to review but never
+searched until they release it.
 """
 
 import io
@@ -12,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 import chardet
+import lxml.html
 import pypdf
 import trafilatura
+from lxml import etree
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -30,6 +38,16 @@ class Section:
     heading_path: tuple[str, ...]
     text: str
     page: int | None = None
+    hidden: bool = False  # readers of the original never see it
+
+
+HIDDEN_HEADING = "Hidden in the page"
+_HIDING_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|"
+    r"opacity\s*:\s*0(?![.\d]*[1-9])",
+    re.IGNORECASE,
+)
+MIN_HIDDEN_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -162,6 +180,7 @@ def _under_title(section: Section, title: str) -> Section:
 
 
 def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
+    html, hidden = _hidden_parts_removed(html)
     main_content = trafilatura.extract(
         html,
         output_format="markdown",
@@ -176,10 +195,39 @@ def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
     parsed = _parse_markdown(main_content, fallback_title=fallback_title)
     page_title = metadata.title if metadata and metadata.title else ""
     if page_title and parsed.title == fallback_title:
-        return ParsedDocument(
+        parsed = ParsedDocument(
             title=page_title, sections=[_under_title(s, page_title) for s in parsed.sections]
         )
-    return parsed
+    if not hidden:
+        return parsed
+    hidden_section = Section(
+        heading_path=(parsed.title, HIDDEN_HEADING), text="\n\n".join(hidden), hidden=True
+    )
+    return ParsedDocument(title=parsed.title, sections=[*parsed.sections, hidden_section])
+
+
+def _hidden_parts_removed(html: str) -> tuple[str, list[str]]:
+    """The page without what its body hides from readers, and the hidden texts."""
+    tree = lxml.html.fromstring(html)
+    body = tree.find(".//body")
+    body = tree if body is None else body
+    hidden = []
+    for node in [*body.iter(etree.Comment), *filter(_hides, body.iter())]:
+        if node.getroottree().getroot() is not tree:  # inside a part already taken out
+            continue
+        text = node.text if isinstance(node, etree._Comment) else node.text_content()
+        if len((text or "").split()) >= MIN_HIDDEN_WORDS:
+            hidden.append(" ".join(text.split()))
+        node.drop_tree()
+    return lxml.html.tostring(tree, encoding="unicode"), hidden
+
+
+def _hides(element) -> bool:
+    return isinstance(element.tag, str) and (
+        element.get("hidden") is not None
+        or element.get("aria-hidden") == "true"
+        or bool(_HIDING_STYLE.search(element.get("style") or ""))
+    )
 
 
 def _parse_plain_text(text: str, *, fallback_title: str) -> ParsedDocument:
