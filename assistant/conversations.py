@@ -21,6 +21,7 @@ from assistant.models import (
     Workspace,
 )
 from assistant.rails.input_rails import InputVerdict
+from assistant.selectors import policy_in_force
 from assistant.vault import vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
@@ -213,4 +214,18 @@ def feedback_record(*, message: Message, rating: Feedback.Rating, comment: str) 
 def vault_expired_purge() -> int:
     """Deletes the personal data whose retention period is over; how many entries went."""
     deleted, _ = VaultEntry.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
+
+
+def transcripts_expired_purge() -> int:
+    """Deletes the conversations each workspace's policy no longer keeps (idle for longer
+    than its retention period); how many went. Audit events stay, without them."""
+    deleted = 0
+    for workspace_id in Workspace.objects.values_list("pk", flat=True):
+        days = policy_in_force(workspace_id=workspace_id).transcript_retention_days
+        expired = Conversation.objects.filter(
+            workspace_id=workspace_id, last_message_at__lt=timezone.now() - timedelta(days=days)
+        )
+        _, per_model = expired.delete()
+        deleted += per_model.get(Conversation._meta.label, 0)
     return deleted

@@ -2,16 +2,18 @@
 
 from procrastinate.contrib.django import app
 
-from assistant.conversations import vault_expired_purge
+from assistant.conversations import transcripts_expired_purge, vault_expired_purge
 from assistant.models import PolicyCheck
 from assistant.policy_checks import policy_check_run
 from assistant.threads import in_thread
 
 
 @app.periodic(cron="17 * * * *")
-@app.task(queue="maintenance", queueing_lock="vault_expired_purge")
-def vault_expired_purge_job(timestamp: int) -> None:
+@app.task(queue="maintenance", queueing_lock="retention_purge")
+def retention_purge_job(timestamp: int) -> None:
+    """What the policies say not to keep any longer: personal data, then transcripts."""
     vault_expired_purge()
+    transcripts_expired_purge()
 
 
 @app.task(queue="checks")

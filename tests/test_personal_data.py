@@ -8,10 +8,11 @@ from channels.db import database_sync_to_async
 from django.db import connection
 from django.utils import timezone
 
-from assistant.conversations import vault_expired_purge
-from assistant.models import AuditEvent, Message, VaultEntry
+from assistant.conversations import transcripts_expired_purge, vault_expired_purge
+from assistant.models import AuditEvent, Conversation, Message, VaultEntry
 from assistant.vault import vault_open
 from tests.chat import one_question, visible_text
+from tests.factories import PolicyVersionFactory
 from tests.llm_server import Reply
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -107,3 +108,28 @@ async def test_vault_entries_are_deleted_after_the_retention_period(demo_help_ce
     )
     assert await database_sync_to_async(vault_expired_purge)() == 2
     assert not await database_sync_to_async(VaultEntry.objects.exists)()
+
+
+async def test_transcripts_are_deleted_after_the_policys_retention_period(demo_help_center):
+    workspace = demo_help_center.workspace
+    await database_sync_to_async(PolicyVersionFactory)(
+        workspace=workspace, transcript_retention_days=30
+    )
+    await one_question(workspace.public_key, f"Refund to my card {CARD}, please")
+    await one_question(workspace.public_key, "How long does delivery to Canada take?")
+    old, recent = await database_sync_to_async(lambda: list(Conversation.objects.order_by("pk")))()
+    await database_sync_to_async(Conversation.objects.filter(pk=old.pk).update)(
+        last_message_at=timezone.now() - timedelta(days=31)
+    )
+
+    assert await database_sync_to_async(transcripts_expired_purge)() == 1
+
+    remaining = await database_sync_to_async(lambda: list(Conversation.objects.all()))()
+    assert remaining == [recent]
+    assert not await database_sync_to_async(Message.objects.filter(conversation_id=old.pk).exists)()
+    assert not await database_sync_to_async(VaultEntry.objects.exists)()
+    # The record of what was redacted stays, detached from the deleted transcript.
+    redaction = await database_sync_to_async(
+        AuditEvent.objects.filter(kind=AuditEvent.Kind.REDACTION).get
+    )()
+    assert redaction.conversation_id is None and redaction.detail["kinds"] == ["CARD"]
