@@ -117,7 +117,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
     if draft.replaced:
         outcome, text_shown, cited = (
             Message.Outcome.REFUSED,
-            _refusal(policy=policy, conversation=conversation),
+            _refusal(policy=policy, company=asked.company),
             [],
         )
     elif not draft.text:

@@ -52,7 +52,7 @@ def test_customer_asks_on_the_demo_page_and_sees_a_streamed_cited_answer(
     streamed = chat_frame(page).evaluate(
         "window.keelFrames.filter((f) => f.includes('beforeend:#message-')).length"
     )
-    assert streamed >= 5  # the answer arrived word by word
+    assert streamed >= 2  # the answer arrived sentence by sentence, each checked first
 
     with page.context.expect_page() as source_tab:
         answer.locator(".sources a").first.click()
