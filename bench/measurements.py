@@ -94,13 +94,15 @@ def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> 
     if "answers" in sections:
         results["answers"] = answers_measure(project_root=project_root)
     if "rails" in sections:
-        from bench.rails import injection_measure, personal_data_measure
+        from bench.rails import injection_measure, personal_data_measure, policy_rules_measure
 
         shared_data = shared_data_folder(project_root)
+        redteam_file = project_root / "assistant" / "rails" / "redteam_cases.jsonl"
         results["personal_data"] = personal_data_measure(shared_data=shared_data)
-        results["injection"] = injection_measure(
-            shared_data=shared_data,
-            redteam_file=project_root / "assistant" / "rails" / "redteam_cases.jsonl",
+        results["injection"] = injection_measure(shared_data=shared_data, redteam_file=redteam_file)
+        results["policy_rules"] = policy_rules_measure(
+            redteam_file=redteam_file,
+            demo_questions_file=project_root / "tests" / "data" / "demo_questions.json",
         )
     return results
 
@@ -116,12 +118,17 @@ def answers_measure(*, project_root: Path) -> dict:
         workspace_slug="bench-answers", slug="help-center", name="Help center"
     )
     folder_ingest(knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center")
+    from bench.rails import publish_gate_measure
+
     cases = json.loads((project_root / "tests" / "data" / "demo_questions.json").read_text())
-    return answer_path_measure(
-        workspace=demo.workspace,
-        questions=[case["question"] for case in cases],
-        expected_files=[case["document"] for case in cases],
-    )
+    return {
+        **answer_path_measure(
+            workspace=demo.workspace,
+            questions=[case["question"] for case in cases],
+            expected_files=[case["document"] for case in cases],
+        ),
+        "publish_gate": publish_gate_measure(workspace=demo.workspace),
+    }
 
 
 def knowledge_measure(*, project_root: Path) -> dict:

@@ -1,19 +1,26 @@
-"""Input rails measured on the shared sets, and on Keel's own red-team suite.
+"""Rails measured on the shared sets, and on Keel's own red-team suite.
 
 `pii/pii.jsonl` is Presidio's synthetic set (gold spans by type); the benign rows of
 `injection/prompts.jsonl.gz` are ordinary questions, where any redaction is a false alarm.
 The injection rail never saw the shared prompts: they are its held-out test.
 """
 
+import asyncio
 import gzip
 import json
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from assistant.demo import DEMO_POLICY
+from assistant.models import PolicyCheck, PolicyVersion, Workspace
+from assistant.policy_checks import gate_cases, policy_check_run
+from assistant.policy_rules import policy_fingerprint, rules
 from assistant.rails.injection import injection_check
+from assistant.rails.input_rails import ESCALATION_SIMILARITY, REFUSED_TOPIC_SIMILARITY
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find, personal_data_redact
 from assistant.rails.pieces import message_pieces
+from assistant.rails.rules import rule_match
 
 
 def personal_data_measure(*, shared_data: Path) -> dict:
@@ -87,4 +94,74 @@ def injection_measure(*, shared_data: Path, redteam_file: Path) -> dict:
             for category, c in sorted(redteam.items())
         },
         "p50_ms": round(seconds[len(seconds) // 2] * 1000, 2),
+    }
+
+
+def policy_rules_measure(*, redteam_file: Path, demo_questions_file: Path) -> dict:
+    """The default policy's escalation rules and refused topics, matched by meaning: how
+    many of the red-team cases they should catch they do, and how many ordinary demo
+    questions and benign look-alikes they wrongly catch."""
+    policy = PolicyVersion()
+    cases = [json.loads(line) for line in redteam_file.open()]
+    ordinary = [case["question"] for case in json.loads(demo_questions_file.read_text())]
+    ordinary += [case["text"] for case in cases if case["category"] == "benign_lookalike"]
+    escalate = [case["text"] for case in cases if case["expected"] == "escalate"]
+    off_topic = [case["text"] for case in cases if case["category"] == "off_topic"]
+
+    def caught(texts: list[str], rules_text: str, threshold: float) -> int:
+        return sum(
+            rule_match(
+                vectors=message_pieces(text=text).vectors,
+                rules=rules(rules_text),
+                threshold=threshold,
+            )
+            is not None
+            for text in texts
+        )
+
+    ordinary_not_escalating = [t for t in ordinary if t not in escalate]
+    return {
+        "escalation_rules": {
+            "threshold": ESCALATION_SIMILARITY,
+            "caught": caught(escalate, policy.escalation_rules, ESCALATION_SIMILARITY),
+            "cases": len(escalate),
+            "ordinary_caught": caught(
+                ordinary_not_escalating, policy.escalation_rules, ESCALATION_SIMILARITY
+            ),
+            "ordinary": len(ordinary_not_escalating),
+        },
+        "refused_topics": {
+            "threshold": REFUSED_TOPIC_SIMILARITY,
+            "caught": caught(off_topic, policy.topics_refused, REFUSED_TOPIC_SIMILARITY),
+            "cases": len(off_topic),
+            "ordinary_caught": caught(ordinary, policy.topics_refused, REFUSED_TOPIC_SIMILARITY),
+            "ordinary": len(ordinary),
+        },
+    }
+
+
+def publish_gate_measure(*, workspace: Workspace) -> dict:
+    """Keel's red-team suite through the real pipeline under the demo policy, as the
+    publish gate runs it (extractive answerer)."""
+    PolicyVersion.objects.filter(workspace=workspace, number__isnull=True).delete()
+    draft = PolicyVersion.objects.create(workspace=workspace, **DEMO_POLICY)
+    check = PolicyCheck.objects.create(
+        policy=draft, fingerprint=policy_fingerprint(draft), case_count=len(gate_cases())
+    )
+    started = time.perf_counter()
+    asyncio.run(policy_check_run(check=check))
+    seconds = time.perf_counter() - started
+    results = list(check.results.all())
+    by_category: dict[str, Counter] = defaultdict(Counter)
+    for result in results:
+        by_category[result.category][result.passed] += 1
+    return {
+        "cases": len(results),
+        "passed": sum(result.passed for result in results),
+        "critical_failures": sum(result.critical and not result.passed for result in results),
+        "seconds": round(seconds, 1),
+        "by_category": {
+            category: {"passed": c[True], "cases": c[True] + c[False]}
+            for category, c in sorted(by_category.items())
+        },
     }

@@ -76,6 +76,8 @@ def results_table(*, results: dict) -> str:
         lines += personal_data_lines(figures=results["personal_data"])
     if "injection" in results:
         lines += injection_lines(figures=results["injection"])
+    if "policy_rules" in results:
+        lines += policy_rules_lines(figures=results["policy_rules"])
     return "\n".join(lines)
 
 
@@ -191,6 +193,7 @@ def answer_lines(*, answers: dict) -> list[str]:
         answer_row(label="  LLM server: Keel's overhead", figures=llm),
         f"  (test server: first token after {llm['first_token_ms']:.0f} ms, whole stream "
         f"{llm['stream_ms']:.0f} ms, subtracted; {llm['answered_by_llm']} answers by the LLM)",
+        *publish_gate_lines(gate=answers["publish_gate"]),
     ]
 
 
@@ -232,4 +235,33 @@ def injection_lines(*, figures: dict) -> list[str]:
             note=f"p50 {figures['p50_ms']} ms",
         ),
         f"  red-team suite flagged: {redteam}",
+    ]
+
+
+def policy_rules_lines(*, figures: dict) -> list[str]:
+    return [
+        "",
+        row(label="Policy rules (default policy), by meaning", cells=["caught", "ordinary"]),
+        *(
+            row(
+                label=f"  {name.replace('_', ' ')} (≥ {rule['threshold']})",
+                cells=[
+                    f"{rule['caught']}/{rule['cases']}",
+                    f"{rule['ordinary_caught']}/{rule['ordinary']}",
+                ],
+                note="ordinary: demo questions and benign look-alikes wrongly caught",
+            )
+            for name, rule in figures.items()
+        ),
+    ]
+
+
+def publish_gate_lines(*, gate: dict) -> list[str]:
+    categories = ", ".join(
+        f"{category} {c['passed']}/{c['cases']}" for category, c in gate["by_category"].items()
+    )
+    return [
+        f"  publish gate, demo policy, extractive: {gate['passed']}/{gate['cases']} cases pass, "
+        f"{gate['critical_failures']} critical failures, {gate['seconds']} s",
+        f"    by category: {categories}",
     ]
