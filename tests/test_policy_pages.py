@@ -6,8 +6,16 @@ from django.urls import reverse
 
 from assistant import policy_checks
 from assistant.demo import DEMO_POLICY
-from assistant.models import AuditEvent, Membership, Message, PolicyCheck, PolicyVersion
+from assistant.models import (
+    AuditEvent,
+    Membership,
+    Message,
+    PolicyCheck,
+    PolicyVersion,
+    personal_data_kinds_all,
+)
 from assistant.policies import PublishRefused, policy_publish
+from assistant.rails.personal_data import KINDS
 from tests.chat import visible_text
 from tests.factories import MembershipFactory, PolicyVersionFactory, UserFactory
 from tests.llm_server import Reply, first_source
@@ -50,6 +58,10 @@ def small_suite(monkeypatch):
     cases = tuple(case for case in policy_checks.gate_cases() if case.id in chosen)
     monkeypatch.setattr(policy_checks, "gate_cases", lambda: cases)
     return cases
+
+
+def test_every_kind_the_rail_redacts_can_be_chosen_in_a_policy():
+    assert set(KINDS.values()) == set(personal_data_kinds_all())
 
 
 def test_every_policy_page_needs_an_admin_of_the_workspace(client, admin):
