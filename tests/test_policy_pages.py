@@ -40,14 +40,9 @@ def form_of(policy: PolicyVersion, **changes) -> dict:
 
 
 @pytest.fixture
-def admin(demo_help_center):
-    return MembershipFactory(workspace=demo_help_center.workspace, role=Membership.Role.ADMIN)
-
-
-@pytest.fixture
-def admin_client(client, admin):
-    client.force_login(admin.user)
-    return client
+def knowledge_base(demo_help_center):
+    """The admin fixtures' workspace is the demo help center's: the sandbox answers."""
+    return demo_help_center
 
 
 @pytest.fixture
@@ -64,8 +59,8 @@ def test_every_kind_the_rail_redacts_can_be_chosen_in_a_policy():
     assert set(KINDS.values()) == set(personal_data_kinds_all())
 
 
-def test_every_policy_page_needs_an_admin_of_the_workspace(client, admin):
-    workspace = admin.workspace
+def test_every_policy_page_needs_an_admin_of_the_workspace(client, admin_membership):
+    workspace = admin_membership.workspace
     version = PolicyVersionFactory(workspace=workspace)
     everything = [
         *(("get", url(name, workspace)) for name in URL_NAMES_GET),
@@ -84,9 +79,9 @@ def test_every_policy_page_needs_an_admin_of_the_workspace(client, admin):
 
 
 def test_saving_makes_a_draft_with_a_readable_diff_and_customers_keep_the_version_in_force(
-    admin_client, admin
+    admin_client, admin_membership
 ):
-    workspace = admin.workspace
+    workspace = admin_membership.workspace
     in_force = PolicyVersionFactory(workspace=workspace, competitors="RideNow")
 
     response = admin_client.post(
@@ -104,12 +99,12 @@ def test_saving_makes_a_draft_with_a_readable_diff_and_customers_keep_the_versio
     assert (draft.competitors, draft.answer_max_words, draft.author) == (
         "RideNow\nVelocita Bikes",
         80,
-        admin.user,
+        admin_membership.user,
     )
     in_force.refresh_from_db()
     assert in_force.competitors == "RideNow"  # published versions never change
     [audit] = AuditEvent.objects.filter(kind=AuditEvent.Kind.POLICY_DRAFT)
-    assert audit.actor == admin.user
+    assert audit.actor == admin_membership.user
     assert audit.detail == {"changed": ["competitors", "answer_max_words"]}
 
 
@@ -122,16 +117,18 @@ def test_saving_makes_a_draft_with_a_readable_diff_and_customers_keep_the_versio
         ("personal_data_kinds", ["PASSWORDS"], "not one of the available choices"),
     ],
 )
-def test_a_bad_draft_is_refused_with_a_reason(admin_client, admin, field, value, problem):
-    workspace = admin.workspace
+def test_a_bad_draft_is_refused_with_a_reason(
+    admin_client, admin_membership, field, value, problem
+):
+    workspace = admin_membership.workspace
     data = form_of(PolicyVersion(), **{field: value})
     page = admin_client.post(url("policy_draft", workspace), data).content.decode()
     assert problem in page
     assert not PolicyVersion.objects.filter(workspace=workspace).exists()
 
 
-def test_the_sandbox_answers_under_the_draft_and_shows_why(admin_client, admin):
-    workspace = admin.workspace
+def test_the_sandbox_answers_under_the_draft_and_shows_why(admin_client, admin_membership):
+    workspace = admin_membership.workspace
     admin_client.post(
         url("policy_draft", workspace),
         form_of(PolicyVersion(), topics_refused="Shipping abroad: do you ship to Canada"),
@@ -154,18 +151,20 @@ def test_the_sandbox_answers_under_the_draft_and_shows_why(admin_client, admin):
     )
 
 
-def test_a_message_over_the_limit_is_refused_in_the_sandbox_too(admin_client, admin):
-    page = admin_client.post(url("policy_sandbox", admin.workspace), {"message": "x" * 20_000})
+def test_a_message_over_the_limit_is_refused_in_the_sandbox_too(admin_client, admin_membership):
+    page = admin_client.post(
+        url("policy_sandbox", admin_membership.workspace), {"message": "x" * 20_000}
+    )
     assert "at most 4000 characters" in page.content.decode()
     assert not Message.objects.exists()
 
 
-def test_check_then_publish_then_restore(admin_client, admin, job_queue, small_suite):
-    workspace = admin.workspace
+def test_check_then_publish_then_restore(admin_client, admin_membership, job_queue, small_suite):
+    workspace = admin_membership.workspace
     first = PolicyVersionFactory(workspace=workspace)
     admin_client.post(url("policy_draft", workspace), form_of(first, assistant_name="Spoke"))
     with pytest.raises(PublishRefused, match="Run the checks"):
-        policy_publish(workspace=workspace, actor=admin.user)
+        policy_publish(workspace=workspace, actor=admin_membership.user)
 
     page = admin_client.post(url("policy_check", workspace)).content.decode()
     assert "0 of 3 cases" in page
@@ -202,14 +201,16 @@ def test_check_then_publish_then_restore(admin_client, admin, job_queue, small_s
     workspace.refresh_from_db()
     assert workspace.assistant_name == first.assistant_name
     kinds = list(
-        AuditEvent.objects.filter(actor=admin.user).order_by("pk").values_list("kind", flat=True)
+        AuditEvent.objects.filter(actor=admin_membership.user)
+        .order_by("pk")
+        .values_list("kind", flat=True)
     )
     assert kinds[0] == AuditEvent.Kind.POLICY_DRAFT and kinds[-1] == AuditEvent.Kind.POLICY_RESTORE
     assert AuditEvent.Kind.POLICY_CHECK in kinds and AuditEvent.Kind.POLICY_PUBLISH in kinds
 
 
-def test_a_stale_check_cannot_publish(admin_client, admin, job_queue, small_suite):
-    workspace = admin.workspace
+def test_a_stale_check_cannot_publish(admin_client, admin_membership, job_queue, small_suite):
+    workspace = admin_membership.workspace
     admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
     admin_client.post(url("policy_check", workspace))
     job_queue()
@@ -224,11 +225,11 @@ def test_a_stale_check_cannot_publish(admin_client, admin, job_queue, small_suit
 
 @pytest.mark.usefixtures("chat_state")
 def test_failing_critical_cases_need_a_written_override(
-    admin_client, admin, job_queue, llm_server, monkeypatch
+    admin_client, admin_membership, job_queue, llm_server, monkeypatch
 ):
     """A draft that lets injections through, with a model that answers anything: a
     prompt-extraction attack gets a generated answer, a critical failure."""
-    workspace = admin.workspace
+    workspace = admin_membership.workspace
     [case] = [case for case in policy_checks.gate_cases() if case.id == "rt-013"]
     monkeypatch.setattr(policy_checks, "gate_cases", lambda: (case,))
     llm_server.respond = lambda body: Reply(pieces=[first_source(body).split(". ")[0] + " [1]."])
@@ -256,15 +257,18 @@ def test_failing_critical_cases_need_a_written_override(
     version = PolicyVersion.objects.get(number=1)
     assert version.override_reason == "Known: tracked in #12"
     override = AuditEvent.objects.get(kind=AuditEvent.Kind.POLICY_OVERRIDE)
-    assert override.detail["critical_failures"] == ["rt-013"] and override.actor == admin.user
+    assert (
+        override.detail["critical_failures"] == ["rt-013"]
+        and override.actor == admin_membership.user
+    )
     page = admin_client.get(url("policy", workspace)).content.decode()
     assert "Published over failing critical cases: Known: tracked in #12" in page
 
 
-def test_the_full_red_team_suite_checks_the_demo_policy(admin_client, admin, job_queue):
+def test_the_full_red_team_suite_checks_the_demo_policy(admin_client, admin_membership, job_queue):
     """Every case of Keel's suite through the real pipeline: with the extractive answerer
     nothing critical fails (no leak, nothing generated that could comply)."""
-    workspace = admin.workspace
+    workspace = admin_membership.workspace
     admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion(**DEMO_POLICY)))
     admin_client.post(url("policy_check", workspace))
     job_queue()
