@@ -12,7 +12,8 @@ after its data commits.
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
@@ -278,11 +279,15 @@ async def _streamed(
             await events.answer_text(message=reply, piece=piece)
         return True
 
-    async for piece in backend.stream(**arguments):
-        if not await show(sentences.feed(markers.feed(piece))):
-            return Draft("", backend.name, first_token_at, removed=removed, replaced=True)
-    if not await show([*sentences.feed(markers.flush()), *sentences.flush()]):
-        return Draft("", backend.name, first_token_at, removed=removed, replaced=True)
+    async def whole_sentences() -> AsyncIterator[list[str]]:
+        async for piece in backend.stream(**arguments):
+            yield sentences.feed(markers.feed(piece))
+        yield [*sentences.feed(markers.flush()), *sentences.flush()]
+
+    async with aclosing(whole_sentences()) as batches:  # a replaced answer stops the stream
+        async for batch in batches:
+            if not await show(batch):
+                return Draft("", backend.name, first_token_at, removed=removed, replaced=True)
     text = "".join(kept).strip()
     return Draft(
         text=text or (DONT_KNOW_REPLY if removed else ""),
