@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from assistant.models import AuditEvent, Message
+from assistant.models import AuditEvent, Conversation, Message
 
 
 def message_audit(*, message: Message, kind: AuditEvent.Kind, detail: dict) -> AuditEvent:
@@ -27,4 +27,21 @@ def workspace_audit(
     """Records `kind` about the workspace's knowledge or settings, by `actor` if staff."""
     return AuditEvent.objects.create(
         workspace_id=workspace_id, actor=actor, kind=kind, detail=detail
+    )
+
+
+def conversation_audit(
+    *,
+    conversation: Conversation,
+    kind: AuditEvent.Kind,
+    detail: dict,
+    actor: AbstractBaseUser | None = None,
+) -> AuditEvent:
+    """Records `kind` about a whole conversation (its state), by `actor` if staff."""
+    return AuditEvent.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        actor=actor,
+        kind=kind,
+        detail=detail,
     )

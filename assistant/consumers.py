@@ -1,8 +1,10 @@
 """The customer's chat socket: check who and where, then hand each message to the pipeline.
 
 Frames from the widget are JSON objects with a "type" (htmx's ws-send sends the form's
-fields): "hello" once per connection, then "ask" and "feedback". Replies are HTML
-partials that htmx swaps in by id. Anything malformed gets an error notice, never a crash.
+fields): "hello" once per connection, then "ask", "feedback", "handoff" (talk to a
+person), "ticket" (an e-mail when no one is online) and "csat" (rating a person's help).
+Replies are HTML partials that htmx swaps in by id. Anything malformed gets an error
+notice, never a crash.
 """
 
 import asyncio
@@ -11,18 +13,28 @@ import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
 from assistant import pipeline
 from assistant.conversations import conversation_start, feedback_record
-from assistant.events import conversation_group
+from assistant.events import agents_group, console_group, conversation_group, typing
+from assistant.handoff_requests import person_requested
+from assistant.handoffs import IllegalTransition, csat_record, ticket_email_set
 from assistant.models import Feedback, Message
 from assistant.origins import embedding_allowed, keel_origin, origin_of
+from assistant.partials import customer_status_context
+from assistant.presence import presence_end, presence_start
 from assistant.ratelimits import within_limit
 from assistant.selectors import (
+    conversation_for_staff,
     conversation_messages,
     conversation_of_customer,
+    handoff_latest,
+    handoff_open,
     message_in_conversation,
+    staff_membership,
     workspace_by_public_key,
 )
 from assistant.threads import in_thread
@@ -77,7 +89,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frame = json.loads(text_data)
         except ValueError:
             frame = None
-        handlers = {"hello": self.hello, "ask": self.ask, "feedback": self.feedback}
+        handlers = {
+            "hello": self.hello,
+            "ask": self.ask,
+            "feedback": self.feedback,
+            "handoff": self.handoff,
+            "ticket": self.ticket,
+            "csat": self.csat,
+        }
         handler = handlers.get(frame.get("type")) if isinstance(frame, dict) else None
         if handler is None:
             await self.notice("That message could not be read. Please try again.")
@@ -132,15 +151,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "You're sending messages faster than I can answer. Please wait a minute."
             )
         else:
-            if self.conversation is None:
-                self.conversation = await in_thread(conversation_start)(
-                    workspace=self.workspace,
-                    visitor_key=self.visitor_key,
-                    customer_id=self.customer_id,
-                )
-                await self.channel_layer.group_add(
-                    conversation_group(self.conversation.pk), self.channel_name
-                )
+            await self._conversation_ensure()
             await self.notice("")
             # A question sent while the last one is being answered waits its turn.
             self.answering = asyncio.create_task(self._answer(text, after=self.answering))
@@ -166,6 +177,54 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 message=message, rating=Feedback.Rating(rating), comment=comment
             )
             await self.notice("Thank you for your feedback.")
+
+    async def handoff(self, frame: dict):
+        await self._conversation_ensure()
+        try:
+            await in_thread(person_requested)(conversation=self.conversation)
+        except IllegalTransition:
+            await self.notice("You're already waiting for a person from our team.")
+
+    async def ticket(self, frame: dict):
+        email = _text(frame, "email").strip()
+        handoff = await self._open_handoff()
+        try:
+            validate_email(email)
+        except ValidationError:
+            await self.notice("That doesn't look like an e-mail address. Please check it.")
+            return
+        if handoff is None:
+            await self.notice("There is no request for a person to attach your e-mail to.")
+            return
+        await in_thread(ticket_email_set)(handoff=handoff, email=email)
+
+    async def csat(self, frame: dict):
+        rating = _text(frame, "rating")
+        handoff = None
+        if self.conversation is not None:
+            handoff = await in_thread(handoff_latest)(conversation_id=self.conversation.pk)
+        if handoff is None or handoff.closed_at is None:
+            await self.notice("There is no finished conversation with our team to rate.")
+        elif rating not in {"1", "2", "3", "4", "5"}:
+            await self.notice("Choose a rating from 1 to 5.")
+        else:
+            await in_thread(csat_record)(handoff=handoff, rating=int(rating))
+
+    async def _open_handoff(self):
+        if self.conversation is None:
+            return None
+        return await in_thread(handoff_open)(conversation_id=self.conversation.pk)
+
+    async def _conversation_ensure(self):
+        if self.conversation is None:
+            self.conversation = await in_thread(conversation_start)(
+                workspace=self.workspace,
+                visitor_key=self.visitor_key,
+                customer_id=self.customer_id,
+            )
+            await self.channel_layer.group_add(
+                conversation_group(self.conversation.pk), self.channel_name
+            )
 
     async def _answer(self, text: str, *, after: asyncio.Task | None):
         if after is not None:
@@ -196,12 +255,96 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if self.conversation is not None
             else []
         )
+        status = (
+            customer_status_context(conversation=self.conversation)
+            if self.conversation is not None
+            else {"conversation": None}
+        )
         return render_to_string(
             "widget/_session.html",
-            {"workspace": self.workspace, "messages": messages, "visitor_token": visitor_token},
+            {
+                "workspace": self.workspace,
+                "messages": messages,
+                "visitor_token": visitor_token,
+                **status,
+            },
         )
 
 
 def _text(frame: dict, field: str) -> str:
     value = frame.get(field, "")
     return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+
+
+class AgentConsumer(AsyncWebsocketConsumer):
+    """A console socket: live queue, and live updates of the conversation being viewed.
+
+    Only signed-in agents and admins of the workspace connect, and their membership is
+    checked again on every frame (a role removed mid-shift takes effect at once). A
+    customer socket never joins these groups; this socket never joins a customer's.
+    Frames: "watch" (a conversation of the workspace) and "typing".
+    """
+
+    async def connect(self):
+        self.watching = None
+        self.slug = self.scope["url_route"]["kwargs"]["workspace_slug"]
+        membership = await self._membership()
+        if membership is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.workspace = membership.workspace
+        await self.accept()
+        await self.channel_layer.group_add(console_group(self.workspace.pk), self.channel_name)
+        await in_thread(presence_start)(
+            user=self.scope["user"], workspace=self.workspace, channel_name=self.channel_name
+        )
+
+    async def disconnect(self, code):
+        if getattr(self, "workspace", None) is None:
+            return
+        await self.channel_layer.group_discard(console_group(self.workspace.pk), self.channel_name)
+        await self._unwatch()
+        await in_thread(presence_end)(workspace=self.workspace, channel_name=self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            frame = json.loads(text_data or "")
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict) or await self._membership() is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if frame.get("type") == "watch":
+            await self.watch(_text(frame, "conversation_id"))
+        elif frame.get("type") == "typing" and self.watching is not None:
+            handoff = await in_thread(handoff_open)(conversation_id=self.watching)
+            user = self.scope["user"]
+            if handoff is not None and handoff.claimed_by_id == user.pk:
+                await typing(
+                    conversation_id=self.watching, name=user.get_short_name() or user.get_username()
+                )
+
+    async def watch(self, conversation_id: str):
+        found = None
+        if conversation_id.isdigit():
+            found = await in_thread(conversation_for_staff)(
+                workspace=self.workspace, conversation_id=int(conversation_id)
+            )
+        await self._unwatch()
+        if found is not None:
+            self.watching = found.pk
+            await self.channel_layer.group_add(agents_group(found.pk), self.channel_name)
+
+    async def chat_push(self, event: dict):
+        await self.send(text_data=event["html"])
+
+    async def _unwatch(self):
+        if self.watching is not None:
+            await self.channel_layer.group_discard(agents_group(self.watching), self.channel_name)
+            self.watching = None
+
+    async def _membership(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return None
+        return await in_thread(staff_membership)(user=user, workspace_slug=self.slug)

@@ -143,6 +143,7 @@ def answer_finish(
     generation_error: str,
     timings: Timings,
     policy: PolicyVersion,
+    confidence: float | None = None,
     removed: Sequence[dict] = (),
     trace: dict | None = None,
 ) -> Message:
@@ -150,6 +151,7 @@ def answer_finish(
     `removed`: sentences the output rails kept from the customer, and why, audited."""
     message.text = text
     message.policy = policy if policy.pk else None
+    message.confidence = confidence
     message.outcome = outcome
     message.backend = backend
     message.generation_error = generation_error

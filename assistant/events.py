@@ -1,7 +1,8 @@
-"""Pushes to a conversation's open sockets: rendered partials, sent after the data commits.
+"""Pushes to open sockets: rendered partials, sent after the data commits.
 
-Every socket of a conversation (the customer's tabs now, agents later) is in one channel
-group; the same partial templates render the page over HTTP and these pushes.
+Three kinds of channel group: a conversation's customer sockets, the console sockets of
+the agents watching that conversation, and every console socket of a workspace (the
+queue). The same partial templates render the pages over HTTP and these pushes.
 """
 
 from collections.abc import Callable
@@ -12,18 +13,34 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from assistant.models import Message
+from assistant import partials
+from assistant.models import Conversation, Message
 from assistant.selectors import messages_for_display
 
 
 def conversation_group(conversation_id: int) -> str:
+    """The customer's sockets; nothing for staff eyes only is ever sent here."""
     return f"conversation-{conversation_id}"
 
 
+def agents_group(conversation_id: int) -> str:
+    return f"agents-{conversation_id}"
+
+
+def console_group(workspace_id: int) -> str:
+    return f"console-{workspace_id}"
+
+
 async def _push(conversation_id: int, html: str) -> None:
-    await get_channel_layer().group_send(
-        conversation_group(conversation_id), {"type": "chat.push", "html": html}
-    )
+    await _group_push(conversation_group(conversation_id), html)
+
+
+async def _group_push(group: str, html: str) -> None:
+    await get_channel_layer().group_send(group, {"type": "chat.push", "html": html})
+
+
+def _group_push_after_commit(*, group: str, render: Callable[[], str]) -> None:
+    transaction.on_commit(lambda: async_to_sync(_group_push)(group, render()))
 
 
 def message_html(*, message_id: int, swap: str) -> str:
@@ -46,17 +63,56 @@ def notice_after_commit(*, conversation_id: int, text: str) -> None:
 
 
 def message_added(*, message: Message) -> None:
-    _push_after_commit(
-        conversation_id=message.conversation_id,
-        render=lambda: message_html(message_id=message.pk, swap="append"),
-    )
+    _message_pushes(message=message, swap="append")
 
 
 def message_changed(*, message: Message) -> None:
+    _message_pushes(message=message, swap="replace")
+
+
+def _message_pushes(*, message: Message, swap: str) -> None:
     _push_after_commit(
         conversation_id=message.conversation_id,
-        render=lambda: message_html(message_id=message.pk, swap="replace"),
+        render=lambda: message_html(message_id=message.pk, swap=swap),
     )
+    _group_push_after_commit(
+        group=agents_group(message.conversation_id),
+        render=lambda: partials.message_push_html(message_id=message.pk, swap=swap),
+    )
+
+
+def handoff_changed_after_commit(*, conversation: Conversation) -> None:
+    """The conversation's state changed: the customer's status line, the agents'
+    conversation view and the workspace's queue all follow."""
+    _push_after_commit(
+        conversation_id=conversation.pk,
+        render=lambda: partials.customer_status_html(conversation_id=conversation.pk),
+    )
+    _group_push_after_commit(
+        group=agents_group(conversation.pk),
+        render=lambda: partials.conversation_status_html(conversation_id=conversation.pk),
+    )
+    queue_changed_after_commit(workspace_id=conversation.workspace_id)
+
+
+def queue_changed_after_commit(*, workspace_id: int) -> None:
+    _group_push_after_commit(
+        group=console_group(workspace_id),
+        render=lambda: partials.queue_html(workspace_id=workspace_id),
+    )
+
+
+def notes_changed_after_commit(*, conversation: Conversation) -> None:
+    _group_push_after_commit(
+        group=agents_group(conversation.pk),
+        render=lambda: partials.notes_html(conversation_id=conversation.pk),
+    )
+
+
+async def typing(*, conversation_id: int, name: str) -> None:
+    """An agent is writing to the customer; the line clears itself after a few seconds."""
+    html = render_to_string("widget/_typing.html", {"name": name})
+    await _push(conversation_id, html)
 
 
 async def answer_text(*, message: Message, piece: str) -> None:

@@ -168,10 +168,7 @@ class PolicyVersion(models.Model):
             "Legal threat: I am going to sue you; my lawyer will contact you; I am filing "
             "a chargeback; I will report you to consumer protection\n"
             "Account deletion: delete my account; erase all my personal data; close my "
-            "account for good\n"
-            "Asks for a person: I want to talk to a real person; get me a human; can I speak "
-            "to someone; connect me to an agent; give me a manager; quiero hablar con una "
-            "persona; je veux parler à un humain; ich möchte mit einem Menschen sprechen"
+            "account for good"
         ),
         help_text="Messages that must go to a person. One rule per line: "
         "“Label: example message; another example”.",
@@ -259,9 +256,18 @@ class Conversation(models.Model):
     customer_id = models.CharField(
         max_length=200, blank=True, help_text="The host site's user id, when it signed it."
     )
+
+    class State(models.TextChoices):
+        BOT = "bot", "With the assistant"
+        WAITING = "waiting", "Waiting for a person"
+        AGENT = "agent", "With a person"
+        RESOLVED = "resolved", "Resolved"
+
     started_at = models.DateTimeField(auto_now_add=True)
     # An admin trying a policy draft, or a check of one: never a customer's conversation.
     sandbox = models.BooleanField(default=False)
+    # Changed only by assistant.handoffs, which records and pushes every transition.
+    state = models.CharField(max_length=10, choices=State.choices, default=State.BOT)
     last_message_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -278,6 +284,7 @@ class Message(models.Model):
     class Role(models.TextChoices):
         CUSTOMER = "customer", "Customer"
         ASSISTANT = "assistant", "Assistant"
+        AGENT = "agent", "Agent"
 
     class Outcome(models.TextChoices):
         STREAMING = "streaming", "Being written"
@@ -285,6 +292,7 @@ class Message(models.Model):
         DONT_KNOW = "dont_know", "Did not know"
         FAILED = "failed", "Could not answer"
         REFUSED = "refused", "Refused by a rail"
+        HANDED_OFF = "handed_off", "Passed to a person"
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -292,6 +300,10 @@ class Message(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices)
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Agent replies: who wrote it.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
 
     # Customer questions: what was searched, which differs from the text for a follow-up.
     search_query = models.TextField(blank=True)
@@ -302,6 +314,8 @@ class Message(models.Model):
     retrieval_ms = models.PositiveIntegerField(null=True)
     first_token_ms = models.PositiveIntegerField(null=True)
     total_ms = models.PositiveIntegerField(null=True)
+    # How likely the answer is right, from retrieval and grounding signals (0 to 1).
+    confidence = models.FloatField(null=True)
     # The policy it was answered under (None: no version published yet, the defaults).
     policy = models.ForeignKey(
         PolicyVersion, on_delete=models.PROTECT, null=True, related_name="answers"
@@ -406,6 +420,8 @@ class AuditEvent(models.Model):
         POLICY_PUBLISH = "policy_publish", "Policy published"
         POLICY_OVERRIDE = "policy_override", "Failing checks overridden"
         POLICY_RESTORE = "policy_restore", "Policy version restored"
+        HANDOFF = "handoff", "Conversation state changed"
+        VAULT_READ = "vault_read", "Personal data read by an agent"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(
@@ -474,3 +490,70 @@ class PolicyCheckResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {'pass' if self.passed else 'fail'}"
+
+
+class Handoff(models.Model):
+    """One passage of a conversation to a person: why, what they were told, who took it."""
+
+    class Reason(models.TextChoices):
+        ASKED = "asked", "Asked for a person"
+        LOW_CONFIDENCE = "low_confidence", "The assistant was not sure"
+        LOOP = "loop", "Same question after unhelpful answers"
+        ANGRY = "angry", "The customer is upset"
+        POLICY_RULE = "policy_rule", "A policy rule"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="handoffs"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    reason_detail = models.CharField(max_length=200, blank=True)  # the rule's label, ...
+    summary = models.TextField()
+    suggested_reply = models.TextField(blank=True)
+    confidence = models.FloatField(null=True)  # of the last answer before it
+    language = models.CharField(max_length=10, blank=True)
+    customer_email = models.EmailField(blank=True)  # no agent online: the ticket's address
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True)
+    first_reply_at = models.DateTimeField(null=True)
+    closed_at = models.DateTimeField(null=True)  # resolved or handed back
+    csat = models.PositiveSmallIntegerField(
+        null=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["closed_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"handoff {self.pk} of conversation {self.conversation_id}"
+
+
+class AgentNote(models.Model):
+    """An internal note on a conversation: staff only, never shown to the customer."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    text = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on conversation {self.conversation_id}"
+
+
+class AgentPresence(models.Model):
+    """An open console socket: agents with one are online."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    channel_name = models.CharField(max_length=200, unique=True)
+    last_seen = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} online in {self.workspace}"

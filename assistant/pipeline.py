@@ -17,10 +17,13 @@ from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
-from assistant import events
+from assistant import events, handoffs
 from assistant.citations import MarkerFilter, citations_number
+from assistant.confidence import confidence_of, signals_of
 from assistant.conversations import Timings, answer_begin, answer_finish, question_add
+from assistant.escalation import escalation_trigger, repeats_after_unhelpful
 from assistant.followups import search_query_for
+from assistant.handoff_requests import handoff_start
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
 from assistant.models import Conversation, Message, PolicyVersion
 from assistant.policy_rules import policy_fingerprint
@@ -29,7 +32,11 @@ from assistant.rails.grounding import SentenceSplitter
 from assistant.rails.input_rails import InputVerdict, input_rails
 from assistant.rails.output_rails import OutputRails, Violation
 from assistant.rails.personal_data import personal_data_redact
-from assistant.selectors import conversation_recent_turns, policy_for_conversation
+from assistant.selectors import (
+    conversation_last_answers,
+    conversation_recent_turns,
+    policy_for_conversation,
+)
 from assistant.threads import in_thread
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import knowledge_bases_in_workspace
@@ -37,6 +44,11 @@ from knowledge.selectors import knowledge_bases_in_workspace
 logger = logging.getLogger(__name__)
 
 SOURCES_PER_ANSWER = 4
+# Below this cosine similarity no retrieved passage is about the question at all
+# (measured on the demo help center: every answerable question's best passage is above
+# 0.30, chit-chat and general knowledge below). The policy's confidence threshold then
+# judges the answer itself.
+MIN_SOURCE_SIMILARITY = 0.30
 
 DONT_KNOW_MESSAGE = (
     "I'm sorry, I couldn't find the answer to that in our help articles, and I'd rather "
@@ -60,14 +72,19 @@ class Draft:
     error: str = ""
     removed: list[dict] = field(default_factory=list)  # sentences the output rails removed
     replaced: bool = False  # a rail replaced the whole answer, as the policy asks
+    kept: int = 0  # sentences shown
 
 
-async def answer(*, conversation: Conversation, text: str) -> Message:
+async def answer(*, conversation: Conversation, text: str) -> Message | None:
+    """The assistant's answer, or None when a person has (or is about to take) the
+    conversation: the question is stored for them and the assistant stays silent."""
     started = time.perf_counter()
     # Personal data is replaced by placeholders before anything else sees the question.
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
     # (Searching meanwhile, on another thread, measured slower on 2 cores: they contend.)
     asked = await in_thread(_question_store)(conversation=conversation, text=text)
+    if asked.reply is None:
+        return None
     policy, reply = asked.policy, asked.reply
     trace = {
         "policy": _policy_trace(policy),
@@ -92,7 +109,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         hits, retrieval_ms = await in_thread(_retrieve)(
             conversation=conversation, query=asked.search_query
         )
-        sources = _good_enough(hits, threshold=policy.confidence_threshold)
+        sources = _good_enough(hits)
         draft = await _generate(
             reply=reply,
             rails=OutputRails(
@@ -115,6 +132,11 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         draft = Draft(text="", backend="", first_token_at=None, error="internal error")
 
     numbered = citations_number(text=draft.text, source_count=len(sources))
+    signals = signals_of(sources=sources, kept=draft.kept, removed=len(draft.removed))
+    confidence = confidence_of(signals)
+    unsure = bool(numbered.cited) and confidence < policy.confidence_threshold
+    if unsure:  # what streamed is taken back: the assistant says it does not know
+        await events.answer_restarted(message=reply)
     if draft.replaced:
         outcome, text_shown, cited = (
             Message.Outcome.REFUSED,
@@ -123,7 +145,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         )
     elif not draft.text:
         outcome, text_shown, cited = Message.Outcome.FAILED, FAILED_MESSAGE, []
-    elif _says_dont_know(numbered.text) or not numbered.cited:
+    elif unsure or _says_dont_know(numbered.text) or not numbered.cited:
         outcome, text_shown, cited = Message.Outcome.DONT_KNOW, DONT_KNOW_MESSAGE, []
     else:
         outcome, text_shown = Message.Outcome.ANSWERED, numbered.text
@@ -135,6 +157,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         total_ms=_ms_between(started, time.perf_counter()),
     )
     trace["rails"]["output"] = {"removed": draft.removed, "replaced": draft.replaced}
+    trace["confidence"] = {"score": confidence, "signals": signals.as_dict(), "unsure": unsure}
     return await in_thread(answer_finish)(
         message=reply,
         text=text_shown,
@@ -144,6 +167,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message:
         generation_error=draft.error,
         timings=timings,
         policy=policy,
+        confidence=confidence,
         removed=draft.removed,
         trace={
             **trace,
@@ -187,27 +211,45 @@ class Asked(NamedTuple):
     search_query: str
     text: str  # the question as stored: personal data replaced by placeholders
     history: list[Message]  # the turns before it
-    reply: Message  # the answer's place on screen
+    reply: Message | None  # the answer's place on screen; None: a person takes over
     verdict: InputVerdict
 
 
 def _question_store(*, conversation: Conversation, text: str) -> Asked:
-    """The question through the input rails, stored and on screen, and the answer's place."""
+    """The question through the input rails and stored; then either the answer's place on
+    screen, or (a person has it, or it must go to one) no answer from the assistant."""
     policy = policy_for_conversation(conversation=conversation)
-    previous_query = (
+    state = Conversation.objects.values_list("state", flat=True).get(pk=conversation.pk)
+    if state == Conversation.State.RESOLVED:
+        handoffs.reopen(conversation=conversation)
+    earlier = list(
         Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
-        .order_by("-pk")
-        .values_list("search_query", flat=True)
-        .first()
+        .order_by("pk")
+        .values_list("text", "search_query")
     )
     verdict = input_rails(text=text, policy=policy)
-    query = search_query_for(question=verdict.redacted.text, previous_query=previous_query)
+    query = search_query_for(
+        question=verdict.redacted.text, previous_query=earlier[-1][1] if earlier else None
+    )
     question = question_add(
         conversation=conversation, verdict=verdict, search_query=query, policy=policy
     )
+    asked = Asked(policy, conversation.workspace.name, query, question.text, [], None, verdict)
+    if state in (Conversation.State.WAITING, Conversation.State.AGENT):
+        return asked  # the person sees the question; the assistant stays silent
+    trigger = escalation_trigger(
+        verdict=verdict,
+        looping=repeats_after_unhelpful(
+            question=question.text,
+            earlier_questions=[text for text, _ in earlier],
+            last_answers=conversation_last_answers(conversation_id=conversation.pk),
+        ),
+    )
+    if trigger is not None:
+        handoff_start(conversation=conversation, trigger=trigger)
+        return asked
     history = conversation_recent_turns(conversation_id=conversation.pk, before_id=question.pk)
-    reply = answer_begin(conversation=conversation)
-    return Asked(policy, conversation.workspace.name, query, question.text, history, reply, verdict)
+    return asked._replace(history=history, reply=answer_begin(conversation=conversation))
 
 
 def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:
@@ -218,15 +260,10 @@ def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int
     return hits, _ms_between(started, time.perf_counter())
 
 
-def _good_enough(hits: Sequence[Hit], *, threshold: float) -> list[Hit]:
-    """The passages to answer from, or none when nothing retrieved is on the subject.
-
-    The policy's confidence threshold applies to the best passage's cosine similarity
-    (the default, 0.30, from the demo help center: every answerable question's best
-    passage is above it, chit-chat and general knowledge below). The extractive answerer
-    applies its own, finer test."""
+def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
+    """The passages to answer from, or none when nothing retrieved is on the subject."""
     best = max((hit.similarity or 0.0 for hit in hits), default=0.0)
-    return list(hits) if best >= threshold else []
+    return list(hits) if best >= MIN_SOURCE_SIMILARITY else []
 
 
 async def _generate(*, reply: Message, rails: OutputRails, arguments: dict) -> Draft:
@@ -294,6 +331,7 @@ async def _streamed(
         backend=backend.name,
         first_token_at=first_token_at,
         removed=removed,
+        kept=len(kept),
     )
 
 

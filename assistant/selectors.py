@@ -1,19 +1,25 @@
 """Reads for workspaces, their staff and their conversations."""
 
-from datetime import date
+import math
+from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from assistant.models import (
+    AgentNote,
+    AgentPresence,
     AuditEvent,
     Citation,
     Conversation,
+    Handoff,
     Membership,
     Message,
     PolicyCheck,
     PolicyCheckResult,
     PolicyVersion,
+    VaultEntry,
     Workspace,
 )
 
@@ -63,6 +69,17 @@ def conversation_recent_turns(*, conversation_id: int, before_id: int) -> list[M
         outcome=Message.Outcome.STREAMING
     )
     return list(reversed(recent.order_by("-pk")[:HISTORY_TURNS]))
+
+
+def conversation_last_answers(*, conversation_id: int, count: int = 2) -> list[Message]:
+    """The assistant's last finished answers, oldest first, with their ratings."""
+    answers = (
+        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.ASSISTANT)
+        .exclude(outcome__in=[Message.Outcome.STREAMING, Message.Outcome.HANDED_OFF])
+        .select_related("feedback")
+        .order_by("-pk")[:count]
+    )
+    return list(reversed(answers))
 
 
 def citation_for_customer(*, public_key: str, citation_id: str) -> Citation | None:
@@ -164,5 +181,122 @@ def sandbox_conversation(*, workspace: Workspace, user: AbstractBaseUser) -> Con
             workspace=workspace, sandbox=True, visitor_key=f"staff-{user.pk}"
         )
         .order_by("-pk")
+        .first()
+    )
+
+
+PRESENCE_FRESH_MINUTES = 30  # a crashed server's sockets stop counting after this
+DEFAULT_WAIT_MINUTES = 3
+RECENT_CLAIMS = 20
+
+
+def handoff_open(*, conversation_id: int) -> Handoff | None:
+    return (
+        Handoff.objects.filter(conversation_id=conversation_id, closed_at__isnull=True)
+        .select_related("claimed_by", "conversation")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def handoff_latest(*, conversation_id: int) -> Handoff | None:
+    return (
+        Handoff.objects.filter(conversation_id=conversation_id)
+        .select_related("claimed_by")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def queue_waiting(*, workspace_id: int) -> QuerySet[Handoff]:
+    """Handoffs no one has taken yet, longest waiting first."""
+    return (
+        Handoff.objects.filter(
+            conversation__workspace_id=workspace_id,
+            claimed_by__isnull=True,
+            closed_at__isnull=True,
+        )
+        .select_related("conversation__workspace")
+        .order_by("created_at", "pk")
+    )
+
+
+def queue_in_progress(*, workspace_id: int) -> QuerySet[Handoff]:
+    return (
+        Handoff.objects.filter(
+            conversation__workspace_id=workspace_id,
+            claimed_by__isnull=False,
+            closed_at__isnull=True,
+        )
+        .select_related("conversation__workspace", "claimed_by")
+        .order_by("claimed_at", "pk")
+    )
+
+
+def agents_online(*, workspace_id: int) -> list[AbstractBaseUser]:
+    fresh = timezone.now() - timedelta(minutes=PRESENCE_FRESH_MINUTES)
+    presences = AgentPresence.objects.filter(workspace_id=workspace_id, last_seen__gte=fresh)
+    users = {presence.user_id: presence.user for presence in presences.select_related("user")}
+    return sorted(users.values(), key=lambda user: user.get_username())
+
+
+def queue_position(*, handoff: Handoff) -> int:
+    """1 for the next conversation an agent will take."""
+    return (
+        queue_waiting(workspace_id=handoff.conversation.workspace_id)
+        .filter(created_at__lte=handoff.created_at)
+        .count()
+    )
+
+
+def expected_wait_minutes(*, workspace_id: int, position: int, agents: int) -> int:
+    """The median wait of the last claimed handoffs, times the customers ahead, shared by
+    the agents online."""
+    waits = sorted(
+        (handoff.claimed_at - handoff.created_at).total_seconds() / 60
+        for handoff in Handoff.objects.filter(
+            conversation__workspace_id=workspace_id, claimed_at__isnull=False
+        ).order_by("-claimed_at")[:RECENT_CLAIMS]
+    )
+    median = waits[len(waits) // 2] if waits else DEFAULT_WAIT_MINUTES
+    return max(1, math.ceil(median * position / max(agents, 1)))
+
+
+def conversation_for_staff(*, workspace: Workspace, conversation_id: int) -> Conversation | None:
+    """A customer conversation of the workspace (never a sandbox)."""
+    return Conversation.objects.filter(
+        workspace=workspace, pk=conversation_id, sandbox=False
+    ).first()
+
+
+def conversations_search(
+    *, workspace: Workspace, text: str = "", state: str = ""
+) -> QuerySet[Conversation]:
+    """Customer conversations, latest first, by words in their messages and by state."""
+    conversations = Conversation.objects.filter(workspace=workspace, sandbox=False)
+    if text:
+        conversations = conversations.filter(messages__text__icontains=text).distinct()
+    if state:
+        conversations = conversations.filter(state=state)
+    return conversations.order_by("-last_message_at")
+
+
+def conversation_notes(*, conversation_id: int) -> QuerySet[AgentNote]:
+    return AgentNote.objects.filter(conversation_id=conversation_id).select_related("author")
+
+
+def conversation_vault(*, conversation_id: int) -> QuerySet[VaultEntry]:
+    return VaultEntry.objects.filter(message__conversation_id=conversation_id).order_by("pk")
+
+
+def staff_membership(*, user: AbstractBaseUser, workspace_slug: str) -> Membership | None:
+    """The user's agent or admin membership of the workspace, checked on every action."""
+    return (
+        Membership.objects.select_related("workspace")
+        .filter(
+            user=user,
+            workspace__slug=workspace_slug,
+            role__in=[Membership.Role.AGENT, Membership.Role.ADMIN],
+        )
         .first()
     )

@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from assistant.views import answers, audit, home, knowledge, policy, widget, widget_settings
+from assistant.views import (
+    answers,
+    audit,
+    console,
+    home,
+    knowledge,
+    policy,
+    widget,
+    widget_settings,
+)
 
 workspace_patterns = [
     path("knowledge/", knowledge.knowledge_bases, name="knowledge_bases"),
@@ -51,9 +60,46 @@ workspace_patterns = [
     ),
 ]
 
+console_patterns = [
+    path("", console.console, name="console"),
+    path("conversations/<int:conversation_id>/", console.conversation, name="console_conversation"),
+    path(
+        "conversations/<int:conversation_id>/claim/",
+        console.conversation_claim,
+        name="console_claim",
+    ),
+    path(
+        "conversations/<int:conversation_id>/reply/",
+        console.conversation_reply,
+        name="console_reply",
+    ),
+    path(
+        "conversations/<int:conversation_id>/hand-back/",
+        console.conversation_hand_back,
+        name="console_hand_back",
+    ),
+    path(
+        "conversations/<int:conversation_id>/resolve/",
+        console.conversation_resolve,
+        name="console_resolve",
+    ),
+    path(
+        "conversations/<int:conversation_id>/notes/",
+        console.conversation_note,
+        name="console_note",
+    ),
+    path(
+        "conversations/<int:conversation_id>/vault/",
+        console.conversation_vault_read,
+        name="console_vault",
+    ),
+]
+
 urlpatterns = [
     path("", widget.demo_site, name="demo_site"),
     path("app/", home.home, name="home"),
+    path("console/", console.console_home, name="console_home"),
+    path("console/<slug:workspace_slug>/", include(console_patterns)),
     path("widget/<str:public_key>/", widget.chat_panel, name="chat_panel"),
     path(
         "widget/<str:public_key>/sources/<uuid:citation_id>/",

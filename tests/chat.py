@@ -10,6 +10,8 @@ from channels.testing import WebsocketCommunicator
 from assistant.asgi import application
 
 KEEL_ORIGIN = "http://testserver"
+# Staff sockets only accept Keel's own hosts (ALLOWED_HOSTS, read when the app loads).
+AGENT_ORIGIN = "http://localhost"
 FRAME_TIMEOUT = 60  # seconds; the first answer of a run loads the embedding model
 
 
@@ -67,6 +69,46 @@ class ChatClient:
             frames.append(frame)
             if finished_answer(frame):
                 return Answer(frames=frames, html=frame)
+
+    async def until(self, fragment: str) -> str:
+        """The first frame that contains `fragment` (in its visible text or its markup)."""
+        while True:
+            frame = await self.receive()
+            if fragment in frame or fragment in visible_text(frame):
+                return frame
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+class AgentClient:
+    """An agent's console socket, signed in with a real session cookie."""
+
+    def __init__(self, workspace_slug: str, *, session_key: str, origin: str = AGENT_ORIGIN):
+        self.communicator = WebsocketCommunicator(
+            application,
+            f"/ws/console/{workspace_slug}/",
+            headers=[
+                (b"host", b"localhost"),
+                (b"origin", origin.encode()),
+                (b"cookie", f"sessionid={session_key}".encode()),
+            ],
+        )
+
+    async def connect(self) -> tuple[bool, int | None]:
+        return await self.communicator.connect()
+
+    async def send(self, frame: dict) -> None:
+        await self.communicator.send_to(text_data=json.dumps(frame))
+
+    async def until(self, fragment: str) -> str:
+        while True:
+            frame = await self.communicator.receive_from(timeout=FRAME_TIMEOUT)
+            if fragment in frame or fragment in visible_text(frame):
+                return frame
+
+    async def nothing_more(self) -> bool:
+        return await self.communicator.receive_nothing(timeout=0.5)
 
     async def close(self) -> None:
         await self.communicator.disconnect()

@@ -160,24 +160,6 @@ async def test_a_question_on_a_refused_topic_is_declined_before_retrieval(demo_h
     assert audits[0]["detail"]["rule"] == "Politics"
 
 
-async def test_an_escalation_rule_flags_the_question_and_is_never_refused(demo_help_center):
-    workspace = demo_help_center.workspace
-    # The legal threat is also close to the refused "Legal advice" topic: the person wins.
-    await publish(workspace)
-
-    await one_question(
-        workspace.public_key,
-        "My lawyer will be contacting you. Your battery damaged my garage and I will sue.",
-    )
-
-    question, reply, audits = await outcome_of_last_question(workspace)
-    assert question.escalation_rule == "Legal threat"
-    assert reply.outcome != Message.Outcome.REFUSED
-    flags = [a for a in audits if a["kind"] == AuditEvent.Kind.ESCALATION_FLAG]
-    assert flags[0]["detail"]["rule"] == "Legal threat"
-    assert reply.trace["rails"]["input"]["escalation"]["rule"] == "Legal threat"
-
-
 async def test_benign_look_alikes_are_answered(demo_help_center):
     workspace = demo_help_center.workspace
     await publish(workspace)

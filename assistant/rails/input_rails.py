@@ -2,7 +2,8 @@
 
 Personal data is replaced by placeholders first, so no later step (nor the store, nor the
 index, nor a model) ever holds it. Then, on the redacted text, embedded once: is it an
-injection attempt, does it match an escalation rule, is it on a topic the policy refuses?
+injection attempt, does it match an escalation rule, ask for a person or sound upset, is
+it on a topic the policy refuses?
 """
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from assistant.models import PolicyVersion
 from assistant.policy_rules import rules
 from assistant.rails.injection import InjectionVerdict, injection_check
+from assistant.rails.intents import ASKS_FOR_PERSON, UPSET, shouting
 from assistant.rails.personal_data import Redacted, personal_data_redact
 from assistant.rails.pieces import message_pieces
 from assistant.rails.rules import RuleMatch, rule_match
@@ -20,15 +22,25 @@ from assistant.rails.rules import RuleMatch, rule_match
 # account?" (0.57 to "delete my account") stay below.
 ESCALATION_SIMILARITY = 0.58
 REFUSED_TOPIC_SIMILARITY = 0.50
+# Asking for a person, in many languages, against short foreign messages that MiniLM
+# (trained on English) places near any foreign example: "Hoe lang heb ik om een fiets terug
+# te sturen?" 0.64, "Are you a bot or a person?" 0.64; real requests 0.95 and above.
+PERSON_SIMILARITY = 0.70
 
 
 @dataclass(frozen=True)
 class InputVerdict:
     redacted: Redacted
     injection: InjectionVerdict
-    escalation: RuleMatch | None
+    escalation: RuleMatch | None  # a rule of the policy
+    asks_for_person: RuleMatch | None
+    upset: bool
     refused_topic: RuleMatch | None
     refuse_injection: bool  # the policy says to refuse what the injection rail flagged
+
+    @property
+    def wants_person(self) -> bool:
+        return bool(self.escalation or self.asks_for_person or self.upset)
 
     @property
     def refusal(self) -> str:
@@ -36,7 +48,7 @@ class InputVerdict:
         must go to a person is never refused for its topic: they need the person."""
         if self.injection.flagged and self.refuse_injection:
             return "injection"
-        if self.refused_topic and not self.escalation:
+        if self.refused_topic and not self.wants_person:
             return "refused_topic"
         return ""
 
@@ -51,6 +63,8 @@ class InputVerdict:
                 "decoded": self.injection.decoded,
             },
             "escalation": _match_trace(self.escalation),
+            "asks_for_person": _match_trace(self.asks_for_person),
+            "upset": self.upset,
             "refused_topic": _match_trace(self.refused_topic),
             "refusal": self.refusal,
         }
@@ -67,6 +81,12 @@ def input_rails(*, text: str, policy: PolicyVersion) -> InputVerdict:
             rules=rules(policy.escalation_rules),
             threshold=ESCALATION_SIMILARITY,
         ),
+        asks_for_person=rule_match(
+            vectors=pieces.vectors, rules=[ASKS_FOR_PERSON], threshold=PERSON_SIMILARITY
+        ),
+        upset=shouting(redacted.text)
+        or rule_match(vectors=pieces.vectors, rules=[UPSET], threshold=ESCALATION_SIMILARITY)
+        is not None,
         refused_topic=rule_match(
             vectors=pieces.vectors,
             rules=rules(policy.topics_refused),

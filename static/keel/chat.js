@@ -36,7 +36,13 @@
     }
     var messages = document.getElementById("messages");
     messages.scrollTop = messages.scrollHeight;
+    var typing = document.getElementById("typing");
+    if (typing && typing.dataset.clearAfter) {
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { typing.textContent = ""; }, Number(typing.dataset.clearAfter));
+    }
   });
+  var typingTimer = null;
 
   document.addEventListener("htmx:wsAfterSend", function (event) {
     var form = event.detail.elt;

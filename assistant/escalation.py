@@ -1,0 +1,78 @@
+"""When a conversation should go to a person, and what that person is handed.
+
+Triggers, strongest first: a policy rule (injury, legal threat...), the customer asking
+for a person, the customer upset, the customer repeating a question after two unhelpful
+answers (no loops). A low-confidence answer is not a trigger on its own: the assistant
+says it does not know and offers a person, and the customer accepts or not.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import py3langid
+
+from assistant.models import Handoff, Message
+from assistant.rails.input_rails import InputVerdict
+from knowledge.embeddings import texts_embed_cached
+
+UNHELPFUL = {Message.Outcome.DONT_KNOW, Message.Outcome.FAILED, Message.Outcome.REFUSED}
+# "How long does delivery to Canada take?" and "how long until my parcel reaches Canada"
+# score 0.83; different questions about the same article stay under 0.7.
+SAME_QUESTION_SIMILARITY = 0.75
+SUMMARY_CHARS = 240
+_MARKER = re.compile(r"\s*\[\d{1,3}\]")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    reason: Handoff.Reason
+    detail: str = ""
+
+
+def escalation_trigger(*, verdict: InputVerdict, looping: bool) -> Trigger | None:
+    if verdict.escalation:
+        return Trigger(Handoff.Reason.POLICY_RULE, verdict.escalation.label)
+    if verdict.asks_for_person:
+        return Trigger(Handoff.Reason.ASKED)
+    if verdict.upset:
+        return Trigger(Handoff.Reason.ANGRY)
+    if looping:
+        return Trigger(Handoff.Reason.LOOP)
+    return None
+
+
+def repeats_after_unhelpful(
+    *, question: str, earlier_questions: Sequence[str], last_answers: Sequence[Message]
+) -> bool:
+    """The last two answers did not help, and the customer asks the same thing again."""
+    if len(last_answers) < 2 or not earlier_questions:
+        return False
+    if not all(_unhelpful(answer) for answer in last_answers[-2:]):
+        return False
+    vectors = texts_embed_cached([question, *earlier_questions])
+    return float(np.max(vectors[1:] @ vectors[0])) >= SAME_QUESTION_SIMILARITY
+
+
+def _unhelpful(answer: Message) -> bool:
+    rated_down = getattr(answer, "feedback", None) and answer.feedback.rating == "down"
+    return answer.outcome in UNHELPFUL or bool(rated_down)
+
+
+def conversation_summary(*, questions: Sequence[str]) -> str:
+    """One line for the queue: what the customer asked, most recent last."""
+    line = " · ".join(" ".join(question.split()) for question in questions)
+    return line if len(line) <= SUMMARY_CHARS else "…" + line[-(SUMMARY_CHARS - 1) :]
+
+
+def customer_language(*, questions: Sequence[str]) -> str:
+    """ISO 639-1 code of the language the customer writes in."""
+    language, _ = py3langid.classify(" ".join(questions))
+    return language
+
+
+def suggested_reply(*, extractive_answer: str | None) -> str:
+    """A reply the agent can edit and send: the knowledge base's best sentences, without
+    the citation markers the customer's widget would link."""
+    return _MARKER.sub("", extractive_answer or "").strip()

@@ -1,0 +1,179 @@
+"""The conversation's state machine: with the assistant, waiting for a person, with a person,
+resolved, or back to the assistant. Every change goes through `_transition`, which refuses
+illegal moves, locks the conversation row, records an audit event, and pushes the new
+state to the customer and to the console after the commit.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from assistant import events
+from assistant.audit import conversation_audit
+from assistant.models import AgentNote, AuditEvent, Conversation, Handoff, Message
+
+State = Conversation.State
+ALLOWED = {
+    (State.BOT, State.WAITING),
+    (State.RESOLVED, State.WAITING),
+    (State.WAITING, State.AGENT),
+    (State.WAITING, State.BOT),
+    (State.AGENT, State.BOT),
+    (State.WAITING, State.RESOLVED),
+    (State.AGENT, State.RESOLVED),
+    (State.RESOLVED, State.BOT),
+}
+HANDOFF_MESSAGE = "I'm passing you to a person from our team. They will see everything above."
+
+
+class IllegalTransition(Exception):
+    """The conversation is not in a state that allows this; the message says why."""
+
+
+def escalate(
+    *,
+    conversation: Conversation,
+    reason: Handoff.Reason,
+    reason_detail: str = "",
+    summary: str,
+    suggested_reply: str = "",
+    confidence: float | None = None,
+    language: str = "",
+) -> Handoff:
+    """The conversation goes to the queue; the assistant says so, and falls silent."""
+    with transaction.atomic():
+        _transition(conversation, State.WAITING, detail={"reason": reason, "rule": reason_detail})
+        handoff = Handoff.objects.create(
+            conversation=conversation,
+            reason=reason,
+            reason_detail=reason_detail[:200],
+            summary=summary,
+            suggested_reply=suggested_reply,
+            confidence=confidence,
+            language=language,
+        )
+        message = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            text=HANDOFF_MESSAGE,
+            outcome=Message.Outcome.HANDED_OFF,
+        )
+        events.message_added(message=message)
+    return handoff
+
+
+def claim(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
+    """Takes the conversation; of two agents claiming at once, exactly one wins."""
+    with transaction.atomic():
+        taken = Handoff.objects.filter(
+            pk=handoff.pk, claimed_by__isnull=True, closed_at__isnull=True
+        ).update(claimed_by=agent, claimed_at=timezone.now())
+        if not taken:
+            holder = Handoff.objects.select_related("claimed_by").get(pk=handoff.pk).claimed_by
+            raise IllegalTransition(
+                f"{holder.get_username()} has already taken this conversation."
+                if holder
+                else "This conversation is no longer waiting."
+            )
+        _transition(handoff.conversation, State.AGENT, actor=agent)
+    handoff.refresh_from_db()
+    return handoff
+
+
+def agent_reply(*, handoff: Handoff, agent: AbstractBaseUser, text: str) -> Message:
+    with transaction.atomic():
+        conversation = _locked(handoff.conversation)
+        if conversation.state != State.AGENT or handoff.claimed_by_id != agent.pk:
+            raise IllegalTransition("Take the conversation before replying.")
+        message = Message.objects.create(
+            conversation=conversation, role=Message.Role.AGENT, text=text, author=agent
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now())
+        Handoff.objects.filter(pk=handoff.pk, first_reply_at__isnull=True).update(
+            first_reply_at=timezone.now()
+        )
+        events.message_added(message=message)
+    return message
+
+
+def hand_back(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
+    """The assistant answers again."""
+    return _close(handoff=handoff, agent=agent, to=State.BOT)
+
+
+def resolve(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
+    """Done; the customer is asked to rate the help."""
+    return _close(handoff=handoff, agent=agent, to=State.RESOLVED)
+
+
+def reopen(*, conversation: Conversation) -> None:
+    """A customer writing after a resolution is with the assistant again."""
+    with transaction.atomic():
+        _transition(conversation, State.BOT)
+
+
+def ticket_email_set(*, handoff: Handoff, email: str) -> Handoff:
+    """No one was online: the conversation becomes a ticket answered by e-mail."""
+    with transaction.atomic():
+        Handoff.objects.filter(pk=handoff.pk).update(customer_email=email)
+        handoff.customer_email = email
+        _pushes(handoff.conversation)
+    return handoff
+
+
+def csat_record(*, handoff: Handoff, rating: int) -> Handoff:
+    with transaction.atomic():
+        Handoff.objects.filter(pk=handoff.pk).update(csat=rating)
+        handoff.csat = rating
+        _pushes(handoff.conversation)
+    return handoff
+
+
+def note_add(*, conversation: Conversation, author: AbstractBaseUser, text: str) -> AgentNote:
+    with transaction.atomic():
+        note = AgentNote.objects.create(conversation=conversation, author=author, text=text)
+        events.notes_changed_after_commit(conversation=conversation)
+    return note
+
+
+def _close(*, handoff: Handoff, agent: AbstractBaseUser, to: State) -> Handoff:
+    with transaction.atomic():
+        if handoff.closed_at is not None:
+            raise IllegalTransition("This conversation was already closed.")
+        _transition(handoff.conversation, to, actor=agent)
+        Handoff.objects.filter(pk=handoff.pk).update(closed_at=timezone.now())
+    handoff.refresh_from_db()
+    return handoff
+
+
+def _transition(
+    conversation: Conversation,
+    to: State,
+    *,
+    actor: AbstractBaseUser | None = None,
+    detail: dict | None = None,
+) -> None:
+    """Call inside a transaction: the row lock holds until it commits."""
+    locked = _locked(conversation)
+    if (locked.state, to) not in ALLOWED:
+        raise IllegalTransition(
+            f"A conversation {locked.get_state_display().lower()} cannot go to "
+            f"“{State(to).label.lower()}”."
+        )
+    Conversation.objects.filter(pk=conversation.pk).update(state=to)
+    conversation_audit(
+        conversation=locked,
+        kind=AuditEvent.Kind.HANDOFF,
+        actor=actor,
+        detail={"from": locked.state, "to": to, **(detail or {})},
+    )
+    conversation.state = to
+    _pushes(conversation)
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+def _pushes(conversation: Conversation) -> None:
+    events.handoff_changed_after_commit(conversation=conversation)

@@ -1,0 +1,90 @@
+"""The handoff's partials and their contexts: what the customer sees of it, and the agent
+console's pieces. The console's HTTP views render the same templates with the same
+contexts, and `events` pushes them over the sockets after each change."""
+
+from django.template.loader import render_to_string
+
+from assistant.models import Conversation
+from assistant.selectors import (
+    agents_online,
+    conversation_notes,
+    expected_wait_minutes,
+    handoff_latest,
+    handoff_open,
+    messages_for_display,
+    queue_in_progress,
+    queue_position,
+    queue_waiting,
+)
+
+
+def customer_status_context(*, conversation: Conversation) -> dict:
+    """Where the customer stands: with the assistant, in the queue (position and wait, or
+    no one online: leave an e-mail), with a person, or resolved (rate the help)."""
+    handoff = handoff_latest(conversation_id=conversation.pk)
+    context = {"conversation": conversation, "handoff": handoff}
+    if conversation.state == Conversation.State.WAITING and handoff is not None:
+        agents = len(agents_online(workspace_id=conversation.workspace_id))
+        position = queue_position(handoff=handoff)
+        context |= {
+            "agents_online": agents,
+            "position": position,
+            "wait_minutes": expected_wait_minutes(
+                workspace_id=conversation.workspace_id, position=position, agents=agents
+            ),
+        }
+    return context
+
+
+def customer_status_html(*, conversation_id: int) -> str:
+    conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
+    return render_to_string(
+        "widget/_status.html", {**customer_status_context(conversation=conversation), "oob": True}
+    )
+
+
+def queue_context(*, workspace_id: int) -> dict:
+    return {
+        "waiting": list(queue_waiting(workspace_id=workspace_id)),
+        "in_progress": list(queue_in_progress(workspace_id=workspace_id)),
+        "online": agents_online(workspace_id=workspace_id),
+    }
+
+
+def queue_html(*, workspace_id: int) -> str:
+    return render_to_string(
+        "console/_queue.html", {**queue_context(workspace_id=workspace_id), "oob": True}
+    )
+
+
+def conversation_status_context(*, conversation: Conversation) -> dict:
+    return {
+        "conversation": conversation,
+        "handoff": handoff_open(conversation_id=conversation.pk)
+        or handoff_latest(conversation_id=conversation.pk),
+    }
+
+
+def conversation_status_html(*, conversation_id: int) -> str:
+    conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
+    return render_to_string(
+        "console/_status.html",
+        {**conversation_status_context(conversation=conversation), "oob": True},
+    )
+
+
+def message_push_html(*, message_id: int, swap: str) -> str:
+    message = messages_for_display().get(pk=message_id)
+    return render_to_string("console/_message_push.html", {"message": message, "swap": swap})
+
+
+def notes_html(*, conversation_id: int) -> str:
+    conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
+    return render_to_string(
+        "console/_notes.html",
+        {
+            "conversation": conversation,
+            "notes": conversation_notes(conversation_id=conversation_id),
+            "oob": True,
+        },
+    )

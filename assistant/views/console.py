@@ -1,0 +1,185 @@
+"""The agent console: the live queue, a conversation with its handoff packet, and the
+actions on it (claim, reply, note, hand back, resolve, read the vault). Live updates come
+over the console socket (`consumers.AgentConsumer`); these views render the same partials.
+"""
+
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from assistant.access import staff_required
+from assistant.audit import conversation_audit
+from assistant.forms import ConsoleSearchForm, NoteForm, ReplyForm
+from assistant.handoffs import (
+    IllegalTransition,
+    agent_reply,
+    claim,
+    hand_back,
+    note_add,
+    resolve,
+)
+from assistant.models import AuditEvent
+from assistant.partials import conversation_status_context, queue_context
+from assistant.selectors import (
+    conversation_for_staff,
+    conversation_messages,
+    conversation_notes,
+    conversation_vault,
+    conversations_search,
+    handoff_open,
+    membership_first,
+)
+from assistant.vault import vault_open
+
+PAST_CONVERSATIONS = 50
+
+
+@require_GET
+def console_home(request):
+    """`/console/`: the queue of the first workspace the person works in."""
+    if not request.user.is_authenticated:
+        return redirect(f"/login/?next={request.path}")
+    membership = membership_first(user=request.user)
+    if membership is None:
+        raise Http404("You are not on any workspace's team.")
+    return redirect("console", workspace_slug=membership.workspace.slug)
+
+
+@require_GET
+@staff_required
+def console(request):
+    form = ConsoleSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    past = conversations_search(workspace=request.workspace, **filters)[:PAST_CONVERSATIONS]
+    template = "console/_past.html" if request.htmx else "console/page.html"
+    return render(
+        request,
+        template,
+        {**queue_context(workspace_id=request.workspace.pk), "form": form, "past": past},
+    )
+
+
+@require_GET
+@staff_required
+def conversation(request, conversation_id: int):
+    found = _conversation(request, conversation_id)
+    return render(
+        request,
+        "console/conversation.html",
+        {
+            **conversation_status_context(conversation=found),
+            "messages": conversation_messages(conversation_id=found.pk),
+            "notes": conversation_notes(conversation_id=found.pk),
+        },
+    )
+
+
+@require_POST
+@staff_required
+def conversation_claim(request, conversation_id: int):
+    return _act(
+        request, conversation_id, lambda handoff: claim(handoff=handoff, agent=request.user)
+    )
+
+
+@require_POST
+@staff_required
+def conversation_reply(request, conversation_id: int):
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _status(request, conversation_id, problem=_first_error(form))
+    return _act(
+        request,
+        conversation_id,
+        lambda handoff: agent_reply(
+            handoff=handoff, agent=request.user, text=form.cleaned_data["text"]
+        ),
+    )
+
+
+@require_POST
+@staff_required
+def conversation_hand_back(request, conversation_id: int):
+    return _act(
+        request, conversation_id, lambda handoff: hand_back(handoff=handoff, agent=request.user)
+    )
+
+
+@require_POST
+@staff_required
+def conversation_resolve(request, conversation_id: int):
+    return _act(
+        request, conversation_id, lambda handoff: resolve(handoff=handoff, agent=request.user)
+    )
+
+
+@require_POST
+@staff_required
+def conversation_note(request, conversation_id: int):
+    found = _conversation(request, conversation_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        note_add(conversation=found, author=request.user, text=form.cleaned_data["text"])
+    return render(
+        request,
+        "console/_notes.html",
+        {"conversation": found, "notes": conversation_notes(conversation_id=found.pk)},
+    )
+
+
+@require_POST
+@staff_required
+def conversation_vault_read(request, conversation_id: int):
+    """The personal data the customer wrote, for the agent handling their handoff only;
+    every reading is audited."""
+    found = _conversation(request, conversation_id)
+    handoff = handoff_open(conversation_id=found.pk)
+    if handoff is None or handoff.claimed_by_id != request.user.pk:
+        return render(request, "console/_vault.html", {"refused": True})
+    entries = list(conversation_vault(conversation_id=found.pk))
+    conversation_audit(
+        conversation=found,
+        kind=AuditEvent.Kind.VAULT_READ,
+        actor=request.user,
+        detail={"placeholders": [entry.placeholder for entry in entries]},
+    )
+    return render(
+        request,
+        "console/_vault.html",
+        {
+            "revealed": True,
+            "entries": [(entry, vault_open(entry.sealed_value)) for entry in entries],
+        },
+    )
+
+
+def _conversation(request, conversation_id: int):
+    found = conversation_for_staff(workspace=request.workspace, conversation_id=conversation_id)
+    if found is None:
+        raise Http404("No such conversation in this workspace.")
+    return found
+
+
+def _act(request, conversation_id: int, action):
+    found = _conversation(request, conversation_id)
+    handoff = handoff_open(conversation_id=found.pk)
+    if handoff is None:
+        return _status(request, conversation_id, problem="No one asked for a person here.")
+    try:
+        action(handoff)
+    except IllegalTransition as refusal:
+        return _status(request, conversation_id, problem=str(refusal))
+    return _status(request, conversation_id)
+
+
+def _status(request, conversation_id: int, *, problem: str = ""):
+    found = _conversation(request, conversation_id)
+    return render(
+        request,
+        "console/_status.html",
+        {**conversation_status_context(conversation=found), "problem": problem},
+    )
+
+
+def _first_error(form) -> str:
+    return next(message for errors in form.errors.values() for message in errors)

@@ -1,0 +1,35 @@
+// The agent console. htmx's ws extension owns the socket and swaps the pushed partials;
+// this file says which conversation the page shows, tells the customer the agent is
+// typing, and keeps the waiting count in the tab title.
+(function () {
+  "use strict";
+  var lastTyping = 0;
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    var page = document.getElementById("console");
+    if (page && page.dataset.watch) {
+      event.detail.socketWrapper.send(JSON.stringify({ type: "watch", conversation_id: page.dataset.watch }));
+    }
+    socket = event.detail.socketWrapper;
+  });
+  var socket = null;
+
+  document.addEventListener("input", function (event) {
+    if (!socket || event.target.id !== "reply-text") return;
+    var now = Date.now();
+    if (now - lastTyping > 2000) {
+      lastTyping = now;
+      socket.send(JSON.stringify({ type: "typing" }));
+    }
+  });
+
+  function title() {
+    var queue = document.getElementById("queue");
+    var page = document.getElementById("console");
+    if (!queue || !page) return;
+    var waiting = Number(queue.dataset.waiting || 0);
+    document.title = (waiting ? "(" + waiting + ") " : "") + page.dataset.title + " · Keel";
+  }
+  document.addEventListener("htmx:wsAfterMessage", title);
+  document.addEventListener("DOMContentLoaded", title);
+})();

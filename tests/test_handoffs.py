@@ -1,0 +1,328 @@
+"""Handing a conversation to a person: every trigger through the real pipeline, the queue,
+the claim, the live reply, hand back and resolve, seen from the customer's socket and the
+agent's console socket at once."""
+
+import asyncio
+import threading
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from django.test import AsyncClient, Client
+from django.urls import reverse
+
+from assistant.handoffs import IllegalTransition, claim
+from assistant.models import AuditEvent, Conversation, Handoff, Membership, Message
+from tests.chat import AgentClient, ChatClient, visible_text
+from tests.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+
+ASKS_FOR_PERSON = "I want to talk to a real person. Not a bot. A person."
+
+
+async def customer(workspace) -> ChatClient:
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+    return chat
+
+
+@database_sync_to_async
+def staff(workspace, role=Membership.Role.AGENT) -> tuple[Membership, str]:
+    """A staff member of `workspace` and their session key, as if signed in."""
+    membership = MembershipFactory(workspace=workspace, role=role)
+    client = Client()
+    client.force_login(membership.user)
+    return membership, client.cookies["sessionid"].value
+
+
+async def agent_online(workspace) -> tuple[Membership, AgentClient, AsyncClient]:
+    membership, session_key = await staff(workspace)
+    socket = AgentClient(workspace.slug, session_key=session_key)
+    connected, _ = await socket.connect()
+    assert connected
+    await socket.until("Online:")  # its own arrival, pushed to the queue
+    http = AsyncClient()
+    http.cookies["sessionid"] = session_key
+    return membership, socket, http
+
+
+@database_sync_to_async
+def the_handoff(workspace) -> Handoff:
+    return Handoff.objects.select_related("conversation__workspace", "claimed_by").get(
+        conversation__workspace=workspace
+    )
+
+
+@database_sync_to_async
+def messages(workspace) -> list[Message]:
+    return list(Message.objects.filter(conversation__workspace=workspace).order_by("pk"))
+
+
+def action_url(name: str, handoff: Handoff) -> str:
+    return reverse(name, args=[handoff.conversation.workspace.slug, handoff.conversation_id])
+
+
+@pytest.mark.parametrize(
+    ("message", "reason", "detail"),
+    [
+        (ASKS_FOR_PERSON, Handoff.Reason.ASKED, ""),
+        ("Quero falar com um atendente humano agora, por favor.", Handoff.Reason.ASKED, ""),
+        (
+            "My lawyer will be contacting you. Your battery damaged my garage and I will sue.",
+            Handoff.Reason.POLICY_RULE,
+            "Legal threat",
+        ),
+        (
+            "MY BIKE HAS BEEN IN TRANSIT FOR FIVE WEEKS AND NOBODY ANSWERS MY EMAILS",
+            Handoff.Reason.ANGRY,
+            "",
+        ),
+    ],
+)
+async def test_a_message_that_needs_a_person_goes_to_the_queue_and_the_bot_stays_silent(
+    demo_help_center, message, reason, detail
+):
+    workspace = demo_help_center.workspace
+    await database_sync_to_async(PolicyVersionFactory)(workspace=workspace)
+    chat = await customer(workspace)
+
+    await chat.send({"type": "ask", "message": message})
+    # No one is online: the customer is asked for an e-mail address.
+    status = await chat.until('id="ticket-email"')
+
+    assert "No one from our team is online" in visible_text(status)
+    handoff = await the_handoff(workspace)
+    assert (handoff.reason, handoff.reason_detail) == (reason, detail)
+    assert handoff.conversation.state == Conversation.State.WAITING
+    stored = await messages(workspace)
+    assert [m.role for m in stored] == [Message.Role.CUSTOMER, Message.Role.ASSISTANT]
+    assert stored[1].outcome == Message.Outcome.HANDED_OFF
+    assert handoff.summary and handoff.language
+    await chat.close()
+
+
+async def test_the_same_question_after_two_unhelpful_answers_goes_to_a_person(
+    demo_help_center,
+):
+    workspace = demo_help_center.workspace
+    chat = await customer(workspace)
+    for question in ["Do you sell skateboards?", "Can I buy a skateboard from you?"]:
+        answer = await chat.ask(question)
+        assert "couldn't find the answer" in answer.text
+
+    await chat.send({"type": "ask", "message": "Do you sell any skateboards at all?"})
+    await chat.until('id="ticket-email"')
+
+    handoff = await the_handoff(workspace)
+    assert handoff.reason == Handoff.Reason.LOOP
+    await chat.close()
+
+
+async def test_after_a_dont_know_the_button_accepts_the_offer_of_a_person(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = await customer(workspace)
+    answer = await chat.ask("Do you sell skateboards?")
+    assert "talk to a person" in answer.text
+
+    await chat.send({"type": "handoff"})
+    await chat.until('id="ticket-email"')
+
+    handoff = await the_handoff(workspace)
+    assert handoff.reason == Handoff.Reason.LOW_CONFIDENCE
+    await chat.send({"type": "handoff"})
+    assert "already waiting" in visible_text(await chat.until("already waiting"))
+    await chat.close()
+
+
+async def test_with_no_one_online_the_conversation_becomes_an_email_ticket(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = await customer(workspace)
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    await chat.until('id="ticket-email"')
+
+    await chat.send({"type": "ticket", "email": "not an address"})
+    assert "doesn't look like an e-mail" in visible_text(await chat.until("e-mail address"))
+    await chat.send({"type": "ticket", "email": "sam@example.com"})
+    status = await chat.until("we'll reply to")
+
+    assert "sam@example.com" in visible_text(status)
+    handoff = await the_handoff(workspace)
+    assert handoff.customer_email == "sam@example.com"
+    await chat.close()
+
+
+async def test_round_trip_queue_claim_reply_hand_back(demo_help_center):
+    workspace = demo_help_center.workspace
+    agent, console, http = await agent_online(workspace)
+    chat = await customer(workspace)
+
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    status = await chat.until("in the queue")
+    assert "You're number 1 in the queue" in visible_text(status)
+    queue = await console.until("Asked for a person")
+    assert 'data-waiting="1"' in queue
+
+    handoff = await the_handoff(workspace)
+    await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
+    response = await http.post(action_url("console_claim", handoff))
+    assert response.status_code == 200 and "With a person" in response.content.decode()
+    assert "from our team is with you" in visible_text(await chat.until("is with you"))
+
+    await console.send({"type": "typing"})
+    assert "is typing" in visible_text(await chat.until("is typing"))
+    await http.post(action_url("console_reply", handoff), {"text": "Hi, I'm here. How can I help?"})
+    reply = await chat.until("How can I help?")
+    assert 'class="message message--agent"' in reply
+
+    # While the person has it, the customer's messages reach them and the bot is silent.
+    await chat.send({"type": "ask", "message": "My order TC-104582 never arrived."})
+    assert "never arrived" in visible_text(await console.until("never arrived"))
+    assert [m.role for m in await messages(workspace)][-1] == Message.Role.CUSTOMER
+
+    await http.post(action_url("console_hand_back", handoff))
+    await chat.until("Talk to a person")
+    answer = await chat.ask("How long does delivery to Canada take?")
+    assert "business days" in answer.text
+
+    handoff = await the_handoff(workspace)
+    assert handoff.claimed_by == agent.user and handoff.first_reply_at and handoff.closed_at
+    transitions = await database_sync_to_async(
+        lambda: list(
+            AuditEvent.objects.filter(kind=AuditEvent.Kind.HANDOFF)
+            .order_by("pk")
+            .values_list("detail__to", flat=True)
+        )
+    )()
+    assert transitions == ["waiting", "agent", "bot"]
+    await chat.close()
+    await console.close()
+
+
+async def test_resolve_then_the_customer_rates_the_help(demo_help_center):
+    workspace = demo_help_center.workspace
+    _, console, http = await agent_online(workspace)
+    chat = await customer(workspace)
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    await chat.until("in the queue")
+    handoff = await the_handoff(workspace)
+    await http.post(action_url("console_claim", handoff))
+
+    await http.post(action_url("console_resolve", handoff))
+    await chat.until("How did we do?")
+    await chat.send({"type": "csat", "rating": "9"})
+    await chat.until("from 1 to 5")
+    await chat.send({"type": "csat", "rating": "5"})
+    await chat.until("Thank you for rating")
+
+    assert (await the_handoff(workspace)).csat == 5
+    response = await http.post(action_url("console_resolve", handoff))
+    assert "No one asked for a person here." in response.content.decode()  # refused
+    await chat.close()
+    await console.close()
+
+
+async def test_two_agents_claiming_at_once_one_wins(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = await customer(workspace)
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    await chat.until('id="ticket-email"')
+    handoff = await the_handoff(workspace)
+    first, _ = await staff(workspace)
+    second, _ = await staff(workspace)
+    results = {}
+    start = threading.Barrier(2)
+
+    def claim_as(membership):
+        start.wait()
+        try:
+            claim(handoff=handoff, agent=membership.user)
+            results[membership.user.username] = "won"
+        except IllegalTransition as refusal:
+            results[membership.user.username] = str(refusal)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim_as, args=(m,)) for m in (first, second)]
+    await asyncio.to_thread(lambda: [t.start() for t in threads] and [t.join() for t in threads])
+
+    assert sorted(results.values())[-1] == "won"
+    loser = next(text for text in results.values() if text != "won")
+    assert "has already taken this conversation" in loser
+    assert (await the_handoff(workspace)).claimed_by_id in {first.user.pk, second.user.pk}
+    await chat.close()
+
+
+async def test_agents_of_another_workspace_reach_nothing(demo_help_center):
+    workspace = demo_help_center.workspace
+    chat = await customer(workspace)
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    await chat.until('id="ticket-email"')
+    handoff = await the_handoff(workspace)
+    other = await database_sync_to_async(WorkspaceFactory)()
+    _, session_key = await staff(other)
+    http = AsyncClient()
+    http.cookies["sessionid"] = session_key
+
+    for name in ["console_conversation"]:
+        assert (await http.get(action_url(name, handoff))).status_code == 404
+    for name in ["console_claim", "console_reply", "console_resolve", "console_vault"]:
+        assert (await http.post(action_url(name, handoff), {"text": "hi"})).status_code == 404
+    own_console = reverse("console", args=[other.slug])
+    page = visible_text((await http.get(own_console)).content.decode())
+    assert "No one is waiting." in page and f"Conversation {handoff.conversation_id}" not in page
+
+    # Their socket cannot open this workspace's console, nor watch its conversation.
+    foreign = AgentClient(workspace.slug, session_key=session_key)
+    connected, code = await foreign.connect()
+    assert (connected, code) == (False, 4403)
+    socket = AgentClient(other.slug, session_key=session_key)
+    assert (await socket.connect())[0]
+    await socket.until("Online:")
+    await socket.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
+    await chat.send({"type": "ask", "message": "Is anyone there?"})
+    await chat.until("Is anyone there?")
+    assert await socket.nothing_more()
+
+    # Anonymous visitors are sent to the login page; a bad session gets no socket.
+    anonymous = AsyncClient()
+    response = await anonymous.get(reverse("console", args=[workspace.slug]))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    nobody = AgentClient(workspace.slug, session_key="forged")
+    assert (await nobody.connect())[0] is False
+    # A console socket from another site's page is refused even with a valid session.
+    cross_site = AgentClient(other.slug, session_key=session_key, origin="https://evil.example")
+    assert (await cross_site.connect())[0] is False
+    await socket.close()
+    await chat.close()
+
+
+async def test_only_the_agent_handling_it_reads_the_vault_and_each_reading_is_audited(
+    demo_help_center,
+):
+    workspace = demo_help_center.workspace
+    agent, console, http = await agent_online(workspace)
+    _, colleague_session = await staff(workspace)
+    chat = await customer(workspace)
+    await chat.ask("My card 4111 1111 1111 1111 was charged twice for one order.")
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    await chat.until("in the queue")
+    handoff = await the_handoff(workspace)
+    await http.post(action_url("console_claim", handoff))
+
+    colleague_http = AsyncClient()
+    colleague_http.cookies["sessionid"] = colleague_session
+    refused = await colleague_http.post(action_url("console_vault", handoff))
+    shown = await http.post(action_url("console_vault", handoff))
+
+    assert "4111" not in refused.content.decode()
+    assert "[CARD_1]" in shown.content.decode() and "4111 1111 1111 1111" in shown.content.decode()
+    reads = await database_sync_to_async(
+        lambda: list(AuditEvent.objects.filter(kind=AuditEvent.Kind.VAULT_READ).values("actor"))
+    )()
+    assert reads == [{"actor": agent.user.pk}]
+    page = await http.get(action_url("console_conversation", handoff))
+    assert "4111" not in page.content.decode()  # the transcript keeps the placeholder
+    await chat.close()
+    await console.close()
