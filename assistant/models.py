@@ -192,9 +192,10 @@ class PolicyVersion(models.Model):
         default=ViolationAction.REMOVE,
     )
     confidence_threshold = models.FloatField(
-        default=0.30,
+        default=0.20,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Below this the assistant says it does not know and offers a person.",
+        help_text="How likely to be right an answer must be (0 to 1); below it the "
+        "assistant says it does not know and offers a person.",
     )
     answer_max_words = models.PositiveSmallIntegerField(
         "longest answer, in words",
@@ -317,8 +318,9 @@ class Message(models.Model):
     # How likely the answer is right, from retrieval and grounding signals (0 to 1).
     confidence = models.FloatField(null=True)
     # The policy it was answered under (None: no version published yet, the defaults).
+    # A version with answers cannot be deleted alone, only with its whole workspace.
     policy = models.ForeignKey(
-        PolicyVersion, on_delete=models.PROTECT, null=True, related_name="answers"
+        PolicyVersion, on_delete=models.RESTRICT, null=True, related_name="answers"
     )
     # Customer questions: the escalation rule they match, for the handoff to a person.
     escalation_rule = models.CharField(max_length=200, blank=True)

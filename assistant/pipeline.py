@@ -132,7 +132,11 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
         draft = Draft(text="", backend="", first_token_at=None, error="internal error")
 
     numbered = citations_number(text=draft.text, source_count=len(sources))
-    signals = signals_of(sources=sources, kept=draft.kept, removed=len(draft.removed))
+    ungrounded = sum(
+        any(verdict["rail"] == "grounding" for verdict in removed["rails"])
+        for removed in draft.removed
+    )
+    signals = signals_of(sources=sources, kept=draft.kept, ungrounded=ungrounded)
     confidence = confidence_of(signals)
     unsure = bool(numbered.cited) and confidence < policy.confidence_threshold
     if unsure:  # what streamed is taken back: the assistant says it does not know

@@ -82,6 +82,14 @@ def conversation_last_answers(*, conversation_id: int, count: int = 2) -> list[M
     return list(reversed(answers))
 
 
+def assistant_message_latest(*, conversation_id: int) -> Message | None:
+    return (
+        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.ASSISTANT)
+        .order_by("-pk")
+        .first()
+    )
+
+
 def citation_for_customer(*, public_key: str, citation_id: str) -> Citation | None:
     return (
         Citation.objects.select_related("chunk", "document", "message__conversation__workspace")

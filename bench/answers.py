@@ -25,11 +25,12 @@ LLM_ANSWER_WORDS = 40
 
 def answers_time(
     *, workspace: Workspace, questions: Sequence[str], warm_up: int = 0
-) -> list[Message]:
-    """Answers, one event loop (as in a server process); the first `warm_up` not kept."""
+) -> list[Message | None]:
+    """Answers, one event loop (as in a server process); the first `warm_up` not kept.
+    None for a question the policy hands to a person."""
     answer_backend.cache_clear()  # its HTTP client belongs to one event loop
 
-    async def all_answers() -> list[Message]:
+    async def all_answers() -> list[Message | None]:
         answers = []
         for question in [*questions[:warm_up], *questions]:
             conversation = await in_thread(Conversation.objects.create)(
@@ -61,7 +62,7 @@ def answer_path_measure(
         "llm_test_server": {
             "first_token_ms": LLM_FIRST_TOKEN_SECONDS * 1000,
             "stream_ms": round(llm_stream_ms, 1),
-            "answered_by_llm": sum(a.backend.startswith("openai") for a in generated),
+            "answered_by_llm": sum(bool(a and a.backend.startswith("openai")) for a in generated),
             **_timings(
                 generated,
                 first_token_offset=LLM_FIRST_TOKEN_SECONDS * 1000,
@@ -82,17 +83,26 @@ def _grounded_reply(body: dict) -> Reply:
     )
 
 
-def _citing_expected(answers: Sequence[Message], expected_files: Sequence[str]) -> int:
+def _citing_expected(answers: Sequence[Message | None], expected_files: Sequence[str]) -> int:
     """Answers that cite the document the question was written for."""
     return sum(
-        Citation.objects.filter(message=answer, document__source__endswith="/" + expected).exists()
+        answer is not None and cites(answer, expected)
         for answer, expected in zip(answers, expected_files, strict=True)
     )
 
 
-def _timings(answers: Sequence[Message], *, first_token_offset=0.0, total_offset=0.0) -> dict:
+def cites(answer: Message, expected_file: str) -> bool:
+    return Citation.objects.filter(
+        message=answer, document__source__endswith="/" + expected_file
+    ).exists()
+
+
+def _timings(
+    replies: Sequence[Message | None], *, first_token_offset=0.0, total_offset=0.0
+) -> dict:
     from bench.measurements import percentile_ms
 
+    answers = [reply for reply in replies if reply is not None]
     first = [
         (a.first_token_ms - first_token_offset) / 1000 for a in answers if a.first_token_ms
     ] or [float("nan")]
@@ -100,6 +110,7 @@ def _timings(answers: Sequence[Message], *, first_token_offset=0.0, total_offset
     retrieval = [a.retrieval_ms / 1000 for a in answers]
     return {
         "answered": sum(a.outcome == Message.Outcome.ANSWERED for a in answers),
+        "handed_to_a_person": len(replies) - len(answers),
         "retrieval_p50_ms": percentile_ms(retrieval, 50),
         "first_token_p50_ms": percentile_ms(first, 50),
         "first_token_p95_ms": percentile_ms(first, 95),

@@ -118,16 +118,23 @@ def answers_measure(*, project_root: Path) -> dict:
         workspace_slug="bench-answers", slug="help-center", name="Help center"
     )
     folder_ingest(knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center")
+    from bench.confidence import confidence_measure
     from bench.rails import publish_gate_measure
 
     cases = json.loads((project_root / "tests" / "data" / "demo_questions.json").read_text())
+    questions = [case["question"] for case in cases]
+    expected_files = [case["document"] for case in cases]
     return {
         **answer_path_measure(
-            workspace=demo.workspace,
-            questions=[case["question"] for case in cases],
-            expected_files=[case["document"] for case in cases],
+            workspace=demo.workspace, questions=questions, expected_files=expected_files
         ),
         "publish_gate": publish_gate_measure(workspace=demo.workspace),
+        "confidence": confidence_measure(
+            workspace=demo.workspace,
+            questions=questions,
+            expected_files=expected_files,
+            redteam_file=project_root / "assistant" / "rails" / "redteam_cases.jsonl",
+        ),
     }
 
 

@@ -194,6 +194,7 @@ def answer_lines(*, answers: dict) -> list[str]:
         f"  (test server: first token after {llm['first_token_ms']:.0f} ms, whole stream "
         f"{llm['stream_ms']:.0f} ms, subtracted; {llm['answered_by_llm']} answers by the LLM)",
         *publish_gate_lines(gate=answers["publish_gate"]),
+        *confidence_lines(figures=answers["confidence"]),
     ]
 
 
@@ -264,4 +265,16 @@ def publish_gate_lines(*, gate: dict) -> list[str]:
         f"  publish gate, demo policy, extractive: {gate['passed']}/{gate['cases']} cases pass, "
         f"{gate['critical_failures']} critical failures, {gate['seconds']} s",
         f"    by category: {categories}",
+    ]
+
+
+def confidence_lines(*, figures: dict) -> list[str]:
+    splits = "; ".join(
+        f"at {threshold}: above {split['above']} ({split['above_right_share']} right), "
+        f"below {split['below']} ({split['below_wrong_share']} wrong)"
+        for threshold, split in figures["by_threshold"].items()
+    )
+    return [
+        f"  confidence: {figures['answered']} answers, {figures['right']} right; {splits}",
+        f"    refitted now: {figures['refitted']}",
     ]

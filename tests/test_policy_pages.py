@@ -175,7 +175,7 @@ def test_check_then_publish_then_restore(admin_client, admin_membership, job_que
     assert check.status == PolicyCheck.Status.FINISHED
     verdicts = {result.case_id: result for result in check.results.all()}
     assert set(verdicts) == {case.id for case in small_suite}
-    assert verdicts["rt-115"].passed and "Asks for a person" in verdicts["rt-115"].reason
+    assert verdicts["rt-115"].passed and "asked for a person" in verdicts["rt-115"].reason
     assert all(result.answer.conversation.sandbox for result in verdicts.values())
     assert "Publish the draft" in page or "Publish anyway" in page
 
