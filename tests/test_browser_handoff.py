@@ -1,0 +1,63 @@
+"""The whole handoff in two real browser windows against a real daphne server: a customer
+on the demo page asks for a person, an agent sees it arrive in the console without
+reloading, takes it, replies, and hands it back; each side sees the other live."""
+
+import pytest
+from playwright.sync_api import expect
+
+from assistant.demo import DEMO_WORKSPACE_SLUG
+from assistant.models import Membership
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.browser
+
+
+def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
+    workspace = demo_help_center.workspace
+    workspace.slug = DEMO_WORKSPACE_SLUG
+    workspace.save()
+    agent = MembershipFactory(workspace=workspace, role=Membership.Role.AGENT)
+    agent_context, customer_context = browser.new_context(), browser.new_context()
+    console = agent_context.new_page()
+    shop = customer_context.new_page()
+
+    console.goto(keel_server + "/console/")
+    console.get_by_label("Username").fill(agent.user.username)
+    console.get_by_label("Password").fill("correct horse battery")
+    console.get_by_role("button", name="Log in").click()
+    expect(console.get_by_role("heading", name="Console")).to_be_visible()
+    expect(console.locator("#queue")).to_contain_text(f"Online: {agent.user.username}")
+    console.evaluate("window.notReloaded = true")
+
+    shop.goto(keel_server + "/")
+    shop.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
+    panel = shop.frame_locator("iframe#keel-panel")
+    panel.get_by_role("button", name="Talk to a person").click()
+    expect(panel.locator("#handoff-status")).to_contain_text("You're number 1 in the queue")
+
+    waiting = console.locator("#queue ol.queue li")
+    expect(waiting).to_have_count(1)
+    expect(waiting).to_contain_text("Asked for a person")
+    expect(console).to_have_title("(1) Console · Keel")
+    assert console.evaluate("window.notReloaded") is True
+    waiting.get_by_role("link").click()
+    console.get_by_role("button", name="Take this conversation").click()
+    expect(panel.locator("#handoff-status")).to_contain_text("from our team is with you")
+
+    console.get_by_label("Reply to the customer").fill("Hello! I'm here to help.")
+    console.get_by_role("button", name="Send").click()
+    expect(panel.locator(".message--agent")).to_contain_text("Hello! I'm here to help.")
+
+    panel.get_by_role("textbox", name="Your question").fill("Where is my order TC-104582?")
+    panel.get_by_role("textbox", name="Your question").press("Enter")
+    expect(console.locator("#transcript")).to_contain_text("Where is my order TC-104582?")
+
+    console.get_by_role("button", name="Hand back to the assistant").click()
+    expect(panel.get_by_role("button", name="Talk to a person")).to_be_visible()
+    panel.get_by_role("textbox", name="Your question").fill("How long does delivery to Canada take?")
+    panel.get_by_role("textbox", name="Your question").press("Enter")
+    answer = panel.locator(".message--assistant").last
+    expect(answer.locator("a.cite").first).to_be_visible(timeout=60_000)
+    expect(console.locator("#transcript")).to_contain_text("business days")
+    agent_context.close()
+    customer_context.close()
