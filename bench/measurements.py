@@ -119,6 +119,7 @@ def answers_measure(*, project_root: Path) -> dict:
     )
     folder_ingest(knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center")
     from bench.confidence import confidence_measure
+    from bench.handoff import handoff_latency_measure
     from bench.rails import publish_gate_measure
 
     cases = json.loads((project_root / "tests" / "data" / "demo_questions.json").read_text())
@@ -129,6 +130,7 @@ def answers_measure(*, project_root: Path) -> dict:
             workspace=demo.workspace, questions=questions, expected_files=expected_files
         ),
         "publish_gate": publish_gate_measure(workspace=demo.workspace),
+        "handoff": handoff_latency_measure(workspace=demo.workspace),
         "confidence": confidence_measure(
             workspace=demo.workspace,
             questions=questions,

@@ -195,6 +195,7 @@ def answer_lines(*, answers: dict) -> list[str]:
         f"{llm['stream_ms']:.0f} ms, subtracted; {llm['answered_by_llm']} answers by the LLM)",
         *publish_gate_lines(gate=answers["publish_gate"]),
         *confidence_lines(figures=answers["confidence"]),
+        *handoff_lines(figures=answers["handoff"]),
     ]
 
 
@@ -277,4 +278,14 @@ def confidence_lines(*, figures: dict) -> list[str]:
     return [
         f"  confidence: {figures['answered']} answers, {figures['right']} right; {splits}",
         f"    refitted now: {figures['refitted']}",
+    ]
+
+
+def handoff_lines(*, figures: dict) -> list[str]:
+    return [
+        f"  handoff, in-process ({figures['rounds']} rounds): request → open console "
+        f"p50 {figures['request_to_console_p50_ms']} / "
+        f"p95 {figures['request_to_console_p95_ms']} ms; "
+        f"agent's reply → customer p50 {figures['agent_reply_to_customer_p50_ms']} / "
+        f"p95 {figures['agent_reply_to_customer_p95_ms']} ms (target < 300)",
     ]

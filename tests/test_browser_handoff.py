@@ -54,8 +54,9 @@ def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
 
     console.get_by_role("button", name="Hand back to the assistant").click()
     expect(panel.get_by_role("button", name="Talk to a person")).to_be_visible()
-    panel.get_by_role("textbox", name="Your question").fill("How long does delivery to Canada take?")
-    panel.get_by_role("textbox", name="Your question").press("Enter")
+    question = panel.get_by_role("textbox", name="Your question")
+    question.fill("How long does delivery to Canada take?")
+    question.press("Enter")
     answer = panel.locator(".message--assistant").last
     expect(answer.locator("a.cite").first).to_be_visible(timeout=60_000)
     expect(console.locator("#transcript")).to_contain_text("business days")
