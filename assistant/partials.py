@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from assistant.models import Conversation
 from assistant.selectors import (
     agents_online,
+    conversation_citations,
     conversation_notes,
     expected_wait_minutes,
     handoff_latest,
@@ -57,11 +58,16 @@ def queue_html(*, workspace_id: int) -> str:
     )
 
 
+PASSAGES_IN_PACKET = 4
+
+
 def conversation_status_context(*, conversation: Conversation) -> dict:
+    """The handoff packet and the actions the conversation's state allows."""
     return {
         "conversation": conversation,
         "handoff": handoff_open(conversation_id=conversation.pk)
         or handoff_latest(conversation_id=conversation.pk),
+        "passages": conversation_citations(conversation_id=conversation.pk)[:PASSAGES_IN_PACKET],
     }
 
 

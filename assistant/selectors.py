@@ -289,6 +289,13 @@ def conversations_search(
     return conversations.order_by("-last_message_at")
 
 
+def conversation_citations(*, conversation_id: int) -> QuerySet[Citation]:
+    """The passages the assistant cited in the conversation, latest answer first."""
+    return Citation.objects.filter(message__conversation_id=conversation_id).order_by(
+        "-message_id", "marker"
+    )
+
+
 def conversation_notes(*, conversation_id: int) -> QuerySet[AgentNote]:
     return AgentNote.objects.filter(conversation_id=conversation_id).select_related("author")
 

@@ -306,6 +306,7 @@ async def test_only_the_agent_handling_it_reads_the_vault_and_each_reading_is_au
     _, colleague_session = await staff(workspace)
     chat = await customer(workspace)
     await chat.ask("My card 4111 1111 1111 1111 was charged twice for one order.")
+    await chat.ask("How long does delivery to Canada take?")
     await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
     await chat.until("in the queue")
     handoff = await the_handoff(workspace)
@@ -322,7 +323,9 @@ async def test_only_the_agent_handling_it_reads_the_vault_and_each_reading_is_au
         lambda: list(AuditEvent.objects.filter(kind=AuditEvent.Kind.VAULT_READ).values("actor"))
     )()
     assert reads == [{"actor": agent.user.pk}]
-    page = await http.get(action_url("console_conversation", handoff))
-    assert "4111" not in page.content.decode()  # the transcript keeps the placeholder
+    page = (await http.get(action_url("console_conversation", handoff))).content.decode()
+    assert "4111" not in page  # the transcript keeps the placeholder
+    packet = page.split('id="conversation-status"')[1]
+    assert "Passages the assistant used" in packet and "Shipping to Canada" in packet
     await chat.close()
     await console.close()
