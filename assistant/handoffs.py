@@ -114,17 +114,19 @@ def reopen(*, conversation: Conversation) -> None:
 
 def ticket_email_set(*, handoff: Handoff, email: str) -> Handoff:
     """No one was online: the conversation becomes a ticket answered by e-mail."""
-    with transaction.atomic():
-        Handoff.objects.filter(pk=handoff.pk).update(customer_email=email)
-        handoff.customer_email = email
-        _pushes(handoff.conversation)
-    return handoff
+    return _handoff_update(handoff, customer_email=email)
 
 
 def csat_record(*, handoff: Handoff, rating: int) -> Handoff:
+    return _handoff_update(handoff, csat=rating)
+
+
+def _handoff_update(handoff: Handoff, **fields) -> Handoff:
+    """A change both sides see, though the state stays."""
     with transaction.atomic():
-        Handoff.objects.filter(pk=handoff.pk).update(csat=rating)
-        handoff.csat = rating
+        Handoff.objects.filter(pk=handoff.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(handoff, name, value)
         _pushes(handoff.conversation)
     return handoff
 
