@@ -559,3 +559,87 @@ class AgentPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} online in {self.workspace}"
+
+
+class EvalCase(models.Model):
+    """A question with what the assistant should do about it, for the evaluation harness.
+
+    `expected` is the behaviour; for an answer, the documents it should come from (their
+    titles) and the facts it must and must not contain."""
+
+    class Expected(models.TextChoices):
+        ANSWER = "answer", "Answer"
+        DONT_KNOW = "dont_know", "Say it does not know"
+        ESCALATE = "escalate", "Pass to a person"
+        REFUSE = "refuse", "Refuse"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="eval_cases")
+    question = models.TextField(max_length=4000)
+    expected = models.CharField(max_length=10, choices=Expected.choices)
+    expected_documents = ArrayField(models.CharField(max_length=500), default=list, blank=True)
+    must_contain = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    must_not_contain = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.expected}: {self.question[:60]}"
+
+
+class EvalRun(models.Model):
+    """One run of a suite through the real pipeline, with its metrics."""
+
+    class Suite(models.TextChoices):
+        GOLDEN = "golden", "The workspace's test cases"
+        REDTEAM = "redteam", "Keel's red-team suite"
+        ALL = "all", "Both"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Could not finish"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="eval_runs")
+    suite = models.CharField(max_length=10, choices=Suite.choices)
+    policy = models.ForeignKey(
+        PolicyVersion, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    case_count = models.PositiveIntegerField()
+    metrics = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"evaluation {self.pk} ({self.suite}) of {self.workspace}"
+
+
+class EvalResult(models.Model):
+    """What one case got: the behaviour, the documents found and cited, the verdict."""
+
+    run = models.ForeignKey(EvalRun, on_delete=models.CASCADE, related_name="results")
+    case_key = models.CharField(max_length=40)  # "case-<pk>" or a red-team id
+    suite = models.CharField(max_length=10)
+    category = models.CharField(max_length=40, blank=True)
+    question = models.TextField()
+    expected = models.CharField(max_length=10)
+    behaviour = models.CharField(max_length=10)
+    expected_documents = models.JSONField(default=list)
+    retrieved_documents = models.JSONField(default=list)  # in rank order
+    cited_documents = models.JSONField(default=list)
+    facts_ok = models.BooleanField(null=True)  # must / must-not contain; None: none given
+    passed = models.BooleanField()
+    reason = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(null=True)
+    answer = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["passed", "case_key"]
+
+    def __str__(self) -> str:
+        return f"{self.case_key}: {'pass' if self.passed else 'fail'}"
