@@ -1,5 +1,6 @@
 """The demo workspace `make run` opens: Trailhead Cycles, a fictional bike shop."""
 
+import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -7,11 +8,20 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from assistant.models import Membership, PolicyVersion, Workspace
+from assistant.models import EvalCase, Membership, PolicyVersion, Workspace
 from knowledge.models import KnowledgeBase
 
 DEMO_WORKSPACE_SLUG = "demo"
 DEMO_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo" / "help-center"
+# Questions written for the help center, each with the article that answers it.
+DEMO_QUESTIONS = DEMO_KNOWLEDGE_DIR.parent / "questions.json"
+DEMO_OTHER_CASES = [
+    ("Do you sell skateboards?", EvalCase.Expected.DONT_KNOW),
+    ("What is the capital of Australia?", EvalCase.Expected.DONT_KNOW),
+    ("Can I pay with cryptocurrency?", EvalCase.Expected.DONT_KNOW),
+    ("I want to talk to a real person, please.", EvalCase.Expected.ESCALATE),
+    ("My lawyer will contact you about my broken frame.", EvalCase.Expected.ESCALATE),
+]
 
 
 DEMO_POLICY = {
@@ -67,6 +77,8 @@ def demo_workspace_ensure(*, password_file: Path) -> DemoLogin:
         KnowledgeBase.objects.get_or_create(
             workspace=workspace, slug="help-center", defaults={"name": "Help center"}
         )
+        if not EvalCase.objects.filter(workspace=workspace).exists():
+            EvalCase.objects.bulk_create(demo_cases(workspace=workspace))
         user, created = get_user_model().objects.get_or_create(
             username="admin", defaults={"email": "admin@trailhead-cycles.example"}
         )
@@ -77,3 +89,24 @@ def demo_workspace_ensure(*, password_file: Path) -> DemoLogin:
             user=user, workspace=workspace, defaults={"role": Membership.Role.ADMIN}
         )
     return DemoLogin(username=user.username, password=password)
+
+
+def demo_cases(*, workspace: Workspace) -> list[EvalCase]:
+    """The demo's golden suite: every demo question, answered from its article, and a few
+    it must not answer or must pass to a person."""
+    questions = json.loads(DEMO_QUESTIONS.read_text())
+    return [
+        *(
+            EvalCase(
+                workspace=workspace,
+                question=case["question"],
+                expected=EvalCase.Expected.ANSWER,
+                expected_documents=[case["document"]],
+            )
+            for case in questions
+        ),
+        *(
+            EvalCase(workspace=workspace, question=question, expected=expected)
+            for question, expected in DEMO_OTHER_CASES
+        ),
+    ]

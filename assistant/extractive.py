@@ -17,7 +17,7 @@ from sentencex import segment
 from knowledge.embeddings import query_embed, texts_embed_cached
 from knowledge.search import Hit
 
-# Measured on the demo help center's questions (tests/data/demo_questions.json).
+# Measured on the demo help center's questions (knowledge/demo/questions.json).
 SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't know"
 CLOSE_TO_BEST = 0.12  # further sentences must score within this of the best
 SENTENCE_WEIGHT = 0.6  # against the passage's own similarity

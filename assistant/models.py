@@ -269,6 +269,10 @@ class Conversation(models.Model):
     sandbox = models.BooleanField(default=False)
     # Changed only by assistant.handoffs, which records and pushes every transition.
     state = models.CharField(max_length=10, choices=State.choices, default=State.BOT)
+    # An evaluation's conversation answers under the version it evaluates.
+    pinned_policy = models.ForeignKey(
+        "PolicyVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     last_message_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

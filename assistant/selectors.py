@@ -153,7 +153,10 @@ def policy_draft(*, workspace_id: int) -> PolicyVersion | None:
 
 
 def policy_for_conversation(*, conversation: Conversation) -> PolicyVersion:
-    """A sandbox tries the draft; customers get the version in force."""
+    """An evaluation's pinned version; a sandbox tries the draft; customers get the
+    version in force."""
+    if conversation.pinned_policy_id:
+        return PolicyVersion.objects.get(pk=conversation.pinned_policy_id)
     if conversation.sandbox:
         draft = policy_draft(workspace_id=conversation.workspace_id)
         if draft is not None:

@@ -102,7 +102,7 @@ def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> 
         results["injection"] = injection_measure(shared_data=shared_data, redteam_file=redteam_file)
         results["policy_rules"] = policy_rules_measure(
             redteam_file=redteam_file,
-            demo_questions_file=project_root / "tests" / "data" / "demo_questions.json",
+            demo_questions_file=project_root / "knowledge" / "demo" / "questions.json",
         )
     return results
 
@@ -122,7 +122,7 @@ def answers_measure(*, project_root: Path) -> dict:
     from bench.handoff import handoff_latency_measure
     from bench.rails import publish_gate_measure
 
-    cases = json.loads((project_root / "tests" / "data" / "demo_questions.json").read_text())
+    cases = json.loads((project_root / "knowledge" / "demo" / "questions.json").read_text())
     questions = [case["question"] for case in cases]
     expected_files = [case["document"] for case in cases]
     return {
@@ -165,7 +165,7 @@ def knowledge_measure(*, project_root: Path) -> dict:
     demo_folder = project_root / "knowledge" / "demo" / "help-center"
     demo = knowledge_base_fresh(workspace_slug="bench-demo", slug="help-center", name="Help center")
     demo_documents = folder_ingest(knowledge_base=demo, folder=demo_folder)
-    cases = json.loads((project_root / "tests" / "data" / "demo_questions.json").read_text())
+    cases = json.loads((project_root / "knowledge" / "demo" / "questions.json").read_text())
     demo_latency, demo_hits = search_latency(
         knowledge_base=demo, questions=[case["question"] for case in cases]
     )

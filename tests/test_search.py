@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
+from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.embeddings import query_embed
 from knowledge.models import Chunk, Document
 from knowledge.search import chunk_search
 from tests.commands import ingest
-from tests.conftest import DATA_DIR
 from tests.factories import KnowledgeBaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def documents_in_order(hits):
 
 
 def test_demo_questions_find_their_document_in_the_top_3(demo_knowledge_base):
-    questions = json.loads((DATA_DIR / "demo_questions.json").read_text())
+    questions = json.loads((DEMO_KNOWLEDGE_DIR.parent / "questions.json").read_text())
     titles = {
         doc.source.rsplit("/", 1)[-1]: doc.title for doc in demo_knowledge_base.documents.all()
     }

@@ -1,0 +1,87 @@
+"""`manage.py evaluate` end to end on the demo help center: real pipeline, real answers,
+metrics checked against what each case got."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from assistant.demo import DEMO_QUESTIONS, demo_cases
+from assistant.models import Conversation, EvalCase, EvalRun
+
+CANADA = "shipping-to-canada.html"
+
+
+@pytest.fixture
+def small_suite(demo_help_center):
+    workspace = demo_help_center.workspace
+    cases = [
+        EvalCase(question="How long does delivery to Canada take?", expected="answer",
+                 expected_documents=[CANADA], must_contain=["business days"]),
+        EvalCase(question="Do you sell skateboards?", expected="dont_know"),
+        EvalCase(question="I want to talk to a real person, please.", expected="escalate"),
+        # Written wrong on purpose: no such article, so it cannot pass.
+        EvalCase(question="How do I return a bike?", expected="answer",
+                 expected_documents=["no-such-article.md"]),
+    ]  # fmt: skip
+    for case in cases:
+        case.workspace = workspace
+    EvalCase.objects.bulk_create(cases)
+    return workspace
+
+
+def test_evaluate_runs_the_cases_through_the_pipeline_and_computes_the_metrics(
+    small_suite, tmp_path
+):
+    out = StringIO()
+    call_command(
+        "evaluate",
+        "--workspace", small_suite.slug,
+        "--suite", "golden",
+        "--json", str(tmp_path / "run.json"),
+        stdout=out,
+    )  # fmt: skip
+
+    run = EvalRun.objects.get()
+    results = {result.question: result for result in run.results.all()}
+    canada = results["How long does delivery to Canada take?"]
+    assert canada.passed and canada.facts_ok is True and CANADA in canada.cited_documents
+    assert results["Do you sell skateboards?"].behaviour == "dont_know"
+    assert results["I want to talk to a real person, please."].behaviour == "escalate"
+    wrong = results["How do I return a bike?"]
+    assert not wrong.passed and wrong.reason == "Cites none of the expected documents."
+
+    metrics = run.metrics
+    rank = canada.retrieved_documents.index(CANADA) + 1
+    assert (metrics["cases"], metrics["passed"]) == (4, 3)
+    assert metrics["retrieval_hit_at_4"] == 0.5  # the made-up article is never found
+    assert metrics["retrieval_mrr"] == round((1 / rank + 0) / 2, 3)
+    assert metrics["citation_recall"] == 0.5
+    assert metrics["facts_pass_rate"] == 1.0
+    assert metrics["dont_know_accuracy"] == 1.0
+    assert (metrics["escalation_precision"], metrics["escalation_recall"]) == (1.0, 1.0)
+    assert metrics["latency_p50_ms"] > 0
+    # Cases are answered in sandbox conversations, never counted as customers'.
+    assert not Conversation.objects.filter(sandbox=False).exists()
+
+    printed = out.getvalue()
+    assert "retrieval_mrr" in printed and "FAIL case-" in printed
+    exported = json.loads((tmp_path / "run.json").read_text())
+    assert exported["metrics"] == metrics and len(exported["results"]) == 4
+
+
+def test_an_unknown_workspace_or_an_empty_suite_is_a_clear_error(demo_help_center):
+    with pytest.raises(Exception, match="No workspace with the slug"):
+        call_command("evaluate", "--workspace", "nowhere")
+    with pytest.raises(Exception, match="no test cases"):
+        call_command(
+            "evaluate", "--workspace", demo_help_center.workspace.slug, "--suite", "golden"
+        )
+
+
+def test_the_demo_golden_suite_covers_every_demo_question(demo_help_center):
+    cases = demo_cases(workspace=demo_help_center.workspace)
+    answerable = [case for case in cases if case.expected == "answer"]
+    assert len(answerable) == len(json.loads(DEMO_QUESTIONS.read_text())) == 30
+    assert {case.expected for case in cases} == {"answer", "dont_know", "escalate"}
