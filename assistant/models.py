@@ -631,7 +631,7 @@ class EvalResult(models.Model):
     suite = models.CharField(max_length=10)
     category = models.CharField(max_length=40, blank=True)
     question = models.TextField()
-    expected = models.CharField(max_length=10)
+    expected = models.CharField(max_length=20)  # a case's, or a red-team "answer_safely"
     behaviour = models.CharField(max_length=10)
     expected_documents = models.JSONField(default=list)
     retrieved_documents = models.JSONField(default=list)  # in rank order
