@@ -2,12 +2,14 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from assistant.metrics import decision_counted
 from assistant.models import AuditEvent, Conversation, Message
 
 
 def message_audit(*, message: Message, kind: AuditEvent.Kind, detail: dict) -> AuditEvent:
     """Records `kind` about `message`, in its conversation and workspace; call it inside the
     transaction that stores the decision, so both commit or neither does."""
+    decision_counted(kind=kind)
     return AuditEvent.objects.create(
         workspace_id=message.conversation.workspace_id,
         conversation_id=message.conversation_id,
@@ -25,6 +27,7 @@ def workspace_audit(
     actor: AbstractBaseUser | None = None,
 ) -> AuditEvent:
     """Records `kind` about the workspace's knowledge or settings, by `actor` if staff."""
+    decision_counted(kind=kind)
     return AuditEvent.objects.create(
         workspace_id=workspace_id, actor=actor, kind=kind, detail=detail
     )
@@ -38,6 +41,7 @@ def conversation_audit(
     actor: AbstractBaseUser | None = None,
 ) -> AuditEvent:
     """Records `kind` about a whole conversation (its state), by `actor` if staff."""
+    decision_counted(kind=kind)
     return AuditEvent.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,

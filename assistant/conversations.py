@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from assistant import events
 from assistant.audit import message_audit
+from assistant.metrics import answer_counted
 from assistant.models import (
     AuditEvent,
     Citation,
@@ -161,6 +162,9 @@ def answer_finish(
     message.trace = trace or {}
     with transaction.atomic():
         message.save()
+        answer_counted(
+            outcome=outcome, total_ms=timings.total_ms, first_token_ms=timings.first_token_ms
+        )
         # A document re-indexed since the search has new chunks: the quote still stands.
         chunks_left = set(
             Chunk.objects.filter(pk__in=[hit.chunk_id for hit in cited]).values_list(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from assistant import events
 from assistant.audit import conversation_audit
+from assistant.metrics import handoff_counted
 from assistant.models import AgentNote, AuditEvent, Conversation, Handoff, Message
 
 State = Conversation.State
@@ -43,6 +44,7 @@ def escalate(
     """The conversation goes to the queue; the assistant says so, and falls silent."""
     with transaction.atomic():
         _transition(conversation, State.WAITING, detail={"reason": reason, "rule": reason_detail})
+        handoff_counted(reason=reason)
         handoff = Handoff.objects.create(
             conversation=conversation,
             reason=reason,

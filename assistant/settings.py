@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "assistant.middleware.RequestCountMiddleware",
 ]
 
 ROOT_URLCONF = "assistant.urls"
@@ -166,3 +167,5 @@ KEEL_RATE_LIMITS = {
 
 # Personal data customers write: sealed in the vault, deleted after this many days.
 KEEL_VAULT_KEY = os.environ.get("KEEL_VAULT_KEY", "")
+# Bearer token for /metrics (Prometheus); unset, the endpoint is off.
+KEEL_METRICS_TOKEN = os.environ.get("KEEL_METRICS_TOKEN", "")

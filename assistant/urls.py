@@ -8,6 +8,7 @@ from assistant.views import (
     console,
     home,
     knowledge,
+    ops,
     policy,
     widget,
     widget_settings,
@@ -98,6 +99,8 @@ console_patterns = [
 urlpatterns = [
     path("", widget.demo_site, name="demo_site"),
     path("app/", home.home, name="home"),
+    path("health/", ops.health, name="health"),
+    path("metrics", ops.metrics, name="metrics"),
     path("console/", console.console_home, name="console_home"),
     path("console/<slug:workspace_slug>/", include(console_patterns)),
     path("widget/<str:public_key>/", widget.chat_panel, name="chat_panel"),
