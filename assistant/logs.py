@@ -1,0 +1,49 @@
+"""Logs as one JSON object per line (structlog), with personal data replaced by the
+placeholders the chat uses, whatever logged it: Keel, Django, a library."""
+
+import logging
+import threading
+
+import structlog
+
+from assistant.rails.personal_data import personal_data_redact
+
+_scrubbing = threading.local()
+
+
+def personal_data_scrubbed(logger, method_name, event_dict: dict) -> dict:
+    # Presidio logs too: its own records, written while it scrubs, pass as they are.
+    if getattr(_scrubbing, "active", False):
+        return event_dict
+    _scrubbing.active = True
+    try:
+        return {
+            key: personal_data_redact(text=value).text if isinstance(value, str) else value
+            for key, value in event_dict.items()
+        }
+    finally:
+        _scrubbing.active = False
+
+
+class JsonFormatter(structlog.stdlib.ProcessorFormatter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(
+            *args,
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso"),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                personal_data_scrubbed,
+                structlog.processors.JSONRenderer(),
+            ],
+            **kwargs,
+        )
+
+
+def record_json(record: logging.LogRecord) -> str:
+    """One record as the log line it becomes (for tests and tools)."""
+    return JsonFormatter().format(record)
