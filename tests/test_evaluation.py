@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from assistant.demo import DEMO_QUESTIONS, demo_cases
 from assistant.models import Conversation, EvalCase, EvalRun
+from tests.factories import WorkspaceFactory
 
 CANADA = "shipping-to-canada.html"
 
@@ -85,3 +86,39 @@ def test_the_demo_golden_suite_covers_every_demo_question(demo_help_center):
     answerable = [case for case in cases if case.expected == "answer"]
     assert len(answerable) == len(json.loads(DEMO_QUESTIONS.read_text())) == 30
     assert {case.expected for case in cases} == {"answer", "dont_know", "escalate"}
+
+
+def test_test_cases_export_and_import_round_trip(small_suite, tmp_path):
+    exported = tmp_path / "cases.jsonl"
+    call_command("testcases", "export", "--workspace", small_suite.slug, "--file", str(exported))
+    other = WorkspaceFactory()
+
+    out = StringIO()
+    call_command("testcases", "import", "--workspace", other.slug, "--file", str(exported),
+                 stdout=out)  # fmt: skip
+
+    assert out.getvalue().strip() == "Imported 4 test cases."
+    fields = ["question", "expected", "expected_documents", "must_contain", "must_not_contain"]
+    assert list(EvalCase.objects.filter(workspace=other).values(*fields)) == list(
+        EvalCase.objects.filter(workspace=small_suite).values(*fields)
+    )
+
+
+def test_a_bad_import_says_which_lines_and_stores_nothing(small_suite, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"question": "Where is my bike?", "expected": "answer", "must_contain": ["a, b"]}\n'
+        "not json\n"
+        '{"question": "Hi", "expected": "sing"}\n'
+        '{"question": "Hi", "expected": "answer", "must_contain": "a string"}\n'
+    )
+    before = EvalCase.objects.count()
+
+    with pytest.raises(Exception) as refused:
+        call_command("testcases", "import", "--workspace", small_suite.slug, "--file", str(bad))
+
+    message = str(refused.value)
+    assert "line 2: not a JSON object" in message
+    assert "line 3: expected: Select a valid choice" in message
+    assert "line 4: a JSON object whose lists are arrays of strings" in message
+    assert "line 1" not in message and EvalCase.objects.count() == before
