@@ -5,12 +5,14 @@ of them or none."""
 
 import json
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from django import forms
 from django.contrib.postgres.forms import SimpleArrayField
 from django.db import transaction
 
-from assistant.models import EvalCase, Workspace
+from assistant.evaluation import behaviour_of
+from assistant.models import EvalCase, Message, Workspace
 
 FIELDS = ["question", "expected", "expected_documents", "must_contain", "must_not_contain"]
 LIST_FIELDS = FIELDS[2:]
@@ -80,3 +82,36 @@ def _case_from(line: str, *, workspace: Workspace) -> tuple[EvalCase | None, lis
     case = form.save(commit=False)
     case.workspace = workspace
     return case, []
+
+
+def case_from_turn(*, question: Message) -> EvalCase:
+    """A customer's question in a conversation, saved as a test case expecting what the
+    assistant did then (an answer: from the documents it cited), for staff to adjust."""
+    reply = (
+        Message.objects.filter(conversation_id=question.conversation_id, pk__gt=question.pk)
+        .exclude(role=Message.Role.CUSTOMER)
+        .order_by("pk")
+        .first()
+    )
+    expected = (
+        behaviour_of(reply)
+        if reply is not None and reply.role == Message.Role.ASSISTANT
+        else EvalCase.Expected.ESCALATE
+    )
+    documents = (
+        sorted(
+            {
+                PurePath(c.document.source).name
+                for c in reply.citations.select_related("document")
+                if c.document
+            }
+        )
+        if reply is not None and expected == EvalCase.Expected.ANSWER
+        else []
+    )
+    return EvalCase.objects.create(
+        workspace_id=question.conversation.workspace_id,
+        question=question.text,
+        expected=expected,
+        expected_documents=documents,
+    )

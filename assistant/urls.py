@@ -90,6 +90,11 @@ console_patterns = [
         name="console_note",
     ),
     path(
+        "conversations/<int:conversation_id>/messages/<int:message_id>/save-as-case/",
+        console.turn_save_as_case,
+        name="console_save_case",
+    ),
+    path(
         "conversations/<int:conversation_id>/vault/",
         console.conversation_vault_read,
         name="console_vault",

@@ -12,7 +12,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 
 from assistant.handoffs import IllegalTransition, claim
-from assistant.models import AuditEvent, Conversation, Handoff, Membership, Message
+from assistant.models import AuditEvent, Conversation, EvalCase, Handoff, Membership, Message
 from tests.chat import AgentClient, ChatClient, visible_text
 from tests.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFactory
 
@@ -327,5 +327,27 @@ async def test_only_the_agent_handling_it_reads_the_vault_and_each_reading_is_au
     assert "4111" not in page  # the transcript keeps the placeholder
     packet = page.split('id="conversation-status"')[1]
     assert "Passages the assistant used" in packet and "Shipping to Canada" in packet
+    await chat.close()
+    await console.close()
+
+
+async def test_an_agent_saves_a_turn_as_a_test_case_in_one_click(demo_help_center):
+    workspace = demo_help_center.workspace
+    _, console, http = await agent_online(workspace)
+    chat = await customer(workspace)
+    await chat.ask("How long does delivery to Canada take?")
+    question = (await messages(workspace))[0]
+    url = reverse("console_save_case", args=[workspace.slug, question.conversation_id, question.pk])
+    _, outsider_session = await staff(await database_sync_to_async(WorkspaceFactory)())
+    outsider = AsyncClient()
+    outsider.cookies["sessionid"] = outsider_session
+
+    response = await http.post(url)
+
+    assert "Saved as a test case" in response.content.decode()
+    case = await database_sync_to_async(EvalCase.objects.get)(workspace=workspace)
+    assert (case.question, case.expected) == ("How long does delivery to Canada take?", "answer")
+    assert "shipping-to-canada.html" in case.expected_documents
+    assert (await outsider.post(url)).status_code == 404
     await chat.close()
     await console.close()

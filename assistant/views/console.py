@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assistant.access import staff_required
 from assistant.audit import conversation_audit
+from assistant.eval_cases import case_from_turn
 from assistant.forms import ConsoleSearchForm, NoteForm, ReplyForm
 from assistant.handoffs import (
     IllegalTransition,
@@ -18,7 +19,7 @@ from assistant.handoffs import (
     note_add,
     resolve,
 )
-from assistant.models import AuditEvent
+from assistant.models import AuditEvent, Message
 from assistant.partials import conversation_status_context, queue_context
 from assistant.selectors import (
     conversation_for_staff,
@@ -28,6 +29,7 @@ from assistant.selectors import (
     conversations_search,
     handoff_open,
     membership_first,
+    message_in_conversation,
 )
 from assistant.vault import vault_open
 
@@ -151,6 +153,18 @@ def conversation_vault_read(request, conversation_id: int):
             "entries": [(entry, vault_open(entry.sealed_value)) for entry in entries],
         },
     )
+
+
+@require_POST
+@staff_required
+def turn_save_as_case(request, conversation_id: int, message_id: int):
+    """One click in the transcript: the question becomes a test case of the workspace."""
+    found = _conversation(request, conversation_id)
+    question = message_in_conversation(conversation_id=found.pk, message_id=message_id)
+    if question is None or question.role != Message.Role.CUSTOMER:
+        raise Http404("No such question in this conversation.")
+    case = case_from_turn(question=question)
+    return render(request, "console/_case_saved.html", {"case": case})
 
 
 def _conversation(request, conversation_id: int):
