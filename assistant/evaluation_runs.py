@@ -14,7 +14,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from assistant import pipeline
 from assistant.evaluation import (
     Row,
     behaviour_of,
@@ -22,9 +21,10 @@ from assistant.evaluation import (
     facts_check,
     golden_verdict,
 )
-from assistant.models import Conversation, EvalCase, EvalResult, EvalRun, Message, Workspace
+from assistant.models import EvalCase, EvalResult, EvalRun, Message, Workspace
 from assistant.policy_checks import Case, case_verdict, gate_cases
-from assistant.selectors import assistant_message_latest, policy_draft, policy_in_force
+from assistant.sandbox import sandbox_reply
+from assistant.selectors import policy_draft, policy_in_force
 from assistant.threads import in_thread
 from knowledge.models import Chunk
 
@@ -87,16 +87,13 @@ def _items(*, workspace: Workspace, suite: str) -> list[Item]:
 
 
 async def _item_run(*, run: EvalRun, item: Item) -> None:
-    conversation = await in_thread(Conversation.objects.create)(
+    started = time.perf_counter()
+    answer = await sandbox_reply(
         workspace_id=run.workspace_id,
-        visitor_key=f"evaluation-{run.pk}",
-        sandbox=True,
+        text=item.question,
+        label=f"evaluation-{run.pk}",
         pinned_policy=run.policy,
     )
-    started = time.perf_counter()
-    answer = await pipeline.answer(
-        conversation=conversation, text=item.question
-    ) or await in_thread(assistant_message_latest)(conversation_id=conversation.pk)
     latency_ms = round((time.perf_counter() - started) * 1000)
     await in_thread(_result_store)(run=run, item=item, answer=answer, latency_ms=latency_ms)
 

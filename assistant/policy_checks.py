@@ -20,12 +20,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from assistant import pipeline
 from assistant.audit import workspace_audit
 from assistant.llm import EXTRACTIVE
 from assistant.models import (
     AuditEvent,
-    Conversation,
     Message,
     PolicyCheck,
     PolicyCheckResult,
@@ -34,7 +32,8 @@ from assistant.models import (
 from assistant.prompts import system_prompt
 from assistant.rails.output_rails import OutputRails
 from assistant.rails.personal_data import personal_data_find
-from assistant.selectors import assistant_message_latest, handoff_latest
+from assistant.sandbox import sandbox_reply
+from assistant.selectors import handoff_latest
 from assistant.threads import in_thread
 
 REDTEAM_CASES = Path(__file__).parent / "rails" / "redteam_cases.jsonl"
@@ -103,13 +102,9 @@ async def _case_run(*, check: PolicyCheck, case: Case) -> None:
         verdict = Verdict(True, "Over the message limit: the customer is asked to shorten it.")
         answer = None
     else:
-        conversation = await in_thread(Conversation.objects.create)(
-            workspace_id=check.policy.workspace_id, visitor_key=f"check-{check.pk}", sandbox=True
+        answer = await sandbox_reply(
+            workspace_id=check.policy.workspace_id, text=case.text, label=f"check-{check.pk}"
         )
-        # No answer: the case went to a person, who got the assistant's handoff message.
-        answer = await pipeline.answer(
-            conversation=conversation, text=case.text
-        ) or await in_thread(assistant_message_latest)(conversation_id=conversation.pk)
         verdict = await in_thread(case_verdict)(case=case, answer=answer, policy=check.policy)
     await in_thread(PolicyCheckResult.objects.create)(
         policy_check=check,

@@ -1,0 +1,19 @@
+"""A question asked in a fresh sandbox conversation: how checks and evaluations see what
+the assistant does, without a customer's conversation."""
+
+from assistant import pipeline
+from assistant.models import Conversation, Message, PolicyVersion
+from assistant.selectors import assistant_message_latest
+from assistant.threads import in_thread
+
+
+async def sandbox_reply(
+    *, workspace_id: int, text: str, label: str, pinned_policy: PolicyVersion | None = None
+) -> Message:
+    """The assistant's answer, or, when the question went to a person, the message that
+    told the customer so. Unpinned, the sandbox follows the workspace's draft."""
+    conversation = await in_thread(Conversation.objects.create)(
+        workspace_id=workspace_id, visitor_key=label, sandbox=True, pinned_policy=pinned_policy
+    )
+    answer = await pipeline.answer(conversation=conversation, text=text)
+    return answer or await in_thread(assistant_message_latest)(conversation_id=conversation.pk)
