@@ -25,27 +25,11 @@ def workspace_audit(
     kind: AuditEvent.Kind,
     detail: dict,
     actor: AbstractBaseUser | None = None,
+    conversation: Conversation | None = None,
 ) -> AuditEvent:
-    """Records `kind` about the workspace's knowledge or settings, by `actor` if staff."""
+    """Records `kind` about the workspace's knowledge, settings or policy, or about a whole
+    `conversation` (its state), by `actor` if staff."""
     decision_counted(kind=kind)
     return AuditEvent.objects.create(
-        workspace_id=workspace_id, actor=actor, kind=kind, detail=detail
-    )
-
-
-def conversation_audit(
-    *,
-    conversation: Conversation,
-    kind: AuditEvent.Kind,
-    detail: dict,
-    actor: AbstractBaseUser | None = None,
-) -> AuditEvent:
-    """Records `kind` about a whole conversation (its state), by `actor` if staff."""
-    decision_counted(kind=kind)
-    return AuditEvent.objects.create(
-        workspace_id=conversation.workspace_id,
-        conversation=conversation,
-        actor=actor,
-        kind=kind,
-        detail=detail,
+        workspace_id=workspace_id, conversation=conversation, actor=actor, kind=kind, detail=detail
     )

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistant import events
-from assistant.audit import conversation_audit
+from assistant.audit import workspace_audit
 from assistant.metrics import handoff_counted
 from assistant.models import AgentNote, AuditEvent, Conversation, Handoff, Message
 
@@ -165,7 +165,8 @@ def _transition(
             f"“{State(to).label.lower()}”."
         )
     Conversation.objects.filter(pk=conversation.pk).update(state=to)
-    conversation_audit(
+    workspace_audit(
+        workspace_id=locked.workspace_id,
         conversation=locked,
         kind=AuditEvent.Kind.HANDOFF,
         actor=actor,

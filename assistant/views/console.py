@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant.access import staff_required
-from assistant.audit import conversation_audit
+from assistant.audit import workspace_audit
 from assistant.eval_cases import case_from_turn
 from assistant.forms import ConsoleSearchForm, NoteForm, ReplyForm
 from assistant.handoffs import (
@@ -139,7 +139,8 @@ def conversation_vault_read(request, conversation_id: int):
     if handoff is None or handoff.claimed_by_id != request.user.pk:
         return render(request, "console/_vault.html", {"refused": True})
     entries = list(conversation_vault(conversation_id=found.pk))
-    conversation_audit(
+    workspace_audit(
+        workspace_id=found.workspace_id,
         conversation=found,
         kind=AuditEvent.Kind.VAULT_READ,
         actor=request.user,
