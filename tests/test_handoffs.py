@@ -6,13 +6,14 @@ import asyncio
 import threading
 
 import pytest
-from channels.db import database_sync_to_async
-from django.db import connection
+from asgiref.sync import sync_to_async
+from django.db import connection, connections
 from django.test import AsyncClient, Client
 from django.urls import reverse
 
 from assistant.handoffs import IllegalTransition, claim
 from assistant.models import AuditEvent, Conversation, EvalCase, Handoff, Membership, Message
+from assistant.threads import in_thread
 from tests.chat import AgentClient, ChatClient, visible_text
 from tests.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFactory
 
@@ -28,7 +29,7 @@ async def customer(workspace) -> ChatClient:
     return chat
 
 
-@database_sync_to_async
+@in_thread
 def staff(workspace, role=Membership.Role.AGENT) -> tuple[Membership, str]:
     """A staff member of `workspace` and their session key, as if signed in."""
     membership = MembershipFactory(workspace=workspace, role=role)
@@ -48,14 +49,14 @@ async def agent_online(workspace) -> tuple[Membership, AgentClient, AsyncClient]
     return membership, socket, http
 
 
-@database_sync_to_async
+@in_thread
 def the_handoff(workspace) -> Handoff:
     return Handoff.objects.select_related("conversation__workspace", "claimed_by").get(
         conversation__workspace=workspace
     )
 
 
-@database_sync_to_async
+@in_thread
 def messages(workspace) -> list[Message]:
     return list(Message.objects.filter(conversation__workspace=workspace).order_by("pk"))
 
@@ -85,7 +86,7 @@ async def test_a_message_that_needs_a_person_goes_to_the_queue_and_the_bot_stays
     demo_help_center, message, reason, detail
 ):
     workspace = demo_help_center.workspace
-    await database_sync_to_async(PolicyVersionFactory)(workspace=workspace)
+    await in_thread(PolicyVersionFactory)(workspace=workspace)
     chat = await customer(workspace)
 
     await chat.send({"type": "ask", "message": message})
@@ -188,7 +189,7 @@ async def test_round_trip_queue_claim_reply_hand_back(demo_help_center):
 
     handoff = await the_handoff(workspace)
     assert handoff.claimed_by == agent.user and handoff.first_reply_at and handoff.closed_at
-    transitions = await database_sync_to_async(
+    transitions = await in_thread(
         lambda: list(
             AuditEvent.objects.filter(kind=AuditEvent.Kind.HANDOFF)
             .order_by("pk")
@@ -260,7 +261,7 @@ async def test_agents_of_another_workspace_reach_nothing(demo_help_center):
     await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
     await chat.until('id="ticket-email"')
     handoff = await the_handoff(workspace)
-    other = await database_sync_to_async(WorkspaceFactory)()
+    other = await in_thread(WorkspaceFactory)()
     _, session_key = await staff(other)
     http = AsyncClient()
     http.cookies["sessionid"] = session_key
@@ -319,7 +320,7 @@ async def test_only_the_agent_handling_it_reads_the_vault_and_each_reading_is_au
 
     assert "4111" not in refused.content.decode()
     assert "[CARD_1]" in shown.content.decode() and "4111 1111 1111 1111" in shown.content.decode()
-    reads = await database_sync_to_async(
+    reads = await in_thread(
         lambda: list(AuditEvent.objects.filter(kind=AuditEvent.Kind.VAULT_READ).values("actor"))
     )()
     assert reads == [{"actor": agent.user.pk}]
@@ -338,16 +339,31 @@ async def test_an_agent_saves_a_turn_as_a_test_case_in_one_click(demo_help_cente
     await chat.ask("How long does delivery to Canada take?")
     question = (await messages(workspace))[0]
     url = reverse("console_save_case", args=[workspace.slug, question.conversation_id, question.pk])
-    _, outsider_session = await staff(await database_sync_to_async(WorkspaceFactory)())
+    _, outsider_session = await staff(await in_thread(WorkspaceFactory)())
     outsider = AsyncClient()
     outsider.cookies["sessionid"] = outsider_session
 
     response = await http.post(url)
 
     assert "Saved as a test case" in response.content.decode()
-    case = await database_sync_to_async(EvalCase.objects.get)(workspace=workspace)
+    case = await in_thread(EvalCase.objects.get)(workspace=workspace)
     assert (case.question, case.expected) == ("How long does delivery to Canada take?", "answer")
     assert "shipping-to-canada.html" in case.expected_documents
     assert (await outsider.post(url)).status_code == 404
     await chat.close()
     await console.close()
+
+
+async def test_console_home_leads_staff_to_their_queue_and_strangers_to_login(demo_help_center):
+    workspace = demo_help_center.workspace
+    _, session_key = await staff(workspace)
+    http = AsyncClient()
+    http.cookies["sessionid"] = session_key
+
+    response = await http.get(reverse("console_home"))
+    assert response.url == reverse("console", args=[workspace.slug])
+    anonymous = await AsyncClient().get(reverse("console_home"))
+    assert anonymous.url.startswith(reverse("login")) and "next=/console/" in anonymous.url
+    # The test client keeps the views' connection open (Django's test handler does not
+    # close it), in the thread the views ran in.
+    await sync_to_async(connections.close_all)()

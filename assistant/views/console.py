@@ -3,6 +3,7 @@ actions on it (claim, reply, note, hand back, resolve, read the vault). Live upd
 over the console socket (`consumers.AgentConsumer`); these views render the same partials.
 """
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -40,7 +41,7 @@ PAST_CONVERSATIONS = 50
 def console_home(request):
     """`/console/`: the queue of the first workspace the person works in."""
     if not request.user.is_authenticated:
-        return redirect(f"/login/?next={request.path}")
+        return redirect_to_login(request.get_full_path())
     membership = membership_first(user=request.user)
     if membership is None:
         raise Http404("You are not on any workspace's team.")
