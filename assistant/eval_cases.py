@@ -1,7 +1,7 @@
-"""A workspace's test cases as JSON lines, out and back in: one object per line with
-"question", "expected" and, optionally, "expected_documents", "must_contain" and
-"must_not_contain" (arrays of strings). Import checks every line first and stores all
-of them or none."""
+"""A workspace's test cases: the form for the page, and JSON lines out and back in (one
+object per line with "question", "expected" and, optionally, "earlier_turns",
+"expected_documents", "must_contain" and "must_not_contain", arrays of strings). Import
+checks every line first and stores all of them or none."""
 
 import json
 from dataclasses import dataclass
@@ -9,29 +9,59 @@ from pathlib import PurePath
 
 from django import forms
 from django.contrib.postgres.forms import SimpleArrayField
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from assistant.evaluation import behaviour_of
 from assistant.models import EvalCase, Message, Workspace
 
-FIELDS = ["question", "expected", "expected_documents", "must_contain", "must_not_contain"]
-LIST_FIELDS = FIELDS[2:]
-# The form reads a list as one string; a delimiter no value contains keeps commas intact.
-SEPARATOR = "\x1f"
+FIELDS = [
+    "earlier_turns",
+    "question",
+    "expected",
+    "expected_documents",
+    "must_contain",
+    "must_not_contain",
+]
+EARLIER_TURNS_KEPT = 3
+LIST_FIELDS = {"earlier_turns", "expected_documents", "must_contain", "must_not_contain"}
 
 
-def _list_field() -> SimpleArrayField:
-    return SimpleArrayField(forms.CharField(max_length=500), delimiter=SEPARATOR, required=False)
+class LinesField(SimpleArrayField):
+    """One item per line, as typed in a text area: blank lines are no items."""
+
+    def to_python(self, value):
+        lines = [line.strip() for line in (value or "").splitlines() if line.strip()]
+        return super().to_python("\n".join(lines))
+
+
+def _lines_field(label: str, help_text: str) -> LinesField:
+    return LinesField(
+        forms.CharField(max_length=4000),
+        delimiter="\n",
+        required=False,
+        label=label,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class EvalCaseForm(forms.ModelForm):
-    expected_documents = _list_field()
-    must_contain = _list_field()
-    must_not_contain = _list_field()
+    """A test case on a page: each list one item per line."""
+
+    earlier_turns = _lines_field(
+        "Earlier messages", "For a follow-up: the customer's messages before it, one per line."
+    )
+    expected_documents = _lines_field(
+        "Expected documents", "File names, one per line, e.g. returns-and-refunds.md."
+    )
+    must_contain = _lines_field("Must contain", "Words or facts, one per line.")
+    must_not_contain = _lines_field("Must not contain", "Words or facts, one per line.")
 
     class Meta:
         model = EvalCase
         fields = FIELDS
+        widgets = {"question": forms.Textarea(attrs={"rows": 2})}
 
 
 @dataclass(frozen=True)
@@ -68,25 +98,33 @@ def _case_from(line: str, *, workspace: Workspace) -> tuple[EvalCase | None, lis
         row = json.loads(line)
     except ValueError:
         return None, ["not a JSON object"]
-    if not isinstance(row, dict) or any(
-        not isinstance(row.get(field, []), list) for field in LIST_FIELDS
+    if not isinstance(row, dict):
+        return None, ["not a JSON object"]
+    unknown = sorted(set(row) - set(FIELDS))
+    if unknown:
+        return None, [f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"]
+    if any(
+        not isinstance(row.get(field, []), list)
+        or not all(isinstance(item, str) for item in row.get(field, []))
+        for field in LIST_FIELDS
     ):
-        return None, ["a JSON object whose lists are arrays of strings"]
-    form = EvalCaseForm(
-        {**row, **{field: SEPARATOR.join(map(str, row.get(field, []))) for field in LIST_FIELDS}}
-    )
-    if not form.is_valid():
+        return None, ["lists must be arrays of strings"]
+    case = EvalCase(workspace=workspace, **row)
+    try:
+        case.full_clean(exclude=["workspace"])
+    except ValidationError as error:
         return None, [
-            f"{field}: {message}" for field, messages in form.errors.items() for message in messages
+            f"{field}: {message}"
+            for field, messages in error.message_dict.items()
+            for message in messages
         ]
-    case = form.save(commit=False)
-    case.workspace = workspace
     return case, []
 
 
 def case_from_turn(*, question: Message) -> EvalCase:
     """A customer's question in a conversation, saved as a test case expecting what the
-    assistant did then (an answer: from the documents it cited), for staff to adjust."""
+    assistant did then (an answer: from the documents it cited), for staff to adjust.
+    The messages before it come along, so a follow-up keeps its context."""
     reply = (
         Message.objects.filter(conversation_id=question.conversation_id, pk__gt=question.pk)
         .exclude(role=Message.Role.CUSTOMER)
@@ -109,8 +147,12 @@ def case_from_turn(*, question: Message) -> EvalCase:
         if reply is not None and expected == EvalCase.Expected.ANSWER
         else []
     )
+    earlier = Message.objects.filter(
+        conversation_id=question.conversation_id, role=Message.Role.CUSTOMER, pk__lt=question.pk
+    ).order_by("-pk")[:EARLIER_TURNS_KEPT]
     return EvalCase.objects.create(
         workspace_id=question.conversation.workspace_id,
+        earlier_turns=[turn.text for turn in reversed(earlier)],
         question=question.text,
         expected=expected,
         expected_documents=documents,

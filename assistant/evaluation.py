@@ -13,6 +13,29 @@ from assistant.models import EvalCase, Message
 
 RETRIEVAL_DEPTH = 4  # the passages an answer is given
 
+METRIC_LABELS = {
+    "cases": "Cases",
+    "passed": "Passed",
+    f"retrieval_hit_at_{RETRIEVAL_DEPTH}": f"Retrieval hit@{RETRIEVAL_DEPTH}",
+    "retrieval_mrr": "Retrieval MRR",
+    "citation_precision": "Citation precision",
+    "citation_recall": "Citation recall",
+    "facts_pass_rate": "Must / must-not contain pass rate",
+    "dont_know_accuracy": "Don't-know accuracy",
+    "escalation_precision": "Escalation precision",
+    "escalation_recall": "Escalation recall",
+    "redteam_pass_rate": "Red-team pass rate",
+    "benign_false_positive_rate": "Benign questions refused",
+    "latency_p50_ms": "Latency p50 (ms)",
+    "latency_p95_ms": "Latency p95 (ms)",
+    "judge_faithfulness": "Faithfulness (LLM-as-judge)",
+}
+LOWER_IS_BETTER = {"benign_false_positive_rate", "latency_p50_ms", "latency_p95_ms"}
+# Counts describe the run; they are neither better nor worse.
+NOT_COMPARED = {"cases", "passed"}
+# Timings vary from run to run by about this much on the same machine with the same code.
+LATENCY_NOISE = 0.2
+
 
 @dataclass(frozen=True)
 class Row:
@@ -26,6 +49,7 @@ class Row:
     facts_ok: bool | None
     passed: bool
     latency_ms: int | None
+    faithfulness: float | None = None  # an LLM judge's score, when one judged
 
 
 def behaviour_of(answer: Message) -> str:
@@ -76,6 +100,7 @@ def evaluation_metrics(rows: Sequence[Row]) -> dict:
     redteam = [r for r in rows if r.suite == "redteam"]
     benign = [r for r in redteam if r.category == "benign_lookalike"]
     latencies = sorted(r.latency_ms for r in rows if r.latency_ms is not None)
+    judged = [r.faithfulness for r in rows if r.faithfulness is not None]
     return {
         "cases": len(rows),
         "passed": sum(r.passed for r in rows),
@@ -111,7 +136,53 @@ def evaluation_metrics(rows: Sequence[Row]) -> dict:
         ),
         "latency_p50_ms": _percentile(latencies, 50),
         "latency_p95_ms": _percentile(latencies, 95),
+        **({"judge_faithfulness": _mean(judged)} if judged else {}),
     }
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    name: str
+    label: str
+    current: float | None
+    previous: float | None
+    direction: str  # "better", "worse", "same", or "" when there is nothing to compare
+
+
+def metrics_compare(*, current: dict, previous: dict | None) -> list[MetricChange]:
+    """Each figure of this run beside the previous run's, in the labels' order (stored
+    metrics come back in no order); latency within its noise is the same."""
+    previous = previous or {}
+    names = [name for name in METRIC_LABELS if name in current]
+    names += sorted(set(current) - set(names))
+    return [
+        MetricChange(
+            name=name,
+            label=METRIC_LABELS.get(name, name),
+            current=current[name],
+            previous=previous.get(name),
+            direction=""
+            if name in NOT_COMPARED
+            else _direction(name=name, current=current[name], previous=previous.get(name)),
+        )
+        for name in names
+    ]
+
+
+def regressions(*, current: dict[str, bool], previous: dict[str, bool]) -> set[str]:
+    """Cases (by key) that passed in the previous run and fail in this one."""
+    return {key for key, passed in current.items() if not passed and previous.get(key)}
+
+
+def _direction(*, name: str, current: float | None, previous: float | None) -> str:
+    if current is None or previous is None:
+        return ""
+    change = current - previous
+    if name.startswith("latency"):
+        change = 0 if abs(change) <= LATENCY_NOISE * previous else change
+    if change == 0:
+        return "same"
+    return "better" if (change < 0) == (name in LOWER_IS_BETTER) else "worse"
 
 
 def _first_rank(retrieved: Sequence[str], expected: Sequence[str]) -> int | None:

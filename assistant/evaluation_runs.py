@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,10 +20,12 @@ from assistant.evaluation import (
     facts_check,
     golden_verdict,
 )
-from assistant.models import EvalCase, EvalResult, EvalRun, Message, Workspace
+from assistant.judge import faithfulness_judged, judge_backend
+from assistant.llm import OpenAICompatibleBackend
+from assistant.models import EvalCase, EvalResult, EvalRun, Message
 from assistant.policy_checks import Case, case_verdict, gate_cases
 from assistant.sandbox import sandbox_reply
-from assistant.selectors import policy_draft, policy_in_force
+from assistant.selectors import policy_in_force
 from assistant.threads import in_thread
 from knowledge.models import Chunk
 
@@ -40,43 +41,30 @@ class Item:
     redteam: Case | None = None
 
 
-def evaluation_start(
-    *, workspace: Workspace, suite: str, draft: bool, actor: AbstractBaseUser | None = None
-) -> EvalRun:
-    """A run of `suite` under the draft (or, without one, what is in force) or the version
-    in force."""
-    policy = (draft and policy_draft(workspace_id=workspace.pk)) or policy_in_force(
-        workspace_id=workspace.pk
-    )
-    return EvalRun.objects.create(
-        workspace=workspace,
-        suite=suite,
-        policy=policy if policy.pk else None,
-        started_by=actor,
-        case_count=len(_items(workspace=workspace, suite=suite)),
-    )
-
-
 async def evaluation_run(*, run: EvalRun, on_case: Callable[[], None] = lambda: None) -> EvalRun:
-    items = await in_thread(_items)(workspace=run.workspace, suite=run.suite)
+    """Every case of the run's suite, judged and stored; a retried run goes on where it
+    stopped."""
+    await in_thread(_status_set)(run=run, status=EvalRun.Status.RUNNING)
+    items = await in_thread(evaluation_items)(workspace_id=run.workspace_id, suite=run.suite)
+    done = set(await in_thread(list)(run.results.values_list("case_key", flat=True)))
+    judge = judge_backend() if run.judge_model else None
     try:
         for item in items:
-            await _item_run(run=run, item=item)
+            if item.key not in done:
+                await _item_run(run=run, item=item, judge=judge)
             on_case()
-    except Exception:
-        await in_thread(EvalRun.objects.filter(pk=run.pk).update)(
-            status=EvalRun.Status.FAILED, finished_at=timezone.now()
-        )
+    except Exception as error:
+        await in_thread(_status_set)(run=run, status=EvalRun.Status.FAILED, error=str(error))
         raise
     return await in_thread(_finish)(run=run)
 
 
-def _items(*, workspace: Workspace, suite: str) -> list[Item]:
+def evaluation_items(*, workspace_id: int, suite: str) -> list[Item]:
     items = []
     if suite in (EvalRun.Suite.GOLDEN, EvalRun.Suite.ALL):
         items += [
             Item(f"case-{case.pk}", "golden", "", case.question, case.expected, golden=case)
-            for case in EvalCase.objects.filter(workspace=workspace)
+            for case in EvalCase.objects.filter(workspace_id=workspace_id)
         ]
     if suite in (EvalRun.Suite.REDTEAM, EvalRun.Suite.ALL):
         items += [
@@ -86,19 +74,43 @@ def _items(*, workspace: Workspace, suite: str) -> list[Item]:
     return items
 
 
-async def _item_run(*, run: EvalRun, item: Item) -> None:
+async def _item_run(*, run: EvalRun, item: Item, judge: OpenAICompatibleBackend | None) -> None:
     started = time.perf_counter()
     answer = await sandbox_reply(
         workspace_id=run.workspace_id,
         text=item.question,
         label=f"evaluation-{run.pk}",
         pinned_policy=run.policy,
+        earlier_turns=item.golden.earlier_turns if item.golden else (),
     )
     latency_ms = round((time.perf_counter() - started) * 1000)
-    await in_thread(_result_store)(run=run, item=item, answer=answer, latency_ms=latency_ms)
+    faithfulness = None
+    if judge is not None and answer.outcome == Message.Outcome.ANSWERED:
+        faithfulness = await faithfulness_judged(
+            backend=judge,
+            question=item.question,
+            answer=answer.text,
+            sources=await in_thread(_sources_given)(answer=answer),
+        )
+    await in_thread(_result_store)(
+        run=run, item=item, answer=answer, latency_ms=latency_ms, faithfulness=faithfulness
+    )
 
 
-def _result_store(*, run: EvalRun, item: Item, answer: Message, latency_ms: int) -> EvalResult:
+def _sources_given(*, answer: Message) -> list[str]:
+    """The passages the answer was written from, in the order the generator saw them."""
+    chunk_ids = [
+        hit["chunk_id"]
+        for hit in answer.trace.get("retrieved", [])
+        if hit.get("given_to_the_generator")
+    ]
+    texts = dict(Chunk.objects.filter(pk__in=chunk_ids).values_list("pk", "text"))
+    return [texts[pk] for pk in chunk_ids if pk in texts]
+
+
+def _result_store(
+    *, run: EvalRun, item: Item, answer: Message, latency_ms: int, faithfulness: float | None
+) -> EvalResult:
     behaviour = behaviour_of(answer)
     cited = [
         _document_name(c.document.source if c.document else c.document_title)
@@ -133,6 +145,7 @@ def _result_store(*, run: EvalRun, item: Item, answer: Message, latency_ms: int)
         passed=passed,
         reason=reason,
         latency_ms=latency_ms,
+        faithfulness=faithfulness,
         answer=answer,
     )
 
@@ -161,6 +174,7 @@ def _finish(*, run: EvalRun) -> EvalRun:
             facts_ok=r.facts_ok,
             passed=r.passed,
             latency_ms=r.latency_ms,
+            faithfulness=r.faithfulness,
         )
         for r in run.results.all()
     ]
@@ -170,3 +184,12 @@ def _finish(*, run: EvalRun) -> EvalRun:
         run.finished_at = timezone.now()
         run.save(update_fields=["metrics", "status", "finished_at"])
     return run
+
+
+def _status_set(*, run: EvalRun, status: str, error: str = "") -> None:
+    EvalRun.objects.filter(pk=run.pk).update(
+        status=status,
+        error=error,
+        finished_at=timezone.now() if status == EvalRun.Status.FAILED else None,
+    )
+    run.status, run.error = status, error

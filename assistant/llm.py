@@ -73,6 +73,14 @@ class OpenAICompatibleBackend:
         **_,
     ) -> AsyncIterator[str]:
         messages = chat_messages(system=system, question=question, history=history, sources=sources)
+        async for piece in self._pieces(messages):
+            yield piece
+
+    async def complete(self, *, messages: list[dict[str, str]]) -> str:
+        """The whole reply at once, for work no customer waits on (the evaluation judge)."""
+        return "".join([piece async for piece in self._pieces(messages)])
+
+    async def _pieces(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
         wrote_anything = False
         try:
             stream = await self.client.chat.completions.create(

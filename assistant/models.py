@@ -578,6 +578,8 @@ class EvalCase(models.Model):
         REFUSE = "refuse", "Refuse"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="eval_cases")
+    # A short conversation: the customer's earlier messages, each answered before `question`.
+    earlier_turns = ArrayField(models.TextField(max_length=4000), default=list, blank=True)
     question = models.TextField(max_length=4000)
     expected = models.CharField(max_length=10, choices=Expected.choices)
     expected_documents = ArrayField(models.CharField(max_length=500), default=list, blank=True)
@@ -601,6 +603,7 @@ class EvalRun(models.Model):
         ALL = "all", "Both"
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
         RUNNING = "running", "Running"
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Could not finish"
@@ -613,9 +616,11 @@ class EvalRun(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     case_count = models.PositiveIntegerField()
     metrics = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    judge_model = models.CharField(max_length=200, blank=True)  # the LLM that judged, if any
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True)
 
@@ -640,6 +645,8 @@ class EvalResult(models.Model):
     passed = models.BooleanField()
     reason = models.TextField(blank=True)
     latency_ms = models.PositiveIntegerField(null=True)
+    # An LLM judge's share of the answer's claims the sources support; None: not judged.
+    faithfulness = models.FloatField(null=True)
     answer = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, related_name="+")
 
     class Meta:

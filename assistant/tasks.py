@@ -3,7 +3,8 @@
 from procrastinate.contrib.django import app
 
 from assistant.conversations import transcripts_expired_purge, vault_expired_purge
-from assistant.models import PolicyCheck
+from assistant.evaluation_runs import evaluation_run
+from assistant.models import EvalRun, PolicyCheck
 from assistant.policy_checks import policy_check_run
 from assistant.threads import in_thread
 
@@ -23,3 +24,10 @@ async def policy_check_job(*, check_id: int) -> None:
     )()
     if check is not None:  # deleted with its draft while it waited
         await policy_check_run(check=check)
+
+
+@app.task(queue="checks", retry=2)
+async def evaluation_job(*, run_id: int) -> None:
+    run = await in_thread(EvalRun.objects.select_related("workspace").filter(pk=run_id).first)()
+    if run is not None and run.status != EvalRun.Status.FINISHED:
+        await evaluation_run(run=run)

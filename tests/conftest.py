@@ -228,6 +228,7 @@ def keel_server(transactional_db):
 @pytest.fixture
 def llm_server(settings):
     """An OpenAI-compatible test server, and Keel configured to answer with it."""
+    from assistant.llm import answer_backend
     from tests.llm_server import FakeLLMServer
 
     with FakeLLMServer() as server:
@@ -235,4 +236,6 @@ def llm_server(settings):
         settings.LLM_MODEL = "test-model"
         settings.LLM_API_KEY = "test-key"
         settings.LLM_TIMEOUT_SECONDS = 2
+        answer_backend.cache_clear()
         yield server
+    answer_backend.cache_clear()

@@ -67,7 +67,7 @@ def test_evaluate_runs_the_cases_through_the_pipeline_and_computes_the_metrics(
     assert not Conversation.objects.filter(sandbox=False).exists()
 
     printed = out.getvalue()
-    assert "retrieval_mrr" in printed and "FAIL case-" in printed
+    assert "Retrieval MRR" in printed and "FAIL case-" in printed
     exported = json.loads((tmp_path / "run.json").read_text())
     assert exported["metrics"] == metrics and len(exported["results"]) == 4
 
@@ -89,6 +89,13 @@ def test_the_demo_golden_suite_covers_every_demo_question(demo_help_center):
 
 
 def test_test_cases_export_and_import_round_trip(small_suite, tmp_path):
+    EvalCase.objects.create(
+        workspace=small_suite,
+        earlier_turns=["Do you ship to Canada?", "Über Zoll, bitte: «Gebühren»?"],
+        question="And how long does it take?",
+        expected="answer",
+        expected_documents=[CANADA],
+    )
     exported = tmp_path / "cases.jsonl"
     call_command("testcases", "export", "--workspace", small_suite.slug, "--file", str(exported))
     other = WorkspaceFactory()
@@ -97,8 +104,9 @@ def test_test_cases_export_and_import_round_trip(small_suite, tmp_path):
     call_command("testcases", "import", "--workspace", other.slug, "--file", str(exported),
                  stdout=out)  # fmt: skip
 
-    assert out.getvalue().strip() == "Imported 4 test cases."
-    fields = ["question", "expected", "expected_documents", "must_contain", "must_not_contain"]
+    assert out.getvalue().strip() == "Imported 5 test cases."
+    fields = ["earlier_turns", "question", "expected", "expected_documents", "must_contain",
+              "must_not_contain"]  # fmt: skip
     assert list(EvalCase.objects.filter(workspace=other).values(*fields)) == list(
         EvalCase.objects.filter(workspace=small_suite).values(*fields)
     )
@@ -119,6 +127,6 @@ def test_a_bad_import_says_which_lines_and_stores_nothing(small_suite, tmp_path)
 
     message = str(refused.value)
     assert "line 2: not a JSON object" in message
-    assert "line 3: expected: Select a valid choice" in message
-    assert "line 4: a JSON object whose lists are arrays of strings" in message
+    assert "line 3: expected: Value 'sing' is not a valid choice." in message
+    assert "line 4: lists must be arrays of strings" in message
     assert "line 1" not in message and EvalCase.objects.count() == before

@@ -1,6 +1,13 @@
 """The evaluation's figures, checked against a small suite counted by hand."""
 
-from assistant.evaluation import Row, evaluation_metrics, facts_check
+from assistant.evaluation import (
+    Row,
+    evaluation_metrics,
+    facts_check,
+    metrics_compare,
+    regressions,
+)
+from assistant.judge import faithfulness_from
 
 
 def row(**fields) -> Row:
@@ -77,3 +84,43 @@ def test_facts_are_matched_without_case():
     )
     assert facts_check(text="Paid in cash.", must_contain=[], must_not_contain=["Cash"]) is False
     assert facts_check(text="Anything", must_contain=[], must_not_contain=[]) is None
+
+
+def test_each_figure_is_better_worse_or_the_same_by_its_own_direction():
+    previous = {"passed": 3, "retrieval_mrr": 0.5, "benign_false_positive_rate": 0.1,
+                "latency_p50_ms": 200, "latency_p95_ms": 400, "citation_recall": 0.8,
+                "facts_pass_rate": None}  # fmt: skip
+    current = {"passed": 4, "retrieval_mrr": 0.6, "benign_false_positive_rate": 0.2,
+               "latency_p50_ms": 230, "latency_p95_ms": 600, "citation_recall": 0.8,
+               "facts_pass_rate": 1.0, "judge_faithfulness": 0.9}  # fmt: skip
+
+    changes = {c.name: c.direction for c in metrics_compare(current=current, previous=previous)}
+
+    assert changes == {
+        "passed": "",  # a count: neither better nor worse
+        "retrieval_mrr": "better",
+        "benign_false_positive_rate": "worse",  # lower is better
+        "latency_p50_ms": "same",  # +15%: within the noise
+        "latency_p95_ms": "worse",  # +50%
+        "citation_recall": "same",
+        "facts_pass_rate": "",  # nothing to compare with
+        "judge_faithfulness": "",
+    }
+    first = metrics_compare(current=current, previous=None)
+    assert [c.name for c in first][:2] == ["passed", "retrieval_mrr"]  # the labels' order
+    assert {c.direction for c in first} == {""}
+
+
+def test_a_regression_is_a_case_that_passed_before_and_fails_now():
+    assert regressions(
+        current={"a": False, "b": False, "c": True, "new": False},
+        previous={"a": True, "b": False, "c": False},
+    ) == {"a"}
+
+
+def test_the_judges_last_tally_is_its_score_and_nonsense_is_no_score():
+    assert faithfulness_from("x: SUPPORTED\ny: NOT SUPPORTED\nSUPPORTED 1 OF 2") == 0.5
+    assert faithfulness_from("supported 3 of 3\nOn reflection: SUPPORTED 2 OF 3") == 0.667
+    assert faithfulness_from("No claims. SUPPORTED 0 OF 0") == 1.0
+    assert faithfulness_from("I think it is fine.") is None
+    assert faithfulness_from("SUPPORTED 5 OF 2") is None

@@ -336,8 +336,9 @@ async def test_an_agent_saves_a_turn_as_a_test_case_in_one_click(demo_help_cente
     workspace = demo_help_center.workspace
     _, console, http = await agent_online(workspace)
     chat = await customer(workspace)
+    await chat.ask("Do you ship to Canada?")
     await chat.ask("How long does delivery to Canada take?")
-    question = (await messages(workspace))[0]
+    question = (await messages(workspace))[2]
     url = reverse("console_save_case", args=[workspace.slug, question.conversation_id, question.pk])
     _, outsider_session = await staff(await in_thread(WorkspaceFactory)())
     outsider = AsyncClient()
@@ -348,6 +349,7 @@ async def test_an_agent_saves_a_turn_as_a_test_case_in_one_click(demo_help_cente
     assert "Saved as a test case" in response.content.decode()
     case = await in_thread(EvalCase.objects.get)(workspace=workspace)
     assert (case.question, case.expected) == ("How long does delivery to Canada take?", "answer")
+    assert case.earlier_turns == ["Do you ship to Canada?"]  # the follow-up keeps its context
     assert "shipping-to-canada.html" in case.expected_documents
     assert (await outsider.post(url)).status_code == 404
     await chat.close()
