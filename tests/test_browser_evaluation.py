@@ -1,0 +1,44 @@
+"""An admin starts an evaluation in a real browser: a real worker process runs it, the page
+follows its progress and shows the report when it is done, with no reload by hand."""
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from assistant.models import EvalCase, Membership
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_run_started_in_the_browser_ends_in_its_report(
+    live_server, page, demo_help_center, worker_process
+):
+    workspace = demo_help_center.workspace
+    admin = MembershipFactory(workspace=workspace, role=Membership.Role.ADMIN)
+    EvalCase.objects.create(
+        workspace=workspace,
+        question="How long does delivery to Canada take?",
+        expected="answer",
+        expected_documents=["shipping-to-canada.html"],
+    )
+    EvalCase.objects.create(
+        workspace=workspace,
+        question="<img src=x onerror=alert(1)> skateboards?",
+        expected="dont_know",
+    )
+
+    page.goto(live_server.url + reverse("evaluation", args=[workspace.slug]))
+    page.get_by_label("Username").fill(admin.user.username)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Suite").select_option("golden")
+    page.get_by_role("button", name="Start the run").click()
+
+    expect(page.get_by_role("heading", name="Figures")).to_be_visible(timeout=60_000)
+    results = page.locator("#evaluation-results")
+    expect(results).to_contain_text("How long does delivery to Canada take?")
+    expect(results).to_contain_text("<img src=x onerror=alert(1)> skateboards?")  # as text
+    expect(page.locator("#evaluation-metrics")).to_contain_text("Retrieval hit@4")
+    results.get_by_role("link", name="Why?").first.click()
+    expect(page.get_by_role("heading", name="Why this answer")).to_be_visible()
