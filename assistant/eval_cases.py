@@ -147,13 +147,19 @@ def case_from_turn(*, question: Message) -> EvalCase:
         if reply is not None and expected == EvalCase.Expected.ANSWER
         else []
     )
-    earlier = Message.objects.filter(
-        conversation_id=question.conversation_id, role=Message.Role.CUSTOMER, pk__lt=question.pk
-    ).order_by("-pk")[:EARLIER_TURNS_KEPT]
     return EvalCase.objects.create(
         workspace_id=question.conversation.workspace_id,
-        earlier_turns=[turn.text for turn in reversed(earlier)],
+        earlier_turns=earlier_turns_of(question),
         question=question.text,
         expected=expected,
         expected_documents=documents,
     )
+
+
+def earlier_turns_of(question: Message) -> list[str]:
+    """The customer's last few messages before `question`, oldest first: a follow-up's
+    context."""
+    earlier = Message.objects.filter(
+        conversation_id=question.conversation_id, role=Message.Role.CUSTOMER, pk__lt=question.pk
+    ).order_by("-pk")[:EARLIER_TURNS_KEPT]
+    return [turn.text for turn in reversed(earlier)]

@@ -1,11 +1,13 @@
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 
 from assistant.models import (
     PERSONAL_DATA_KINDS,
     AuditEvent,
     Conversation,
     EvalRun,
+    Message,
     PolicyVersion,
     Workspace,
 )
@@ -165,3 +167,36 @@ class CasesImportForm(forms.Form):
             return upload.read().decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise forms.ValidationError("The file is not UTF-8 text.") from error
+
+
+class GapFilterForm(forms.Form):
+    days = forms.TypedChoiceField(
+        label="Questions of the last",
+        choices=[(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "year")],
+        coerce=int,
+        initial=30,
+    )
+
+
+class GapArticleForm(forms.Form):
+    """An article for a gap's questions: the questions travel as hidden fields, checked
+    to be customers' questions of this workspace."""
+
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(
+        max_length=50_000,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text="Markdown. Check it holds no customer's personal data before publishing.",
+    )
+    knowledge_base = forms.ModelChoiceField(queryset=None, empty_label=None)
+    as_test_cases = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Keep these questions as test cases, answered from this article",
+    )
+    questions = forms.ModelMultipleChoiceField(queryset=None, widget=forms.MultipleHiddenInput)
+
+    def __init__(self, *args, workspace: Workspace, questions: QuerySet[Message], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["knowledge_base"].queryset = workspace.knowledge_bases.order_by("name")
+        self.fields["questions"].queryset = questions

@@ -428,6 +428,7 @@ class AuditEvent(models.Model):
         POLICY_RESTORE = "policy_restore", "Policy version restored"
         HANDOFF = "handoff", "Conversation state changed"
         VAULT_READ = "vault_read", "Personal data read by an agent"
+        GAP_ARTICLE = "gap_article", "Article written for a content gap"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(
@@ -654,3 +655,22 @@ class EvalResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_key}: {'pass' if self.passed else 'fail'}"
+
+
+class GapArticle(models.Model):
+    """A knowledge article written to close a content gap: the questions it answers, so
+    they leave the list of gaps, and the document it became."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200)
+    document = models.ForeignKey(
+        "knowledge.Document", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    questions = models.ManyToManyField(Message, related_name="gap_articles")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
