@@ -5,13 +5,13 @@ them (counted once their transaction commits); documents are indexed by workers,
 their counts are read from the database when `/metrics` is scraped.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
-from knowledge.models import Document
+from knowledge.models import Chunk, Document
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20)
 
@@ -49,25 +49,42 @@ def decision_counted(*, kind: str) -> None:
     transaction.on_commit(lambda: DECISIONS.labels(kind).inc())
 
 
-class DocumentsCollector(Collector):
+class IngestionCollector(Collector):
+    """Ingestion happens in worker processes, whose counters this process cannot see: the
+    figures are read from the database at scrape time instead."""
+
     def describe(self):
         """Without it, registering would call `collect`, querying before the app is ready."""
-        yield self._family()
+        return self._families()
 
     def collect(self):
-        gauge = self._family()
+        documents, chunks, jobs = self._families()
         counts = dict(
             Document.objects.values("status").annotate(n=Count("pk")).values_list("status", "n")
         )
         for status in Document.Status.values:
-            gauge.add_metric([status], counts.get(status, 0))
-        yield gauge
+            documents.add_metric([status], counts.get(status, 0))
+        chunks.add_metric([], Chunk.objects.count())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT queue_name, status, count(*) FROM procrastinate_jobs "
+                "WHERE status IN ('todo', 'doing') GROUP BY queue_name, status"
+            )
+            for queue, status, count in cursor.fetchall():
+                jobs.add_metric([queue, status], count)
+        return [documents, chunks, jobs]
 
     @staticmethod
-    def _family() -> GaugeMetricFamily:
-        return GaugeMetricFamily(
-            "keel_documents", "Documents by indexing status", labels=["status"]
-        )
+    def _families() -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily("keel_documents", "Documents by indexing status", labels=["status"]),
+            GaugeMetricFamily("keel_chunks", "Indexed passages in all knowledge bases"),
+            GaugeMetricFamily(
+                "keel_jobs",
+                "Background jobs waiting (todo) or running (doing), by queue",
+                labels=["queue", "status"],
+            ),
+        ]
 
 
-REGISTRY.register(DocumentsCollector())
+REGISTRY.register(IngestionCollector())

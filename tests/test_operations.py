@@ -26,8 +26,15 @@ def test_metrics_need_the_token(client, settings):
 
 
 @pytest.mark.usefixtures("chat_state")
-def test_metrics_count_answers_documents_decisions_and_requests(client, settings, demo_help_center):
+def test_metrics_count_answers_documents_decisions_and_requests(
+    client, settings, demo_help_center, job_queue
+):
+    from knowledge.models import Chunk, Document
+    from knowledge.tasks import document_index_job
+
     settings.KEEL_METRICS_TOKEN = "s3cret-token"
+    waiting = Document.objects.first()
+    document_index_job.defer(document_id=waiting.pk)  # a job waiting for a worker
     handoffs_before = REGISTRY.get_sample_value("keel_handoffs_total", {"reason": "asked"})
     key = demo_help_center.workspace.public_key
     async_to_sync(one_question)(key, "How long does delivery to Canada take?")
@@ -42,6 +49,8 @@ def test_metrics_count_answers_documents_decisions_and_requests(client, settings
     assert "keel_answer_seconds_bucket" in body and "keel_first_words_seconds_count" in body
     assert 'keel_decisions_total{kind="redaction"}' in body
     assert 'keel_documents{status="ready"} 20.0' in body
+    assert f"keel_chunks {float(Chunk.objects.count())}" in body
+    assert 'keel_jobs{queue="ingestion",status="todo"} 1.0' in body
     assert 'keel_http_requests_total{method="GET",status="200"}' in body
     async_to_sync(handed_to_a_person)(key)
     handoffs = REGISTRY.get_sample_value("keel_handoffs_total", {"reason": "asked"})
