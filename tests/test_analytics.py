@@ -257,6 +257,21 @@ def test_figures_match_the_hand_count(known_outcomes):
     assert [d.title for d in analytics_for(known_outcomes, stale_days=365).stale] == ["Warranty"]
 
 
+def test_a_visitor_back_with_a_person_within_seven_days_undoes_a_durable_resolution(
+    knowledge_base,
+):
+    workspace = knowledge_base.workspace
+    back_soon = conversation(workspace, 20, "v-soon")
+    answer(back_soon, ANSWERED, 100, 400)
+    handoff(conversation(workspace, 16, "v-soon"), ASKED)  # 4 days after: not durable
+    back_late = conversation(workspace, 20, "v-late")
+    answer(back_late, ANSWERED, 100, 400)
+    handoff(conversation(workspace, 10, "v-late"), ASKED)  # 10 days after: still durable
+
+    figures = analytics_for(workspace)
+    assert (figures.automated, figures.durable, figures.durable_known) == (2, 1, 2)
+
+
 def test_an_empty_range_has_no_rates(knowledge_base):
     figures = analytics_for(knowledge_base.workspace)
     assert figures.conversations == 0
