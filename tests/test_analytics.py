@@ -349,6 +349,7 @@ def download(user, url: str, query: dict | None = None) -> tuple[int, str]:
         response = await client.get(url, query or {})
         if not response.streaming:
             return response.status_code, response.content
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
         return response.status_code, b"".join([part async for part in response.streaming_content])
 
     status, body = async_to_sync(get)()

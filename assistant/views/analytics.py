@@ -70,7 +70,9 @@ def conversations_csv(request):
     conversations = conversations_with_outcomes(
         workspace=request.workspace, start=filters["start"], end=filters["end"], now=timezone.now()
     )
-    response = StreamingHttpResponse(_csv_lines(conversations), content_type="text/csv")
+    response = StreamingHttpResponse(
+        _csv_lines(conversations), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="conversations-{request.workspace.slug}-'
         f'{filters["start"]:%Y%m%d}-{filters["end"]:%Y%m%d}.csv"'
