@@ -134,8 +134,8 @@ def evaluation_metrics(rows: Sequence[Row]) -> dict:
         "benign_false_positive_rate": _share(
             [r.behaviour == EvalCase.Expected.REFUSE for r in benign]
         ),
-        "latency_p50_ms": _percentile(latencies, 50),
-        "latency_p95_ms": _percentile(latencies, 95),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
         **({"judge_faithfulness": _mean(judged)} if judged else {}),
     }
 
@@ -201,8 +201,8 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 3) if values else None
 
 
-def _percentile(values: Sequence[int], percent: int) -> int | None:
-    """Nearest rank."""
+def percentile(values: Sequence[int], percent: int) -> int | None:
+    """Nearest rank of values sorted in ascending order; also the analytics dashboard's."""
     if not values:
         return None
     return values[max(0, math.ceil(percent / 100 * len(values)) - 1)]

@@ -1,6 +1,9 @@
+from datetime import date, timedelta
+
 from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from assistant.models import (
     PERSONAL_DATA_KINDS,
@@ -58,6 +61,44 @@ class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", "All kinds"), *AuditEvent.Kind.choices], required=False)
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class AnalyticsFilterForm(forms.Form):
+    """The dashboard's filters; any left out or empty take their defaults."""
+
+    DEFAULT_DAYS = 30
+    DEFAULT_STALE_DAYS = 180
+    MAX_DAYS = 366
+
+    workspace = forms.ChoiceField(help_text="The workspaces you administer.")
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    stale_days = forms.IntegerField(
+        label="Stale after (days)",
+        min_value=1,
+        max_value=3650,
+        help_text="Documents not updated for this many days are listed as stale.",
+    )
+
+    def __init__(self, query: QueryDict, *, workspace: Workspace, workspaces, today: date):
+        defaults = {
+            "workspace": workspace.slug,
+            "start": (today - timedelta(days=self.DEFAULT_DAYS - 1)).isoformat(),
+            "end": today.isoformat(),
+            "stale_days": str(self.DEFAULT_STALE_DAYS),
+        }
+        given = {name: query[name] for name in defaults if query.get(name, "").strip()}
+        super().__init__({**defaults, **given})
+        self.fields["workspace"].choices = [(choice.slug, choice.name) for choice in workspaces]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", "The end date comes before the start date.")
+        elif start and end and (end - start).days >= self.MAX_DAYS:
+            self.add_error("start", f"Choose a range of at most {self.MAX_DAYS} days.")
+        return cleaned
 
 
 class PolicyForm(forms.ModelForm):

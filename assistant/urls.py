@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from assistant.views import (
+    analytics,
     answers,
     audit,
     console,
@@ -46,6 +47,12 @@ workspace_patterns = [
     ),
     path("widget/", widget_settings.widget_settings, name="widget_settings"),
     path("audit/", audit.audit_log, name="audit_log"),
+    path("analytics/", analytics.analytics_page, name="analytics"),
+    path(
+        "analytics/conversations.csv",
+        analytics.conversations_csv,
+        name="analytics_conversations_csv",
+    ),
     path("answers/<int:message_id>/", answers.answer_page, name="answer"),
     path("answers/<int:message_id>/trace.json", answers.answer_trace, name="answer_trace"),
     path("policy/", policy.policy_page, name="policy"),

@@ -1,8 +1,19 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from assistant.models import Membership, PolicyVersion, Workspace
-from knowledge.models import KnowledgeBase
+from assistant.models import (
+    AuditEvent,
+    Citation,
+    Conversation,
+    Feedback,
+    Handoff,
+    Membership,
+    Message,
+    PolicyVersion,
+    Workspace,
+)
+from knowledge.models import Document, KnowledgeBase
 
 
 class WorkspaceFactory(factory.django.DjangoModelFactory):
@@ -50,3 +61,107 @@ class PolicyVersionFactory(factory.django.DjangoModelFactory):
     number = factory.LazyAttribute(
         lambda version: PolicyVersion.objects.filter(workspace=version.workspace).count() + 1
     )
+
+
+class BackdatedFactory(factory.django.DjangoModelFactory):
+    """Django sets `auto_now(_add)` fields on save; a test's past is written after the insert.
+
+    List such fields in `_backdated`; a value given for one of them is applied with UPDATE."""
+
+    _backdated: tuple[str, ...] = ()
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        dates = {name: kwargs.pop(name) for name in cls._backdated if name in kwargs}
+        instance = super()._create(model_class, *args, **kwargs)
+        if dates:
+            model_class.objects.filter(pk=instance.pk).update(**dates)
+            instance.refresh_from_db(fields=list(dates))
+        return instance
+
+
+class ConversationFactory(BackdatedFactory):
+    """A customer conversation; `started_at` alone backdates its last message too."""
+
+    class Meta:
+        model = Conversation
+
+    _backdated = ("started_at", "last_message_at")
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    visitor_key = factory.Sequence(lambda n: f"visitor-{n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        if "started_at" in kwargs:
+            kwargs.setdefault("last_message_at", kwargs["started_at"])
+        return super()._create(model_class, *args, **kwargs)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """A customer question; AnswerFactory makes the assistant's answer."""
+
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    role = Message.Role.CUSTOMER
+    text = "How long does delivery take?"
+
+
+class AnswerFactory(MessageFactory):
+    role = Message.Role.ASSISTANT
+    outcome = Message.Outcome.ANSWERED
+    text = "Delivery takes three to five days [1]."
+
+
+class FeedbackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Feedback
+
+    message = factory.SubFactory(AnswerFactory)
+    rating = Feedback.Rating.UP
+
+
+class HandoffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Handoff
+
+    conversation = factory.SubFactory(ConversationFactory)
+    reason = Handoff.Reason.ASKED
+    summary = "The customer wants a person."
+
+
+class DocumentFactory(BackdatedFactory):
+    class Meta:
+        model = Document
+
+    _backdated = ("updated_at",)
+
+    knowledge_base = factory.SubFactory(KnowledgeBaseFactory)
+    title = factory.Sequence(lambda n: f"Article {n}")
+    source = factory.Sequence(lambda n: f"article-{n}.md")
+    status = Document.Status.READY
+    indexed_at = factory.LazyFunction(timezone.now)
+
+
+class CitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Citation
+
+    message = factory.SubFactory(AnswerFactory)
+    marker = factory.Sequence(lambda n: n + 1)
+    document = factory.SubFactory(DocumentFactory)
+    document_title = factory.LazyAttribute(lambda citation: citation.document.title)
+    quote = "Delivery takes three to five days."
+    score = 0.8
+
+
+class AuditEventFactory(BackdatedFactory):
+    class Meta:
+        model = AuditEvent
+
+    _backdated = ("created_at",)
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    kind = AuditEvent.Kind.REDACTION
