@@ -231,14 +231,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await asyncio.wait([after])
         try:
             await pipeline.answer(conversation=self.conversation, text=text)
-        except Exception:
+        except pipeline.QuestionNotStored:
             logger.exception("Storing a message in conversation %s failed", self.conversation.pk)
-            await self.notice(
-                "Sorry, your message could not be sent. Please try again in a moment."
-            )
+            await self.unsent(text)
+        except Exception:
+            logger.exception("Answering in conversation %s failed", self.conversation.pk)
+            await self.notice("Sorry, something went wrong. Please try again in a moment.")
 
     async def chat_push(self, event: dict):
         await self.send(text_data=event["html"])
+
+    async def unsent(self, text: str):
+        """The message was not kept: said so, and put back in the box to send again."""
+        await self.send(
+            text_data=render_to_string(
+                "widget/_unsent.html",
+                {
+                    "text": "Sorry, your message could not be sent. "
+                    "Please send it again in a moment.",
+                    "message_text": text,
+                    "max_message_chars": settings.KEEL_MAX_MESSAGE_CHARS,
+                },
+            )
+        )
 
     async def notice(self, text: str):
         await self.send(text_data=render_to_string("widget/_notice.html", {"text": text}))

@@ -27,6 +27,13 @@ from assistant.vault import vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
 
+INTERRUPTED_MESSAGE = (
+    "Sorry, this answer was interrupted on our side. Please ask again in a moment."
+)
+# An answer still "being written" after this was cut off (a crash, a database outage):
+# far beyond any model's timeout.
+INTERRUPTED_AFTER = timedelta(minutes=2)
+
 REDACTION_NOTICE = (
     "For your safety, I removed personal details (like card numbers or e-mail addresses) "
     "from your message before storing it. Our team can still see them if they need to."
@@ -235,3 +242,21 @@ def transcripts_expired_purge() -> int:
         _, per_model = expired.delete()
         deleted += per_model.get(Conversation._meta.label, 0)
     return deleted
+
+
+def interrupted_answers_fail() -> int:
+    """Answers left being written by a crash or an outage end as failed, so no customer's
+    history shows "…" for ever."""
+    stuck = list(
+        Message.objects.filter(
+            outcome=Message.Outcome.STREAMING,
+            created_at__lt=timezone.now() - INTERRUPTED_AFTER,
+        )
+    )
+    with transaction.atomic():
+        Message.objects.filter(pk__in=[message.pk for message in stuck]).update(
+            outcome=Message.Outcome.FAILED, text=INTERRUPTED_MESSAGE
+        )
+        for message in stuck:
+            events.message_changed(message=message)
+    return len(stuck)

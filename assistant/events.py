@@ -40,7 +40,9 @@ async def _group_push(group: str, html: str) -> None:
 
 
 def _group_push_after_commit(*, group: str, render: Callable[[], str]) -> None:
-    transaction.on_commit(lambda: async_to_sync(_group_push)(group, render()))
+    # Robust: a push that fails (the database gone before it rendered) is logged, and never
+    # undoes or hides the write it follows.
+    transaction.on_commit(lambda: async_to_sync(_group_push)(group, render()), robust=True)
 
 
 def message_html(*, message_id: int, swap: str) -> str:
@@ -51,7 +53,7 @@ def message_html(*, message_id: int, swap: str) -> str:
 
 def _push_after_commit(*, conversation_id: int, render: Callable[[], str]) -> None:
     """Renders and pushes once the transaction commits, so the page shows stored data."""
-    transaction.on_commit(lambda: async_to_sync(_push)(conversation_id, render()))
+    transaction.on_commit(lambda: async_to_sync(_push)(conversation_id, render()), robust=True)
 
 
 def notice_after_commit(*, conversation_id: int, text: str) -> None:
@@ -127,3 +129,10 @@ async def answer_restarted(*, message: Message) -> None:
         message.conversation_id,
         f'<span id="message-{message.pk}-stream" hx-swap-oob="true"></span>',
     )
+
+
+async def answer_interrupted(*, message: Message, text: str) -> None:
+    """The answer being written could not be kept: it ends on screen with `text`, rendered
+    without the database, which may be the thing that failed."""
+    html = render_to_string("widget/_interrupted.html", {"message_id": message.pk, "text": text})
+    await _push(message.conversation_id, html)

@@ -17,10 +17,19 @@ from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import DatabaseError
+
 from assistant import events, handoffs
 from assistant.citations import MarkerFilter, citations_number
 from assistant.confidence import confidence_of, signals_of
-from assistant.conversations import Timings, answer_begin, answer_finish, question_add
+from assistant.conversations import (
+    INTERRUPTED_MESSAGE,
+    Timings,
+    answer_begin,
+    answer_finish,
+    question_add,
+)
 from assistant.escalation import escalation_trigger, repeats_after_unhelpful
 from assistant.followups import search_query_for
 from assistant.handoff_requests import handoff_start
@@ -64,6 +73,11 @@ FAILED_MESSAGE = (
 )
 
 
+class QuestionNotStored(Exception):
+    """The database did not take the customer's message: nothing of it was kept or shown,
+    so they must send it again."""
+
+
 @dataclass(frozen=True)
 class Draft:
     text: str
@@ -82,7 +96,10 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     # Personal data is replaced by placeholders before anything else sees the question.
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
     # (Searching meanwhile, on another thread, measured slower on 2 cores: they contend.)
-    asked = await in_thread(_question_store)(conversation=conversation, text=text)
+    try:
+        asked = await in_thread(_question_store)(conversation=conversation, text=text)
+    except (DatabaseError, ObjectDoesNotExist) as error:  # the database, or the conversation, gone
+        raise QuestionNotStored from error
     if asked.reply is None:
         return None
     policy, reply = asked.policy, asked.reply
@@ -162,25 +179,31 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     )
     trace["rails"]["output"] = {"removed": draft.removed, "replaced": draft.replaced}
     trace["confidence"] = {"score": confidence, "signals": signals.as_dict(), "unsure": unsure}
-    return await in_thread(answer_finish)(
-        message=reply,
-        text=text_shown,
-        outcome=outcome,
-        cited=cited,
-        backend=draft.backend,
-        generation_error=draft.error,
-        timings=timings,
-        policy=policy,
-        confidence=confidence,
-        removed=draft.removed,
-        trace={
-            **trace,
-            "retrieved": [_hit_trace(hit, used=hit in sources) for hit in hits],
-            "cited_chunks": [hit.chunk_id for hit in cited],
-            "generation": {"backend": draft.backend, "error": draft.error},
-            "timings": asdict(timings),
-        },
-    )
+    try:
+        return await in_thread(answer_finish)(
+            message=reply,
+            text=text_shown,
+            outcome=outcome,
+            cited=cited,
+            backend=draft.backend,
+            generation_error=draft.error,
+            timings=timings,
+            policy=policy,
+            confidence=confidence,
+            removed=draft.removed,
+            trace={
+                **trace,
+                "retrieved": [_hit_trace(hit, used=hit in sources) for hit in hits],
+                "cited_chunks": [hit.chunk_id for hit in cited],
+                "generation": {"backend": draft.backend, "error": draft.error},
+                "timings": asdict(timings),
+            },
+        )
+    except DatabaseError:
+        # The answer could not be kept: the customer is told now, not left watching "…";
+        # the stored placeholder is failed later by `interrupted_answers_fail`.
+        await events.answer_interrupted(message=reply, text=INTERRUPTED_MESSAGE)
+        raise
 
 
 def _refusal(*, policy: PolicyVersion, company: str) -> str:

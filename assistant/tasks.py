@@ -2,7 +2,11 @@
 
 from procrastinate.contrib.django import app
 
-from assistant.conversations import transcripts_expired_purge, vault_expired_purge
+from assistant.conversations import (
+    interrupted_answers_fail,
+    transcripts_expired_purge,
+    vault_expired_purge,
+)
 from assistant.evaluation_runs import evaluation_run
 from assistant.models import EvalRun, PolicyCheck
 from assistant.policy_checks import policy_check_run
@@ -15,6 +19,12 @@ def retention_purge_job(timestamp: int) -> None:
     """What the policies say not to keep any longer: personal data, then transcripts."""
     vault_expired_purge()
     transcripts_expired_purge()
+
+
+@app.periodic(cron="* * * * *")
+@app.task(queue="maintenance", queueing_lock="interrupted_answers_fail")
+def interrupted_answers_fail_job(timestamp: int) -> None:
+    interrupted_answers_fail()
 
 
 @app.task(queue="checks")

@@ -205,6 +205,9 @@ def keel_server(transactional_db):
             "127.0.0.1",
             "-p",
             str(port),
+            # Open sockets would hold shutdown for daphne's default 10 s.
+            "--application-close-timeout",
+            "2",
             "assistant.asgi:application",
         ],
         env={
@@ -222,7 +225,7 @@ def keel_server(transactional_db):
             time.sleep(0.1)
     yield url
     process.terminate()
-    process.wait(timeout=10)
+    process.wait(timeout=30)
 
 
 @pytest.fixture
