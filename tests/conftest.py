@@ -192,8 +192,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# Importing torch and the model takes seconds, many more on a busy two-core machine.
+SERVER_START_SECONDS = 120
+
+
 @pytest.fixture
-def keel_server(transactional_db):
+def keel_server_env() -> dict[str, str]:
+    """More environment for the `keel_server` process: a test module overrides it."""
+    return {}
+
+
+@pytest.fixture
+def keel_server(transactional_db, keel_server_env):
     """Keel served by a real daphne process (HTTP and websockets) on the test database."""
     port = free_port()
     process = subprocess.Popen(
@@ -214,15 +224,20 @@ def keel_server(transactional_db):
             **os.environ,
             "DATABASE_URL": url_of_test_database(),
             "DJANGO_SETTINGS_MODULE": "tests.settings",
+            **keel_server_env,
         },
     )
     url = f"http://localhost:{port}"
-    for _ in range(300):
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
         except OSError:
             time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError(f"Keel did not start on port {port} (exit code {process.poll()}).")
     yield url
     process.terminate()
     process.wait(timeout=30)
