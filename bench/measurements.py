@@ -83,7 +83,7 @@ class Latency:
     rest_p95_ms: float
 
 
-SECTIONS = ("knowledge", "answers", "rails")
+SECTIONS = ("knowledge", "answers", "rails", "load")
 
 
 def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> dict:
@@ -104,7 +104,21 @@ def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> 
             redteam_file=redteam_file,
             demo_questions_file=project_root / "knowledge" / "demo" / "questions.json",
         )
+    if "load" in sections:
+        results["load"] = load_section_measure(project_root=project_root)
     return results
+
+
+def load_section_measure(*, project_root: Path) -> dict:
+    from bench.load import load_measure
+
+    demo = knowledge_base_fresh(workspace_slug="bench-load", slug="help-center", name="Help center")
+    folder_ingest(knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center")
+    cases = json.loads((project_root / "knowledge" / "demo" / "questions.json").read_text())
+    return load_measure(
+        workspace_public_key=demo.workspace.public_key,
+        questions=[case["question"] for case in cases],
+    )
 
 
 def shared_data_folder(project_root: Path) -> Path:

@@ -78,7 +78,43 @@ def results_table(*, results: dict) -> str:
         lines += injection_lines(figures=results["injection"])
     if "policy_rules" in results:
         lines += policy_rules_lines(figures=results["policy_rules"])
+    if "load" in results:
+        lines += load_lines(figures=results["load"])
     return "\n".join(lines)
+
+
+def load_lines(*, figures: dict) -> list[str]:
+    method = figures["method"]
+    lines = [
+        "",
+        row(
+            label="Load: one server process, live sockets (ms)",
+            cells=["answers", "errors", "ans/s", "1st p50", "1st p95", "end p95", "MiB"],
+        ),
+    ]
+    for level in figures["levels"]:
+        lines.append(
+            row(
+                label=f"  {level['customers']} customers",
+                cells=[
+                    str(level["answers"]),
+                    str(level["errors"]),
+                    f"{level['answers_per_second']:.1f}",
+                    str(level["first_words_p50_ms_beyond_model"]),
+                    str(level["first_words_p95_ms_beyond_model"]),
+                    str(level["answered_p95_ms_beyond_model"]),
+                    str(level["server_memory_mib_peak"]),
+                ],
+                note="within target" if level["within_target"] else "past the knee",
+            )
+        )
+    lines.append(
+        f"  (beyond the test model's {method['model_first_token_ms']:.0f} ms to first token "
+        f"and {method['model_stream_ms']:.0f} ms stream; {method['questions_per_customer']} "
+        f"questions each, {method['think_seconds'][0]:.0f}-{method['think_seconds'][1]:.0f} s "
+        f"apart; target: {figures['target']})"
+    )
+    return lines
 
 
 def personal_data_lines(*, figures: dict) -> list[str]:
