@@ -87,6 +87,7 @@ class Draft:
     removed: list[dict] = field(default_factory=list)  # sentences the output rails removed
     replaced: bool = False  # a rail replaced the whole answer, as the policy asks
     kept: int = 0  # sentences shown
+    rails_ms: int = 0  # spent checking sentences with the output rails
 
 
 async def answer(*, conversation: Conversation, text: str) -> Message | None:
@@ -102,6 +103,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
         raise QuestionNotStored from error
     if asked.reply is None:
         return None
+    asked_at = time.perf_counter()
     policy, reply = asked.policy, asked.reply
     trace = {
         "policy": _policy_trace(policy),
@@ -127,6 +129,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
             conversation=conversation, query=asked.search_query
         )
         sources = _good_enough(hits)
+        generation_started = time.perf_counter()
         draft = await _generate(
             reply=reply,
             rails=OutputRails(
@@ -147,6 +150,8 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
         # The answer is on screen, being written: it must end, never spin forever.
         logger.exception("Answering in conversation %s failed", conversation.pk)
         draft = Draft(text="", backend="", first_token_at=None, error="internal error")
+        generation_started = time.perf_counter()
+    generated_at = time.perf_counter()
 
     numbered = citations_number(text=draft.text, source_count=len(sources))
     ungrounded = sum(
@@ -179,6 +184,13 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     )
     trace["rails"]["output"] = {"removed": draft.removed, "replaced": draft.replaced}
     trace["confidence"] = {"score": confidence, "signals": signals.as_dict(), "unsure": unsure}
+    # Where the time went, up to the store (whose own time the stored answer cannot hold).
+    trace["stages_ms"] = {
+        "question_and_input_rails": _ms_between(started, asked_at),
+        "retrieval": retrieval_ms,
+        "generation": _ms_between(generation_started, generated_at) - draft.rails_ms,
+        "output_rails": draft.rails_ms,
+    }
     try:
         return await in_thread(answer_finish)(
             message=reply,
@@ -326,12 +338,15 @@ async def _streamed(
     kept: list[str] = []
     removed: list[dict] = []
     first_token_at = None
+    rails_seconds = 0.0
 
     async def show(pieces: list[str]) -> bool:
         """False once the whole answer is to be replaced."""
-        nonlocal first_token_at
+        nonlocal first_token_at, rails_seconds
         for piece in pieces:
+            checked = time.perf_counter()
             violations = await in_thread(rails.violations)(sentence=piece, generated=generated)
+            rails_seconds += time.perf_counter() - checked
             if violations:
                 removed.append(_removed(piece, violations))
                 if replace_all and any(v.rail != "grounding" for v in violations):
@@ -351,7 +366,14 @@ async def _streamed(
     async with aclosing(whole_sentences()) as batches:  # a replaced answer stops the stream
         async for batch in batches:
             if not await show(batch):
-                return Draft("", backend.name, first_token_at, removed=removed, replaced=True)
+                return Draft(
+                    "",
+                    backend.name,
+                    first_token_at,
+                    removed=removed,
+                    replaced=True,
+                    rails_ms=round(rails_seconds * 1000),
+                )
     text = "".join(kept).strip()
     return Draft(
         text=text or (DONT_KNOW_REPLY if removed else ""),
@@ -359,6 +381,7 @@ async def _streamed(
         first_token_at=first_token_at,
         removed=removed,
         kept=len(kept),
+        rails_ms=round(rails_seconds * 1000),
     )
 
 

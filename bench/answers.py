@@ -9,6 +9,7 @@ time to first token and token rate, so what remains is Keel's own overhead.
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.test import override_settings
 
@@ -18,25 +19,40 @@ from assistant.models import Citation, Conversation, Message, Workspace
 from assistant.threads import in_thread
 from tests.llm_server import FakeLLMServer, Reply, first_source
 
+STAGES = ("question_and_input_rails", "retrieval", "generation", "output_rails")
 LLM_FIRST_TOKEN_SECONDS = 0.2
 LLM_TOKEN_SECONDS = 0.005
 LLM_ANSWER_WORDS = 40
 
 
+@dataclass(frozen=True)
+class Timed:
+    answer: Message | None  # None for a question the policy hands to a person
+    wall_ms: float  # pipeline.answer from call to return, the store included
+
+
 def answers_time(
     *, workspace: Workspace, questions: Sequence[str], warm_up: int = 0
 ) -> list[Message | None]:
-    """Answers, one event loop (as in a server process); the first `warm_up` not kept.
-    None for a question the policy hands to a person."""
+    timed = answers_timed(workspace=workspace, questions=questions, warm_up=warm_up)
+    return [t.answer for t in timed]
+
+
+def answers_timed(
+    *, workspace: Workspace, questions: Sequence[str], warm_up: int = 0
+) -> list[Timed]:
+    """Answers, one event loop (as in a server process); the first `warm_up` not kept."""
     answer_backend.cache_clear()  # its HTTP client belongs to one event loop
 
-    async def all_answers() -> list[Message | None]:
+    async def all_answers() -> list[Timed]:
         answers = []
         for question in [*questions[:warm_up], *questions]:
             conversation = await in_thread(Conversation.objects.create)(
                 workspace=workspace, visitor_key=f"bench-{time.perf_counter_ns()}"
             )
-            answers.append(await pipeline.answer(conversation=conversation, text=question))
+            started = time.perf_counter()
+            answer = await pipeline.answer(conversation=conversation, text=question)
+            answers.append(Timed(answer, (time.perf_counter() - started) * 1000))
         return answers[warm_up:]
 
     return asyncio.run(all_answers())
@@ -45,24 +61,28 @@ def answers_time(
 def answer_path_measure(
     *, workspace: Workspace, questions: Sequence[str], expected_files: Sequence[str]
 ) -> dict:
-    cold = answers_time(workspace=workspace, questions=questions)
-    warm = answers_time(workspace=workspace, questions=questions)
+    cold = answers_timed(workspace=workspace, questions=questions)
+    warm = answers_timed(workspace=workspace, questions=questions)
     with (
         FakeLLMServer(respond=_grounded_reply) as server,
         override_settings(LLM_BASE_URL=server.base_url, LLM_MODEL="bench-model"),
     ):
-        generated = answers_time(workspace=workspace, questions=questions, warm_up=3)
+        generated = answers_timed(workspace=workspace, questions=questions, warm_up=3)
     answer_backend.cache_clear()
     llm_stream_ms = 1000 * (LLM_FIRST_TOKEN_SECONDS + LLM_TOKEN_SECONDS * (LLM_ANSWER_WORDS - 1))
     return {
         "questions": len(questions),
         "extractive_cold": _timings(cold),
         "extractive_warm": _timings(warm),
-        "extractive_cites_expected_document": _citing_expected(cold, expected_files),
+        "extractive_cites_expected_document": _citing_expected(
+            [timed.answer for timed in cold], expected_files
+        ),
         "llm_test_server": {
             "first_token_ms": LLM_FIRST_TOKEN_SECONDS * 1000,
             "stream_ms": round(llm_stream_ms, 1),
-            "answered_by_llm": sum(bool(a and a.backend.startswith("openai")) for a in generated),
+            "answered_by_llm": sum(
+                bool(t.answer and t.answer.backend.startswith("openai")) for t in generated
+            ),
             **_timings(
                 generated,
                 first_token_offset=LLM_FIRST_TOKEN_SECONDS * 1000,
@@ -97,23 +117,29 @@ def cites(answer: Message, expected_file: str) -> bool:
     ).exists()
 
 
-def _timings(
-    replies: Sequence[Message | None], *, first_token_offset=0.0, total_offset=0.0
-) -> dict:
+def _timings(timed: Sequence[Timed], *, first_token_offset=0.0, total_offset=0.0) -> dict:
     from bench.measurements import percentile_ms
 
-    answers = [reply for reply in replies if reply is not None]
+    answered = [t for t in timed if t.answer is not None]
+    answers = [t.answer for t in answered]
     first = [
         (a.first_token_ms - first_token_offset) / 1000 for a in answers if a.first_token_ms
     ] or [float("nan")]
     total = [(a.total_ms - total_offset) / 1000 for a in answers]
     retrieval = [a.retrieval_ms / 1000 for a in answers]
+    stages = {
+        stage: percentile_ms([a.trace["stages_ms"][stage] / 1000 for a in answers], 50)
+        for stage in STAGES
+    }
+    # The stored answer holds the times up to its store; the wall clock has the store too.
+    stages["store"] = percentile_ms([(t.wall_ms - t.answer.total_ms) / 1000 for t in answered], 50)
     return {
         "answered": sum(a.outcome == Message.Outcome.ANSWERED for a in answers),
-        "handed_to_a_person": len(replies) - len(answers),
+        "handed_to_a_person": len(timed) - len(answers),
         "retrieval_p50_ms": percentile_ms(retrieval, 50),
         "first_token_p50_ms": percentile_ms(first, 50),
         "first_token_p95_ms": percentile_ms(first, 95),
         "total_p50_ms": percentile_ms(total, 50),
         "total_p95_ms": percentile_ms(total, 95),
+        "stages_p50_ms": stages,
     }

@@ -227,12 +227,26 @@ def answer_lines(*, answers: dict) -> list[str]:
         "extractive answers cite the document the question was written for)",
         answer_row(label="  extractive, sentences cached", figures=answers["extractive_warm"]),
         answer_row(label="  LLM server: Keel's overhead", figures=llm),
+        stages_line(label="extractive, cached", figures=answers["extractive_warm"]),
+        stages_line(label="LLM server", figures=llm),
         f"  (test server: first token after {llm['first_token_ms']:.0f} ms, whole stream "
         f"{llm['stream_ms']:.0f} ms, subtracted; {llm['answered_by_llm']} answers by the LLM)",
         *publish_gate_lines(gate=answers["publish_gate"]),
         *confidence_lines(figures=answers["confidence"]),
         *handoff_lines(figures=answers["handoff"]),
     ]
+
+
+def stages_line(*, label: str, figures: dict) -> str:
+    """Where an answer's time goes, p50 of each stage (they need not add up to the total's
+    p50)."""
+    stages = figures["stages_p50_ms"]
+    return (
+        f"  {label}, p50 ms: question + input rails {stages['question_and_input_rails']:.0f}"
+        f" · retrieval (embed + search) {stages['retrieval']:.0f} · generation "
+        f"{stages['generation']:.0f} · output rails {stages['output_rails']:.0f} · store "
+        f"{stages['store']:.0f}"
+    )
 
 
 def answer_row(*, label: str, figures: dict) -> str:

@@ -45,6 +45,9 @@ async def test_agents_export_an_answers_trace_and_no_one_else_can(demo_help_cent
     assert trace["policy"]["version"] is None  # nothing published: the defaults
     assert trace["generation"]["backend"] == "extractive"
     assert trace["timings"]["total_ms"] >= trace["timings"]["retrieval_ms"]
+    stages = trace["stages_ms"]  # where the time went, each stage once
+    assert stages["retrieval"] == trace["timings"]["retrieval_ms"]
+    assert min(stages.values()) >= 0 and sum(stages.values()) <= trace["timings"]["total_ms"]
 
     assert (await fetch_trace(workspace, outsider.user)).status_code == 404
     assert (await fetch_trace(workspace, None)).status_code == 302  # to the login page
