@@ -66,6 +66,23 @@ async def test_streamed_answer_with_citations_from_the_model(demo_help_center, l
     assert request["messages"][-1] == {"role": "user", "content": QUESTION}
 
 
+async def test_a_slow_model_that_keeps_writing_is_waited_for(demo_help_center, llm_server):
+    """The timeout (2 s here) is for silence, not for the whole answer: a slow stream whose
+    pieces keep coming, 3.5 s in all, is the model's answer, not a failure."""
+    llm_server.default = Reply(
+        pieces=["Orders are packed ", "within 1-2 business ", "days [1]."],
+        first_token_delay=1.5,
+        token_delay=1.0,
+    )
+
+    answer = await ask(demo_help_center.workspace)
+
+    reply, _ = await the_answer(demo_help_center.workspace)
+    assert (reply.backend, reply.generation_error) == ("openai-compatible:test-model", "")
+    assert "Orders are packed within 1-2 business days" in answer.text
+    assert reply.total_ms >= 3500
+
+
 async def test_invented_citation_is_never_shown_or_stored(demo_help_center, llm_server):
     llm_server.default = Reply(
         pieces=["Orders are packed within 1-2 business days [", "7", "] or so [1", "]."]
