@@ -25,8 +25,9 @@ from assistant.models import (
     Message,
 )
 from knowledge.models import Document
+from tests.access import assert_admins_only
 from tests.chat import visible_text
-from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from tests.factories import MembershipFactory, WorkspaceFactory
 
 SKATEBOARDS = ["Do you sell skateboards?", "Are skateboards available in your shop?",
                "do u have skate boards"]  # fmt: skip
@@ -215,14 +216,7 @@ def test_gap_pages_are_for_the_workspaces_admins_only(client, admin_membership):
         ("get", article),
         ("post", url("gap_article_publish", workspace)),
     ]
-    for method, address in everything:
-        assert getattr(client, method)(address).url.startswith(reverse("login")), address
-    client.force_login(UserFactory())
-    for method, address in everything:
-        assert getattr(client, method)(address).status_code == 404, address
-    client.force_login(MembershipFactory(workspace=workspace, role=Membership.Role.AGENT).user)
-    for method, address in everything:
-        assert getattr(client, method)(address).status_code == 403, address
+    assert_admins_only(client, workspace, everything)
 
     client.force_login(admin_membership.user)
     assert client.get(f"{url('gap_article', workspace)}?questions={theirs.pk}").status_code == 404

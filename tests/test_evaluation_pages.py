@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from assistant.models import EvalCase, EvalRun, Membership
+from tests.access import assert_admins_only
 from tests.chat import visible_text
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory
 from tests.llm_server import Reply, first_source
 
 CANADA = "shipping-to-canada.html"
@@ -76,14 +77,7 @@ def test_every_evaluation_page_needs_an_admin_of_the_workspace(client, admin_mem
         ("post", url("eval_case_edit", workspace, case.pk)),
         ("post", url("eval_case_delete", workspace, case.pk)),
     ]
-    for method, address in everything:
-        assert getattr(client, method)(address).url.startswith(reverse("login")), address
-    client.force_login(UserFactory())
-    for method, address in everything:
-        assert getattr(client, method)(address).status_code == 404, address
-    client.force_login(MembershipFactory(workspace=workspace, role=Membership.Role.AGENT).user)
-    for method, address in everything:
-        assert getattr(client, method)(address).status_code == 403, address
+    assert_admins_only(client, workspace, everything)
     assert EvalCase.objects.count() == 2 and EvalRun.objects.count() == 1
 
 

@@ -8,7 +8,6 @@ from assistant import policy_checks
 from assistant.demo import DEMO_POLICY
 from assistant.models import (
     AuditEvent,
-    Membership,
     Message,
     PolicyCheck,
     PolicyVersion,
@@ -16,8 +15,9 @@ from assistant.models import (
 )
 from assistant.policies import PublishRefused, policy_publish
 from assistant.rails.personal_data import KINDS
+from tests.access import assert_admins_only
 from tests.chat import visible_text
-from tests.factories import MembershipFactory, PolicyVersionFactory, UserFactory
+from tests.factories import PolicyVersionFactory
 from tests.llm_server import Reply, first_source
 
 URL_NAMES_GET = ["policy", "policy_check_status"]
@@ -67,14 +67,7 @@ def test_every_policy_page_needs_an_admin_of_the_workspace(client, admin_members
         *(("post", url(name, workspace)) for name in URL_NAMES_POST),
         ("post", url("policy_restore", workspace, version.number)),
     ]
-    for method, address in everything:
-        assert getattr(client, method)(address).url.startswith(reverse("login")), address
-    client.force_login(UserFactory())
-    for method, address in everything:
-        assert getattr(client, method)(address).status_code == 404, address
-    client.force_login(MembershipFactory(workspace=workspace, role=Membership.Role.AGENT).user)
-    for method, address in everything:
-        assert getattr(client, method)(address).status_code == 403, address
+    assert_admins_only(client, workspace, everything)
     assert not PolicyVersion.objects.filter(number__isnull=True).exists()
 
 
