@@ -19,9 +19,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-# Debian's chromium drives the browser tests (Playwright cannot download browsers here).
+# Debian's packages the tests use, installed when missing (each command is named as its
+# package): chromium drives the browser tests (Playwright cannot download browsers here),
+# redis-server carries the channel layer and rate limits shared by several server processes.
+SYSTEM_PACKAGES := chromium redis-server
 system-deps:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@missing="$$(for name in $(SYSTEM_PACKAGES); do command -v $$name >/dev/null || echo $$name; done)"; \
+	[ -z "$$missing" ] || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 run: install
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v 0
