@@ -14,7 +14,15 @@ from limits.storage import storage_from_string
 
 @cache
 def _limiter() -> MovingWindowRateLimiter:
-    return MovingWindowRateLimiter(storage_from_string(settings.KEEL_RATE_LIMIT_STORAGE))
+    # redis-py (already there for the channel layer) rather than limits' default, coredis.
+    # Storage failures raise limits' StorageError, which the sockets treat as Redis away.
+    storage = storage_from_string(
+        settings.KEEL_RATE_LIMIT_STORAGE,
+        implementation="redispy",
+        wrap_exceptions=True,
+        **settings.REDIS_CLIENT_OPTIONS,
+    )
+    return MovingWindowRateLimiter(storage)
 
 
 async def within_limit(*, rule: str, key: str) -> bool:

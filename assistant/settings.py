@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 KEEL_HOME = Path(os.environ.get("KEEL_HOME", BASE_DIR / ".keel"))
@@ -86,11 +88,32 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-if os.environ.get("REDIS_URL"):
+# Several server processes meet through Redis; one process needs none.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# How long a connection to Redis may take before Redis counts as unreachable.
+REDIS_CONNECT_TIMEOUT_SECONDS = 2
+# For every Redis client of a server process (channel layer, rate limits). The retries
+# reconnect after Redis restarts, when each pooled connection is dead: without them, one
+# command per pooled connection failed before Redis was usable again.
+REDIS_CLIENT_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+    "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),
+}
+if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        **REDIS_CLIENT_OPTIONS,
+                        # Each socket waits for its messages in a blocking read of up to 5 s;
+                        # redis-py's default read timeout, also 5 s, cut idle sockets off.
+                        "socket_timeout": 15,
+                    }
+                ]
+            },
         }
     }
 else:

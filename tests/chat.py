@@ -1,11 +1,16 @@
-"""A customer's chat socket for tests: the real ASGI application, through Channels' communicator."""
+"""Chat and console sockets for tests: the real ASGI application, through Channels'
+communicator, or a real server over the network (`server=` its URL)."""
 
+import asyncio
 import html
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from channels.testing import WebsocketCommunicator
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from assistant.asgi import application
 
@@ -33,14 +38,68 @@ class Answer:
         return visible_text(self.html)
 
 
+class LiveSocket:
+    """A websocket to a real server, with the part of the communicator's interface that
+    the clients below use; it also tells how the server closed it."""
+
+    def __init__(self, server: str, path: str, *, origin: str, cookie: str = ""):
+        self.url = urlsplit(server)._replace(scheme="ws", path=path).geturl()
+        self.origin = origin
+        self.headers = {"Cookie": cookie} if cookie else {}
+        self.connection = None
+
+    async def connect(self) -> tuple[bool, int | None]:
+        try:
+            self.connection = await connect(
+                self.url, origin=self.origin, additional_headers=self.headers, proxy=None
+            )
+        except InvalidStatus as refusal:
+            return False, refusal.response.status_code
+        return True, None
+
+    async def send_to(self, text_data: str) -> None:
+        await self.connection.send(text_data)
+
+    async def receive_from(self, timeout: float) -> str:
+        return await asyncio.wait_for(self.connection.recv(), timeout)
+
+    async def receive_nothing(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self.connection.recv(), timeout)
+        except TimeoutError:
+            return True
+        return False
+
+    async def closed(self, timeout: float = FRAME_TIMEOUT) -> tuple[list[str], int]:
+        """Every frame until the server closes the socket, and its close code."""
+        frames = []
+        try:
+            while True:
+                frames.append(await self.receive_from(timeout))
+        except ConnectionClosed as closing:
+            return frames, closing.rcvd.code if closing.rcvd else 1006
+
+    async def disconnect(self) -> None:
+        await self.connection.close()
+
+
 class ChatClient:
-    def __init__(self, public_key: str, *, origin: str = KEEL_ORIGIN, ip: str = "203.0.113.5"):
-        self.communicator = WebsocketCommunicator(
-            application,
-            f"/ws/chat/{public_key}/",
-            headers=[(b"host", b"testserver"), (b"origin", origin.encode())],
-        )
-        self.communicator.scope["client"] = (ip, 50000)
+    def __init__(
+        self,
+        public_key: str,
+        *,
+        origin: str = KEEL_ORIGIN,
+        ip: str = "203.0.113.5",
+        server: str = "",
+    ):
+        path = f"/ws/chat/{public_key}/"
+        if server:  # the server's own pages embed the chat; the client's address is real
+            self.communicator = LiveSocket(server, path, origin=server)
+        else:
+            self.communicator = WebsocketCommunicator(
+                application, path, headers=[(b"host", b"testserver"), (b"origin", origin.encode())]
+            )
+            self.communicator.scope["client"] = (ip, 50000)
         self.visitor_token = ""
 
     async def connect(self) -> bool:
@@ -84,16 +143,28 @@ class ChatClient:
 class AgentClient:
     """An agent's console socket, signed in with a real session cookie."""
 
-    def __init__(self, workspace_slug: str, *, session_key: str, origin: str = AGENT_ORIGIN):
-        self.communicator = WebsocketCommunicator(
-            application,
-            f"/ws/console/{workspace_slug}/",
-            headers=[
-                (b"host", b"localhost"),
-                (b"origin", origin.encode()),
-                (b"cookie", f"sessionid={session_key}".encode()),
-            ],
-        )
+    def __init__(
+        self,
+        workspace_slug: str,
+        *,
+        session_key: str,
+        origin: str = AGENT_ORIGIN,
+        server: str = "",
+    ):
+        path = f"/ws/console/{workspace_slug}/"
+        cookie = f"sessionid={session_key}"
+        if server:
+            self.communicator = LiveSocket(server, path, origin=origin, cookie=cookie)
+        else:
+            self.communicator = WebsocketCommunicator(
+                application,
+                path,
+                headers=[
+                    (b"host", b"localhost"),
+                    (b"origin", origin.encode()),
+                    (b"cookie", cookie.encode()),
+                ],
+            )
 
     async def connect(self) -> tuple[bool, int | None]:
         return await self.communicator.connect()

@@ -1,4 +1,5 @@
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -192,8 +193,33 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 # Importing torch and the model takes seconds, many more on a busy two-core machine.
 SERVER_START_SECONDS = 120
+
+
+def wait_for_port(process: subprocess.Popen, port: int, *, name: str) -> None:
+    """Until `process` listens on `port`; fails the test if it exits first or is too slow."""
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with code {process.returncode} before listening")
+        time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"{name} did not listen on port {port} within {SERVER_START_SECONDS} s")
+
+
+# Open sockets would hold shutdown for daphne's default 10 s.
+DAPHNE = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "--application-close-timeout", "2"]
 
 
 @pytest.fixture
@@ -203,44 +229,96 @@ def keel_server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def keel_server(transactional_db, keel_server_env):
-    """Keel served by a real daphne process (HTTP and websockets) on the test database."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            # Open sockets would hold shutdown for daphne's default 10 s.
-            "--application-close-timeout",
-            "2",
-            "assistant.asgi:application",
-        ],
-        env={
-            **os.environ,
-            "DATABASE_URL": url_of_test_database(),
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            **keel_server_env,
-        },
-    )
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline and process.poll() is None:
+def keel_servers(transactional_db):
+    """Starts `count` real daphne processes serving Keel (HTTP and websockets) on the test
+    database, side by side, with extra environment (`REDIS_URL`...); returns their URLs.
+    All are stopped after the test."""
+    processes = []
+
+    def start(count: int, **environment: str) -> list[str]:
+        ports = [free_port() for _ in range(count)]
+        started = [
+            subprocess.Popen(
+                [*DAPHNE, "-p", str(port), "assistant.asgi:application"],
+                env={
+                    **os.environ,
+                    "DATABASE_URL": url_of_test_database(),
+                    "DJANGO_SETTINGS_MODULE": "tests.settings",
+                    **environment,
+                },
+            )
+            for port in ports
+        ]
+        processes.extend(started)
+        for process, port in zip(started, ports, strict=True):
+            wait_for_port(process, port, name="daphne")
+        return [f"http://localhost:{port}" for port in ports]
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError(f"Keel did not start on port {port} (exit code {process.poll()}).")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # A console socket's clean-up caught by the shutdown can wait forever for the
+            # stopped event loop (an after-commit push through async_to_sync).
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def keel_server(keel_servers, keel_server_env):
+    """Keel served by one real daphne process (the in-memory channel layer unless
+    `keel_server_env` says otherwise)."""
+    return keel_servers(1, **keel_server_env)[0]
+
+
+class RedisServer:
+    """A real redis-server on loopback with nothing written to disk; stopped and started
+    again on the same port to test what Keel does while Redis is away."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--bind", "127.0.0.1", "--port", str(self.port)),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(self.process, self.port, name="redis-server")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def keel_environment(self, **more: str) -> dict[str, str]:
+        """Keel's settings for processes that share this Redis, plus `more`."""
+        return {"REDIS_URL": self.url, "KEEL_RATE_LIMIT_STORAGE": f"async+{self.url}", **more}
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """Debian's redis-server (`make system-deps` installs it), on a free port."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is missing: `make system-deps` installs it")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+@pytest.fixture
+def keel_cluster(redis_server, keel_servers):
+    """Two Keel processes sharing one Redis: the channel layer and the rate limits."""
+    return keel_servers(2, **redis_server.keel_environment())
 
 
 @pytest.fixture

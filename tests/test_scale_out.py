@@ -1,0 +1,123 @@
+"""Two real Keel server processes sharing one real Redis: a customer on one and an agent on
+the other see each other live, and the rate limits are counted across both."""
+
+import asyncio
+import re
+
+import httpx
+import pytest
+from django.urls import reverse
+
+from assistant.models import Message
+from assistant.threads import in_thread
+from tests.chat import AgentClient, ChatClient, visible_text
+from tests.factories import WorkspaceFactory
+from tests.test_handoffs import ASKS_FOR_PERSON, action_url, messages, staff, the_handoff
+
+pytestmark = pytest.mark.asyncio
+
+
+class AgentPages:
+    """An agent's browser against one server: the session cookie, and the CSRF token the
+    console pages carry in `hx-headers`."""
+
+    def __init__(self, server: str, workspace, session_key: str):
+        self.workspace = workspace
+        self.http = httpx.AsyncClient(
+            base_url=server, cookies={"sessionid": session_key}, trust_env=False, timeout=60
+        )
+
+    async def get(self, url: str) -> httpx.Response:
+        return await self.http.get(url)
+
+    async def post(self, name: str, handoff, data: dict | None = None) -> httpx.Response:
+        page = await self.get(reverse("console", args=[self.workspace.slug]))
+        if "csrftoken" in page.cookies:  # Secure: kept over plain http on localhost, as browsers do
+            self.http.cookies.set("csrftoken", page.cookies["csrftoken"])
+        token = re.search(r'"X-CSRFToken": "([^"]+)"', page.text).group(1)
+        return await self.http.post(
+            action_url(name, handoff), data=data or {}, headers={"X-CSRFToken": token}
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+async def customer_on(server: str, workspace) -> ChatClient:
+    chat = ChatClient(workspace.public_key, server=server)
+    assert await chat.connect()
+    await chat.hello()
+    return chat
+
+
+async def console_on(server: str, workspace, session_key: str) -> AgentClient:
+    console = AgentClient(workspace.slug, session_key=session_key, server=server)
+    connected, _ = await console.connect()
+    assert connected
+    await console.until("Online:")  # its own arrival, pushed to the queue through Redis
+    return console
+
+
+async def handed_over(chat: ChatClient, console: AgentClient, agent: AgentPages):
+    """The customer asks for a person; the agent sees it in the queue, takes it, replies."""
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    assert "You're number 1 in the queue" in visible_text(await chat.until("in the queue"))
+    queue = await console.until("Asked for a person")
+    assert 'data-waiting="1"' in queue
+    handoff = await the_handoff(agent.workspace)
+    assert f"/conversations/{handoff.conversation_id}/" in queue
+    await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
+    claimed = await agent.post("console_claim", handoff)
+    assert claimed.status_code == 200 and "With a person" in claimed.text
+    assert "from our team is with you" in visible_text(await chat.until("is with you"))
+    return handoff
+
+
+async def test_a_customer_on_one_process_and_an_agent_on_the_other_talk_live(
+    demo_help_center, keel_cluster
+):
+    server_a, server_b = keel_cluster
+    workspace = demo_help_center.workspace
+    _, session_key = await staff(workspace)
+    console = await console_on(server_b, workspace, session_key)
+    agent = AgentPages(server_b, workspace, session_key)
+    chat = await customer_on(server_a, workspace)
+    # Idle sockets stay open past channels-redis's 5 s blocking read.
+    await asyncio.sleep(7)
+
+    handoff = await handed_over(chat, console, agent)
+
+    await console.send({"type": "typing"})
+    assert "is typing" in visible_text(await chat.until("is typing"))
+    await agent.post("console_reply", handoff, {"text": "Hi, I'm here. How can I help?"})
+    reply = await chat.until("How can I help?")
+    assert 'class="message message--agent"' in reply
+    await chat.send({"type": "ask", "message": "My order TC-104582 never arrived."})
+    seen = await console.until("never arrived")
+    assert "My order TC-104582 never arrived." in visible_text(seen)
+
+    stored = await messages(workspace)
+    assert [(m.role, m.text) for m in stored][-2:] == [
+        (Message.Role.AGENT, "Hi, I'm here. How can I help?"),
+        (Message.Role.CUSTOMER, "My order TC-104582 never arrived."),
+    ]
+    await chat.close()
+    await console.close()
+    await agent.close()
+
+
+async def test_rate_limits_are_counted_across_processes(redis_server, keel_servers):
+    server_a, server_b = keel_servers(
+        2, **redis_server.keel_environment(KEEL_RATE_LIMIT_CONNECTIONS_PER_IP="3/minute")
+    )
+    workspace = await in_thread(WorkspaceFactory)()
+    sockets = [ChatClient(workspace.public_key, server=server) for server in [server_a, server_b]]
+    sockets.append(ChatClient(workspace.public_key, server=server_a))
+    for chat in sockets:
+        assert await chat.connect()
+
+    # The fourth connection from this address in a minute, whichever process it reaches.
+    fourth = ChatClient(workspace.public_key, server=server_b)
+    assert await fourth.communicator.connect() == (False, 403)
+    for chat in sockets:
+        await chat.close()
