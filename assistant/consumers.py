@@ -5,6 +5,12 @@ fields): "hello" once per connection, then "ask", "feedback", "handoff" (talk to
 person), "ticket" (an e-mail when no one is online) and "csat" (rating a person's help).
 Replies are HTML partials that htmx swaps in by id. Anything malformed gets an error
 notice, never a crash.
+
+With several server processes the sockets meet through Redis (the channel layer, and the
+rate limits). When Redis cannot be reached, a socket is closed with 4013 "try again later"
+after a notice saying so: the page reconnects by itself (static/keel/reconnect.js), and a
+socket opened while Redis is still away gets the same notice and close. What was stored
+meanwhile is in the history the reconnected socket receives.
 """
 
 import asyncio
@@ -16,10 +22,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
+from limits.errors import StorageError
 
 from assistant import pipeline
 from assistant.conversations import conversation_start, feedback_record
-from assistant.events import agents_group, console_group, conversation_group, typing
+from assistant.events import (
+    REDIS_UNREACHABLE,
+    agents_group,
+    console_group,
+    conversation_group,
+    typing,
+)
 from assistant.handoff_requests import person_requested
 from assistant.handoffs import IllegalTransition, csat_record, ticket_email_set
 from assistant.models import Feedback, Message
@@ -50,9 +63,56 @@ MAX_COMMENT_CHARS = 2000
 _answers_in_progress: set[asyncio.Task] = set()
 
 CLOSE_FORBIDDEN = 4403
+# RFC 6455's 1013 "try again later" in the range daphne may send; reconnect.js retries it.
+CLOSE_TRY_AGAIN_LATER = 4013
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class RealtimeConsumer(AsyncWebsocketConsumer):
+    """A socket that closes clearly, instead of crashing, when Redis is unreachable: in the
+    channel layer's receive loop, a group change or a rate limit, at any point of its life."""
+
+    role = ""  # which socket, for the logs
+    notice_template = ""  # the partial that tells the page why it closed
+    unavailable_text = ""
+
+    async def __call__(self, scope, receive, send):
+        self.accepted = self.closing = False
+        try:
+            await super().__call__(scope, receive, send)
+        except (*REDIS_UNREACHABLE, StorageError) as error:
+            logger.warning("Redis unreachable, closing the %s socket: %s", self.role, error)
+            await self.redis_lost()
+            if not self.closing:
+                if not self.accepted:
+                    await self.accept()
+                notice = render_to_string(self.notice_template, {"text": self.unavailable_text})
+                await self.send(text_data=notice)
+                await self.close(code=CLOSE_TRY_AGAIN_LATER, reason="Redis unreachable")
+
+    async def accept(self, subprotocol=None, headers=None):
+        self.accepted = True
+        await super().accept(subprotocol, headers)
+
+    async def close(self, code=None, reason=None):
+        self.closing = True
+        await super().close(code, reason)
+
+    async def websocket_disconnect(self, message):
+        self.closing = True
+        await super().websocket_disconnect(message)
+
+    async def redis_lost(self):
+        """Clean-up that `disconnect` would have done, for what lives outside Redis."""
+
+
+class ChatConsumer(RealtimeConsumer):
+    role = "chat"
+    notice_template = "widget/_notice.html"
+    unavailable_text = (
+        "The chat lost its connection and is reconnecting. If your last message does not "
+        "appear above, please send it again."
+    )
+
     async def connect(self):
         self.visitor_key = None
         self.customer_id = ""
@@ -291,7 +351,7 @@ def _text(frame: dict, field: str) -> str:
     return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
 
 
-class AgentConsumer(AsyncWebsocketConsumer):
+class AgentConsumer(RealtimeConsumer):
     """A console socket: live queue, and live updates of the conversation being viewed.
 
     Only signed-in agents and admins of the workspace connect, and their membership is
@@ -299,6 +359,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
     customer socket never joins these groups; this socket never joins a customer's.
     Frames: "watch" (a conversation of the workspace) and "typing".
     """
+
+    role = "console"
+    notice_template = "console/_notice.html"
+    unavailable_text = "Live updates stopped: the connection was lost. Reconnecting…"
 
     async def connect(self):
         self.watching = None
@@ -352,6 +416,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
 
     async def chat_push(self, event: dict):
         await self.send(text_data=event["html"])
+
+    async def redis_lost(self):
+        if getattr(self, "workspace", None) is not None:
+            await in_thread(presence_end)(workspace=self.workspace, channel_name=self.channel_name)
 
     async def _unwatch(self):
         if self.watching is not None:

@@ -3,8 +3,14 @@
 Three kinds of channel group: a conversation's customer sockets, the console sockets of
 the agents watching that conversation, and every console socket of a workspace (the
 queue). The same partial templates render the pages over HTTP and these pushes.
+
+A push is a courtesy to whoever is looking: the data is stored before it leaves. When
+Redis (the channel layer of several server processes) cannot be reached, the push is
+logged and dropped, and the write that caused it stands; a socket that reconnects reads
+the stored history.
 """
 
+import logging
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
@@ -12,10 +18,17 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.html import escape
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from assistant import partials
 from assistant.models import Conversation, Message
 from assistant.selectors import messages_for_display
+
+logger = logging.getLogger(__name__)
+
+# What the channel layer raises while Redis is down or out of reach.
+REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -36,7 +49,10 @@ async def _push(conversation_id: int, html: str) -> None:
 
 
 async def _group_push(group: str, html: str) -> None:
-    await get_channel_layer().group_send(group, {"type": "chat.push", "html": html})
+    try:
+        await get_channel_layer().group_send(group, {"type": "chat.push", "html": html})
+    except REDIS_UNREACHABLE as error:
+        logger.warning("Push to %s not delivered, Redis unreachable: %s", group, error)
 
 
 def _group_push_after_commit(*, group: str, render: Callable[[], str]) -> None:

@@ -1,5 +1,7 @@
 """Two real Keel server processes sharing one real Redis: a customer on one and an agent on
-the other see each other live, and the rate limits are counted across both."""
+the other see each other live; the rate limits are counted across both; and while Redis
+is away the sockets close clearly, HTTP keeps working, nothing stored is lost, and all of
+it works again when Redis is back, with no restart of Keel."""
 
 import asyncio
 import re
@@ -15,6 +17,10 @@ from tests.factories import WorkspaceFactory
 from tests.test_handoffs import ASKS_FOR_PERSON, action_url, messages, staff, the_handoff
 
 pytestmark = pytest.mark.asyncio
+
+CLOSE_TRY_AGAIN_LATER = 4013  # Keel's "try again later"; the pages reconnect after it
+# A socket must be closed this soon after Redis goes away (redis-py retries a little).
+CLOSE_WITHIN = 15  # seconds
 
 
 class AgentPages:
@@ -73,6 +79,11 @@ async def handed_over(chat: ChatClient, console: AgentClient, agent: AgentPages)
     return handoff
 
 
+async def health(server: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server, trust_env=False) as http:
+        return await http.get(reverse("health"))
+
+
 async def test_a_customer_on_one_process_and_an_agent_on_the_other_talk_live(
     demo_help_center, keel_cluster
 ):
@@ -101,6 +112,8 @@ async def test_a_customer_on_one_process_and_an_agent_on_the_other_talk_live(
         (Message.Role.AGENT, "Hi, I'm here. How can I help?"),
         (Message.Role.CUSTOMER, "My order TC-104582 never arrived."),
     ]
+    health_a = await health(server_a)
+    assert health_a.json() == {"status": "ok", "database": "ok", "redis": "ok"}
     await chat.close()
     await console.close()
     await agent.close()
@@ -121,3 +134,65 @@ async def test_rate_limits_are_counted_across_processes(redis_server, keel_serve
     assert await fourth.communicator.connect() == (False, 403)
     for chat in sockets:
         await chat.close()
+
+
+async def test_while_redis_is_away_sockets_close_clearly_and_everything_comes_back(
+    demo_help_center, keel_cluster, redis_server
+):
+    server_a, server_b = keel_cluster
+    workspace = demo_help_center.workspace
+    _, session_key = await staff(workspace)
+    console = await console_on(server_b, workspace, session_key)
+    agent = AgentPages(server_b, workspace, session_key)
+    chat = await customer_on(server_a, workspace)
+    handoff = await handed_over(chat, console, agent)
+
+    redis_server.stop()
+
+    # Both open sockets are told and closed with 4013, which the pages retry; no hang.
+    frames, code = await chat.communicator.closed(timeout=CLOSE_WITHIN)
+    assert code == CLOSE_TRY_AGAIN_LATER
+    assert "lost its connection and is reconnecting" in visible_text(frames[-1])
+    frames, code = await console.communicator.closed(timeout=CLOSE_WITHIN)
+    assert code == CLOSE_TRY_AGAIN_LATER
+    assert "Live updates stopped" in visible_text(frames[-1])
+    # The health check says what is wrong; pages and the agent's actions keep working.
+    down = await health(server_a)
+    assert down.status_code == 503
+    assert down.json() == {"status": "unavailable", "database": "ok", "redis": "unreachable"}
+    page = await agent.get(action_url("console_conversation", handoff))
+    assert page.status_code == 200 and "I want to talk to a real person" in page.text
+    sent = await agent.post("console_reply", handoff, {"text": "Sorry, one moment please."})
+    assert sent.status_code == 200
+    # A customer connecting now is told the same, at once.
+    retry = ChatClient(workspace.public_key, server=server_a)
+    assert await retry.connect()
+    frames, code = await retry.communicator.closed(timeout=CLOSE_WITHIN)
+    assert code == CLOSE_TRY_AGAIN_LATER and "reconnecting" in visible_text(frames[-1])
+
+    redis_server.start()  # the same port; Keel's processes are not restarted
+
+    assert (await health(server_a)).status_code == 200
+    visitor_token = chat.visitor_token
+    chat = ChatClient(workspace.public_key, server=server_a)
+    chat.visitor_token = visitor_token  # the widget keeps it
+    assert await chat.connect()
+    history = visible_text(await chat.hello())
+    assert "Sorry, one moment please." in history  # written while Redis was away
+    console = await console_on(server_b, workspace, session_key)
+    await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
+    await chat.send({"type": "ask", "message": "Still here, any news?"})
+    assert "any news?" in visible_text(await console.until("any news?"))
+    await agent.post("console_reply", handoff, {"text": "Your parcel left today."})
+    assert 'class="message message--agent"' in await chat.until("Your parcel left today.")
+
+    stored = await messages(workspace)
+    assert [m.text for m in stored if m.role != Message.Role.ASSISTANT] == [
+        ASKS_FOR_PERSON,
+        "Sorry, one moment please.",
+        "Still here, any news?",
+        "Your parcel left today.",
+    ]
+    await chat.close()
+    await console.close()
+    await agent.close()

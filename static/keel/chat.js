@@ -23,8 +23,9 @@
     }));
   });
 
-  document.addEventListener("htmx:wsClose", function () {
-    setNotice("Connection lost. Reconnecting…");
+  document.addEventListener("htmx:wsClose", function (event) {
+    // 4013: the server said why in a notice, which stays (reconnect.js reconnects).
+    if (event.detail.event.code !== 4013) setNotice("Connection lost. Reconnecting…");
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {

@@ -5,9 +5,24 @@
   "use strict";
   var lastTyping = 0;
 
+  // After a lost connection the queue comes back by itself (it is pushed on every
+  // connection); a conversation's transcript does not, so the page says to reload.
+  var dropped = false;
+  document.addEventListener("htmx:wsClose", function () {
+    dropped = true;  // after 4013, reconnect.js reconnects
+    setNotice("Live updates stopped: the connection was lost. Reconnecting…");
+  });
+
+  function setNotice(text) {
+    var notice = document.getElementById("console-notice");
+    if (notice) notice.textContent = text;
+  }
+
   document.addEventListener("htmx:wsOpen", function (event) {
     var page = document.getElementById("console");
-    if (page && page.dataset.watch) {
+    var watching = page && page.dataset.watch;
+    setNotice(dropped && watching ? "Reconnected. Reload the page to see anything that arrived meanwhile." : "");
+    if (watching) {
       event.detail.socketWrapper.send(JSON.stringify({ type: "watch", conversation_id: page.dataset.watch }));
     }
     socket = event.detail.socketWrapper;
