@@ -63,8 +63,8 @@ WITH vector_hits AS (
         LIMIT %(vector_candidates)s
     ) nearest
 ),
-query_terms AS (
-    SELECT to_tsquery('{SEARCH_CONFIG}', quote_literal(lexeme)) AS term
+query_terms AS (  -- already normalised: to_tsquery would stem each lexeme a second time
+    SELECT quote_literal(lexeme)::tsquery AS term
     FROM unnest(tsvector_to_array(to_tsvector('{SEARCH_CONFIG}', %(query)s))) AS lexeme
 ),
 term_weights AS MATERIALIZED (  -- once per query, never once per chunk

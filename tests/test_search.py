@@ -10,7 +10,7 @@ from django.core.management import call_command
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.embeddings import query_embed
 from knowledge.models import Chunk, Document
-from knowledge.search import chunk_search
+from knowledge.search import SearchMode, chunk_search
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
 
@@ -104,6 +104,23 @@ def test_a_small_knowledge_base_is_not_starved_by_a_big_neighbour(tmp_path):
 
     assert hits[0].text == "Bikes can be returned within 30 days."
     assert hits[0].vector_rank == 1
+
+
+def test_the_keyword_leg_matches_words_as_the_chunks_store_them(tmp_path, knowledge_base):
+    """A question's words are stemmed once, as the chunks' are: stemming "increases" a second
+    time ("increas" → "increa") used to match nothing."""
+    (tmp_path / "a.md").write_text("# Costs\n\nOur costs fell last year.\n")
+    (tmp_path / "b.md").write_text("# Costs\n\nOur costs increased last year.\n")
+    ingest(tmp_path, knowledge_base)
+
+    hits = chunk_search(
+        knowledge_bases=[knowledge_base], query="what increases costs", mode=SearchMode.KEYWORD
+    )
+
+    assert [hit.text for hit in hits] == [
+        "Our costs increased last year.",
+        "Our costs fell last year.",
+    ]
 
 
 def test_search_command_prints_scores_document_heading_and_page(demo_knowledge_base):
