@@ -6,6 +6,7 @@ from io import StringIO
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.embeddings import query_embed
@@ -121,6 +122,37 @@ def test_the_keyword_leg_matches_words_as_the_chunks_store_them(tmp_path, knowle
         "Our costs increased last year.",
         "Our costs fell last year.",
     ]
+
+
+def test_a_rare_word_wins_the_keyword_leg_among_thousands_of_common_ones(tmp_path):
+    """The keyword leg scores only chunks holding the question's rarest words once the
+    statistics show its common words in thousands of chunks: the rare word's chunk must win."""
+    knowledge_base = KnowledgeBaseFactory()
+    filler = Document.objects.create(knowledge_base=knowledge_base, source="f.md", title="F")
+    rng = np.random.default_rng(8)
+    Chunk.objects.bulk_create(
+        Chunk(
+            document=filler,
+            knowledge_base=knowledge_base,
+            position=n,
+            text=f"Return the bike to the shop, ticket {n}.",
+            token_count=10,
+            embedding=vector / np.linalg.norm(vector),
+        )
+        for n, vector in enumerate(rng.normal(size=(5000, 384)))
+    )
+    (tmp_path / "tandem.md").write_text("# Tandems\n\nReturn a tandem bike to the shop.\n")
+    ingest(tmp_path, knowledge_base)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE knowledge_chunk")
+
+    hits = chunk_search(
+        knowledge_bases=[knowledge_base],
+        query="return my tandem bike to the shop",
+        mode=SearchMode.KEYWORD,
+    )
+
+    assert hits[0].text == "Return a tandem bike to the shop."
 
 
 def test_search_command_prints_scores_document_heading_and_page(demo_knowledge_base):
