@@ -83,10 +83,12 @@ class Latency:
     rest_p95_ms: float
 
 
-SECTIONS = ("knowledge", "answers", "rails")
+SECTIONS = ("knowledge", "answers", "rails", "scale")
 
 
-def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> dict:
+def benchmark_run(
+    *, project_root: Path, sections: Sequence[str] = SECTIONS, scale_sizes: Sequence[int] = ()
+) -> dict:
     """The chosen sections' measurements, as one JSON-ready dict."""
     results = {}
     if "knowledge" in sections:
@@ -104,6 +106,10 @@ def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> 
             redteam_file=redteam_file,
             demo_questions_file=project_root / "knowledge" / "demo" / "questions.json",
         )
+    if "scale" in sections:
+        from bench.scale import scale_measure
+
+        results["scale"] = scale_measure(project_root=project_root, sizes=scale_sizes)
     return results
 
 
