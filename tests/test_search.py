@@ -26,6 +26,25 @@ def documents_in_order(hits):
     return seen
 
 
+def filler_chunks_store(*, knowledge_base, vectors, text: str) -> None:
+    """One filler document of a chunk per vector, straight into the table: `text` is
+    formatted with the chunk's number `n`."""
+    filler = Document.objects.create(
+        knowledge_base=knowledge_base, source="filler.md", title="Filler"
+    )
+    Chunk.objects.bulk_create(
+        Chunk(
+            document=filler,
+            knowledge_base=knowledge_base,
+            position=n,
+            text=text.format(n=n),
+            token_count=len(text.split()),
+            embedding=vector / np.linalg.norm(vector),
+        )
+        for n, vector in enumerate(vectors)
+    )
+
+
 def test_demo_questions_find_their_document_in_the_top_3(demo_knowledge_base):
     questions = json.loads((DEMO_KNOWLEDGE_DIR.parent / "questions.json").read_text())
     titles = {
@@ -84,20 +103,7 @@ def test_a_small_knowledge_base_is_not_starved_by_a_big_neighbour(tmp_path):
     near_vectors = near + rng.normal(scale=0.02, size=(5000, near.size))
     unrelated_vectors = rng.normal(size=(1500, near.size))
     for knowledge_base, vectors in ((big, near_vectors), (small, unrelated_vectors)):
-        filler = Document.objects.create(
-            knowledge_base=knowledge_base, source="filler.md", title="Filler"
-        )
-        Chunk.objects.bulk_create(
-            Chunk(
-                document=filler,
-                knowledge_base=knowledge_base,
-                position=n,
-                text=f"filler {n}",
-                token_count=3,
-                embedding=vector / np.linalg.norm(vector),
-            )
-            for n, vector in enumerate(vectors)
-        )
+        filler_chunks_store(knowledge_base=knowledge_base, vectors=vectors, text="filler {n}")
     (tmp_path / "returns.md").write_text("# Returns\n\nBikes can be returned within 30 days.\n")
     ingest(tmp_path, small)
 
@@ -128,18 +134,10 @@ def test_a_rare_word_wins_the_keyword_leg_among_thousands_of_common_ones(tmp_pat
     """The keyword leg scores only chunks holding the question's rarest words once the
     statistics show its common words in thousands of chunks: the rare word's chunk must win."""
     knowledge_base = KnowledgeBaseFactory()
-    filler = Document.objects.create(knowledge_base=knowledge_base, source="f.md", title="F")
-    rng = np.random.default_rng(8)
-    Chunk.objects.bulk_create(
-        Chunk(
-            document=filler,
-            knowledge_base=knowledge_base,
-            position=n,
-            text=f"Return the bike to the shop, ticket {n}.",
-            token_count=10,
-            embedding=vector / np.linalg.norm(vector),
-        )
-        for n, vector in enumerate(rng.normal(size=(5000, 384)))
+    filler_chunks_store(
+        knowledge_base=knowledge_base,
+        vectors=np.random.default_rng(8).normal(size=(5000, 384)),
+        text="Return the bike to the shop, ticket {n}.",
     )
     (tmp_path / "tandem.md").write_text("# Tandems\n\nReturn a tandem bike to the shop.\n")
     ingest(tmp_path, knowledge_base)
