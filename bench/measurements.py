@@ -87,7 +87,10 @@ SECTIONS = ("knowledge", "answers", "rails", "scale")
 
 
 def benchmark_run(
-    *, project_root: Path, sections: Sequence[str] = SECTIONS, scale_sizes: Sequence[int] = ()
+    *,
+    project_root: Path,
+    sections: Sequence[str] = SECTIONS,
+    scale_sizes: Sequence[int] | None = None,
 ) -> dict:
     """The chosen sections' measurements, as one JSON-ready dict."""
     results = {}
@@ -107,9 +110,11 @@ def benchmark_run(
             demo_questions_file=project_root / "knowledge" / "demo" / "questions.json",
         )
     if "scale" in sections:
-        from bench.scale import scale_measure
+        from bench.scale import WHOLE_RUN_SIZES, scale_measure
 
-        results["scale"] = scale_measure(project_root=project_root, sizes=scale_sizes)
+        results["scale"] = scale_measure(
+            project_root=project_root, sizes=scale_sizes or WHOLE_RUN_SIZES
+        )
     return results
 
 
