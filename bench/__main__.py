@@ -34,13 +34,15 @@ def django_setup() -> None:
 
 
 def main() -> None:
-    """`python -m bench [knowledge] [answers]`: the named sections, or all of them."""
+    """`python -m bench [knowledge] [answers] [rails] [scale]`: the named sections, or all
+    of them (`scale` then at 10k chunks only; named, at 10k and 100k)."""
     sections = sys.argv[1:]
     started = time.perf_counter()
     load_before = os.getloadavg()
     django_setup()
     # These import models, so they can only come once Django is set up.
     from bench.measurements import SECTIONS, benchmark_run
+    from bench.scale import SIZES, WHOLE_RUN_SIZES
 
     unknown = set(sections) - set(SECTIONS)
     if unknown:
@@ -50,7 +52,11 @@ def main() -> None:
     results = {
         "date": date.today().isoformat(),
         "machine": machine_describe(),
-        **benchmark_run(project_root=PROJECT_ROOT, sections=sections or SECTIONS),
+        **benchmark_run(
+            project_root=PROJECT_ROOT,
+            sections=sections or SECTIONS,
+            scale_sizes=SIZES if sections else WHOLE_RUN_SIZES,
+        ),
     }
     results["load_average_1min"] = {"before": load_before[0], "after": os.getloadavg()[0]}
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)

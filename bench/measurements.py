@@ -83,10 +83,15 @@ class Latency:
     rest_p95_ms: float
 
 
-SECTIONS = ("knowledge", "answers", "rails", "load")
+SECTIONS = ("knowledge", "answers", "rails", "scale", "load")
 
 
-def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> dict:
+def benchmark_run(
+    *,
+    project_root: Path,
+    sections: Sequence[str] = SECTIONS,
+    scale_sizes: Sequence[int] | None = None,
+) -> dict:
     """The chosen sections' measurements, as one JSON-ready dict."""
     results = {}
     if "knowledge" in sections:
@@ -106,6 +111,12 @@ def benchmark_run(*, project_root: Path, sections: Sequence[str] = SECTIONS) -> 
         )
     if "load" in sections:
         results["load"] = load_section_measure(project_root=project_root)
+    if "scale" in sections:
+        from bench.scale import WHOLE_RUN_SIZES, scale_measure
+
+        results["scale"] = scale_measure(
+            project_root=project_root, sizes=scale_sizes or WHOLE_RUN_SIZES
+        )
     return results
 
 

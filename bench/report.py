@@ -13,6 +13,8 @@ import torch
 from django.db import connection
 
 LABEL_WIDTH = 38
+# What search and index-build timings depend on, beyond the hardware.
+POSTGRESQL_SETTINGS = ("shared_buffers", "work_mem", "maintenance_work_mem", "jit")
 CELL_WIDTH = 10
 
 
@@ -23,6 +25,11 @@ def machine_describe() -> dict:
         postgresql = cursor.fetchone()[0]
         cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         pgvector = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+            [list(POSTGRESQL_SETTINGS)],
+        )
+        settings = dict(cursor.fetchall())
     memory_kib = int(proc_field(path=Path("/proc/meminfo"), name="MemTotal").split()[0])
     return {
         "hostname": socket.gethostname(),
@@ -35,7 +42,10 @@ def machine_describe() -> dict:
         "sentence_transformers": version("sentence-transformers"),
         "django": django.get_version(),
         "postgresql": postgresql,
+        "postgresql_settings": settings,
         "pgvector": pgvector,
+        "psycopg": version("psycopg"),
+        "kernel": platform.release(),
     }
 
 
@@ -80,6 +90,8 @@ def results_table(*, results: dict) -> str:
         lines += policy_rules_lines(figures=results["policy_rules"])
     if "load" in results:
         lines += load_lines(figures=results["load"])
+    if "scale" in results:
+        lines += scale_lines(figures=results["scale"])
     return "\n".join(lines)
 
 
@@ -339,3 +351,53 @@ def handoff_lines(*, figures: dict) -> list[str]:
         f"agent's reply → customer p50 {figures['agent_reply_to_customer_p50_ms']} / "
         f"p95 {figures['agent_reply_to_customer_p95_ms']} ms (target < 300)",
     ]
+
+
+SEARCHER_LABELS = {
+    "bare_hnsw": "bare HNSW (psycopg)",
+    "chunk_search_vector": "chunk_search, vector",
+    "chunk_search_hybrid": "chunk_search, hybrid",
+}
+
+
+def scale_lines(*, figures: dict) -> list[str]:
+    embedding = figures["query_embedding"]
+    lines = [
+        "",
+        row(
+            label=f"Scale: {figures['queries']} claims, k={figures['k']} (ms)",
+            cells=["p50", "p95", "/ bare", "R@10"],
+            note=f"target p50 ≤ {figures['latency_target_ms']:.0f} ms at 100k, "
+            f"R@10 ≥ {figures['recall_target']}",
+        ),
+        f"  synthetic chunks: {figures['synthesis']}",
+        f"  query embedding, not in the timings below: p50 {embedding['p50_ms']} / "
+        f"p95 {embedding['p95_ms']} ms",
+    ]
+    for size, measured in figures["sizes"].items():
+        exact, keyword = measured["exact"], measured["keyword_against_exhaustive"]
+        load = measured["load_average_1min"]
+        lines += [
+            f"  {int(size):,} chunks: loaded in {measured['load_seconds']} s, indexes built in "
+            f"{measured['index_build_seconds']} s (HNSW {measured['index_mib']} MiB); "
+            f"load average {load['before']:.1f} → {load['after']:.1f}",
+            f"    exact vector scan p50 {exact['p50_ms']} / p95 {exact['p95_ms']} ms; "
+            f"full text within budget: R@10 {keyword['recall_at_10']:.3f} against the "
+            f"exhaustive list, which takes p50 {keyword['exhaustive_p50_ms']} / "
+            f"p95 {keyword['exhaustive_p95_ms']} ms ({keyword['queries']} claims)",
+        ]
+        for ef_search, searchers in measured["ef_search"].items():
+            for name, timing in searchers.items():
+                recall = timing.get("recall_at_10")
+                lines.append(
+                    row(
+                        label=f"    ef_search {ef_search}: {SEARCHER_LABELS[name]}",
+                        cells=[
+                            f"{timing['p50_ms']:.1f}",
+                            f"{timing['p95_ms']:.1f}",
+                            f"{timing['ratio_to_bare_p50']:.2f}",
+                            "" if recall is None else f"{recall:.3f}",
+                        ],
+                    )
+                )
+    return lines

@@ -6,11 +6,12 @@ from io import StringIO
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.embeddings import query_embed
 from knowledge.models import Chunk, Document
-from knowledge.search import chunk_search
+from knowledge.search import SearchMode, chunk_search
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
 
@@ -23,6 +24,25 @@ def documents_in_order(hits):
         if hit.document_title not in seen:
             seen.append(hit.document_title)
     return seen
+
+
+def filler_chunks_store(*, knowledge_base, vectors, text: str) -> None:
+    """One filler document of a chunk per vector, straight into the table: `text` is
+    formatted with the chunk's number `n`."""
+    filler = Document.objects.create(
+        knowledge_base=knowledge_base, source="filler.md", title="Filler"
+    )
+    Chunk.objects.bulk_create(
+        Chunk(
+            document=filler,
+            knowledge_base=knowledge_base,
+            position=n,
+            text=text.format(n=n),
+            token_count=len(text.split()),
+            embedding=vector / np.linalg.norm(vector),
+        )
+        for n, vector in enumerate(vectors)
+    )
 
 
 def test_demo_questions_find_their_document_in_the_top_3(demo_knowledge_base):
@@ -83,20 +103,7 @@ def test_a_small_knowledge_base_is_not_starved_by_a_big_neighbour(tmp_path):
     near_vectors = near + rng.normal(scale=0.02, size=(5000, near.size))
     unrelated_vectors = rng.normal(size=(1500, near.size))
     for knowledge_base, vectors in ((big, near_vectors), (small, unrelated_vectors)):
-        filler = Document.objects.create(
-            knowledge_base=knowledge_base, source="filler.md", title="Filler"
-        )
-        Chunk.objects.bulk_create(
-            Chunk(
-                document=filler,
-                knowledge_base=knowledge_base,
-                position=n,
-                text=f"filler {n}",
-                token_count=3,
-                embedding=vector / np.linalg.norm(vector),
-            )
-            for n, vector in enumerate(vectors)
-        )
+        filler_chunks_store(knowledge_base=knowledge_base, vectors=vectors, text="filler {n}")
     (tmp_path / "returns.md").write_text("# Returns\n\nBikes can be returned within 30 days.\n")
     ingest(tmp_path, small)
 
@@ -104,6 +111,46 @@ def test_a_small_knowledge_base_is_not_starved_by_a_big_neighbour(tmp_path):
 
     assert hits[0].text == "Bikes can be returned within 30 days."
     assert hits[0].vector_rank == 1
+
+
+def test_the_keyword_leg_matches_words_as_the_chunks_store_them(tmp_path, knowledge_base):
+    """A question's words are stemmed once, as the chunks' are: stemming "increases" a second
+    time ("increas" → "increa") used to match nothing."""
+    (tmp_path / "a.md").write_text("# Costs\n\nOur costs fell last year.\n")
+    (tmp_path / "b.md").write_text("# Costs\n\nOur costs increased last year.\n")
+    ingest(tmp_path, knowledge_base)
+
+    hits = chunk_search(
+        knowledge_bases=[knowledge_base], query="what increases costs", mode=SearchMode.KEYWORD
+    )
+
+    assert [hit.text for hit in hits] == [
+        "Our costs increased last year.",
+        "Our costs fell last year.",
+    ]
+
+
+def test_a_rare_word_wins_the_keyword_leg_among_thousands_of_common_ones(tmp_path):
+    """The keyword leg scores only chunks holding the question's rarest words once the
+    statistics show its common words in thousands of chunks: the rare word's chunk must win."""
+    knowledge_base = KnowledgeBaseFactory()
+    filler_chunks_store(
+        knowledge_base=knowledge_base,
+        vectors=np.random.default_rng(8).normal(size=(5000, 384)),
+        text="Return the bike to the shop, ticket {n}.",
+    )
+    (tmp_path / "tandem.md").write_text("# Tandems\n\nReturn a tandem bike to the shop.\n")
+    ingest(tmp_path, knowledge_base)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE knowledge_chunk")
+
+    hits = chunk_search(
+        knowledge_bases=[knowledge_base],
+        query="return my tandem bike to the shop",
+        mode=SearchMode.KEYWORD,
+    )
+
+    assert hits[0].text == "Return a tandem bike to the shop."
 
 
 def test_search_command_prints_scores_document_heading_and_page(demo_knowledge_base):
