@@ -89,14 +89,12 @@ def message_changed(*, message: Message) -> None:
 
 
 def _message_pushes(*, message: Message, swap: str) -> None:
-    _push_after_commit(
-        conversation_id=message.conversation_id,
-        render=lambda: message_html(message_id=message.pk, swap=swap),
-    )
-    _group_push_after_commit(
-        group=agents_group(message.conversation_id),
-        render=lambda: partials.message_push_html(message_id=message.pk, swap=swap),
-    )
+    """Rendered now, inside the transaction that wrote the message (it sees the write), and
+    pushed after the commit: a database lost in between cannot leave an answer unshown."""
+    customer_html = message_html(message_id=message.pk, swap=swap)
+    staff_html = partials.message_push_html(message_id=message.pk, swap=swap)
+    _push_after_commit(conversation_id=message.conversation_id, render=lambda: customer_html)
+    _group_push_after_commit(group=agents_group(message.conversation_id), render=lambda: staff_html)
 
 
 def handoff_changed_after_commit(*, conversation: Conversation) -> None:

@@ -50,7 +50,10 @@ def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
 
     panel.get_by_role("textbox", name="Your question").fill("Where is my order TC-104582?")
     panel.get_by_role("textbox", name="Your question").press("Enter")
-    expect(console.locator("#transcript")).to_contain_text("Where is my order TC-104582?")
+    # The server's first typed message loads its models (rails, embeddings): seconds.
+    expect(console.locator("#transcript")).to_contain_text(
+        "Where is my order TC-104582?", timeout=60_000
+    )
 
     console.get_by_role("button", name="Hand back to the assistant").click()
     expect(panel.get_by_role("button", name="Talk to a person")).to_be_visible()
