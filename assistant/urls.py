@@ -67,7 +67,7 @@ workspace_patterns = [
     path("gaps/article/", gaps.article_page, name="gap_article"),
     path("gaps/article/publish/", gaps.article_publish_request, name="gap_article_publish"),
     path("evaluation/", evaluation.evaluation_page, name="evaluation"),
-    path("evaluation/start/", evaluation.evaluation_start, name="evaluation_start"),
+    path("evaluation/start/", evaluation.run_start, name="evaluation_start"),
     path("evaluation/runs/", evaluation.runs_table, name="evaluation_runs"),
     path("evaluation/runs/<int:run_id>/", evaluation.run_page, name="evaluation_run"),
     path(

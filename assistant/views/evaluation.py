@@ -37,7 +37,7 @@ def runs_table(request):
 
 @require_POST
 @admin_required
-def evaluation_start(request):
+def run_start(request):
     form = _start_form(request.POST)
     if not form.is_valid():
         return render(request, "evaluation/page.html", _page_context(request, form), status=400)
