@@ -14,11 +14,12 @@ nDCG@10 from 0.45 to 0.68 and hybrid from 0.63 to 0.71 (see `make bench`).
 Scoring every chunk that holds any of the question's words grows with the knowledge base
 (over a second a question at 100k chunks), so the full-text leg scores at most
 `KEEL_KEYWORD_BUDGET` chunks: those holding the question's rarest words, rarest first,
-while their chunks fit the budget (the rarest word's always). A chunk without any of them
-holds only words common enough to weigh little. A word's chunks are counted for its IDF
-unless ANALYZE's statistics (the column's most common lexemes) already put it above the
-budget, whose estimate then stands in. While a question's words fit the budget, the
-list is exact. `python -m bench scale` measures how far it agrees with the exact list.
+while their chunks fit the budget (the rarest word's always, cut to the budget in table
+order if it alone is in more). A chunk without any of them holds only words common
+enough to weigh little. A word's chunks are counted for its IDF unless ANALYZE's
+statistics (the column's most common lexemes) already put it above the budget, whose
+estimate then stands in. While a question's words fit the budget, the list is exact;
+`python -m bench scale` measures how far it agrees with the exhaustive list.
 """
 
 from collections.abc import Sequence
