@@ -24,11 +24,11 @@ CLOSE_WITHIN = 15  # seconds
 
 
 class AgentPages:
-    """An agent's browser against one server: the session cookie, and the CSRF token the
-    console pages carry in `hx-headers`."""
+    """An agent's browser against one server: the session cookie, the CSRF token the
+    console pages carry in `hx-headers`, and the console's socket."""
 
     def __init__(self, server: str, workspace, session_key: str):
-        self.workspace = workspace
+        self.server, self.workspace, self.session_key = server, workspace, session_key
         self.http = httpx.AsyncClient(
             base_url=server, cookies={"sessionid": session_key}, trust_env=False, timeout=60
         )
@@ -45,6 +45,13 @@ class AgentPages:
             action_url(name, handoff), data=data or {}, headers={"X-CSRFToken": token}
         )
 
+    async def console_socket(self) -> AgentClient:
+        console = AgentClient(self.workspace.slug, session_key=self.session_key, server=self.server)
+        connected, _ = await console.connect()
+        assert connected
+        await console.until("Online:")  # its own arrival, pushed to the queue through Redis
+        return console
+
     async def close(self) -> None:
         await self.http.aclose()
 
@@ -56,16 +63,17 @@ async def customer_on(server: str, workspace) -> ChatClient:
     return chat
 
 
-async def console_on(server: str, workspace, session_key: str) -> AgentClient:
-    console = AgentClient(workspace.slug, session_key=session_key, server=server)
-    connected, _ = await console.connect()
-    assert connected
-    await console.until("Online:")  # its own arrival, pushed to the queue through Redis
-    return console
+async def customer_and_agent(keel_cluster, workspace) -> tuple[ChatClient, AgentClient, AgentPages]:
+    """A customer on the first process; an agent, console socket and pages, on the second."""
+    server_a, server_b = keel_cluster
+    _, session_key = await staff(workspace)
+    agent = AgentPages(server_b, workspace, session_key)
+    console = await agent.console_socket()
+    return await customer_on(server_a, workspace), console, agent
 
 
 async def handed_over(chat: ChatClient, console: AgentClient, agent: AgentPages):
-    """The customer asks for a person; the agent sees it in the queue, takes it, replies."""
+    """The customer asks for a person; the agent sees it arrive in the queue and takes it."""
     await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
     assert "You're number 1 in the queue" in visible_text(await chat.until("in the queue"))
     queue = await console.until("Asked for a person")
@@ -87,12 +95,8 @@ async def health(server: str) -> httpx.Response:
 async def test_a_customer_on_one_process_and_an_agent_on_the_other_talk_live(
     demo_help_center, keel_cluster
 ):
-    server_a, server_b = keel_cluster
     workspace = demo_help_center.workspace
-    _, session_key = await staff(workspace)
-    console = await console_on(server_b, workspace, session_key)
-    agent = AgentPages(server_b, workspace, session_key)
-    chat = await customer_on(server_a, workspace)
+    chat, console, agent = await customer_and_agent(keel_cluster, workspace)
     # Idle sockets stay open past channels-redis's 5 s blocking read.
     await asyncio.sleep(7)
 
@@ -112,7 +116,7 @@ async def test_a_customer_on_one_process_and_an_agent_on_the_other_talk_live(
         (Message.Role.AGENT, "Hi, I'm here. How can I help?"),
         (Message.Role.CUSTOMER, "My order TC-104582 never arrived."),
     ]
-    health_a = await health(server_a)
+    health_a = await health(keel_cluster[0])
     assert health_a.json() == {"status": "ok", "database": "ok", "redis": "ok"}
     await chat.close()
     await console.close()
@@ -139,12 +143,9 @@ async def test_rate_limits_are_counted_across_processes(redis_server, keel_serve
 async def test_while_redis_is_away_sockets_close_clearly_and_everything_comes_back(
     demo_help_center, keel_cluster, redis_server
 ):
-    server_a, server_b = keel_cluster
+    server_a, _ = keel_cluster
     workspace = demo_help_center.workspace
-    _, session_key = await staff(workspace)
-    console = await console_on(server_b, workspace, session_key)
-    agent = AgentPages(server_b, workspace, session_key)
-    chat = await customer_on(server_a, workspace)
+    chat, console, agent = await customer_and_agent(keel_cluster, workspace)
     handoff = await handed_over(chat, console, agent)
 
     redis_server.stop()
@@ -179,7 +180,7 @@ async def test_while_redis_is_away_sockets_close_clearly_and_everything_comes_ba
     assert await chat.connect()
     history = visible_text(await chat.hello())
     assert "Sorry, one moment please." in history  # written while Redis was away
-    console = await console_on(server_b, workspace, session_key)
+    console = await agent.console_socket()
     await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
     await chat.send({"type": "ask", "message": "Still here, any news?"})
     assert "any news?" in visible_text(await console.until("any news?"))
