@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from sentencex import segment
 
-from knowledge.embeddings import texts_embed
+from knowledge.embeddings import texts_embed_cached
 
 PIECE_WORDS = 60
 MAX_PIECES = 12
@@ -36,7 +36,7 @@ def message_pieces(*, text: str) -> MessagePieces:
     return MessagePieces(
         texts=texts,
         decoded=[False] * len(plain) + [True] * len(hidden),
-        vectors=texts_embed(texts=texts),
+        vectors=texts_embed_cached(texts),  # the search then finds the question's vector
     )
 
 

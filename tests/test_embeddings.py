@@ -1,0 +1,54 @@
+"""The traced encoder must give the vectors sentence-transformers gives, for any length."""
+
+import threading
+
+import numpy as np
+
+from knowledge.embeddings import embedding_model, query_embed, texts_embed
+
+TEXTS = [
+    "Hi",
+    "How long does delivery to Canada take?",
+    "Bikes reach Toronto in five to eight business days; helmets and accessories ship "
+    "within two days, and every order over CA$150 ships free.",
+    # Longer than the model reads (256 word pieces): both must cut it the same way.
+    " ".join(["The frame carries a lifetime warranty against manufacturing defects."] * 40),
+    "Können Sie mir sagen, wie ich mein Passwort zurücksetze?",
+    "",
+]
+
+
+def test_vectors_match_sentence_transformers_batched_and_alone():
+    expected = embedding_model().encode(TEXTS, normalize_embeddings=True)
+    batched = texts_embed(texts=TEXTS)
+    alone = np.stack([texts_embed(texts=[text])[0] for text in TEXTS])
+    assert batched.shape == expected.shape == (len(TEXTS), 384)
+    assert np.einsum("ij,ij->i", batched, expected).min() > 0.9999
+    assert np.einsum("ij,ij->i", alone, expected).min() > 0.9999
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_no_texts_no_vectors():
+    assert texts_embed(texts=[]).shape == (0, 384)
+
+
+def test_threads_embedding_at_once_get_their_own_vectors():
+    """Ingestion embeds on its own thread while requests embed on others."""
+    expected = {text: query_embed(query=text) for text in TEXTS[:4]}
+    results, errors = {}, []
+
+    def embed(text: str) -> None:
+        try:
+            for _ in range(5):
+                results[text] = texts_embed(texts=[text, *TEXTS])[0]
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=embed, args=(text,)) for text in expected]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for text, vector in expected.items():
+        assert float(results[text] @ vector) > 0.9999
