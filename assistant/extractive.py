@@ -12,18 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sentencex import segment
 
-from knowledge.embeddings import query_embed, texts_embed_cached
+from knowledge.embeddings import query_embed
 from knowledge.search import Hit
+from knowledge.sentences import readable_lines
 
 # Measured on the demo help center's questions (knowledge/demo/questions.json).
 SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't know"
 CLOSE_TO_BEST = 0.12  # further sentences must score within this of the best
 SENTENCE_WEIGHT = 0.6  # against the passage's own similarity
 RANK_PENALTY = 0.03  # per place the passage is below the first
-# Sentences of the fourth passage were rarely chosen, and each costs an embedding.
-SOURCES_READ = 3
+SOURCES_READ = 3  # sentences of the fourth passage were rarely chosen
 MAX_SENTENCES = 3
 MAX_WORDS = 90
 MIN_WORDS = 4
@@ -34,6 +33,7 @@ class _Candidate:
     source_number: int  # 1-based, the citation marker
     position: int
     text: str
+    vector: np.ndarray
 
 
 def extractive_answer(
@@ -44,9 +44,7 @@ def extractive_answer(
     if not candidates:
         return None
     question_vector = query_embed(query=question)
-    similarities = (
-        texts_embed_cached([candidate.text for candidate in candidates]) @ question_vector
-    )
+    similarities = np.stack([candidate.vector for candidate in candidates]) @ question_vector
     scores = [
         SENTENCE_WEIGHT * float(similarity)
         + (1 - SENTENCE_WEIGHT) * (sources[candidate.source_number - 1].similarity or 0.0)
@@ -81,25 +79,16 @@ def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
     for number, source in enumerate(sources[:SOURCES_READ], start=1):
-        position = 0
-        header: list[str] | None = None
-        for line in source.text.splitlines():
-            cells = [cell.strip() for cell in line.split(" | ")]
-            if len(cells) == 1:
-                header, readable = None, _unbulleted(line)
-            elif header is None:  # a table's first row names its columns
-                header = cells
+        lines = set(readable_lines(source.text))
+        sentences = source.sentences
+        for position, (text, vector) in enumerate(
+            zip(sentences.texts, sentences.vectors, strict=True)
+        ):
+            key = text.casefold()
+            if key in seen or not _answer_like(text, whole_line=text in lines):
                 continue
-            else:
-                readable = _table_row(cells, header=header)
-            for raw in segment("en", readable):
-                sentence = raw.strip()
-                key = sentence.casefold()
-                if key in seen or not _answer_like(sentence, whole_line=sentence == readable):
-                    continue
-                seen.add(key)
-                candidates.append(_Candidate(number, position, sentence))
-                position += 1
+            seen.add(key)
+            candidates.append(_Candidate(number, position, text, vector))
     return candidates
 
 
@@ -108,20 +97,6 @@ def _answer_like(sentence: str, *, whole_line: bool) -> bool:
     if len(sentence.split()) < MIN_WORDS or sentence.endswith("?"):
         return False
     return (whole_line and ": " in sentence) or bool(re.search(r"[.!][\"')\]]*$", sentence))
-
-
-def _unbulleted(line: str) -> str:
-    return re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line)
-
-
-def _table_row(cells: list[str], *, header: list[str]) -> str:
-    """A row as a sentence: "Bikes — Shipping cost: CA$89; Carrier: courier."."""
-    named = [
-        f"{name}: {value}" if name else value
-        for name, value in zip(header[1:], cells[1:], strict=False)
-        if value
-    ]
-    return f"{cells[0]} — {'; '.join(named)}."
 
 
 def _ended(text: str) -> str:

@@ -9,6 +9,8 @@ import structlog
 from assistant.rails.personal_data import personal_data_redact
 
 _scrubbing = threading.local()
+# Set by the formatter itself, never personal data (a timestamp's digits look like a phone).
+_OWN_KEYS = frozenset({"timestamp", "level", "logger"})
 
 
 def personal_data_scrubbed(logger, method_name, event_dict: dict) -> dict:
@@ -18,7 +20,9 @@ def personal_data_scrubbed(logger, method_name, event_dict: dict) -> dict:
     _scrubbing.active = True
     try:
         return {
-            key: personal_data_redact(text=value).text if isinstance(value, str) else value
+            key: personal_data_redact(text=value).text
+            if isinstance(value, str) and key not in _OWN_KEYS
+            else value
             for key, value in event_dict.items()
         }
     finally:

@@ -177,10 +177,11 @@ LOGGING = {
             "procrastinate",
             "sentence_transformers",
             "httpx2",
-            "presidio-analyzer",
         )
     },
 }
+# At start Presidio warns of each recognizer for a language Keel does not load.
+LOGGING["loggers"]["presidio-analyzer"] = {"level": "ERROR"}
 
 # Answer generation: extractive unless an OpenAI-compatible server is configured.
 LLM_BASE_URL = os.environ.get("LLM_BASE_URL", "")

@@ -44,6 +44,7 @@ class Turn:
     first_words_s: float | None
     answered_s: float | None
     error: str = ""
+    handed_over: bool = False  # the policy sent the question to a person: no answer comes
 
 
 def load_measure(*, workspace_public_key: str, questions: list[str], levels=LEVELS) -> dict:
@@ -181,16 +182,18 @@ async def _level_run(
 
     flat = [turn for customer_turns in turns for turn in customer_turns]
     errors = [turn.error for turn in flat if turn.error]
+    handed_over = sum(turn.handed_over for turn in flat)
     first = [t.first_words_s - LLM_FIRST_TOKEN_SECONDS for t in flat if t.first_words_s]
     last = [t.answered_s - _model_stream_seconds() for t in flat if t.answered_s]
     first_p95 = percentile_ms(first, 95) if first else None
     return {
         "customers": customers,
-        "answers": len(flat) - len(errors),
+        "answers": len(flat) - len(errors) - handed_over,
+        "handed_to_a_person": handed_over,
         "errors": len(errors),
         "error_kinds": sorted(set(errors)),
         "seconds": round(seconds, 1),
-        "answers_per_second": round((len(flat) - len(errors)) / seconds, 2),
+        "answers_per_second": round((len(flat) - len(errors) - handed_over) / seconds, 2),
         "first_words_p50_ms_beyond_model": percentile_ms(first, 50) if first else None,
         "first_words_p95_ms_beyond_model": first_p95,
         "answered_p50_ms_beyond_model": percentile_ms(last, 50) if last else None,
@@ -216,6 +219,8 @@ async def _customer(
             await asyncio.wait_for(_until(chat, 'id="session"'), ANSWER_TIMEOUT_SECONDS)
             for question, pause in zip(questions, pauses, strict=True):
                 turns.append(await _ask(chat, question))
+                if turns[-1].handed_over:
+                    break  # a person answers from here on
                 await asyncio.sleep(pause)
     except Exception as error:  # a refused or dropped socket is an error of the run
         turns.append(Turn(None, None, error=type(error).__name__))
@@ -234,6 +239,8 @@ async def _ask(chat, question: str) -> Turn:
                     first_words = time.perf_counter() - asked
                 if _answer_finished(frame):
                     return Turn(first_words, time.perf_counter() - asked)
+                if _handed_over(frame):
+                    return Turn(None, None, handed_over=True)
     except TimeoutError:
         return Turn(first_words, None, error="no answer within 60 s")
 
@@ -243,6 +250,11 @@ async def _until(chat, fragment: str) -> str:
         frame = await chat.recv()
         if fragment in frame:
             return frame
+
+
+def _handed_over(frame: str) -> bool:
+    """The customer's status line no longer offers a person: one is being fetched."""
+    return 'id="handoff-status"' in frame and "chat__person-button" not in frame
 
 
 def _answer_finished(frame: str) -> bool:

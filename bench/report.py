@@ -117,7 +117,8 @@ def load_lines(*, figures: dict) -> list[str]:
                     str(level["answered_p95_ms_beyond_model"]),
                     str(level["server_memory_mib_peak"]),
                 ],
-                note="within target" if level["within_target"] else "past the knee",
+                note=("within target" if level["within_target"] else "past the knee")
+                + f"; {level['handed_to_a_person']} to a person",
             )
         )
     lines.append(
@@ -183,6 +184,21 @@ def knowledge_lines(*, results: dict) -> list[str]:
             cells=["", "", f"{ingestion['ratio_pipeline_to_bare']:.3f}"],
             note=f"target ≥ {ingestion['ratio_target']:.2f}",
         ),
+        row(
+            label="  Keel's encoder alone",
+            cells=[
+                f"{ingestion['chunks']:,}",
+                f"{ingestion['keel_encoder_seconds']:.1f}",
+                f"{ingestion['keel_encoder_chunks_per_second']:.2f}",
+            ],
+        ),
+        row(
+            label="  ratio pipeline / Keel's encoder",
+            cells=["", "", f"{ingestion['ratio_pipeline_to_keel_encoder']:.3f}"],
+            note="what parsing, chunking and storing cost",
+        ),
+        f"  (both encoders on the same {ingestion['texts_embedded']:,} texts the pipeline"
+        " embedded: every chunk and each of its sentences)",
     ]
     if ingestion["duplicates_skipped"]:
         lines.append(

@@ -9,11 +9,13 @@ or two, so a fact split across the boundary is still found whole.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from sentencex import segment
 
 from knowledge.embeddings import max_input_tokens, token_count
 from knowledge.parsing import Section
+from knowledge.sentences import chunk_sentences
 
 HEADING_SEPARATOR = " > "
 OVERLAP_TOKENS = 40
@@ -30,6 +32,10 @@ class ChunkDraft:
     @property
     def embedding_input(self) -> str:
         return f"{self.heading}\n{self.text}"
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return chunk_sentences(self.text)
 
 
 def sections_chunk(*, sections: list[Section], language: str = "en") -> list[ChunkDraft]:

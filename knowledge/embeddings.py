@@ -120,6 +120,8 @@ _cache_lock = threading.Lock()
 
 def texts_embed_cached(texts: list[str]) -> np.ndarray:
     """`texts_embed`, remembering the most recently used texts' vectors."""
+    if not texts:
+        return texts_embed(texts=[])
     with _cache_lock:
         missing = list(dict.fromkeys(text for text in texts if text not in _cache))
     if missing:

@@ -5,6 +5,7 @@ fully indexed (all chunks, status ready) or not at all, whoever kills the proces
 """
 
 import hashlib
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +30,7 @@ from knowledge.parsing import (
     document_parse,
     unsupported_type_problem,
 )
+from knowledge.sentences import vectors_packed
 from knowledge.signals import chunks_stored
 
 # Documents whose chunks the folder ingest embeds in one model call. On 500 SciFact
@@ -42,7 +44,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 2: PDF lines wrapped mid-sentence are joined.
 # 3: chunks are screened for instructions to an assistant (see `signals.chunks_stored`).
 # 4: text a web page hides from readers is kept apart and quarantined.
-INDEX_VERSION = 4
+# 5: each chunk's sentences are embedded too (see `knowledge.sentences`).
+INDEX_VERSION = 5
 HIDDEN_REASON = "Hidden in the page: its readers never see this text"
 
 
@@ -147,6 +150,7 @@ class PreparedIndex:
     parsed: ParsedDocument | None = None
     drafts: list[ChunkDraft] = field(default_factory=list)
     vectors: np.ndarray | None = None
+    sentence_vectors: list[np.ndarray] = field(default_factory=list)  # one array per draft
     problem: str = ""
 
 
@@ -181,13 +185,18 @@ def _documents_prepare(documents: list[Document]) -> list[PreparedIndex]:
             chunked.append(PreparedIndex(problem=str(problem)))
         except FileNotFoundError:
             chunked.append(PreparedIndex(problem="The stored file is missing; upload it again."))
+    drafts = [draft for prepared in chunked for draft in prepared.drafts]
+    sentences = [draft.sentences for draft in drafts]
     vectors = texts_embed(
-        texts=[draft.embedding_input for prepared in chunked for draft in prepared.drafts]
+        texts=[*(draft.embedding_input for draft in drafts), *itertools.chain(*sentences)]
     )
+    by_draft = np.split(vectors[len(drafts) :], np.cumsum([len(s) for s in sentences])[:-1])
     embedded, start = [], 0
     for prepared in chunked:
         end = start + len(prepared.drafts)
-        embedded.append(replace(prepared, vectors=vectors[start:end]))
+        embedded.append(
+            replace(prepared, vectors=vectors[start:end], sentence_vectors=by_draft[start:end])
+        )
         start = end
     return embedded
 
@@ -209,11 +218,13 @@ def _document_store(*, document: Document, prepared: PreparedIndex) -> Document:
                 text=draft.text,
                 token_count=draft.token_count,
                 embedding=vector,
+                sentences=draft.sentences,
+                sentence_embeddings=vectors_packed(sentence_vectors),
                 quarantined=draft.hidden,
                 quarantine_reason=HIDDEN_REASON if draft.hidden else "",
             )
-            for position, (draft, vector) in enumerate(
-                zip(prepared.drafts, prepared.vectors, strict=True)
+            for position, (draft, vector, sentence_vectors) in enumerate(
+                zip(prepared.drafts, prepared.vectors, prepared.sentence_vectors, strict=True)
             )
         )
         document.title = prepared.parsed.title[: Document._meta.get_field("title").max_length]

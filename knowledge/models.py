@@ -1,5 +1,6 @@
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -84,6 +85,9 @@ class Chunk(models.Model):
     text = models.TextField()
     token_count = models.PositiveIntegerField()
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    # Its readable sentences and their vectors, float16 row after row (`knowledge.sentences`).
+    sentences = ArrayField(models.TextField(), default=list, db_default=[])
+    sentence_embeddings = models.BinaryField(default=bytes, db_default=b"")
     # Kept out of search until an admin has looked at it (text that instructs an assistant).
     quarantined = models.BooleanField(default=False)
     quarantine_reason = models.CharField(max_length=200, blank=True)

@@ -23,8 +23,9 @@ estimate then stands in. While a question's words fit the budget, the list is ex
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,6 +33,7 @@ from pgvector import Vector
 
 from knowledge.embeddings import query_embed
 from knowledge.models import SEARCH_CONFIG, KnowledgeBase
+from knowledge.sentences import Sentences, chunk_sentences
 
 RRF_K = 60
 CANDIDATES = 50
@@ -60,6 +62,14 @@ class Hit:
     keyword_score: float | None  # IDF-weighted term rank, when in the full-text list
     vector_rank: int | None
     keyword_rank: int | None
+    stored_sentences: Sentences | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def sentences(self) -> Sentences:
+        """As stored at indexing; embedded now for a chunk indexed before they were."""
+        if self.stored_sentences is not None:
+            return self.stored_sentences
+        return Sentences.embedded(texts=chunk_sentences(self.text))
 
 
 _SEARCH_SQL = f"""
@@ -147,7 +157,7 @@ fused AS (
 )
 SELECT chunk.id, document.id, document.title, document.url, chunk.heading, chunk.page,
        chunk.text, fused.score, vector_hits.similarity, keyword_hits.score,
-       vector_hits.rank, keyword_hits.rank
+       vector_hits.rank, keyword_hits.rank, chunk.sentences, chunk.sentence_embeddings
 FROM fused
 JOIN knowledge_chunk chunk ON chunk.id = fused.id
 JOIN knowledge_document document ON document.id = chunk.document_id
@@ -189,4 +199,9 @@ def chunk_search(
             },
         )
         rows = cursor.fetchall()
-    return [Hit(*row) for row in rows]
+    return [Hit(*row[:-2], stored_sentences=_stored(*row[-2:])) for row in rows]
+
+
+def _stored(texts: list[str], packed: bytes) -> Sentences | None:
+    """None for a chunk indexed before its sentences were stored (index version 4)."""
+    return Sentences.unpacked(texts=texts, packed=packed) if texts else None

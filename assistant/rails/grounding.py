@@ -1,7 +1,8 @@
 """Output rail: every sentence of a generated answer must be supported by what it cites.
 
 A sentence is supported when it means nearly the same as some sentence of the passages it
-cites (all retrieved passages, if it cites none): cosine similarity of their embeddings.
+cites (all retrieved passages, if it cites none): cosine similarity of their embeddings,
+the passages' embedded when they were indexed (`knowledge.sentences`).
 Sentences too short to state a fact ("Sure!") pass. The extractive answerer quotes its
 sources, so only generated answers are checked.
 """
@@ -9,7 +10,7 @@ sources, so only generated answers are checked.
 import re
 from collections.abc import Sequence
 
-from sentencex import segment
+import numpy as np
 
 from knowledge.embeddings import texts_embed_cached
 from knowledge.search import Hit
@@ -36,17 +37,11 @@ def sentence_grounded(*, sentence: str, sources: Sequence[Hit]) -> bool:
         return True
     cited = [int(n) - 1 for n in _MARKER.findall(sentence) if 0 < int(n) <= len(sources)]
     passages = [sources[i] for i in cited] or list(sources)
-    evidence = [
-        piece.strip()
-        for passage in passages
-        for line in passage.text.splitlines()
-        for piece in segment("en", line)
-        if piece.strip()
-    ]
-    if not evidence:
+    evidence = [passage.sentences.vectors for passage in passages]
+    if not any(len(vectors) for vectors in evidence):
         return False
-    vectors = texts_embed_cached([claim, *evidence])
-    return float((vectors[1:] @ vectors[0]).max()) >= GROUNDED_SIMILARITY
+    claim_vector = texts_embed_cached([claim])[0]
+    return float((np.concatenate(evidence) @ claim_vector).max()) >= GROUNDED_SIMILARITY
 
 
 class SentenceSplitter:
