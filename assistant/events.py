@@ -61,12 +61,6 @@ def _group_push_after_commit(*, group: str, render: Callable[[], str]) -> None:
     transaction.on_commit(lambda: async_to_sync(_group_push)(group, render()), robust=True)
 
 
-def message_html(*, message_id: int, swap: str) -> str:
-    """`swap` is "append" for a new message, "replace" for an update of one on screen."""
-    message = messages_for_display().get(pk=message_id)
-    return render_to_string("widget/_message_push.html", {"message": message, "swap": swap})
-
-
 def _push_after_commit(*, conversation_id: int, render: Callable[[], str]) -> None:
     """Renders and pushes once the transaction commits, so the page shows stored data."""
     transaction.on_commit(lambda: async_to_sync(_push)(conversation_id, render()), robust=True)
@@ -90,9 +84,11 @@ def message_changed(*, message: Message) -> None:
 
 def _message_pushes(*, message: Message, swap: str) -> None:
     """Rendered now, inside the transaction that wrote the message (it sees the write), and
-    pushed after the commit: a database lost in between cannot leave an answer unshown."""
-    customer_html = message_html(message_id=message.pk, swap=swap)
-    staff_html = partials.message_push_html(message_id=message.pk, swap=swap)
+    pushed after the commit: a database lost in between cannot leave an answer unshown.
+    `swap` is "append" for a new message, "replace" for an update of one on screen."""
+    shown = {"message": messages_for_display().get(pk=message.pk), "swap": swap}
+    customer_html = render_to_string("widget/_message_push.html", shown)
+    staff_html = render_to_string("console/_message_push.html", shown)
     _push_after_commit(conversation_id=message.conversation_id, render=lambda: customer_html)
     _group_push_after_commit(group=agents_group(message.conversation_id), render=lambda: staff_html)
 

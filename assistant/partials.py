@@ -12,7 +12,6 @@ from assistant.selectors import (
     expected_wait_minutes,
     handoff_latest,
     handoff_open,
-    messages_for_display,
     queue_in_progress,
     queue_position,
     queue_waiting,
@@ -77,11 +76,6 @@ def conversation_status_html(*, conversation_id: int) -> str:
         "console/_status.html",
         {**conversation_status_context(conversation=conversation), "oob": True},
     )
-
-
-def message_push_html(*, message_id: int, swap: str) -> str:
-    message = messages_for_display().get(pk=message_id)
-    return render_to_string("console/_message_push.html", {"message": message, "swap": swap})
 
 
 def notes_html(*, conversation_id: int) -> str:
