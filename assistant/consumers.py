@@ -37,7 +37,7 @@ from assistant.handoff_requests import person_requested
 from assistant.handoffs import IllegalTransition, csat_record, ticket_email_set
 from assistant.models import Feedback, Message
 from assistant.origins import embedding_allowed, keel_origin, origin_of
-from assistant.partials import customer_status_context
+from assistant.partials import customer_status_context, transcript_and_status_html
 from assistant.presence import presence_end, presence_start
 from assistant.ratelimits import within_limit
 from assistant.selectors import (
@@ -357,7 +357,8 @@ class AgentConsumer(RealtimeConsumer):
     Only signed-in agents and admins of the workspace connect, and their membership is
     checked again on every frame (a role removed mid-shift takes effect at once). A
     customer socket never joins these groups; this socket never joins a customer's.
-    Frames: "watch" (a conversation of the workspace) and "typing".
+    Frames: "watch" (a conversation of the workspace; with "refresh", sent again after a
+    reconnection, the conversation as it is now comes back) and "typing".
     """
 
     role = "console"
@@ -394,7 +395,7 @@ class AgentConsumer(RealtimeConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         if frame.get("type") == "watch":
-            await self.watch(_text(frame, "conversation_id"))
+            await self.watch(_text(frame, "conversation_id"), refresh=frame.get("refresh") is True)
         elif frame.get("type") == "typing" and self.watching is not None:
             handoff = await in_thread(handoff_open)(conversation_id=self.watching)
             user = self.scope["user"]
@@ -403,7 +404,9 @@ class AgentConsumer(RealtimeConsumer):
                     conversation_id=self.watching, name=user.get_short_name() or user.get_username()
                 )
 
-    async def watch(self, conversation_id: str):
+    async def watch(self, conversation_id: str, *, refresh: bool):
+        """Live updates of one conversation; `refresh`: a page whose socket was lost wants
+        the conversation as it is now (read after joining, so nothing falls in between)."""
         found = None
         if conversation_id.isdigit():
             found = await in_thread(conversation_for_staff)(
@@ -413,6 +416,10 @@ class AgentConsumer(RealtimeConsumer):
         if found is not None:
             self.watching = found.pk
             await self.channel_layer.group_add(agents_group(found.pk), self.channel_name)
+            if refresh:
+                await self.send(
+                    text_data=await in_thread(transcript_and_status_html)(conversation_id=found.pk)
+                )
 
     async def chat_push(self, event: dict):
         await self.send(text_data=event["html"])

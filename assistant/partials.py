@@ -8,6 +8,7 @@ from assistant.models import Conversation
 from assistant.selectors import (
     agents_online,
     conversation_citations,
+    conversation_messages,
     conversation_notes,
     expected_wait_minutes,
     handoff_latest,
@@ -76,6 +77,14 @@ def conversation_status_html(*, conversation_id: int) -> str:
         "console/_status.html",
         {**conversation_status_context(conversation=conversation), "oob": True},
     )
+
+
+def transcript_and_status_html(*, conversation_id: int) -> str:
+    """The whole conversation view again, for a console that lost its socket for a while."""
+    return render_to_string(
+        "console/_transcript.html",
+        {"messages": conversation_messages(conversation_id=conversation_id), "oob": True},
+    ) + conversation_status_html(conversation_id=conversation_id)
 
 
 def notes_html(*, conversation_id: int) -> str:

@@ -181,7 +181,14 @@ async def test_while_redis_is_away_sockets_close_clearly_and_everything_comes_ba
     history = visible_text(await chat.hello())
     assert "Sorry, one moment please." in history  # written while Redis was away
     console = await agent.console_socket()
-    await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
+    # The console page, back, asks for the conversation again: the reply written while its
+    # socket was away is in the transcript it gets.
+    await console.send(
+        {"type": "watch", "conversation_id": str(handoff.conversation_id), "refresh": True}
+    )
+    transcript = await console.until('id="transcript"')
+    assert 'hx-swap-oob="true"' in transcript
+    assert "Sorry, one moment please." in visible_text(transcript)
     await chat.send({"type": "ask", "message": "Still here, any news?"})
     assert "any news?" in visible_text(await console.until("any news?"))
     await agent.post("console_reply", handoff, {"text": "Your parcel left today."})

@@ -6,7 +6,7 @@
   var lastTyping = 0;
 
   // After a lost connection the queue comes back by itself (it is pushed on every
-  // connection); a conversation's transcript does not, so the page says to reload.
+  // connection), and the conversation's transcript and status are asked for again.
   var dropped = false;
   document.addEventListener("htmx:wsClose", function () {
     dropped = true;  // after 4013, reconnect.js reconnects
@@ -21,10 +21,11 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     var page = document.getElementById("console");
     var watching = page && page.dataset.watch;
-    setNotice(dropped && watching ? "Reconnected. Reload the page to see anything that arrived meanwhile." : "");
+    setNotice("");
     if (watching) {
-      event.detail.socketWrapper.send(JSON.stringify({ type: "watch", conversation_id: page.dataset.watch }));
+      event.detail.socketWrapper.send(JSON.stringify({ type: "watch", conversation_id: watching, refresh: dropped }));
     }
+    dropped = false;
     socket = event.detail.socketWrapper;
   });
   var socket = null;
