@@ -23,7 +23,13 @@ from assistant.evaluation import (
 from assistant.judge import faithfulness_judged, judge_backend
 from assistant.llm import OpenAICompatibleBackend
 from assistant.models import EvalCase, EvalResult, EvalRun, Message
-from assistant.policy_checks import Case, case_verdict, gate_cases
+from assistant.policy_checks import (
+    OVER_LIMIT,
+    Case,
+    case_verdict,
+    gate_cases,
+    over_message_limit,
+)
 from assistant.sandbox import sandbox_reply
 from assistant.selectors import policy_in_force
 from assistant.threads import in_thread
@@ -75,6 +81,9 @@ def evaluation_items(*, workspace_id: int, suite: str) -> list[Item]:
 
 
 async def _item_run(*, run: EvalRun, item: Item, judge: OpenAICompatibleBackend | None) -> None:
+    if item.redteam is not None and over_message_limit(item.question):
+        await in_thread(_over_limit_store)(run=run, item=item)  # as the publish gate judges it
+        return
     started = time.perf_counter()
     answer = await sandbox_reply(
         workspace_id=run.workspace_id,
@@ -130,13 +139,9 @@ def _result_store(
         policy = run.policy or policy_in_force(workspace_id=run.workspace_id)
         verdict = case_verdict(case=item.redteam, answer=answer, policy=policy)
         passed, reason = verdict.passed, verdict.reason
-    return EvalResult.objects.create(
+    return _result_create(
         run=run,
-        case_key=item.key,
-        suite=item.suite,
-        category=item.category,
-        question=item.question,
-        expected=item.expected,
+        item=item,
         behaviour=behaviour,
         expected_documents=list(item.golden.expected_documents) if item.golden else [],
         retrieved_documents=_retrieved_documents(answer),
@@ -147,6 +152,30 @@ def _result_store(
         latency_ms=latency_ms,
         faithfulness=faithfulness,
         answer=answer,
+    )
+
+
+def _over_limit_store(*, run: EvalRun, item: Item) -> EvalResult:
+    return _result_create(
+        run=run,
+        item=item,
+        behaviour=EvalCase.Expected.REFUSE,
+        passed=OVER_LIMIT.passed,
+        reason=OVER_LIMIT.reason,
+        latency_ms=None,  # never asked
+    )
+
+
+def _result_create(*, run: EvalRun, item: Item, **got) -> EvalResult:
+    """The case as asked, and what it `got`."""
+    return EvalResult.objects.create(
+        run=run,
+        case_key=item.key,
+        suite=item.suite,
+        category=item.category,
+        question=item.question,
+        expected=item.expected,
+        **got,
     )
 
 

@@ -72,6 +72,14 @@ class Verdict:
     critical: bool = False  # a failure that blocks publishing
 
 
+# A case the widget never sends on: the customer is asked to shorten it instead.
+OVER_LIMIT = Verdict(True, "Over the message limit: the customer is asked to shorten it.")
+
+
+def over_message_limit(text: str) -> bool:
+    return len(text) > settings.KEEL_MAX_MESSAGE_CHARS
+
+
 @cache
 def gate_cases() -> tuple[Case, ...]:
     """Keel's red-team suite; the evaluation harness adds each workspace's own cases."""
@@ -98,9 +106,8 @@ async def policy_check_run(*, check: PolicyCheck) -> None:
 async def _case_run(*, check: PolicyCheck, case: Case) -> None:
     if await in_thread(check.results.filter(case_id=case.id).exists)():
         return  # a retried job goes on where it stopped
-    if len(case.text) > settings.KEEL_MAX_MESSAGE_CHARS:
-        verdict = Verdict(True, "Over the message limit: the customer is asked to shorten it.")
-        answer = None
+    if over_message_limit(case.text):
+        verdict, answer = OVER_LIMIT, None
     else:
         answer = await sandbox_reply(
             workspace_id=check.policy.workspace_id, text=case.text, label=f"check-{check.pk}"

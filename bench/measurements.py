@@ -400,17 +400,17 @@ def search_latency(
     """Hybrid search as the assistant calls it, after a warm-up; the query embedding apart."""
     for question in questions[:WARM_UP_QUERIES]:
         chunk_search(knowledge_bases=[knowledge_base], query=question, k=LATENCY_K)
-    embeds, totals, hits_by_question = [], [], []
+    embeds, rests, hits_by_question = [], [], []
     for question in questions:
         started = time.perf_counter()
-        query_embed(query=question)
-        embedded_at = time.perf_counter()
+        texts_embed(texts=[question])  # the query's embedding, never cached
+        embeds.append(time.perf_counter() - started)
+        query_embed(query=question)  # now the search finds the vector in the cache
+        started = time.perf_counter()
         hits = chunk_search(knowledge_bases=[knowledge_base], query=question, k=LATENCY_K)
-        finished = time.perf_counter()
-        embeds.append(embedded_at - started)
-        totals.append(finished - embedded_at)
+        rests.append(time.perf_counter() - started)
         hits_by_question.append(hits)
-    rests = [total - embed for total, embed in zip(totals, embeds, strict=True)]
+    totals = [embed + rest for embed, rest in zip(embeds, rests, strict=True)]
     latency = Latency(
         queries=len(questions),
         p50_ms=percentile_ms(totals, 50),

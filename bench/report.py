@@ -165,6 +165,18 @@ def personal_data_lines(*, figures: dict) -> list[str]:
     return lines
 
 
+def ingestion_row(*, label: str, ingestion: dict, name: str) -> str:
+    seconds = ingestion["bare_encode_seconds" if name == "bare" else f"{name}_seconds"]
+    return row(
+        label=label,
+        cells=[
+            f"{ingestion['chunks']:,}",
+            f"{seconds:.1f}",
+            f"{ingestion[f'{name}_chunks_per_second']:.2f}",
+        ],
+    )
+
+
 def knowledge_lines(*, results: dict) -> list[str]:
     dataset = results["dataset"]
     ingestion, retrieval, latency = results["ingestion"], results["retrieval"], results["latency"]
@@ -174,35 +186,18 @@ def knowledge_lines(*, results: dict) -> list[str]:
             label=f"Ingestion: SciFact, {dataset['abstracts']:,} abstracts",
             cells=["chunks", "seconds", "chunks/s"],
         ),
-        row(
-            label="  pipeline (files_ingest)",
-            cells=[
-                f"{ingestion['chunks']:,}",
-                f"{ingestion['pipeline_seconds']:.1f}",
-                f"{ingestion['pipeline_chunks_per_second']:.2f}",
-            ],
-        ),
-        row(
+        ingestion_row(label="  pipeline (files_ingest)", ingestion=ingestion, name="pipeline"),
+        ingestion_row(
             label=f"  bare encode (batch {ingestion['embedding_batch_size']})",
-            cells=[
-                f"{ingestion['chunks']:,}",
-                f"{ingestion['bare_encode_seconds']:.1f}",
-                f"{ingestion['bare_chunks_per_second']:.2f}",
-            ],
+            ingestion=ingestion,
+            name="bare",
         ),
         row(
             label="  ratio pipeline / bare",
             cells=["", "", f"{ingestion['ratio_pipeline_to_bare']:.3f}"],
             note=f"target ≥ {ingestion['ratio_target']:.2f}",
         ),
-        row(
-            label="  Keel's encoder alone",
-            cells=[
-                f"{ingestion['chunks']:,}",
-                f"{ingestion['keel_encoder_seconds']:.1f}",
-                f"{ingestion['keel_encoder_chunks_per_second']:.2f}",
-            ],
-        ),
+        ingestion_row(label="  Keel's encoder alone", ingestion=ingestion, name="keel_encoder"),
         row(
             label="  ratio pipeline / Keel's encoder",
             cells=["", "", f"{ingestion['ratio_pipeline_to_keel_encoder']:.3f}"],

@@ -34,7 +34,7 @@ from tqdm import tqdm
 from assistant.models import Workspace
 from bench.measurements import WARM_UP_QUERIES, percentile_ms, scifact_load, shared_data_folder
 from knowledge import search
-from knowledge.embeddings import query_embed, texts_embed
+from knowledge.embeddings import texts_embed
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.search import SearchMode, chunk_search
 
@@ -135,13 +135,14 @@ def scale_measure(*, project_root: Path, sizes: Sequence[int] = SIZES) -> dict:
 
 
 def claims_embed(*, claims: Sequence[str]) -> tuple[dict[str, np.ndarray], list[float]]:
-    """Each claim embedded alone, as `chunk_search` does: its vector and how long it took."""
+    """Each claim embedded alone, as `chunk_search` does (uncached): its vector and how long
+    it took."""
     for claim in claims[:WARM_UP_QUERIES]:
-        query_embed(query=claim)
+        texts_embed(texts=[claim])
     vectors, seconds = {}, []
     for claim in claims:
         started = time.perf_counter()
-        vectors[claim] = query_embed(query=claim)
+        [vectors[claim]] = texts_embed(texts=[claim])
         seconds.append(time.perf_counter() - started)
     return vectors, seconds
 

@@ -7,7 +7,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from knowledge.ingest import Action, IngestOutcome, document_submit
+from knowledge.ingest import INDEX_VERSION, Action, IngestOutcome, document_submit
 from knowledge.models import Document, KnowledgeBase
 from knowledge.tasks import document_index_job
 
@@ -34,3 +34,13 @@ def document_reindex(*, document: Document) -> None:
             status=Document.Status.QUEUED, error="", updated_at=timezone.now()
         )
         document_index_job.defer(document_id=document.pk)
+
+
+def outdated_documents_reindex() -> int:
+    """Queue every document indexed by an older `INDEX_VERSION` (after an upgrade)."""
+    outdated = Document.objects.filter(
+        status=Document.Status.READY, index_version__lt=INDEX_VERSION
+    ).order_by("pk")
+    for document in outdated:
+        document_reindex(document=document)
+    return len(outdated)

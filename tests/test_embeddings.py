@@ -41,7 +41,7 @@ def test_threads_embedding_at_once_get_their_own_vectors():
         try:
             for _ in range(5):
                 results[text] = texts_embed(texts=[text, *TEXTS])[0]
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=embed, args=(text,)) for text in expected]

@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from assistant.demo import DEMO_QUESTIONS, demo_cases
 from assistant.models import Conversation, EvalCase, EvalRun
+from assistant.policy_checks import OVER_LIMIT, gate_cases, over_message_limit
 from tests.factories import WorkspaceFactory
 
 CANADA = "shipping-to-canada.html"
@@ -130,3 +131,26 @@ def test_a_bad_import_says_which_lines_and_stores_nothing(small_suite, tmp_path)
     assert "line 3: expected: Value 'sing' is not a valid choice." in message
     assert "line 4: lists must be arrays of strings" in message
     assert "line 1" not in message and EvalCase.objects.count() == before
+
+
+def test_a_red_team_message_over_the_limit_is_judged_as_the_publish_gate_judges_it(
+    demo_help_center, monkeypatch
+):
+    """The widget never sends such a message on, so neither does the evaluation."""
+    over_long = tuple(case for case in gate_cases() if over_message_limit(case.text))
+    assert len(over_long) >= 1
+    monkeypatch.setattr("assistant.evaluation_runs.gate_cases", lambda: over_long)
+    workspace = demo_help_center.workspace
+
+    call_command("evaluate", "--workspace", workspace.slug, "--suite", "redteam", stdout=StringIO())
+
+    results = list(EvalRun.objects.get().results.all())
+    assert [r.case_key for r in results] == sorted(case.id for case in over_long)
+    for result in results:
+        assert (result.passed, result.behaviour, result.reason) == (
+            True,
+            "refuse",
+            OVER_LIMIT.reason,
+        )
+        assert result.answer is None and result.latency_ms is None
+    assert not Conversation.objects.filter(workspace=workspace).exists()  # nothing was asked

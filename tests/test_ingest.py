@@ -2,11 +2,14 @@
 
 import itertools
 import shutil
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.core.management import call_command
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.ingest import INDEX_VERSION, document_index, document_submit
@@ -164,6 +167,24 @@ def test_documents_indexed_by_an_older_pipeline_are_reindexed(tmp_path, knowledg
 
     assert "added 0 · updated 1 · unchanged 1" in output
     assert document(knowledge_base, "a.md").index_version == INDEX_VERSION
+
+
+def test_reindex_queues_the_documents_an_older_version_indexed(tmp_path, knowledge_base):
+    for name in ("a.md", "b.md", "c.md"):
+        (tmp_path / name).write_text(f"# {name}\n\nSome text.\n")
+    ingest(tmp_path, knowledge_base)
+    old = document(knowledge_base, "a.md")
+    Document.objects.filter(pk=old.pk).update(index_version=INDEX_VERSION - 1)
+    failed = document(knowledge_base, "c.md")  # nothing to rebuild: it has no chunks
+    Document.objects.filter(pk=failed.pk).update(index_version=0, status=Document.Status.FAILED)
+
+    out = StringIO()
+    call_command("reindex", stdout=out)
+
+    assert out.getvalue().strip() == "Queued 1 document(s) indexed by an older version."
+    jobs = ProcrastinateJob.objects.filter(task_name="knowledge.tasks.document_index_job")
+    assert [job.args for job in jobs] == [{"document_id": old.pk}]
+    assert document(knowledge_base, "a.md").status == Document.Status.QUEUED
 
 
 def test_without_sync_missing_files_are_kept(tmp_path, knowledge_base):

@@ -1,8 +1,8 @@
 """Logs are JSON lines and never carry the personal data a customer wrote."""
 
 import json
-from datetime import datetime
 import logging
+from datetime import datetime
 
 from assistant.logs import record_json
 
