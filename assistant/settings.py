@@ -156,7 +156,7 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBU
 KEEL_MAX_UPLOAD_BYTES = int(os.environ.get("KEEL_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-KEEL_HNSW_EF_SEARCH = int(os.environ.get("KEEL_HNSW_EF_SEARCH", 100))
+KEEL_HNSW_EF_SEARCH = int(os.environ.get("KEEL_HNSW_EF_SEARCH", 150))
 # Chunks the full-text leg may score per question (knowledge.search): speed against exactness.
 KEEL_KEYWORD_BUDGET = int(os.environ.get("KEEL_KEYWORD_BUDGET", 2000))
 KEEL_EMBEDDING_BATCH_SIZE = int(os.environ.get("KEEL_EMBEDDING_BATCH_SIZE", 32))

@@ -41,7 +41,7 @@ from knowledge.search import SearchMode, chunk_search
 SIZES = (10_000, 100_000)  # `python -m bench scale`
 # The whole `make bench` stops at 10k: 100k adds about a quarter of an hour on a 2-core VM.
 WHOLE_RUN_SIZES = (10_000,)
-EF_SEARCH_VALUES = (40, 100, 200)
+EF_SEARCH_VALUES = (40, 100, 150, 200)
 RECALL_DEPTH = 10  # recall@10, and the k of every search timed here
 KEYWORD_CHECK_QUERIES = 30  # the exhaustive full-text list takes seconds a question at 100k
 EXHAUSTIVE_BUDGET = 2**31 - 1  # a KEEL_KEYWORD_BUDGET above any chunk count: nothing left out
