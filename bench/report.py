@@ -166,12 +166,11 @@ def personal_data_lines(*, figures: dict) -> list[str]:
 
 
 def ingestion_row(*, label: str, ingestion: dict, name: str) -> str:
-    seconds = ingestion["bare_encode_seconds" if name == "bare" else f"{name}_seconds"]
     return row(
         label=label,
         cells=[
             f"{ingestion['chunks']:,}",
-            f"{seconds:.1f}",
+            f"{ingestion[f'{name}_seconds']:.1f}",
             f"{ingestion[f'{name}_chunks_per_second']:.2f}",
         ],
     )
