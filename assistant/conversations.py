@@ -69,75 +69,99 @@ def question_add(
 ) -> Message:
     """Stores the question as redacted, its personal data sealed in the vault for the
     policy's retention period, and what the input rails found, audited."""
-    redacted = verdict.redacted
     with transaction.atomic():
-        message = Message.objects.create(
-            conversation=conversation,
-            role=Message.Role.CUSTOMER,
-            text=redacted.text,
-            search_query=search_query,
-            escalation_rule=verdict.escalation.label if verdict.escalation else "",
+        question = _question_create(
+            conversation=conversation, verdict=verdict, search_query=search_query, policy=policy
         )
-        Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now())
-        if redacted.replacements:
-            expires_at = timezone.now() + timedelta(days=policy.personal_data_retention_days)
-            VaultEntry.objects.bulk_create(
-                VaultEntry(
-                    message=message,
-                    placeholder=replacement.placeholder,
-                    kind=replacement.kind,
-                    sealed_value=vault_seal(replacement.value),
-                    expires_at=expires_at,
-                )
-                for replacement in redacted.replacements
-            )
-            message_audit(
-                message=message,
-                kind=AuditEvent.Kind.REDACTION,
-                detail={
-                    "placeholders": [r.placeholder for r in redacted.replacements],
-                    "kinds": sorted({r.kind for r in redacted.replacements}),
-                },
-            )
-            events.notice_after_commit(conversation_id=conversation.pk, text=REDACTION_NOTICE)
-        if verdict.injection.flagged:
-            message_audit(
-                message=message,
-                kind=AuditEvent.Kind.INJECTION,
-                detail={
-                    "score": verdict.injection.score,
-                    "decoded": verdict.injection.decoded,
-                    "action": "refused" if verdict.refusal == "injection" else "answered",
-                },
-            )
-        for kind, match in (
-            (AuditEvent.Kind.ESCALATION_FLAG, verdict.escalation),
-            (AuditEvent.Kind.REFUSED_TOPIC, verdict.refused_topic),
-        ):
-            if match:
-                message_audit(
-                    message=message,
-                    kind=kind,
-                    detail={
-                        "rule": match.label,
-                        "score": match.score,
-                        "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
-                    },
-                )
-        events.message_added(message=message)
-    return message
+        events.messages_added(messages=[question])
+    return question
 
 
-def answer_begin(*, conversation: Conversation) -> Message:
-    """The answer's place on screen, where its text streams in while it is written."""
+def question_and_answer_add(
+    *,
+    conversation: Conversation,
+    verdict: InputVerdict,
+    search_query: str,
+    policy: PolicyVersion,
+) -> Message:
+    """The question, stored as `question_add` stores it, and under it the answer's place
+    on screen, where its text streams in while it is written: one transaction, so the
+    customer sees both or, the database failing, neither."""
     with transaction.atomic():
-        message = Message.objects.create(
+        question = _question_create(
+            conversation=conversation, verdict=verdict, search_query=search_query, policy=policy
+        )
+        answer = Message.objects.create(
             conversation=conversation,
             role=Message.Role.ASSISTANT,
             text="",
             outcome=Message.Outcome.STREAMING,
         )
-        events.message_added(message=message)
+        events.messages_added(messages=[question, answer])
+    return answer
+
+
+def _question_create(
+    *,
+    conversation: Conversation,
+    verdict: InputVerdict,
+    search_query: str,
+    policy: PolicyVersion,
+) -> Message:
+    redacted = verdict.redacted
+    message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.CUSTOMER,
+        text=redacted.text,
+        search_query=search_query,
+        escalation_rule=verdict.escalation.label if verdict.escalation else "",
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now())
+    if redacted.replacements:
+        expires_at = timezone.now() + timedelta(days=policy.personal_data_retention_days)
+        VaultEntry.objects.bulk_create(
+            VaultEntry(
+                message=message,
+                placeholder=replacement.placeholder,
+                kind=replacement.kind,
+                sealed_value=vault_seal(replacement.value),
+                expires_at=expires_at,
+            )
+            for replacement in redacted.replacements
+        )
+        message_audit(
+            message=message,
+            kind=AuditEvent.Kind.REDACTION,
+            detail={
+                "placeholders": [r.placeholder for r in redacted.replacements],
+                "kinds": sorted({r.kind for r in redacted.replacements}),
+            },
+        )
+        events.notice_after_commit(conversation_id=conversation.pk, text=REDACTION_NOTICE)
+    if verdict.injection.flagged:
+        message_audit(
+            message=message,
+            kind=AuditEvent.Kind.INJECTION,
+            detail={
+                "score": verdict.injection.score,
+                "decoded": verdict.injection.decoded,
+                "action": "refused" if verdict.refusal == "injection" else "answered",
+            },
+        )
+    for kind, match in (
+        (AuditEvent.Kind.ESCALATION_FLAG, verdict.escalation),
+        (AuditEvent.Kind.REFUSED_TOPIC, verdict.refused_topic),
+    ):
+        if match:
+            message_audit(
+                message=message,
+                kind=kind,
+                detail={
+                    "rule": match.label,
+                    "score": match.score,
+                    "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
+                },
+            )
     return message
 
 

@@ -74,19 +74,23 @@ def notice_after_commit(*, conversation_id: int, text: str) -> None:
     )
 
 
-def message_added(*, message: Message) -> None:
-    _message_pushes(message=message, swap="append")
+def messages_added(*, messages: list[Message]) -> None:
+    """New messages, in the order given, read for display in one query."""
+    shown = messages_for_display().in_bulk([message.pk for message in messages])
+    for message in messages:
+        _message_pushes(message=shown[message.pk], swap="append")
 
 
 def message_changed(*, message: Message) -> None:
-    _message_pushes(message=message, swap="replace")
+    _message_pushes(message=messages_for_display().get(pk=message.pk), swap="replace")
 
 
 def _message_pushes(*, message: Message, swap: str) -> None:
     """Rendered now, inside the transaction that wrote the message (it sees the write), and
     pushed after the commit: a database lost in between cannot leave an answer unshown.
-    `swap` is "append" for a new message, "replace" for an update of one on screen."""
-    shown = {"message": messages_for_display().get(pk=message.pk), "swap": swap}
+    `message` as read for display; `swap` is "append" for a new message, "replace" for an
+    update of one on screen."""
+    shown = {"message": message, "swap": swap}
     customer_html = render_to_string("widget/_message_push.html", shown)
     staff_html = render_to_string("console/_message_push.html", shown)
     _push_after_commit(conversation_id=message.conversation_id, render=lambda: customer_html)

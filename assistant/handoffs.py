@@ -60,7 +60,7 @@ def escalate(
             text=HANDOFF_MESSAGE,
             outcome=Message.Outcome.HANDED_OFF,
         )
-        events.message_added(message=message)
+        events.messages_added(messages=[message])
     return handoff
 
 
@@ -94,7 +94,7 @@ def agent_reply(*, handoff: Handoff, agent: AbstractBaseUser, text: str) -> Mess
         Handoff.objects.filter(pk=handoff.pk, first_reply_at__isnull=True).update(
             first_reply_at=timezone.now()
         )
-        events.message_added(message=message)
+        events.messages_added(messages=[message])
     return message
 
 

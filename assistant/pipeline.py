@@ -2,7 +2,8 @@
 
 the policy in force (a sandbox's: the draft) → input rails (personal data → placeholders;
 injection, escalation rules, refused topics; a refusal ends here) → the search query (a
-follow-up searched with its topic) → store the question → retrieve → are the sources good
+follow-up searched with its topic) → store the question, and retrieve beside it (nothing
+is read or written after the checks but these) → are the sources good
 enough for the policy's threshold? → generate, streamed sentence by sentence, citation
 markers filtered and each sentence through the output rails before the customer sees it →
 number the citations → store the answer with its trace. Nothing here runs inside a
@@ -10,6 +11,7 @@ database transaction except the short stores, and every push to the customer lea
 after its data commits.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -26,11 +28,11 @@ from assistant.confidence import confidence_of, signals_of
 from assistant.conversations import (
     INTERRUPTED_MESSAGE,
     Timings,
-    answer_begin,
     answer_finish,
     question_add,
+    question_and_answer_add,
 )
-from assistant.escalation import escalation_trigger, repeats_after_unhelpful
+from assistant.escalation import Trigger, escalation_trigger, repeats_after_unhelpful
 from assistant.followups import search_query_for
 from assistant.handoff_requests import handoff_start
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
@@ -41,11 +43,7 @@ from assistant.rails.grounding import SentenceSplitter
 from assistant.rails.input_rails import InputVerdict, input_rails
 from assistant.rails.output_rails import OutputRails, Violation
 from assistant.rails.personal_data import personal_data_redact
-from assistant.selectors import (
-    conversation_last_answers,
-    conversation_recent_turns,
-    policy_for_conversation,
-)
+from assistant.selectors import conversation_so_far, policy_for_conversation
 from assistant.threads import in_thread
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import knowledge_bases_in_workspace
@@ -96,15 +94,27 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     started = time.perf_counter()
     # Personal data is replaced by placeholders before anything else sees the question.
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
-    # (Searching meanwhile, on another thread, measured slower on 2 cores: they contend.)
     try:
-        asked = await in_thread(_question_store)(conversation=conversation, text=text)
+        asked = await in_thread(_question_check)(conversation=conversation, text=text)
     except (DatabaseError, ObjectDoesNotExist) as error:  # the database, or the conversation, gone
         raise QuestionNotStored from error
-    if asked.reply is None:
+    checked_at = time.perf_counter()
+    # The search runs beside the store: the question's vector is cached by the input
+    # rails, so one waits on PostgreSQL while the other writes. Its failure belongs to the
+    # answer, which is on screen by then.
+    reply, searched = await asyncio.gather(
+        in_thread(_question_store)(conversation=conversation, asked=asked),
+        _searched(conversation=conversation, asked=asked),
+        return_exceptions=True,
+    )
+    if isinstance(reply, DatabaseError | ObjectDoesNotExist):
+        raise QuestionNotStored from reply
+    if isinstance(reply, BaseException):
+        raise reply
+    if reply is None:
         return None
     asked_at = time.perf_counter()
-    policy, reply = asked.policy, asked.reply
+    policy = asked.policy
     trace = {
         "policy": _policy_trace(policy),
         "search_query": asked.search_query,
@@ -125,9 +135,9 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     retrieval_ms, hits, sources = None, [], []
     instructions = system_prompt(policy=policy, company=asked.company)
     try:
-        hits, retrieval_ms = await in_thread(_retrieve)(
-            conversation=conversation, query=asked.search_query
-        )
+        if isinstance(searched, BaseException):
+            raise searched
+        hits, retrieval_ms = searched
         sources = _good_enough(hits)
         generation_started = time.perf_counter()
         draft = await _generate(
@@ -186,8 +196,8 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     trace["confidence"] = {"score": confidence, "signals": signals.as_dict(), "unsure": unsure}
     # Where the time went, up to the store (whose own time the stored answer cannot hold).
     trace["stages_ms"] = {
-        "question_and_input_rails": _ms_between(started, asked_at),
-        "retrieval": retrieval_ms,
+        "question_and_input_rails": _ms_between(started, checked_at),
+        "store_and_retrieval": _ms_between(checked_at, asked_at),  # side by side
         "generation": _ms_between(generation_started, generated_at) - draft.rails_ms,
         "output_rails": draft.rails_ms,
     }
@@ -245,50 +255,92 @@ def _hit_trace(hit: Hit, *, used: bool) -> dict:
 
 
 class Asked(NamedTuple):
+    """The question read and checked, before anything of it is stored."""
+
     policy: PolicyVersion
     company: str  # the workspace's name, which the policy's texts speak for
+    state: Conversation.State
     search_query: str
-    text: str  # the question as stored: personal data replaced by placeholders
-    history: list[Message]  # the turns before it
-    reply: Message | None  # the answer's place on screen; None: a person takes over
+    text: str  # the question as it will be stored: personal data replaced by placeholders
+    history: list[Message]  # the recent turns before it
     verdict: InputVerdict
+    trigger: Trigger | None  # why it must go to a person now
+
+    @property
+    def gets_reply(self) -> bool:
+        """The assistant answers (or refuses); otherwise a person has, or is about to
+        take, the conversation."""
+        return self.state not in PERSON_HAS_IT and self.trigger is None
+
+    @property
+    def gets_search(self) -> bool:
+        return self.gets_reply and not self.verdict.refusal
 
 
-def _question_store(*, conversation: Conversation, text: str) -> Asked:
-    """The question through the input rails and stored; then either the answer's place on
-    screen, or (a person has it, or it must go to one) no answer from the assistant."""
-    policy = policy_for_conversation(conversation=conversation)
-    state = Conversation.objects.values_list("state", flat=True).get(pk=conversation.pk)
-    if state == Conversation.State.RESOLVED:
-        handoffs.reopen(conversation=conversation)
-    earlier = list(
-        Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
-        .order_by("pk")
-        .values_list("text", "search_query")
-    )
+PERSON_HAS_IT = (Conversation.State.WAITING, Conversation.State.AGENT)
+HISTORY_TURNS = 6
+LOOP_ANSWERS = 2  # unhelpful answers in a row before a repeated question goes to a person
+
+
+def _question_check(*, conversation: Conversation, text: str) -> Asked:
+    """The question through the input rails, read with all it depends on: three queries,
+    no writes."""
+    current = Conversation.objects.select_related("workspace").get(pk=conversation.pk)
+    policy = policy_for_conversation(conversation=current)
+    so_far = conversation_so_far(conversation_id=conversation.pk)
+    earlier = [message for message in so_far if message.role == Message.Role.CUSTOMER]
     verdict = input_rails(text=text, policy=policy)
-    query = search_query_for(
-        question=verdict.redacted.text, previous_query=earlier[-1][1] if earlier else None
-    )
-    question = question_add(
-        conversation=conversation, verdict=verdict, search_query=query, policy=policy
-    )
-    asked = Asked(policy, conversation.workspace.name, query, question.text, [], None, verdict)
-    if state in (Conversation.State.WAITING, Conversation.State.AGENT):
-        return asked  # the person sees the question; the assistant stays silent
+    question = verdict.redacted.text
+    answers = [
+        message
+        for message in so_far
+        if message.role == Message.Role.ASSISTANT and message.outcome != Message.Outcome.HANDED_OFF
+    ]
     trigger = escalation_trigger(
         verdict=verdict,
         looping=repeats_after_unhelpful(
-            question=question.text,
-            earlier_questions=[text for text, _ in earlier],
-            last_answers=conversation_last_answers(conversation_id=conversation.pk),
+            question=question,
+            earlier_questions=[message.text for message in earlier],
+            last_answers=answers[-LOOP_ANSWERS:],
         ),
     )
-    if trigger is not None:
-        handoff_start(conversation=conversation, trigger=trigger)
-        return asked
-    history = conversation_recent_turns(conversation_id=conversation.pk, before_id=question.pk)
-    return asked._replace(history=history, reply=answer_begin(conversation=conversation))
+    return Asked(
+        policy=policy,
+        company=current.workspace.name,
+        state=current.state,
+        search_query=search_query_for(
+            question=question, previous_query=earlier[-1].search_query if earlier else None
+        ),
+        text=question,
+        history=so_far[-HISTORY_TURNS:],
+        verdict=verdict,
+        trigger=trigger,
+    )
+
+
+def _question_store(*, conversation: Conversation, asked: Asked) -> Message | None:
+    """The question stored; then either the answer's place on screen, or (a person has
+    it, or it must go to one) no answer from the assistant."""
+    if asked.state == Conversation.State.RESOLVED:
+        handoffs.reopen(conversation=conversation)
+    stored = {
+        "conversation": conversation,
+        "verdict": asked.verdict,
+        "search_query": asked.search_query,
+        "policy": asked.policy,
+    }
+    if asked.gets_reply:
+        return question_and_answer_add(**stored)
+    question_add(**stored)
+    if asked.trigger is not None:
+        handoff_start(conversation=conversation, trigger=asked.trigger)
+    return None
+
+
+async def _searched(*, conversation: Conversation, asked: Asked) -> tuple[list[Hit], int | None]:
+    if not asked.gets_search:
+        return [], None
+    return await in_thread(_retrieve)(conversation=conversation, query=asked.search_query)
 
 
 def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:

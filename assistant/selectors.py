@@ -23,8 +23,6 @@ from assistant.models import (
     Workspace,
 )
 
-HISTORY_TURNS = 6
-
 
 def membership_first(*, user: AbstractBaseUser) -> Membership | None:
     """The membership a signed-in person lands in when they open Keel."""
@@ -70,23 +68,16 @@ def message_in_conversation(*, conversation_id: int, message_id: int) -> Message
     return Message.objects.filter(conversation_id=conversation_id, pk=message_id).first()
 
 
-def conversation_recent_turns(*, conversation_id: int, before_id: int) -> list[Message]:
-    """The last few finished turns before a message, oldest first, for context."""
-    recent = Message.objects.filter(conversation_id=conversation_id, pk__lt=before_id).exclude(
-        outcome=Message.Outcome.STREAMING
-    )
-    return list(reversed(recent.order_by("-pk")[:HISTORY_TURNS]))
-
-
-def conversation_last_answers(*, conversation_id: int, count: int = 2) -> list[Message]:
-    """The assistant's last finished answers, oldest first, with their ratings."""
-    answers = (
-        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.ASSISTANT)
-        .exclude(outcome__in=[Message.Outcome.STREAMING, Message.Outcome.HANDED_OFF])
+def conversation_so_far(*, conversation_id: int) -> list[Message]:
+    """Its finished messages, oldest first, with their ratings (without their traces): all
+    that answering the next question reads of it, in one query."""
+    return list(
+        Message.objects.filter(conversation_id=conversation_id)
+        .exclude(outcome=Message.Outcome.STREAMING)
         .select_related("feedback")
-        .order_by("-pk")[:count]
+        .defer("trace")
+        .order_by("pk")
     )
-    return list(reversed(answers))
 
 
 def assistant_message_latest(*, conversation_id: int) -> Message | None:

@@ -7,11 +7,11 @@ time to first token and token rate, so what remains is Keel's own overhead.
 """
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import openai
 from django.test import override_settings
 
 from assistant import pipeline
@@ -19,9 +19,11 @@ from assistant.llm import answer_backend
 from assistant.models import Citation, Conversation, Message, Workspace
 from assistant.rails.grounding import SentenceSplitter
 from assistant.threads import in_thread
+from bench.measurements import percentile_ms
+from knowledge.embeddings import vector_cache_clear
 from tests.llm_server import FakeLLMServer, Reply, first_source
 
-STAGES = ("question_and_input_rails", "retrieval", "generation", "output_rails")
+STAGES = ("question_and_input_rails", "store_and_retrieval", "generation", "output_rails")
 LLM_FIRST_TOKEN_SECONDS = 0.2
 LLM_TOKEN_SECONDS = 0.005
 LLM_ANSWER_WORDS = 40
@@ -29,8 +31,17 @@ LLM_ANSWER_WORDS = 40
 
 @dataclass(frozen=True)
 class Timed:
+    question: str
     answer: Message | None  # None for a question the policy hands to a person
     wall_ms: float  # pipeline.answer from call to return, the store included
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """The test model's own time for one request, as a bare client sees it."""
+
+    first_sentence_ms: float  # until its first sentence had arrived whole
+    whole_ms: float
 
 
 def answers_time(
@@ -54,7 +65,7 @@ def answers_timed(
             )
             started = time.perf_counter()
             answer = await pipeline.answer(conversation=conversation, text=question)
-            answers.append(Timed(answer, (time.perf_counter() - started) * 1000))
+            answers.append(Timed(question, answer, (time.perf_counter() - started) * 1000))
         return answers[warm_up:]
 
     return asyncio.run(all_answers())
@@ -65,13 +76,15 @@ def answer_path_measure(
 ) -> dict:
     cold = answers_timed(workspace=workspace, questions=questions)
     warm = answers_timed(workspace=workspace, questions=questions)
+    vector_cache_clear()  # each question embedded as new, as a customer's is
     with (
         FakeLLMServer(respond=_grounded_reply) as server,
         override_settings(LLM_BASE_URL=server.base_url, LLM_MODEL="bench-model"),
     ):
         generated = answers_timed(workspace=workspace, questions=questions, warm_up=3)
+        bare = bare_streams_timed(base_url=server.base_url, requests=list(server.requests))
     answer_backend.cache_clear()
-    llm_stream_ms = 1000 * (LLM_FIRST_TOKEN_SECONDS + LLM_TOKEN_SECONDS * (LLM_ANSWER_WORDS - 1))
+    by_llm = [t for t in generated if t.answer and t.answer.backend.startswith("openai")]
     return {
         "questions": len(questions),
         "extractive_cold": _timings(cold),
@@ -81,15 +94,49 @@ def answer_path_measure(
         ),
         "llm_test_server": {
             "first_token_ms": LLM_FIRST_TOKEN_SECONDS * 1000,
-            "stream_ms": round(llm_stream_ms, 1),
-            "answered_by_llm": sum(
-                bool(t.answer and t.answer.backend.startswith("openai")) for t in generated
+            "bare_client_first_sentence_p50_ms": percentile_ms(
+                [streamed.first_sentence_ms / 1000 for streamed in bare.values()], 50
             ),
+            "bare_client_stream_p50_ms": percentile_ms(
+                [streamed.whole_ms / 1000 for streamed in bare.values()], 50
+            ),
+            "answered_by_llm": len(by_llm),
             **_timings(
-                generated, first_token_offset=_model_first_sentence_ms, total_offset=llm_stream_ms
+                by_llm,
+                first_token_offset=lambda t: bare[t.question].first_sentence_ms,
+                total_offset=lambda t: bare[t.question].whole_ms,
             ),
         },
     }
+
+
+def bare_streams_timed(*, base_url: str, requests: Sequence[dict]) -> dict[str, Streamed]:
+    """Each request Keel sent, sent again by the bare `openai` client, by question (the
+    request's last message): the model's own time, HTTP and the test server included, is
+    what Keel's overhead is measured beyond."""
+
+    async def all_streams() -> dict[str, Streamed]:
+        client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+        streamed = {}
+        for request in requests:
+            started, first_sentence = time.perf_counter(), None
+            sentences = SentenceSplitter()
+            stream = await client.chat.completions.create(
+                model=request["model"], messages=request["messages"], stream=True, temperature=0
+            )
+            async for event in stream:
+                piece = event.choices[0].delta.content if event.choices else None
+                if piece and sentences.feed(piece) and first_sentence is None:
+                    first_sentence = time.perf_counter()
+            whole = time.perf_counter()
+            streamed[request["messages"][-1]["content"]] = Streamed(
+                first_sentence_ms=((first_sentence or whole) - started) * 1000,
+                whole_ms=(whole - started) * 1000,
+            )
+        await client.close()
+        return streamed
+
+    return asyncio.run(all_streams())
 
 
 def _grounded_reply(body: dict) -> Reply:
@@ -117,29 +164,22 @@ def cites(answer: Message, expected_file: str) -> bool:
     ).exists()
 
 
-def _model_first_sentence_ms(answer: Message) -> float:
-    """When the test model had written the answer's first sentence (a word a token): Keel
-    shows a sentence once it is whole and checked, so that wait is the model's."""
-    [first, *_] = SentenceSplitter().feed(answer.text + "\n") or [answer.text]
-    words = len(re.sub(r"\[\d+\]", "", first).split())
-    return 1000 * (LLM_FIRST_TOKEN_SECONDS + LLM_TOKEN_SECONDS * max(words - 1, 0))
-
-
 def _timings(
     timed: Sequence[Timed],
     *,
-    first_token_offset: Callable[[Message], float] = lambda answer: 0.0,
-    total_offset=0.0,
+    first_token_offset: Callable[[Timed], float] = lambda timed: 0.0,
+    total_offset: Callable[[Timed], float] = lambda timed: 0.0,
 ) -> dict:
-    from bench.measurements import percentile_ms
-
+    """First words and the whole answer (its store included), each less the offset."""
     answered = [t for t in timed if t.answer is not None]
     answers = [t.answer for t in answered]
     first = [
-        (a.first_token_ms - first_token_offset(a)) / 1000 for a in answers if a.first_token_ms
+        (t.answer.first_token_ms - first_token_offset(t)) / 1000
+        for t in answered
+        if t.answer.first_token_ms
     ] or [float("nan")]
-    total = [(a.total_ms - total_offset) / 1000 for a in answers]
-    retrieval = [a.retrieval_ms / 1000 for a in answers]
+    total = [(t.wall_ms - total_offset(t)) / 1000 for t in answered]
+    retrieval = [a.retrieval_ms / 1000 for a in answers if a.retrieval_ms is not None]
     stages = {
         stage: percentile_ms([a.trace["stages_ms"][stage] / 1000 for a in answers], 50)
         for stage in STAGES

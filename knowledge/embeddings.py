@@ -135,3 +135,9 @@ def texts_embed_cached(texts: list[str]) -> np.ndarray:
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return vectors
+
+
+def vector_cache_clear() -> None:
+    """Forget every cached vector, so the next texts are embedded as if never seen."""
+    with _cache_lock:
+        _cache.clear()

@@ -46,7 +46,7 @@ async def test_agents_export_an_answers_trace_and_no_one_else_can(demo_help_cent
     assert trace["generation"]["backend"] == "extractive"
     assert trace["timings"]["total_ms"] >= trace["timings"]["retrieval_ms"]
     stages = trace["stages_ms"]  # where the time went, each stage once
-    assert stages["retrieval"] == trace["timings"]["retrieval_ms"]
+    assert stages["store_and_retrieval"] >= trace["timings"]["retrieval_ms"]  # side by side
     assert min(stages.values()) >= 0 and sum(stages.values()) <= trace["timings"]["total_ms"]
 
     assert (await fetch_trace(workspace, outsider.user)).status_code == 404
