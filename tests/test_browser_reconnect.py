@@ -1,11 +1,20 @@
 """The chat panel in a real browser, on one of two Keel processes sharing a real Redis:
 when Redis goes away the customer is told, and when it is back the panel reconnects by
-itself (static/keel/reconnect.js; htmx alone would not retry Keel's 4013)."""
+itself (static/keel/reconnect.js; htmx alone would not retry Keel's 4013); a message
+pushed again after the history was read shows once."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from channels_redis.core import RedisChannelLayer
+from django.template.loader import render_to_string
 from playwright.sync_api import expect
 
 from assistant.demo import DEMO_WORKSPACE_SLUG
+from assistant.events import conversation_group
+from assistant.models import Message
+from assistant.selectors import messages_for_display
 from tests.test_browser_chat import chat_frame, record_socket_frames
 
 pytestmark = pytest.mark.browser
@@ -43,3 +52,41 @@ def test_the_panel_says_the_chat_is_reconnecting_and_reconnects_when_redis_is_ba
     answer = panel.locator(".message--assistant").last
     expect(answer).to_contain_text("within 30 days", timeout=60_000)
     expect(answer.locator("a.cite").first).to_be_visible()
+
+
+def test_a_message_pushed_again_after_the_history_is_shown_once(
+    page, demo_help_center, keel_cluster, redis_server
+):
+    """After a reconnect the panel reads the history, and a message in it can still be
+    pushed after it (its push leaves once its write commits): the late copy is skipped."""
+    workspace = demo_help_center.workspace
+    workspace.slug = DEMO_WORKSPACE_SLUG
+    workspace.save()
+    server_a, _ = keel_cluster
+    page.goto(server_a + "/")
+    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
+    panel = page.frame_locator("iframe#keel-panel")
+    question = panel.get_by_role("textbox", name="Your question")
+    question.fill("How long does delivery to Canada take?")
+    question.press("Enter")
+    expect(panel.locator(".message--assistant a.cite").first).to_be_visible(timeout=60_000)
+
+    asked = messages_for_display().get(role=Message.Role.CUSTOMER)
+    late_copy = render_to_string("widget/_message_push.html", {"message": asked, "swap": "append"})
+    after_it = render_to_string("widget/_notice.html", {"text": "Pushed after the late copy."})
+
+    async def late_pushes():  # as a server process pushes; a group's pushes arrive in order
+        layer = RedisChannelLayer(hosts=[redis_server.url])
+        for html in (late_copy, after_it):
+            await layer.group_send(
+                conversation_group(asked.conversation_id), {"type": "chat.push", "html": html}
+            )
+
+    with ThreadPoolExecutor(max_workers=1) as pusher:  # Playwright's loop owns this thread
+        pusher.submit(asyncio.run, late_pushes()).result()
+
+    expect(panel.locator("#notice")).to_have_text("Pushed after the late copy.")
+    expect(panel.locator(".message--customer")).to_have_count(1)
+    question.fill("How do I return a bike?")  # a message not yet shown is still appended
+    question.press("Enter")
+    expect(panel.locator(".message--customer")).to_have_count(2)

@@ -3,6 +3,11 @@
 // htmx's ws extension reconnects by itself only after 1006 and 1011-1013, so this file
 // reconnects after 4013, waiting longer each time (full jitter, at most 64 s) until a
 // connection gets further than the server's notice.
+//
+// After a reconnect the page reads the conversation again (the widget's history, the
+// console's transcript), and a message in that read can still be pushed after it: its
+// push leaves once its write commits, which may come after the read. Such a late
+// "append" of a message already on the page is skipped, so it shows once.
 (function () {
   "use strict";
   var failures = 0;
@@ -16,5 +21,13 @@
     var wait = 1000 * Math.pow(2, Math.min(failures, 6)) * Math.random();
     failures += 1;
     setTimeout(event.detail.socketWrapper.reconnect, wait);
+  });
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var items = event.detail.fragment.children;
+    if (items.length !== 1 || !items[0].id) return;
+    var shown = document.getElementById(items[0].id);
+    // A replacement targets the shown element itself; an append targets its list.
+    if (shown && shown !== event.detail.target) event.detail.shouldSwap = false;
   });
 })();
