@@ -22,20 +22,26 @@ pytestmark = pytest.mark.browser
 SESSIONS_SEEN = "window.keelFrames.filter((frame) => frame.includes('id=\"session\"')).length"
 
 
-def test_the_panel_says_the_chat_is_reconnecting_and_reconnects_when_redis_is_back(
-    page, demo_help_center, keel_cluster, redis_server
-):
+def panel_with_an_answer(page, demo_help_center, *, server: str):
+    """The demo page's chat panel on `server`, one question asked and answered; the
+    panel and its question box."""
     workspace = demo_help_center.workspace
     workspace.slug = DEMO_WORKSPACE_SLUG
     workspace.save()
-    server_a, _ = keel_cluster
-    page.goto(server_a + "/")
+    page.goto(server + "/")
     page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
     panel = page.frame_locator("iframe#keel-panel")
     question = panel.get_by_role("textbox", name="Your question")
     question.fill("How long does delivery to Canada take?")
     question.press("Enter")
     expect(panel.locator(".message--assistant a.cite").first).to_be_visible(timeout=60_000)
+    return panel, question
+
+
+def test_the_panel_says_the_chat_is_reconnecting_and_reconnects_when_redis_is_back(
+    page, demo_help_center, keel_cluster, redis_server
+):
+    panel, question = panel_with_an_answer(page, demo_help_center, server=keel_cluster[0])
     record_socket_frames(chat_frame(page))
 
     redis_server.stop()
@@ -59,17 +65,7 @@ def test_a_message_pushed_again_after_the_history_is_shown_once(
 ):
     """After a reconnect the panel reads the history, and a message in it can still be
     pushed after it (its push leaves once its write commits): the late copy is skipped."""
-    workspace = demo_help_center.workspace
-    workspace.slug = DEMO_WORKSPACE_SLUG
-    workspace.save()
-    server_a, _ = keel_cluster
-    page.goto(server_a + "/")
-    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
-    panel = page.frame_locator("iframe#keel-panel")
-    question = panel.get_by_role("textbox", name="Your question")
-    question.fill("How long does delivery to Canada take?")
-    question.press("Enter")
-    expect(panel.locator(".message--assistant a.cite").first).to_be_visible(timeout=60_000)
+    panel, question = panel_with_an_answer(page, demo_help_center, server=keel_cluster[0])
 
     asked = messages_for_display().get(role=Message.Role.CUSTOMER)
     late_copy = render_to_string("widget/_message_push.html", {"message": asked, "swap": "append"})
