@@ -264,7 +264,7 @@ class Asked(NamedTuple):
     text: str  # the question as it will be stored: personal data replaced by placeholders
     history: list[Message]  # the recent turns before it
     verdict: InputVerdict
-    trigger: Trigger | None  # why it must go to a person now
+    trigger: Trigger | None  # why it must go to a person now (None once one has it)
 
     @property
     def gets_reply(self) -> bool:
@@ -296,14 +296,16 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
         for message in so_far
         if message.role == Message.Role.ASSISTANT and message.outcome != Message.Outcome.HANDED_OFF
     ]
-    trigger = escalation_trigger(
-        verdict=verdict,
-        looping=repeats_after_unhelpful(
-            question=question,
-            earlier_questions=[message.text for message in earlier],
-            last_answers=answers[-LOOP_ANSWERS:],
-        ),
-    )
+    trigger = None
+    if current.state not in PERSON_HAS_IT:  # with a person on it, nothing more is decided
+        trigger = escalation_trigger(
+            verdict=verdict,
+            looping=repeats_after_unhelpful(
+                question=question,
+                earlier_questions=[message.text for message in earlier],
+                last_answers=answers[-LOOP_ANSWERS:],
+            ),
+        )
     return Asked(
         policy=policy,
         company=current.workspace.name,

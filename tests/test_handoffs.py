@@ -11,6 +11,7 @@ from django.db import connection, connections
 from django.test import AsyncClient, Client
 from django.urls import reverse
 
+from assistant import pipeline
 from assistant.handoffs import IllegalTransition, claim
 from assistant.models import AuditEvent, Conversation, EvalCase, Handoff, Membership, Message
 from assistant.threads import in_thread
@@ -102,6 +103,27 @@ async def test_a_message_that_needs_a_person_goes_to_the_queue_and_the_bot_stays
     assert stored[1].outcome == Message.Outcome.HANDED_OFF
     assert handoff.summary and handoff.language
     await chat.close()
+
+
+async def test_with_a_person_on_it_a_new_plea_is_stored_and_starts_no_second_handoff(
+    demo_help_center,
+):
+    """Once the conversation waits for a person, the assistant decides nothing more."""
+    workspace = demo_help_center.workspace
+    conversation = await in_thread(Conversation.objects.create)(workspace=workspace)
+    assert await pipeline.answer(conversation=conversation, text=ASKS_FOR_PERSON) is None
+
+    upset = "MY BIKE HAS BEEN IN TRANSIT FOR FIVE WEEKS AND NOBODY ANSWERS MY EMAILS"
+    assert await pipeline.answer(conversation=conversation, text=upset) is None
+
+    stored = await messages(workspace)
+    assert [m.role for m in stored] == [
+        Message.Role.CUSTOMER,
+        Message.Role.ASSISTANT,  # "passing you to a person"
+        Message.Role.CUSTOMER,
+    ]
+    assert stored[2].text == upset
+    assert await in_thread(Handoff.objects.filter(conversation=conversation).count)() == 1
 
 
 async def test_the_same_question_after_two_unhelpful_answers_goes_to_a_person(
