@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -156,13 +157,13 @@ class PreparedIndex:
 
 def document_index(*, document: Document) -> Document:
     """Parse, chunk and embed the stored file, then swap the document's chunks in one go."""
-    _document_mark_processing(document)
-    [prepared] = _documents_prepare([document])
-    return _document_store(document=document, prepared=prepared)
+    _documents_mark_processing([document])
+    [indexed] = _documents_store(documents=[document], prepared=_documents_prepare([document]))
+    return indexed
 
 
-def _document_mark_processing(document: Document) -> None:
-    Document.objects.filter(pk=document.pk).update(
+def _documents_mark_processing(documents: list[Document]) -> None:
+    Document.objects.filter(pk__in=[document.pk for document in documents]).update(
         status=Document.Status.PROCESSING, updated_at=timezone.now()
     )
 
@@ -201,74 +202,92 @@ def _documents_prepare(documents: list[Document]) -> list[PreparedIndex]:
     return embedded
 
 
-def _document_store(*, document: Document, prepared: PreparedIndex) -> Document:
-    if prepared.problem:
-        return _document_fail(document=document, reason=prepared.problem)
+def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]) -> list[Document]:
+    """Each document's new chunks swapped in, or why it failed recorded, in one transaction
+    for them all: each is still indexed entirely or not at all, and a group of documents
+    pays for one commit and one insert of its chunks."""
+    now = timezone.now()
     with transaction.atomic():
-        if not _still_there(document):
-            return document
-        Chunk.objects.filter(document=document).delete()
+        there = _still_there(documents)
+        stored = [
+            (document, index)
+            for document, index in zip(documents, prepared, strict=True)
+            if document.pk in there
+        ]
+        Chunk.objects.filter(document__in=[document for document, _ in stored]).delete()
         chunks = Chunk.objects.bulk_create(
-            Chunk(
-                document=document,
-                knowledge_base_id=document.knowledge_base_id,
-                position=position,
-                heading=draft.heading[: Chunk._meta.get_field("heading").max_length],
-                page=draft.page,
-                text=draft.text,
-                token_count=draft.token_count,
-                embedding=vector,
-                sentences=draft.sentences,
-                sentence_embeddings=vectors_packed(sentence_vectors),
-                quarantined=draft.hidden,
-                quarantine_reason=HIDDEN_REASON if draft.hidden else "",
-            )
-            for position, (draft, vector, sentence_vectors) in enumerate(
-                zip(prepared.drafts, prepared.vectors, prepared.sentence_vectors, strict=True)
-            )
+            chunk
+            for document, index in stored
+            if not index.problem
+            for chunk in _chunks(document=document, prepared=index)
         )
-        document.title = prepared.parsed.title[: Document._meta.get_field("title").max_length]
-        document.page_count = prepared.parsed.page_count
-        document.chunk_count = len(prepared.drafts)
-        document.status = Document.Status.READY
-        document.error = ""
-        document.indexed_at = timezone.now()
-        document.index_version = INDEX_VERSION
-        document.save(
-            update_fields=[
-                "index_version",
-                "title",
-                "page_count",
-                "chunk_count",
-                "status",
-                "error",
-                "indexed_at",
-                "updated_at",
-            ]
-        )
+        failed = [document for document, index in stored if index.problem]
+        indexed = [document for document, index in stored if not index.problem]
+        for document, index in stored:
+            _document_outcome(document=document, prepared=index, now=now)
+        Document.objects.bulk_update(failed, fields=FAILED_FIELDS)
+        Document.objects.bulk_update(indexed, fields=INDEXED_FIELDS)
         # Receivers may quarantine chunks: in this transaction, before anyone can search them.
-        chunks_stored.send(sender=Document, document=document, chunks=chunks)
-    return document
+        for document in indexed:
+            chunks_stored.send(
+                sender=Document,
+                document=document,
+                chunks=[chunk for chunk in chunks if chunk.document_id == document.pk],
+            )
+    return documents
 
 
-def _document_fail(*, document: Document, reason: str) -> Document:
-    with transaction.atomic():
-        if not _still_there(document):
-            return document
-        Chunk.objects.filter(document=document).delete()
+FAILED_FIELDS = ["status", "error", "chunk_count", "updated_at"]
+INDEXED_FIELDS = [*FAILED_FIELDS, "index_version", "title", "page_count", "indexed_at"]
+
+
+def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
+    for position, (draft, vector, sentence_vectors) in enumerate(
+        zip(prepared.drafts, prepared.vectors, prepared.sentence_vectors, strict=True)
+    ):
+        yield Chunk(
+            document=document,
+            knowledge_base_id=document.knowledge_base_id,
+            position=position,
+            heading=draft.heading[: Chunk._meta.get_field("heading").max_length],
+            page=draft.page,
+            text=draft.text,
+            token_count=draft.token_count,
+            embedding=vector,
+            sentences=draft.sentences,
+            sentence_embeddings=vectors_packed(sentence_vectors),
+            quarantined=draft.hidden,
+            quarantine_reason=HIDDEN_REASON if draft.hidden else "",
+        )
+
+
+def _document_outcome(*, document: Document, prepared: PreparedIndex, now: datetime) -> None:
+    """The document's fields as indexing left it (saved by the caller)."""
+    document.updated_at = now
+    if prepared.problem:
         document.status = Document.Status.FAILED
-        document.error = reason
+        document.error = prepared.problem
         document.chunk_count = 0
-        document.save(update_fields=["status", "error", "chunk_count", "updated_at"])
-    return document
+        return
+    document.title = prepared.parsed.title[: Document._meta.get_field("title").max_length]
+    document.page_count = prepared.parsed.page_count
+    document.chunk_count = len(prepared.drafts)
+    document.status = Document.Status.READY
+    document.error = ""
+    document.indexed_at = now
+    document.index_version = INDEX_VERSION
 
 
-def _still_there(document: Document) -> bool:
-    """Lock the document's row; False if it was deleted while it was being indexed.
+def _still_there(documents: list[Document]) -> set[int]:
+    """Lock the documents' rows; those deleted while they were being indexed are missing.
 
     Saving a deleted document would insert it again, chunks and all.
     """
-    return Document.objects.select_for_update().filter(pk=document.pk).exists()
+    return set(
+        Document.objects.select_for_update()
+        .filter(pk__in=[document.pk for document in documents])
+        .values_list("pk", flat=True)
+    )
 
 
 def files_ingest(
@@ -287,9 +306,9 @@ def files_ingest(
             if outcome.action not in (Action.ADDED, Action.UPDATED):
                 yield outcome
                 continue
-            _document_mark_processing(outcome.document)
             group.append(outcome)
             if len(group) == EMBEDDING_GROUP_SIZE:
+                _documents_mark_processing([o.document for o in group])
                 preparing = embedder.submit(_documents_prepare, [o.document for o in group])
                 if waiting:
                     yield from _indexed_outcomes(*waiting)
@@ -297,6 +316,7 @@ def files_ingest(
         if waiting:
             yield from _indexed_outcomes(*waiting)
         if group:
+            _documents_mark_processing([o.document for o in group])
             yield from _indexed_outcomes(
                 group, embedder.submit(_documents_prepare, [o.document for o in group])
             )
@@ -318,8 +338,10 @@ def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
 def _indexed_outcomes(
     outcomes: list[IngestOutcome], preparing: Future[list[PreparedIndex]]
 ) -> Iterator[IngestOutcome]:
-    for outcome, prepared in zip(outcomes, preparing.result(), strict=True):
-        document = _document_store(document=outcome.document, prepared=prepared)
+    documents = _documents_store(
+        documents=[outcome.document for outcome in outcomes], prepared=preparing.result()
+    )
+    for outcome, document in zip(outcomes, documents, strict=True):
         if document.status == Document.Status.FAILED:
             outcome = replace(outcome, action=Action.FAILED, reason=document.error)
         yield outcome
