@@ -1,7 +1,8 @@
 """The chat panel in a real browser, on one of two Keel processes sharing a real Redis:
 when Redis goes away the customer is told, and when it is back the panel reconnects by
 itself (static/keel/reconnect.js; htmx alone would not retry Keel's 4013); a message
-pushed again after the history was read shows once."""
+pushed again after the history was read shows once; the console, its socket back, shows
+what was written while it was away."""
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
@@ -11,10 +12,12 @@ from channels_redis.core import RedisChannelLayer
 from django.template.loader import render_to_string
 from playwright.sync_api import expect
 
+from assistant import pipeline
 from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.events import conversation_group
-from assistant.models import Message
+from assistant.models import Conversation, Membership, Message
 from assistant.selectors import messages_for_display
+from tests.factories import MembershipFactory
 from tests.test_browser_chat import chat_frame, record_socket_frames
 
 pytestmark = pytest.mark.browser
@@ -86,3 +89,38 @@ def test_a_message_pushed_again_after_the_history_is_shown_once(
     question.fill("How do I return a bike?")  # a message not yet shown is still appended
     question.press("Enter")
     expect(panel.locator(".message--customer")).to_have_count(2)
+
+
+def test_the_console_shows_what_was_written_while_its_socket_was_away(
+    browser, demo_help_center, keel_cluster, redis_server
+):
+    """After a reconnect the console asks for the conversation again ("watch" with
+    "refresh", static/keel/console.js): a message stored meanwhile appears, once."""
+    workspace = demo_help_center.workspace
+    workspace.slug = DEMO_WORKSPACE_SLUG
+    workspace.save()
+    server_a, server_b = keel_cluster
+    agent = MembershipFactory(workspace=workspace, role=Membership.Role.AGENT)
+    console = browser.new_context().new_page()
+    shop = browser.new_context().new_page()
+    console.goto(server_a + "/console/")
+    console.get_by_label("Username").fill(agent.user.username)
+    console.get_by_label("Password").fill("correct horse battery")
+    console.get_by_role("button", name="Log in").click()
+    shop.goto(server_b + "/")
+    shop.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
+    shop.frame_locator("iframe#keel-panel").get_by_role("button", name="Talk to a person").click()
+    console.locator("#queue ol.queue li").get_by_role("link").click()
+    expect(console.locator("#transcript")).to_be_visible()
+
+    redis_server.stop()
+    expect(console.locator("#console-notice")).to_contain_text("connection was lost")
+    conversation = Conversation.objects.get(workspace=workspace)
+    written = "My order TC-104582 was meant to arrive on Monday."
+    asked = pipeline.answer(conversation=conversation, text=written)  # a person has it: stored
+    with ThreadPoolExecutor(max_workers=1) as customer:  # Playwright's loop owns this thread
+        customer.submit(asyncio.run, asked).result()
+    redis_server.start()
+
+    expect(console.locator("#console-notice")).to_have_text("", timeout=90_000)
+    expect(console.locator("#transcript li", has_text=written)).to_have_count(1)
