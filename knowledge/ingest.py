@@ -308,18 +308,24 @@ def files_ingest(
                 continue
             group.append(outcome)
             if len(group) == EMBEDDING_GROUP_SIZE:
-                _documents_mark_processing([o.document for o in group])
-                preparing = embedder.submit(_documents_prepare, [o.document for o in group])
+                preparing = _group_prepare(group, embedder=embedder)
                 if waiting:
                     yield from _indexed_outcomes(*waiting)
                 waiting, group = (group, preparing), []
         if waiting:
             yield from _indexed_outcomes(*waiting)
         if group:
-            _documents_mark_processing([o.document for o in group])
-            yield from _indexed_outcomes(
-                group, embedder.submit(_documents_prepare, [o.document for o in group])
-            )
+            yield from _indexed_outcomes(group, _group_prepare(group, embedder=embedder))
+
+
+def _group_prepare(
+    group: list[IngestOutcome], *, embedder: ThreadPoolExecutor
+) -> Future[list[PreparedIndex]]:
+    """The group marked as processing (here: the embedding thread has no database), then
+    prepared on the embedding thread."""
+    documents = [outcome.document for outcome in group]
+    _documents_mark_processing(documents)
+    return embedder.submit(_documents_prepare, documents)
 
 
 def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
