@@ -8,10 +8,12 @@ time to first token and token rate, so what remains is Keel's own overhead.
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import openai
+import torch
 from django.test import override_settings
 
 from assistant import pipeline
@@ -20,7 +22,7 @@ from assistant.models import Citation, Conversation, Message, Workspace
 from assistant.rails.grounding import SentenceSplitter
 from assistant.threads import in_thread
 from bench.measurements import percentile_ms
-from knowledge.embeddings import vector_cache_clear
+from knowledge.embeddings import SERVER_THREADS, embedding_threads_set, vector_cache_clear
 from tests.llm_server import FakeLLMServer, Reply, first_source
 
 STAGES = ("question_and_input_rails", "store_and_retrieval", "generation", "output_rails")
@@ -71,7 +73,28 @@ def answers_timed(
     return asyncio.run(all_answers())
 
 
+@contextmanager
+def as_in_a_server_process() -> Iterator[None]:
+    """Embeddings on as many cores as `assistant.asgi` gives them; the bench's batches
+    (ingestion, the scale section) then get every core back."""
+    cores = torch.get_num_threads()
+    embedding_threads_set(threads=SERVER_THREADS)
+    try:
+        yield
+    finally:
+        embedding_threads_set(threads=cores)
+
+
 def answer_path_measure(
+    *, workspace: Workspace, questions: Sequence[str], expected_files: Sequence[str]
+) -> dict:
+    with as_in_a_server_process():
+        return _answer_path_measure(
+            workspace=workspace, questions=questions, expected_files=expected_files
+        )
+
+
+def _answer_path_measure(
     *, workspace: Workspace, questions: Sequence[str], expected_files: Sequence[str]
 ) -> dict:
     cold = answers_timed(workspace=workspace, questions=questions)

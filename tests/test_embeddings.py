@@ -1,8 +1,12 @@
 """The traced encoder must give the vectors sentence-transformers gives, for any length."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
+from django.conf import settings
 
 from knowledge.embeddings import embedding_model, query_embed, texts_embed
 
@@ -52,3 +56,35 @@ def test_threads_embedding_at_once_get_their_own_vectors():
     assert errors == []
     for text, vector in expected.items():
         assert float(results[text] @ vector) > 0.9999
+
+
+# What a request thread of a server process embeds with, and what a thread of this
+# process (a worker's or the ingest command's, which never load the ASGI application) does.
+THREADS_OF_A_NEW_THREAD = """
+import threading, torch
+{setup}
+counts = []
+thread = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))
+thread.start(); thread.join()
+print(counts[0])
+"""
+
+
+def _new_thread_embedding_threads(setup: str) -> int:
+    finished = subprocess.run(
+        [sys.executable, "-c", THREADS_OF_A_NEW_THREAD.format(setup=setup)],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return int(finished.stdout.split()[-1])
+
+
+def test_a_server_process_embeds_on_one_core_and_others_on_every_core():
+    """Short texts for many requests at once: one core each; batches: all of them."""
+    every_core = _new_thread_embedding_threads("")  # torch's default
+    assert _new_thread_embedding_threads("import assistant.asgi") == 1
+    assert _new_thread_embedding_threads("import django; django.setup()") == every_core
