@@ -9,7 +9,6 @@ or two, so a fact split across the boundary is still found whole.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 
 from sentencex import segment
 
@@ -27,15 +26,12 @@ class ChunkDraft:
     page: int | None
     text: str
     token_count: int
+    sentences: list[str]  # its readable sentences, embedded beside it (`knowledge.sentences`)
     hidden: bool = False  # from a part of the page readers never see
 
     @property
     def embedding_input(self) -> str:
         return f"{self.heading}\n{self.text}"
-
-    @cached_property
-    def sentences(self) -> list[str]:
-        return chunk_sentences(self.text)
 
 
 def sections_chunk(*, sections: list[Section], language: str = "en") -> list[ChunkDraft]:
@@ -52,6 +48,7 @@ def sections_chunk(*, sections: list[Section], language: str = "en") -> list[Chu
                     page=section.page,
                     text=text,
                     token_count=sum(tokens for _, tokens in sentence_group),
+                    sentences=chunk_sentences(text),
                     hidden=section.hidden,
                 )
             )

@@ -169,11 +169,12 @@ def _documents_mark_processing(documents: list[Document]) -> None:
 
 
 def _documents_prepare(documents: list[Document]) -> list[PreparedIndex]:
-    """The slow part, with no database access, so it can run beside other documents' writes.
+    """The slow part, with no database access, so it can run beside other documents' writes."""
+    return _chunks_embed(_documents_chunk(documents))
 
-    All the documents' chunks go to the model in one call: small files then fill its
-    batches instead of each paying for a half-empty one.
-    """
+
+def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
+    """Each stored file parsed and chunked, or why it cannot be."""
     chunked: list[PreparedIndex] = []
     for document in documents:
         try:
@@ -186,6 +187,12 @@ def _documents_prepare(documents: list[Document]) -> list[PreparedIndex]:
             chunked.append(PreparedIndex(problem=str(problem)))
         except FileNotFoundError:
             chunked.append(PreparedIndex(problem="The stored file is missing; upload it again."))
+    return chunked
+
+
+def _chunks_embed(chunked: list[PreparedIndex]) -> list[PreparedIndex]:
+    """All the documents' chunks and sentences go to the model in one call: small files
+    then fill its batches instead of each paying for a half-empty one."""
     drafts = [draft for prepared in chunked for draft in prepared.drafts]
     sentences = [draft.sentences for draft in drafts]
     vectors = texts_embed(
@@ -321,11 +328,11 @@ def files_ingest(
 def _group_prepare(
     group: list[IngestOutcome], *, embedder: ThreadPoolExecutor
 ) -> Future[list[PreparedIndex]]:
-    """The group marked as processing (here: the embedding thread has no database), then
-    prepared on the embedding thread."""
+    """The group marked as processing and chunked here (the embedding thread has no
+    database, and never waits for the parser), then embedded on the embedding thread."""
     documents = [outcome.document for outcome in group]
     _documents_mark_processing(documents)
-    return embedder.submit(_documents_prepare, documents)
+    return embedder.submit(_chunks_embed, _documents_chunk(documents))
 
 
 def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
