@@ -66,11 +66,17 @@ def token_count(text: str) -> int:
 
 
 def texts_embed(*, texts: list[str]) -> np.ndarray:
-    """One normalised vector per text, in order. Longest texts are batched together, as
-    `encode` does, so little of a batch is padding."""
+    """One normalised vector per text, in order.
+
+    Texts with the most word pieces are batched together, so little of a batch is padding
+    the model computes for nothing. `encode` sorts by characters instead, and on SciFact
+    that leaves a third more tokens than the texts have (under a tenth, sorted by word
+    pieces): the same vectors in about 20 % less time (docs/benchmarks.md).
+    """
     dimensions = embedding_model().get_embedding_dimension()
     vectors = np.empty((len(texts), dimensions), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda index: len(texts[index]), reverse=True)
+    lengths = _input_lengths(texts)
+    order = sorted(range(len(texts)), key=lambda index: lengths[index], reverse=True)
     size = settings.KEEL_EMBEDDING_BATCH_SIZE
     for start in range(0, len(order), size):
         batch = order[start : start + size]
@@ -89,6 +95,17 @@ def _batch_embed(texts: list[str]) -> np.ndarray:
         mask = inputs["attention_mask"].unsqueeze(-1).to(tokens.dtype)
         mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         return torch.nn.functional.normalize(mean, dim=1).numpy()
+
+
+def _input_lengths(texts: list[str]) -> list[int]:
+    """How many word pieces of each text the model reads (after truncation)."""
+    if not texts:
+        return []
+    model = embedding_model()
+    with _tokenizer_lock:
+        return model.tokenizer(
+            texts, truncation=True, max_length=model.max_seq_length, return_length=True
+        )["length"]
 
 
 def _tokenized(texts: list[str]) -> dict[str, torch.Tensor]:
