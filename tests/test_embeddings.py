@@ -32,6 +32,14 @@ def test_vectors_match_sentence_transformers_batched_and_alone():
     assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
 
 
+def test_a_text_given_twice_gets_its_vector_at_both_places():
+    texts = [TEXTS[2], TEXTS[1], TEXTS[2], TEXTS[0], TEXTS[1]]
+    expected = embedding_model().encode(texts, normalize_embeddings=True)
+    vectors = texts_embed(texts=texts)
+    assert vectors.shape == expected.shape == (5, 384)
+    assert np.einsum("ij,ij->i", vectors, expected).min() > 0.9999
+
+
 def test_no_texts_no_vectors():
     assert texts_embed(texts=[]).shape == (0, 384)
 
