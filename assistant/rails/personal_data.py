@@ -108,6 +108,10 @@ class _Phone(PhoneRecognizer):
     """Any possible number of the regions, but not a date or a box's dimensions."""
 
     def analyze(self, text, entities, nlp_artifacts=None):
+        # Matching every region takes most of an answer sentence's check (0.7 of 1.1 ms),
+        # and most sentences hold too few digits to be a phone number at all.
+        if sum(character.isdigit() for character in text) < MIN_PHONE_DIGITS:
+            return []
         return [
             result
             for result in super().analyze(text, entities, nlp_artifacts)
