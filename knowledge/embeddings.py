@@ -77,9 +77,9 @@ def texts_embed(*, texts: list[str]) -> np.ndarray:
     unique = list(dict.fromkeys(texts))
     dimensions = embedding_model().get_embedding_dimension()
     vectors = np.empty((len(unique), dimensions), dtype=np.float32)
-    lengths = _input_lengths(unique)
-    order = sorted(range(len(unique)), key=lambda index: lengths[index], reverse=True)
     size = settings.KEEL_EMBEDDING_BATCH_SIZE
+    # One batch (a request's sentence) needs no order, nor the tokenizer call to find it.
+    order = _longest_first(unique) if len(unique) > size else list(range(len(unique)))
     for start in range(0, len(order), size):
         batch = order[start : start + size]
         vectors[batch] = _batch_embed([unique[index] for index in batch])
@@ -100,15 +100,14 @@ def _batch_embed(texts: list[str]) -> np.ndarray:
         return torch.nn.functional.normalize(mean, dim=1).numpy()
 
 
-def _input_lengths(texts: list[str]) -> list[int]:
-    """How many word pieces of each text the model reads (after truncation)."""
-    if not texts:
-        return []
+def _longest_first(texts: list[str]) -> list[int]:
+    """The texts' indexes, those with the most word pieces the model reads first."""
     model = embedding_model()
     with _tokenizer_lock:
-        return model.tokenizer(
+        lengths = model.tokenizer(
             texts, truncation=True, max_length=model.max_seq_length, return_length=True
         )["length"]
+    return sorted(range(len(texts)), key=lambda index: lengths[index], reverse=True)
 
 
 def _tokenized(texts: list[str]) -> dict[str, torch.Tensor]:

@@ -32,11 +32,13 @@ def test_vectors_match_sentence_transformers_batched_and_alone():
     assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
 
 
-def test_a_text_given_twice_gets_its_vector_at_both_places():
-    texts = [TEXTS[2], TEXTS[1], TEXTS[2], TEXTS[0], TEXTS[1]]
+def test_a_text_given_twice_gets_its_vector_at_both_places(settings):
+    """Across several batches, so the texts are also reordered by length and put back."""
+    settings.KEEL_EMBEDDING_BATCH_SIZE = 2
+    texts = [TEXTS[2], TEXTS[1], TEXTS[2], TEXTS[0], TEXTS[1], TEXTS[3]]
     expected = embedding_model().encode(texts, normalize_embeddings=True)
     vectors = texts_embed(texts=texts)
-    assert vectors.shape == expected.shape == (5, 384)
+    assert vectors.shape == expected.shape == (6, 384)
     assert np.einsum("ij,ij->i", vectors, expected).min() > 0.9999
 
 
