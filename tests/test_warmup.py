@@ -1,0 +1,39 @@
+"""A server process loads the answer path's models before it listens, without the database."""
+
+import json
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+LOADED_AFTER_IMPORT = """
+import json
+import assistant.asgi
+from assistant.rails import injection, personal_data
+from knowledge import embeddings
+print(json.dumps({
+    "encoder": embeddings._encoder.cache_info().currsize,
+    "injection classifier": injection._classifier.cache_info().currsize,
+    "personal data analyzer": personal_data._analyzer.cache_info().currsize,
+}))
+"""
+
+
+def test_the_asgi_application_loads_every_model_a_first_answer_needs():
+    finished = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER_IMPORT],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            # Nothing listens there: a warm-up that touched the database would fail.
+            "DATABASE_URL": "postgresql://keel@127.0.0.1:9/unreachable",
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert finished.returncode == 0, finished.stderr
+    loaded = json.loads(finished.stdout.splitlines()[-1])
+    assert loaded == {"encoder": 1, "injection classifier": 1, "personal data analyzer": 1}
