@@ -20,7 +20,9 @@ def django_setup() -> None:
     """Point Django at the bench's own database and media folder, then set it up."""
     keel_home = Path(os.environ.get("KEEL_HOME", PROJECT_ROOT / ".keel"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assistant.settings")
-    os.environ.setdefault("DEBUG", "1")
+    # As production runs: with DEBUG on, Django also records every query it sends.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     # The bench's uploaded abstracts live apart from the demo's files, as the tests' do.
     os.environ.setdefault("MEDIA_ROOT", str(keel_home / "bench-media"))
     if not os.environ.get("DATABASE_URL"):
