@@ -70,9 +70,9 @@ def question_add(
     """Stores the question as redacted, its personal data sealed in the vault for the
     policy's retention period, and what the input rails found, audited."""
     with transaction.atomic():
-        question = _question_create(
-            conversation=conversation, verdict=verdict, search_query=search_query, policy=policy
-        )
+        question = _question(conversation=conversation, verdict=verdict, search_query=search_query)
+        question.save()
+        _question_recorded(question=question, verdict=verdict, policy=policy)
         events.messages_added(messages=[question])
     return question
 
@@ -88,40 +88,43 @@ def question_and_answer_add(
     on screen, where its text streams in while it is written: one transaction, so the
     customer sees both or, the database failing, neither."""
     with transaction.atomic():
-        question = _question_create(
-            conversation=conversation, verdict=verdict, search_query=search_query, policy=policy
+        question, answer = Message.objects.bulk_create(  # one INSERT, in this order
+            [
+                _question(conversation=conversation, verdict=verdict, search_query=search_query),
+                Message(
+                    conversation=conversation,
+                    role=Message.Role.ASSISTANT,
+                    text="",
+                    outcome=Message.Outcome.STREAMING,
+                ),
+            ]
         )
-        answer = Message.objects.create(
-            conversation=conversation,
-            role=Message.Role.ASSISTANT,
-            text="",
-            outcome=Message.Outcome.STREAMING,
-        )
+        _question_recorded(question=question, verdict=verdict, policy=policy)
         events.messages_added(messages=[question, answer])
     return answer
 
 
-def _question_create(
-    *,
-    conversation: Conversation,
-    verdict: InputVerdict,
-    search_query: str,
-    policy: PolicyVersion,
-) -> Message:
-    redacted = verdict.redacted
-    message = Message.objects.create(
+def _question(*, conversation: Conversation, verdict: InputVerdict, search_query: str) -> Message:
+    return Message(
         conversation=conversation,
         role=Message.Role.CUSTOMER,
-        text=redacted.text,
+        text=verdict.redacted.text,
         search_query=search_query,
         escalation_rule=verdict.escalation.label if verdict.escalation else "",
     )
-    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now())
+
+
+def _question_recorded(*, question: Message, verdict: InputVerdict, policy: PolicyVersion) -> None:
+    """What storing a question records beside it: the conversation's last activity, the
+    personal data sealed in the vault, the rails' findings audited."""
+    conversation_id = question.conversation_id
+    redacted = verdict.redacted
+    Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now())
     if redacted.replacements:
         expires_at = timezone.now() + timedelta(days=policy.personal_data_retention_days)
         VaultEntry.objects.bulk_create(
             VaultEntry(
-                message=message,
+                message=question,
                 placeholder=replacement.placeholder,
                 kind=replacement.kind,
                 sealed_value=vault_seal(replacement.value),
@@ -130,17 +133,17 @@ def _question_create(
             for replacement in redacted.replacements
         )
         message_audit(
-            message=message,
+            message=question,
             kind=AuditEvent.Kind.REDACTION,
             detail={
                 "placeholders": [r.placeholder for r in redacted.replacements],
                 "kinds": sorted({r.kind for r in redacted.replacements}),
             },
         )
-        events.notice_after_commit(conversation_id=conversation.pk, text=REDACTION_NOTICE)
+        events.notice_after_commit(conversation_id=conversation_id, text=REDACTION_NOTICE)
     if verdict.injection.flagged:
         message_audit(
-            message=message,
+            message=question,
             kind=AuditEvent.Kind.INJECTION,
             detail={
                 "score": verdict.injection.score,
@@ -154,7 +157,7 @@ def _question_create(
     ):
         if match:
             message_audit(
-                message=message,
+                message=question,
                 kind=kind,
                 detail={
                     "rule": match.label,
@@ -162,7 +165,6 @@ def _question_create(
                     "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
                 },
             )
-    return message
 
 
 def answer_finish(

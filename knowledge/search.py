@@ -180,7 +180,9 @@ def chunk_search(
     embedding = query_embed(query=query)  # before the transaction, never inside it
     candidates = max(CANDIDATES, k)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(  # both settings in one round trip, local to the transaction
+        # Both settings in one round trip, local to the transaction: behind PgBouncer's
+        # transaction pooling, the search must run on the connection that was set.
+        cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
             [str(max(settings.KEEL_HNSW_EF_SEARCH, k))],

@@ -3,6 +3,11 @@
 import pytest
 
 from assistant.citations import MarkerFilter, citations_number
+from assistant.conversations import Timings, answer_finish
+from assistant.models import Message, PolicyVersion
+from knowledge.models import Chunk, Document
+from knowledge.search import chunk_search
+from tests.factories import AnswerFactory, ConversationFactory
 
 
 def streamed(pieces: list[str], *, source_count: int) -> list[str]:
@@ -40,3 +45,37 @@ def test_stored_answer_keeps_valid_markers_renumbered_in_order_of_use(
 ):
     numbered = citations_number(text=text, source_count=3)
     assert (numbered.text, numbered.cited) == (expected_text, expected_cited)
+
+
+@pytest.mark.django_db
+def test_a_source_re_indexed_or_deleted_since_the_search_is_still_quoted(demo_knowledge_base):
+    hits = chunk_search(knowledge_bases=[demo_knowledge_base], query="return a bike refund", k=20)
+    one_per_document = list({hit.document_id: hit for hit in hits}.values())[:3]
+    re_indexed, deleted, unchanged = one_per_document
+    Chunk.objects.filter(pk=re_indexed.chunk_id).delete()  # the document has new chunks
+    Document.objects.filter(pk=deleted.document_id).delete()
+    answer = AnswerFactory(
+        conversation=ConversationFactory(workspace=demo_knowledge_base.workspace),
+        outcome=Message.Outcome.STREAMING,
+    )
+
+    answer_finish(
+        message=answer,
+        text="One [1]. Two [2]. Three [3].",
+        outcome=Message.Outcome.ANSWERED,
+        cited=one_per_document,
+        backend="extractive",
+        generation_error="",
+        timings=Timings(retrieval_ms=1, first_token_ms=2, total_ms=3),
+        policy=PolicyVersion(),
+    )
+
+    stored = [
+        (citation.chunk_id, citation.document_id, citation.quote)
+        for citation in answer.citations.order_by("marker")
+    ]
+    assert stored == [
+        (None, re_indexed.document_id, re_indexed.text),
+        (None, None, deleted.text),
+        (unchanged.chunk_id, unchanged.document_id, unchanged.text),
+    ]
