@@ -4,10 +4,14 @@ The model loads once per process, from site-packages (no model hub is ever asked
 every vector is normalised so cosine distance is what pgvector's HNSW index compares.
 
 Texts run through a TorchScript graph of the same weights (traced and frozen at load,
-about a second), pooled as sentence-transformers pools them: one customer sentence takes
-4.3 ms instead of `SentenceTransformer.encode`'s 9.6 ms on a 2-core VM, because eager
-PyTorch spends most of a short input's time dispatching small operations; batches gain
-about 10 %. A test holds the vectors to `encode`'s.
+about a second), pooled and normalised inside it as sentence-transformers does: one
+customer sentence takes 4.3 ms instead of `SentenceTransformer.encode`'s 9.6 ms on a
+2-core VM, because eager PyTorch spends most of a short input's time dispatching small
+operations; batches gain about 10 %. A test holds the vectors to `encode`'s.
+
+In a server, other threads run Python while a request thread embeds, and each time the
+embedding lets go of the interpreter lock it may wait the whole switch interval (5 ms)
+to have it back: so one graph call, and a single text tokenised without letting go.
 """
 
 import os
@@ -94,10 +98,7 @@ def query_embed(*, query: str) -> np.ndarray:
 def _batch_embed(texts: list[str]) -> np.ndarray:
     inputs = _tokenized(texts)
     with torch.inference_mode():
-        tokens = _encoder()(**inputs)["last_hidden_state"]
-        mask = inputs["attention_mask"].unsqueeze(-1).to(tokens.dtype)
-        mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(mean, dim=1).numpy()
+        return _encoder()(**inputs).numpy()
 
 
 def _longest_first(texts: list[str]) -> list[int]:
@@ -113,6 +114,8 @@ def _longest_first(texts: list[str]) -> list[int]:
 def _tokenized(texts: list[str]) -> dict[str, torch.Tensor]:
     model = embedding_model()
     with _tokenizer_lock:
+        if len(texts) == 1:
+            return _one_tokenized(texts[0], max_length=model.max_seq_length)
         return dict(
             model.tokenizer(
                 texts,
@@ -122,6 +125,21 @@ def _tokenized(texts: list[str]) -> dict[str, torch.Tensor]:
                 return_tensors="pt",
             )
         )
+
+
+def _one_tokenized(text: str, *, max_length: int) -> dict[str, torch.Tensor]:
+    """One text (a request's question or sentence) through the Rust tokenizer's `encode`,
+    which keeps the interpreter lock: the batch call releases it, and taking it back waits
+    up to the 5 ms switch interval behind any thread running Python (docs/benchmarks.md)."""
+    backend = embedding_model().tokenizer.backend_tokenizer
+    backend.enable_truncation(max_length=max_length)
+    backend.no_padding()
+    encoding = backend.encode(text)
+    return {
+        "input_ids": torch.tensor([encoding.ids]),
+        "token_type_ids": torch.tensor([encoding.type_ids]),
+        "attention_mask": torch.tensor([encoding.attention_mask]),
+    }
 
 
 @cache
@@ -135,14 +153,32 @@ def _encoder() -> torch.jit.ScriptModule:
     in favour of `torch.compile`, which was measured here and is worse on every count:
     38 s to compile in each process, 14 s more for each new input shape, 6.2 ms a sentence.
     """
-    transformer = embedding_model()[0].auto_model.eval()
+    pooled = _MeanPooled(embedding_model()[0].auto_model).eval()
     example = _tokenized(["A short one.", "A somewhat longer example sentence, to pad the first."])
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="torch.jit")
         warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
-        traced = torch.jit.trace(transformer, example_kwarg_inputs=example, strict=False)
+        traced = torch.jit.trace(pooled, example_kwarg_inputs=example, strict=False)
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+
+class _MeanPooled(torch.nn.Module):
+    """The transformer, then sentence-transformers' mean pooling and normalisation, in one
+    graph: each eager operation would release the interpreter lock and wait to take it
+    back, up to 5 ms behind a busy thread (docs/benchmarks.md)."""
+
+    def __init__(self, transformer: torch.nn.Module):
+        super().__init__()
+        self.transformer = transformer
+
+    def forward(self, input_ids, token_type_ids, attention_mask):
+        tokens = self.transformer(
+            input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask
+        )["last_hidden_state"]
+        mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+        mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(mean, dim=1)
 
 
 # The same help articles answer most questions, and a question is embedded by the input
