@@ -4,7 +4,7 @@ Everything on the answer path loads on first use: the embedding model and its To
 graph, the injection classifier (fitted on embedded examples), the escalation rules'
 example vectors, Presidio's recognizers with tldextract's suffix list and phonenumbers'
 metadata, the language identifier. Left to the first question, they made its answer
-about 2.5 s late on the 2-core VM; a process now spends that time before it listens.
+2.6 s late on the 2-core VM; a process now spends that time before it listens.
 No database is touched: the checks run against a policy that is never saved.
 """
 

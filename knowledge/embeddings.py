@@ -19,10 +19,14 @@ import threading
 import warnings
 from collections import OrderedDict
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 # Belt and braces: the model is local, and no code path may reach for the hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -115,7 +119,7 @@ def _tokenized(texts: list[str]) -> dict[str, torch.Tensor]:
     model = embedding_model()
     with _tokenizer_lock:
         if len(texts) == 1:
-            return _one_tokenized(texts[0], max_length=model.max_seq_length)
+            return _one_tokenized(texts[0], model=model)
         return dict(
             model.tokenizer(
                 texts,
@@ -127,12 +131,12 @@ def _tokenized(texts: list[str]) -> dict[str, torch.Tensor]:
         )
 
 
-def _one_tokenized(text: str, *, max_length: int) -> dict[str, torch.Tensor]:
+def _one_tokenized(text: str, *, model: "SentenceTransformer") -> dict[str, torch.Tensor]:
     """One text (a request's question or sentence) through the Rust tokenizer's `encode`,
     which keeps the interpreter lock: the batch call releases it, and taking it back waits
     up to the 5 ms switch interval behind any thread running Python (docs/benchmarks.md)."""
-    backend = embedding_model().tokenizer.backend_tokenizer
-    backend.enable_truncation(max_length=max_length)
+    backend = model.tokenizer.backend_tokenizer
+    backend.enable_truncation(max_length=model.max_seq_length)
     backend.no_padding()
     encoding = backend.encode(text)
     return {
@@ -144,7 +148,7 @@ def _one_tokenized(text: str, *, max_length: int) -> dict[str, torch.Tensor]:
 
 @cache
 def _encoder() -> torch.jit.ScriptModule:
-    """The model's transformer as a frozen TorchScript graph.
+    """The model's transformer, pooled and normalised, as a frozen TorchScript graph.
 
     Traced on a padded batch, so the attention mask is part of the graph. The tracer warns
     that two of transformers' mask checks become constants; for an encoder given a mask
