@@ -3,10 +3,15 @@
 Everything on the answer path loads on first use: the embedding model and its TorchScript
 graph, the injection classifier (fitted on embedded examples), the escalation rules'
 example vectors, Presidio's recognizers with tldextract's suffix list and phonenumbers'
-metadata, the language identifier. Left to the first question, they made its answer
+metadata, the language identifier; and for the answer's pushes, the URLconf (with every
+view it imports) and the templates. Left to the first question, they made its answer
 2.6 s late on the 2-core VM; a process now spends that time before it listens.
 No database is touched: the checks run against a policy that is never saved.
 """
+
+from django.conf import settings
+from django.template.loader import get_template
+from django.urls import reverse
 
 from assistant.escalation import customer_language
 from assistant.models import PolicyVersion
@@ -26,3 +31,7 @@ def answer_path_warm() -> None:
         sentence=SAMPLE, generated=True
     )
     customer_language(questions=[SAMPLE])
+    reverse("answer", args=["warm-up", 1])
+    for folder in settings.TEMPLATES[0]["DIRS"]:
+        for template in folder.rglob("*.html"):
+            get_template(str(template.relative_to(folder)))

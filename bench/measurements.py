@@ -143,6 +143,7 @@ def answers_measure(*, project_root: Path) -> dict:
         workspace_slug="bench-answers", slug="help-center", name="Help center"
     )
     folder_ingest(knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center")
+    from bench.cold_start import cold_start_measure
     from bench.confidence import confidence_measure
     from bench.handoff import handoff_latency_measure
     from bench.rails import publish_gate_measure
@@ -156,6 +157,7 @@ def answers_measure(*, project_root: Path) -> dict:
         ),
         "publish_gate": publish_gate_measure(workspace=demo.workspace),
         "handoff": handoff_latency_measure(workspace=demo.workspace),
+        "cold_start": cold_start_measure(workspace=demo.workspace, questions=questions),
         "confidence": confidence_measure(
             workspace=demo.workspace,
             questions=questions,

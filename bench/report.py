@@ -270,6 +270,7 @@ def answer_lines(*, answers: dict) -> list[str]:
         *publish_gate_lines(gate=answers["publish_gate"]),
         *confidence_lines(figures=answers["confidence"]),
         *handoff_lines(figures=answers["handoff"]),
+        cold_start_line(figures=answers["cold_start"], warm=answers["extractive_cold"]),
     ]
 
 
@@ -365,6 +366,15 @@ def confidence_lines(*, figures: dict) -> list[str]:
         f"  confidence: {figures['answered']} answers, {figures['right']} right; {splits}",
         f"    refitted now: {figures['refitted']}",
     ]
+
+
+def cold_start_line(*, figures: dict, warm: dict) -> str:
+    ratio = figures["first_answer_ms"] / warm["total_p50_ms"]
+    return (
+        f"  fresh server process: ready in {figures['ready_s']:.1f} s; its first extractive "
+        f"answer {figures['first_answer_ms']:.0f} ms ({ratio:.1f}x the p50 above), its second "
+        f"{figures['second_answer_ms']:.0f} ms"
+    )
 
 
 def handoff_lines(*, figures: dict) -> list[str]:

@@ -9,13 +9,20 @@ from django.conf import settings
 
 LOADED_AFTER_IMPORT = """
 import json
+import sys
 import assistant.asgi
+from django.template import engines
 from assistant.rails import injection, personal_data
 from knowledge import embeddings
+compiled = engines["django"].engine.template_loaders[0].get_template_cache
 print(json.dumps({
     "encoder": embeddings._encoder.cache_info().currsize,
     "injection classifier": injection._classifier.cache_info().currsize,
     "personal data analyzer": personal_data._analyzer.cache_info().currsize,
+    "URLconf": "assistant.urls" in sys.modules,
+    "pushed templates": [
+        name for name in ("widget/_message.html", "console/_message.html") if name in compiled
+    ],
 }))
 """
 
@@ -36,4 +43,10 @@ def test_the_asgi_application_loads_every_model_a_first_answer_needs():
     )
     assert finished.returncode == 0, finished.stderr
     loaded = json.loads(finished.stdout.splitlines()[-1])
-    assert loaded == {"encoder": 1, "injection classifier": 1, "personal data analyzer": 1}
+    assert loaded == {
+        "encoder": 1,
+        "injection classifier": 1,
+        "personal data analyzer": 1,
+        "URLconf": True,
+        "pushed templates": ["widget/_message.html", "console/_message.html"],
+    }
