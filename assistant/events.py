@@ -13,7 +13,6 @@ the stored history.
 import logging
 from collections.abc import Callable
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -24,6 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from assistant import partials
 from assistant.models import Conversation, Message
 from assistant.selectors import messages_for_display
+from assistant.threads import ServerStopping, on_event_loop
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +58,20 @@ async def _group_push(group: str, html: str) -> None:
 def _group_push_after_commit(*, group: str, render: Callable[[], str]) -> None:
     # Robust: a push that fails (the database gone before it rendered) is logged, and never
     # undoes or hides the write it follows.
-    transaction.on_commit(lambda: async_to_sync(_group_push)(group, render()), robust=True)
+    transaction.on_commit(lambda: _group_push_from_thread(group, render()), robust=True)
 
 
 def _push_after_commit(*, conversation_id: int, render: Callable[[], str]) -> None:
     """Renders and pushes once the transaction commits, so the page shows stored data."""
-    transaction.on_commit(lambda: async_to_sync(_push)(conversation_id, render()), robust=True)
+    _group_push_after_commit(group=conversation_group(conversation_id), render=render)
+
+
+def _group_push_from_thread(group: str, html: str) -> None:
+    try:
+        on_event_loop(_group_push)(group, html)
+    except ServerStopping:
+        # Its sockets are closing with the server; they read the stored history on reconnecting.
+        logger.warning("Push to %s dropped: the server is stopping", group)
 
 
 def notice_after_commit(*, conversation_id: int, text: str) -> None:

@@ -222,6 +222,19 @@ def wait_for_port(process: subprocess.Popen, port: int, *, name: str) -> None:
 DAPHNE = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "--application-close-timeout", "2"]
 
 
+def daphne_start(*, port: int, **environment: str) -> subprocess.Popen:
+    """A daphne process serving Keel on the test database; the caller stops it."""
+    return subprocess.Popen(
+        [*DAPHNE, "-p", str(port), "assistant.asgi:application"],
+        env={
+            **os.environ,
+            "DATABASE_URL": url_of_test_database(),
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            **environment,
+        },
+    )
+
+
 @pytest.fixture
 def keel_server_env() -> dict[str, str]:
     """More environment for the `keel_server` process: a test module overrides it."""
@@ -237,18 +250,7 @@ def keel_servers(transactional_db):
 
     def start(count: int, **environment: str) -> list[str]:
         ports = [free_port() for _ in range(count)]
-        started = [
-            subprocess.Popen(
-                [*DAPHNE, "-p", str(port), "assistant.asgi:application"],
-                env={
-                    **os.environ,
-                    "DATABASE_URL": url_of_test_database(),
-                    "DJANGO_SETTINGS_MODULE": "tests.settings",
-                    **environment,
-                },
-            )
-            for port in ports
-        ]
+        started = [daphne_start(port=port, **environment) for port in ports]
         processes.extend(started)
         for process, port in zip(started, ports, strict=True):
             wait_for_port(process, port, name="daphne")
@@ -260,9 +262,7 @@ def keel_servers(transactional_db):
     for process in processes:
         try:
             process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            # A console socket's clean-up caught by the shutdown can wait forever for the
-            # stopped event loop (an after-commit push through async_to_sync).
+        except subprocess.TimeoutExpired:  # test_shutdown holds them to stopping; here, tidy up
             process.kill()
             process.wait()
 

@@ -1,7 +1,6 @@
 """The policy editor for admins: edit a draft, try it in a sandbox chat, check it against
 the test cases, publish it, and restore any earlier version."""
 
-from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,6 +31,7 @@ from assistant.selectors import (
     policy_versions,
     sandbox_conversation,
 )
+from assistant.threads import on_event_loop
 
 
 @require_GET
@@ -82,7 +82,7 @@ def sandbox_ask(request):
         conversation = sandbox_conversation(
             workspace=request.workspace, user=request.user
         ) or sandbox_start(workspace=request.workspace, user=request.user)
-        async_to_sync(pipeline.answer)(conversation=conversation, text=form.cleaned_data["message"])
+        on_event_loop(pipeline.answer)(conversation=conversation, text=form.cleaned_data["message"])
         form = SandboxQuestionForm()
     return render(request, "policy/_sandbox.html", {**_sandbox_context(request), "ask_form": form})
 
