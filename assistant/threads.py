@@ -50,8 +50,8 @@ def on_event_loop(function: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, 
     A server told to stop (SIGTERM, on every deploy) stops its loop while request threads
     may still be at work: an answer being stored, say, whose push follows the commit.
     asgiref schedules that push on the stopped loop and waits (asgiref issue 545), and the
-    interpreter, which joins the thread pool before exiting, never exited. Outside a server
-    (the worker, a command) there is no such loop, and `async_to_sync` runs its own.
+    interpreter, which joins the thread pool before exiting, never exited. Where no loop
+    handed the work over (a command, a plain test), `async_to_sync` runs one of its own.
     """
 
     @wraps(function)
