@@ -36,7 +36,8 @@ async def answers_timed(workspace, questions):
         )
         asked = time.perf_counter()
         answer = await pipeline.answer(conversation=conversation, text=question)
-        timed.append({"ms": (time.perf_counter() - asked) * 1000, "outcome": answer.outcome})
+        outcome = answer.outcome if answer else "handed to a person"
+        timed.append({"ms": (time.perf_counter() - asked) * 1000, "outcome": outcome})
     return timed
 
 
