@@ -1,9 +1,10 @@
 """A fresh server process: how long it takes to be ready, and its first answers.
 
 A new Python process imports `assistant.asgi`, as daphne does before it listens (the
-answer path's models load there), then answers two questions in one event loop with the
-extractive backend, each in a new conversation. The first answer is what the first
-customer after a deploy or a restart waits for; the second, a warm one, is the baseline.
+answer path's models load there), then answers two questions as the answers bench does
+(`bench.answers.answers_timed`: one event loop, each in a new conversation) with the
+extractive backend. The first answer is what the first customer after a deploy or a
+restart waits for; the second, a warm one, is the baseline.
 """
 
 import json
@@ -17,33 +18,22 @@ from django.conf import settings
 from assistant.models import Workspace
 
 FIRST_ANSWERS = """
-import asyncio, json, sys, time
+import json, sys, time
 
 started = time.perf_counter()
 import assistant.asgi  # noqa: F401
 ready = time.perf_counter()
 
-from assistant import pipeline
-from assistant.models import Conversation, Workspace
-from assistant.threads import in_thread
-
-
-async def answers_timed(workspace, questions):
-    timed = []
-    for number, question in enumerate(questions):
-        conversation = await in_thread(Conversation.objects.create)(
-            workspace=workspace, visitor_key=f"bench-cold-start-{number}"
-        )
-        asked = time.perf_counter()
-        answer = await pipeline.answer(conversation=conversation, text=question)
-        outcome = answer.outcome if answer else "handed to a person"
-        timed.append({"ms": (time.perf_counter() - asked) * 1000, "outcome": outcome})
-    return timed
-
+from assistant.models import Workspace
+from bench.answers import answers_timed
 
 workspace = Workspace.objects.get(pk=int(sys.argv[1]))
-first, second = asyncio.run(answers_timed(workspace, sys.argv[2:4]))
-print(json.dumps({"ready_s": ready - started, "first": first, "second": second}))
+first, second = answers_timed(workspace=workspace, questions=sys.argv[2:4])
+print(json.dumps({
+    "ready_s": ready - started,
+    "answers_ms": [first.wall_ms, second.wall_ms],
+    "outcomes": [t.answer.outcome if t.answer else "handed to a person" for t in (first, second)],
+}))
 """
 
 
@@ -60,9 +50,10 @@ def cold_start_measure(*, workspace: Workspace, questions: Sequence[str]) -> dic
         check=True,
     )
     timed = json.loads(finished.stdout.splitlines()[-1])
+    first_ms, second_ms = timed["answers_ms"]
     return {
         "ready_s": round(timed["ready_s"], 2),
-        "first_answer_ms": round(timed["first"]["ms"], 1),
-        "second_answer_ms": round(timed["second"]["ms"], 1),
-        "outcomes": [timed["first"]["outcome"], timed["second"]["outcome"]],
+        "first_answer_ms": round(first_ms, 1),
+        "second_answer_ms": round(second_ms, 1),
+        "outcomes": timed["outcomes"],
     }
