@@ -85,7 +85,7 @@ class Draft:
     removed: list[dict] = field(default_factory=list)  # sentences the output rails removed
     replaced: bool = False  # a rail replaced the whole answer, as the policy asks
     kept: int = 0  # sentences shown
-    rails_ms: int = 0  # spent checking sentences with the output rails
+    rails_seconds: float = 0.0  # spent checking sentences with the output rails
 
 
 async def answer(*, conversation: Conversation, text: str) -> Message | None:
@@ -195,12 +195,16 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     trace["rails"]["output"] = {"removed": draft.removed, "replaced": draft.replaced}
     trace["confidence"] = {"score": confidence, "signals": signals.as_dict(), "unsure": unsure}
     # Where the time went, up to the store (whose own time the stored answer cannot hold).
-    trace["stages_ms"] = {
-        "question_and_input_rails": _ms_between(started, checked_at),
-        "store_and_retrieval": _ms_between(checked_at, asked_at),  # side by side
-        "generation": _ms_between(generation_started, generated_at) - draft.rails_ms,
-        "output_rails": draft.rails_ms,
-    }
+    rails_started = generated_at - draft.rails_seconds  # the rails' time, as one span
+    trace["stages_ms"] = stages_ms(
+        started=started,
+        spans={
+            "question_and_input_rails": (started, checked_at),
+            "store_and_retrieval": (checked_at, asked_at),  # side by side
+            "generation": (generation_started, rails_started),
+            "output_rails": (rails_started, generated_at),
+        },
+    )
     try:
         return await in_thread(answer_finish)(
             message=reply,
@@ -426,7 +430,7 @@ async def _streamed(
                     first_token_at,
                     removed=removed,
                     replaced=True,
-                    rails_ms=round(rails_seconds * 1000),
+                    rails_seconds=rails_seconds,
                 )
     text = "".join(kept).strip()
     return Draft(
@@ -435,7 +439,7 @@ async def _streamed(
         first_token_at=first_token_at,
         removed=removed,
         kept=len(kept),
-        rails_ms=round(rails_seconds * 1000),
+        rails_seconds=rails_seconds,
     )
 
 
@@ -460,3 +464,12 @@ def _says_dont_know(text: str) -> bool:
 
 def _ms_between(start: float, end: float | None) -> int | None:
     return None if end is None else round((end - start) * 1000)
+
+
+def stages_ms(*, started: float, spans: dict[str, tuple[float, float]]) -> dict[str, int]:
+    """Each stage's whole milliseconds, rounded at its ends rather than on its length, so
+    that the stages never add up to more than the answer's rounded total."""
+    return {
+        stage: _ms_between(started, end) - _ms_between(started, begin)
+        for stage, (begin, end) in spans.items()
+    }

@@ -6,10 +6,9 @@ from django.test import Client
 from django.urls import reverse
 
 from assistant.models import Membership, Message
+from assistant.pipeline import stages_ms
 from tests.chat import one_question
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
-
-pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
 
 @database_sync_to_async
@@ -22,6 +21,8 @@ def fetch_trace(workspace, user):
     return client.get(url)
 
 
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("chat_state")
 async def test_agents_export_an_answers_trace_and_no_one_else_can(demo_help_center):
     workspace = demo_help_center.workspace
     await one_question(workspace.public_key, "How long does delivery to Canada take?")
@@ -53,3 +54,9 @@ async def test_agents_export_an_answers_trace_and_no_one_else_can(demo_help_cent
     assert (await fetch_trace(workspace, None)).status_code == 302  # to the login page
     stranger = await database_sync_to_async(UserFactory)()
     assert (await fetch_trace(workspace, stranger)).status_code == 404
+
+
+def test_stages_rounded_one_by_one_never_add_up_to_more_than_the_total():
+    # 0.6 ms twice: each rounds to 1 ms on its own, the whole 1.2 ms to 1 ms.
+    stages = stages_ms(started=0.0, spans={"a": (0.0, 0.0006), "b": (0.0006, 0.0012)})
+    assert stages == {"a": 1, "b": 0}
