@@ -137,7 +137,8 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     try:
         if isinstance(searched, BaseException):
             raise searched
-        hits, retrieval_ms = searched
+        hits, searching = searched
+        retrieval_ms = None if searching is None else _span_ms(started, *searching)
         sources = _good_enough(hits)
         generation_started = time.perf_counter()
         draft = await _generate(
@@ -343,18 +344,20 @@ def _question_store(*, conversation: Conversation, asked: Asked) -> Message | No
     return None
 
 
-async def _searched(*, conversation: Conversation, asked: Asked) -> tuple[list[Hit], int | None]:
+async def _searched(
+    *, conversation: Conversation, asked: Asked
+) -> tuple[list[Hit], tuple[float, float] | None]:
     if not asked.gets_search:
         return [], None
     return await in_thread(_retrieve)(conversation=conversation, query=asked.search_query)
 
 
-def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], int]:
-    """The passages found, and how long finding them took in milliseconds."""
-    started = time.perf_counter()
+def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], tuple[float, float]]:
+    """The passages found, and when finding them began and ended."""
+    began = time.perf_counter()
     knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
     hits = chunk_search(knowledge_bases=list(knowledge_bases), query=query, k=SOURCES_PER_ANSWER)
-    return hits, _ms_between(started, time.perf_counter())
+    return hits, (began, time.perf_counter())
 
 
 def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
@@ -467,9 +470,11 @@ def _ms_between(start: float, end: float | None) -> int | None:
 
 
 def stages_ms(*, started: float, spans: dict[str, tuple[float, float]]) -> dict[str, int]:
-    """Each stage's whole milliseconds, rounded at its ends rather than on its length, so
-    that the stages never add up to more than the answer's rounded total."""
-    return {
-        stage: _ms_between(started, end) - _ms_between(started, begin)
-        for stage, (begin, end) in spans.items()
-    }
+    """Where an answer's time went, stage by stage: never more in all than its total."""
+    return {stage: _span_ms(started, begin, end) for stage, (begin, end) in spans.items()}
+
+
+def _span_ms(started: float, begin: float, end: float) -> int:
+    """A span's whole milliseconds on the answer's clock, which starts at `started`: spans
+    rounded this way add up to no more than their rounded whole."""
+    return _ms_between(started, end) - _ms_between(started, begin)
