@@ -95,8 +95,11 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium, driven by Playwright (its own browser downloads are not possible here)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Waits that end in another process (a reload, the worker, a restarted Redis) can take
+    # more than Playwright's five seconds on a loaded two-core CI machine.
+    expect.set_options(timeout=15_000)
     # Playwright's sync API runs an event loop in this thread while the module's tests run
     # (hence module scope); the ORM calls the tests make around it are still synchronous.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

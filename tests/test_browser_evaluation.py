@@ -35,7 +35,7 @@ def test_a_run_started_in_the_browser_ends_in_its_report(
     page.get_by_label("Suite").select_option("golden")
     page.get_by_role("button", name="Start the run").click()
 
-    expect(page.get_by_role("heading", name="Figures")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Figures")).to_be_visible(timeout=120_000)
     results = page.locator("#evaluation-results")
     expect(results).to_contain_text("How long does delivery to Canada take?")
     expect(results).to_contain_text("<img src=x onerror=alert(1)> skateboards?")  # as text

@@ -40,7 +40,9 @@ def test_upload_several_files_and_watch_their_status_change_live(
     rows = page.locator("#documents tbody tr")
     expect(rows).to_have_count(3)
     for title in ("Returns", "Hours"):
-        expect(rows.filter(has_text=title).locator(".status")).to_have_text("Ready", timeout=60_000)
+        expect(rows.filter(has_text=title).locator(".status")).to_have_text(
+            "Ready", timeout=120_000
+        )
     expect(rows.filter(has_text="locked.pdf").locator(".status")).to_contain_text(
         "Failed: The PDF is password-protected"
     )

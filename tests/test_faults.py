@@ -115,7 +115,10 @@ async def test_an_answer_cut_off_by_an_outage_ends_on_screen_and_in_the_history(
     end with an apology, and after the outage the history says the same, never "…"."""
     # The first sentence is shown at once; the model takes seconds more over the second.
     llm_server.default = Reply(
-        pieces=["Orders to Canada take 5-8 business days [1]. ", "Duties ", "are ", "included."],
+        pieces=[
+            "Orders to Canada take 5-8 business days [1]. ",
+            *["Duties ", "and ", "taxes ", "are ", "included."],  # the outage has 5 s to start
+        ],
         token_delay=1.0,
     )
     workspace = demo_help_center.workspace
