@@ -33,7 +33,7 @@ run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py demo_setup
 	DEBUG=1 $(BIN)/python manage.py ingest knowledge/demo/help-center --workspace demo --kb help-center --sync
-	DEBUG=1 $(BIN)/python manage.py serve
+	DEBUG=1 $(BIN)/python manage.py serve --demo
 
 test: install system-deps
 	$(BIN)/pytest

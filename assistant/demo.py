@@ -45,21 +45,33 @@ DEMO_POLICY = {
 class DemoLogin:
     username: str
     password: str
+    role: Membership.Role
 
 
-def demo_workspace_ensure(*, password_file: Path) -> DemoLogin:
-    """Create the demo workspace, knowledge base and admin once; later runs change nothing.
+# One login per role, so the console can be tried as an agent beside an admin.
+DEMO_ROLES = {"admin": Membership.Role.ADMIN, "agent": Membership.Role.AGENT}
 
-    The admin's password is random, kept in `password_file` (readable by its owner only)
-    so it can be printed again on every run.
-    """
-    if password_file.exists():
-        password = password_file.read_text().strip()
-    else:
-        password = secrets.token_urlsafe(12)
-        password_file.parent.mkdir(parents=True, exist_ok=True)
-        password_file.write_text(password + "\n")
-        password_file.chmod(0o600)
+
+def demo_logins(*, home: Path) -> list[DemoLogin]:
+    """The demo's logins, with the random passwords kept under `home` (readable by their
+    owner only) so every run can print them again; created on first use."""
+    logins = []
+    for username, role in DEMO_ROLES.items():
+        password_file = home / f"demo-{username}-password"
+        if not password_file.exists():
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text(secrets.token_urlsafe(12) + "\n")
+            password_file.chmod(0o600)
+        logins.append(
+            DemoLogin(username=username, password=password_file.read_text().strip(), role=role)
+        )
+    return logins
+
+
+def demo_workspace_ensure(*, home: Path) -> list[DemoLogin]:
+    """Create the demo workspace, knowledge base, admin and agent once; later runs change
+    nothing but a password that no longer matches its file."""
+    logins = demo_logins(home=home)
     with transaction.atomic():
         workspace, _ = Workspace.objects.get_or_create(
             slug=DEMO_WORKSPACE_SLUG,
@@ -79,16 +91,18 @@ def demo_workspace_ensure(*, password_file: Path) -> DemoLogin:
         )
         if not EvalCase.objects.filter(workspace=workspace).exists():
             EvalCase.objects.bulk_create(demo_cases(workspace=workspace))
-        user, created = get_user_model().objects.get_or_create(
-            username="admin", defaults={"email": "admin@trailhead-cycles.example"}
-        )
-        if created or not user.check_password(password):
-            user.set_password(password)
-            user.save()
-        Membership.objects.get_or_create(
-            user=user, workspace=workspace, defaults={"role": Membership.Role.ADMIN}
-        )
-    return DemoLogin(username=user.username, password=password)
+        for login in logins:
+            user, created = get_user_model().objects.get_or_create(
+                username=login.username,
+                defaults={"email": f"{login.username}@trailhead-cycles.example"},
+            )
+            if created or not user.check_password(login.password):
+                user.set_password(login.password)
+                user.save()
+            Membership.objects.get_or_create(
+                user=user, workspace=workspace, defaults={"role": login.role}
+            )
+    return logins
 
 
 def demo_cases(*, workspace: Workspace) -> list[EvalCase]:

@@ -5,10 +5,12 @@ from assistant.demo import demo_workspace_ensure
 
 
 class Command(BaseCommand):
-    help = "Create the demo workspace (Trailhead Cycles) with its admin login, once."
+    help = "Create the demo workspace (Trailhead Cycles) with an admin and an agent login, once."
 
     def handle(self, *args, **options):
-        login = demo_workspace_ensure(password_file=settings.KEEL_HOME / "demo-admin-password")
+        logins = demo_workspace_ensure(home=settings.KEEL_HOME)
         self.stdout.write(
-            f"Demo workspace 'demo' · admin login: {login.username} / {login.password}"
+            "Demo workspace 'demo' · logins: "
+            + ", ".join(f"{login.username} ({login.role.value})" for login in logins)
+            + " (passwords printed when the server starts)"
         )
