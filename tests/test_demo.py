@@ -37,9 +37,9 @@ def test_make_run_prints_the_logins_last_once_the_server_listens(
     settings.KEEL_HOME = tmp_path
     call_command("demo_setup", stdout=StringIO())
     port = free_port()
+    manage = str(settings.BASE_DIR / "manage.py")
     process = subprocess.Popen(
-        [sys.executable, str(settings.BASE_DIR / "manage.py"), "serve", "--demo"]
-        + ["--port", str(port)],
+        [sys.executable, manage, "serve", "--demo", "--port", str(port)],
         env={
             **os.environ,
             "DATABASE_URL": url_of_test_database(),

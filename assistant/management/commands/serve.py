@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 
 from assistant.demo import DEMO_WORKSPACE_SLUG, demo_logins
 
+ASGI_APPLICATION = "assistant.asgi:application"
 # Loading the models before listening takes seconds, more on a busy machine.
 START_SECONDS = 180
 
@@ -33,8 +34,7 @@ class Command(BaseCommand):
         processes = {
             "worker": subprocess.Popen([sys.executable, manage, "procrastinate", "worker"]),
             "web": subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port)]
-                + ["assistant.asgi:application"]
+                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), ASGI_APPLICATION]
             ),
         }
         # Printed once the server listens, so the start-up chatter cannot scroll it away.
