@@ -168,7 +168,7 @@ async def test_with_no_one_online_the_conversation_becomes_an_email_ticket(demo_
     await chat.send({"type": "ticket", "email": "not an address"})
     assert "doesn't look like an e-mail" in visible_text(await chat.until("e-mail address"))
     await chat.send({"type": "ticket", "email": "sam@example.com"})
-    status = await chat.until("we'll reply to")
+    status = await chat.until("can contact you at")
 
     assert "sam@example.com" in visible_text(status)
     handoff = await the_handoff(workspace)
