@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -118,7 +119,7 @@ def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File
     document.file.save(Path(content.name).name, content, save=False)
     document.save()
     if old_file and old_file != document.file.name:
-        document.file.storage.delete(old_file)
+        _file_delete_on_commit(document.file.storage, old_file)
     return IngestOutcome(
         source=source, action=Action.UPDATED if existing else Action.ADDED, document=document
     )
@@ -388,9 +389,12 @@ def documents_remove_missing(
 
 
 def document_delete(*, document: Document) -> None:
-    file_name = document.file.name if document.file else ""
-    storage = document.file.storage
     with transaction.atomic():
         document.delete()
-        if file_name:
-            transaction.on_commit(lambda: storage.delete(file_name))
+        if document.file:
+            _file_delete_on_commit(document.file.storage, document.file.name)
+
+
+def _file_delete_on_commit(storage: Storage, name: str) -> None:
+    """A file is removed once the change that let go of it commits: a rollback keeps it."""
+    transaction.on_commit(lambda: storage.delete(name))

@@ -9,6 +9,7 @@ import pytest
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import transaction
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
@@ -222,3 +223,34 @@ def test_files_with_the_same_name_keep_it_in_storage_and_in_their_title(knowledg
         document = document_index(document=outcome.document)
         assert Path(document.file.name).name == "store-opening-hours.txt"
         assert (document.title, document.status) == ("Store opening hours", Document.Status.READY)
+
+
+def test_a_replaced_file_is_deleted_only_once_the_replacement_commits(
+    knowledge_base, django_capture_on_commit_callbacks
+):
+    first = document_submit(
+        knowledge_base=knowledge_base,
+        source="returns.md",
+        content=ContentFile(b"# Returns\n\nThirty days.\n", name="returns.md"),
+    ).document
+    old_file = first.file.name
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        document_submit(
+            knowledge_base=knowledge_base,
+            source="returns.md",
+            content=ContentFile(b"# Returns\n\nForty days.\n", name="returns.md"),
+        )
+        raise RuntimeError("the request fails after the file was submitted")
+
+    assert Document.objects.get(pk=first.pk).file.name == old_file
+    assert first.file.storage.exists(old_file)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = document_submit(
+            knowledge_base=knowledge_base,
+            source="returns.md",
+            content=ContentFile(b"# Returns\n\nForty days.\n", name="returns.md"),
+        ).document
+    assert not first.file.storage.exists(old_file)
+    assert second.file.storage.exists(second.file.name)
