@@ -15,6 +15,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.ingest import INDEX_VERSION, document_index, document_submit
 from knowledge.models import Chunk, Document
+from tests import files
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
 
@@ -254,3 +255,40 @@ def test_a_replaced_file_is_deleted_only_once_the_replacement_commits(
         ).document
     assert not first.file.storage.exists(old_file)
     assert second.file.storage.exists(second.file.name)
+
+
+def test_a_file_damaged_since_the_last_ingest_fails_and_its_last_good_version_stays(
+    tmp_path, knowledge_base
+):
+    (tmp_path / "returns.md").write_text("# Returns\n\nThirty days.\n")
+    ingest(tmp_path, knowledge_base)
+    chunks = list(document(knowledge_base, "returns.md").chunks.values_list("pk", "text"))
+
+    (tmp_path / "returns.md").write_bytes(files.binary_data())
+    output = ingest(tmp_path, knowledge_base)
+
+    assert "added 0 · updated 0 · unchanged 0 · removed 0 · skipped 0 · failed 1" in output
+    assert "The new version could not be indexed: The file holds binary data" in output
+    kept = document(knowledge_base, "returns.md")
+    assert kept.status == Document.Status.READY
+    assert list(kept.chunks.values_list("pk", "text")) == chunks
+    assert kept.file.open("rb").read() == b"# Returns\n\nThirty days.\n"
+
+
+def test_a_stored_file_gone_missing_keeps_the_passages_indexed_from_it(knowledge_base):
+    outcome = document_submit(
+        knowledge_base=knowledge_base,
+        source="returns.md",
+        content=ContentFile(b"# Returns\n\nThirty days.\n", name="returns.md"),
+    )
+    indexed = document_index(document=outcome.document)
+    indexed.file.storage.delete(indexed.file.name)
+
+    reindexed = document_index(document=Document.objects.get(pk=indexed.pk))
+
+    assert reindexed.status == Document.Status.READY
+    assert reindexed.error == (
+        "Re-indexing failed: The stored file is missing; upload it again. "
+        "The passages indexed before are still searched."
+    )
+    assert reindexed.chunks.get().text == "Thirty days."
