@@ -32,6 +32,7 @@ from knowledge.parsing import (
     ParsedDocument,
     UnreadableDocument,
     document_parse,
+    filename_title,
     unsupported_type_problem,
 )
 from knowledge.sentences import vectors_packed
@@ -60,6 +61,7 @@ class Action(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     REMOVED = "removed"
+    RENAMED = "renamed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class IngestOutcome:
     action: Action
     document: Document | None = None
     reason: str = ""
+    previous_source: str = ""  # of a renamed document
 
 
 def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File) -> IngestOutcome:
@@ -399,16 +402,45 @@ def _group_prepare(
 
 
 def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
+    """A file whose content a document has under a path that is gone was moved: that
+    document is renamed, not skipped as a duplicate (and later removed by --sync)."""
     source = str(path.resolve())
     try:
         with path.open("rb") as handle:
-            return document_submit(
+            outcome = document_submit(
                 knowledge_base=knowledge_base, source=source, content=File(handle)
             )
+            if outcome.action == Action.SKIPPED and _moved_away(outcome.document):
+                return document_rename(
+                    document=outcome.document, source=source, content=File(handle)
+                )
+            return outcome
     except OSError as error:
         return IngestOutcome(
             source=source, action=Action.FAILED, reason=f"Cannot read the file ({error})."
         )
+
+
+def _moved_away(document: Document) -> bool:
+    """Ingested from a file that is no longer there (uploads have no path to look at)."""
+    path = Path(document.source)
+    return path.is_absolute() and not path.exists()
+
+
+def document_rename(*, document: Document, source: str, content: File) -> IngestOutcome:
+    """The same document under a new source: its id, chunks and citations stay, nothing is
+    embedded again; the stored file takes the new name, and so does a title made from it."""
+    old_source = document.source
+    new_name = Path(content.name).name
+    if document.title == filename_title(Path(document.file.name).name):
+        document.title = filename_title(new_name)
+    document.source = source
+    with transaction.atomic():
+        _file_replace(document.file, content=content)
+        document.save(update_fields=["source", "title", "file", "updated_at"])
+    return IngestOutcome(
+        source=source, action=Action.RENAMED, document=document, previous_source=old_source
+    )
 
 
 def _indexed_outcomes(

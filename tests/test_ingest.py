@@ -292,3 +292,28 @@ def test_a_stored_file_gone_missing_keeps_the_passages_indexed_from_it(knowledge
         "The passages indexed before are still searched."
     )
     assert reindexed.chunks.get().text == "Thirty days."
+
+
+def test_a_renamed_file_is_the_same_document_under_its_new_name(tmp_path, knowledge_base):
+    (tmp_path / "store-hours.txt").write_text("We open at nine and close at six.")
+    (tmp_path / "returns.md").write_text("# Returns\n\nThirty days.\n")
+    ingest(tmp_path, knowledge_base)
+    before = document(knowledge_base, "store-hours.txt")
+    chunks = list(before.chunks.values_list("pk", "embedding"))
+    assert before.title == "Store hours"
+
+    (tmp_path / "store-hours.txt").rename(tmp_path / "opening-hours.txt")
+    output = ingest(tmp_path, knowledge_base, "--sync")
+
+    assert "added 0 · updated 0 · unchanged 1 · removed 0 · skipped 0 · failed 0 · renamed 1" in (
+        output
+    )
+    assert f"renamed: {tmp_path / 'store-hours.txt'} → {tmp_path / 'opening-hours.txt'}" in output
+    after = document(knowledge_base, "opening-hours.txt")
+    assert (after.pk, after.title, after.status) == (before.pk, "Opening hours", "ready")
+    assert list(after.chunks.values_list("pk", "embedding")) == chunks
+    assert Path(after.file.name).name == "opening-hours.txt"
+    assert knowledge_base.documents.count() == 2
+
+    # re-indexed later, it keeps the new name's title
+    assert document_index(document=after).title == "Opening hours"

@@ -56,9 +56,12 @@ class Command(BaseCommand):
                     Action.REMOVED,
                     Action.SKIPPED,
                     Action.FAILED,
+                    Action.RENAMED,
                 )
             )
         )
         for outcome in outcomes:
             if outcome.action in (Action.FAILED, Action.SKIPPED):
                 self.stdout.write(f"{outcome.action.value}: {outcome.source}: {outcome.reason}")
+            elif outcome.action == Action.RENAMED:
+                self.stdout.write(f"renamed: {outcome.previous_source} → {outcome.source}")
