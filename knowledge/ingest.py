@@ -455,15 +455,37 @@ def _indexed_outcomes(
         yield outcome
 
 
-def folder_files(*, path: Path) -> list[Path]:
-    """The files a folder ingest covers: every visible file below `path`, in a stable order."""
+@dataclass(frozen=True)
+class FolderContents:
+    files: list[Path]
+    skipped: list[IngestOutcome]  # links out of the folder
+
+
+def folder_scan(*, path: Path) -> FolderContents:
+    """The files a folder ingest covers: every visible file below `path`, in a stable order.
+
+    A link that leads out of the folder is not followed: it would bring in whatever it
+    points to, under a path that `--sync` never looks at.
+    """
     if path.is_file():
-        return [path]
-    return sorted(
-        file
-        for file in path.rglob("*")
-        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
-    )
+        return FolderContents(files=[path], skipped=[])
+    root = path.resolve()
+    files, skipped = [], []
+    for entry in sorted(path.rglob("*")):
+        if any(part.startswith(".") for part in entry.relative_to(path).parts):
+            continue
+        target = entry.resolve()
+        if entry.is_symlink() and not target.is_relative_to(root):
+            reason = f"A link to {target}, outside the folder: not followed."
+            skipped.append(IngestOutcome(source=str(entry), action=Action.SKIPPED, reason=reason))
+        elif entry.is_file():
+            files.append(entry)
+    return FolderContents(files=files, skipped=skipped)
+
+
+def folder_files(*, path: Path) -> list[Path]:
+    """Only the files, for callers that report nothing (test fixtures, benchmarks)."""
+    return folder_scan(path=path).files
 
 
 def documents_remove_missing(

@@ -317,3 +317,23 @@ def test_a_renamed_file_is_the_same_document_under_its_new_name(tmp_path, knowle
 
     # re-indexed later, it keeps the new name's title
     assert document_index(document=after).title == "Opening hours"
+
+
+def test_links_out_of_the_folder_are_skipped_and_said_so(tmp_path, knowledge_base):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nThe safe code is 1234.\n")
+    folder = tmp_path / "help"
+    folder.mkdir()
+    (folder / "returns.md").write_text("# Returns\n\nThirty days.\n")
+    (folder / "secret.md").symlink_to(outside / "secret.md")
+    (folder / "more").symlink_to(outside, target_is_directory=True)
+
+    output = ingest(folder, knowledge_base, "--sync")
+
+    assert "added 1 · updated 0 · unchanged 0 · removed 0 · skipped 2 · failed 0" in output
+    for link, target in ((folder / "more", outside), (folder / "secret.md", outside / "secret.md")):
+        assert f"skipped: {link}: A link to {target}, outside the folder: not followed." in output
+    assert list(knowledge_base.documents.values_list("source", flat=True)) == [
+        str(folder / "returns.md")
+    ]
