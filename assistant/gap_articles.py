@@ -15,6 +15,7 @@ from assistant.models import AuditEvent, EvalCase, GapArticle, Message, Workspac
 from assistant.rails.personal_data import personal_data_redact
 from knowledge.ingest import Action
 from knowledge.models import KnowledgeBase
+from knowledge.selectors import document_source_free
 from knowledge.uploads import documents_upload
 
 EMPTY_DRAFT = "Write the answer here: what customers need to know, in their words."
@@ -49,6 +50,12 @@ def article_draft(*, questions: list[Message]) -> Draft:
     )
 
 
+@dataclass(frozen=True)
+class Publication:
+    article: GapArticle
+    name_taken: str  # the article's own file name, when another document has it
+
+
 def article_publish(
     *,
     workspace: Workspace,
@@ -58,16 +65,20 @@ def article_publish(
     questions: list[Message],
     as_test_cases: bool,
     actor: AbstractBaseUser,
-) -> GapArticle:
+) -> Publication:
     """The article as a Markdown document of the knowledge base (indexed by the worker),
     the questions marked answered and, if asked, saved as test cases expecting an answer
-    from it. All of it, or nothing."""
-    source = f"{slugify(title)[:80] or 'article'}.md"
-    content = ContentFile(f"# {title}\n\n{body.strip()}\n".encode(), name=source)
+    from it. All of it, or nothing. It never replaces a document: when its name is taken,
+    it gets the next free one."""
+    stem = slugify(title)[:80] or "article"
     with transaction.atomic():
+        # One publication at a time per knowledge base, so two cannot pick the same name.
+        KnowledgeBase.objects.select_for_update().get(pk=knowledge_base.pk)
+        source = document_source_free(knowledge_base=knowledge_base, stem=stem, suffix=".md")
+        content = ContentFile(f"# {title}\n\n{body.strip()}\n".encode(), name=source)
         [outcome] = documents_upload(knowledge_base=knowledge_base, files=[content])
-        if outcome.action not in (Action.ADDED, Action.UPDATED):
-            raise ArticleRefused(outcome.reason or f"The knowledge base has {source} as it is.")
+        if outcome.action != Action.ADDED:
+            raise ArticleRefused(outcome.reason)
         article = GapArticle.objects.create(
             workspace=workspace, title=title, document=outcome.document, author=actor
         )
@@ -94,4 +105,4 @@ def article_publish(
                 "test_cases": len(questions) if as_test_cases else 0,
             },
         )
-    return article
+    return Publication(article=article, name_taken="" if source == f"{stem}.md" else f"{stem}.md")

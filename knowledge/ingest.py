@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import Storage
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -29,6 +32,7 @@ from knowledge.parsing import (
     ParsedDocument,
     UnreadableDocument,
     document_parse,
+    filename_title,
     unsupported_type_problem,
 )
 from knowledge.sentences import vectors_packed
@@ -57,6 +61,7 @@ class Action(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     REMOVED = "removed"
+    RENAMED = "renamed"
 
 
 @dataclass(frozen=True)
@@ -65,13 +70,16 @@ class IngestOutcome:
     action: Action
     document: Document | None = None
     reason: str = ""
+    previous_source: str = ""  # of a renamed document
 
 
 def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File) -> IngestOutcome:
     """Record a file as the current version of `source`; new content is left queued.
 
     A file that is too big, empty or of an unknown type fails here, before it is stored;
-    an earlier good version of the same source is left as it was.
+    an earlier good version of the same source is left as it was. A new version of an
+    indexed document waits beside it (`pending_file`): the old one is searched until the
+    new one is indexed, and stays if the new one cannot be read.
     """
     existing = Document.objects.filter(knowledge_base=knowledge_base, source=source).first()
     problem = _submission_problem(content)
@@ -88,15 +96,13 @@ def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File
         return IngestOutcome(source=source, action=Action.FAILED, document=existing, reason=problem)
 
     content_hash = _sha256(content)
-    if (
-        existing
-        and existing.content_hash == content_hash
-        and existing.status != Document.Status.FAILED
-        and existing.index_version == INDEX_VERSION
-    ):
+    if existing and _is_current(existing, content_hash=content_hash):
         return IngestOutcome(source=source, action=Action.UNCHANGED, document=existing)
     twin = (
-        Document.objects.filter(knowledge_base=knowledge_base, content_hash=content_hash)
+        Document.objects.filter(
+            Q(content_hash=content_hash) | Q(pending_hash=content_hash),
+            knowledge_base=knowledge_base,
+        )
         .exclude(source=source)
         .first()
     )
@@ -109,19 +115,43 @@ def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File
         )
 
     document = existing or Document(knowledge_base=knowledge_base, source=source)
-    old_file = document.file.name if document.file else ""
     document.title = document.title or Path(content.name).name
-    document.content_hash = content_hash
-    document.size_bytes = content.size
     document.status = Document.Status.QUEUED
     document.error = ""
-    document.file.save(Path(content.name).name, content, save=False)
+    if _has_indexed_version(document):
+        _file_replace(document.pending_file, content=content)
+        document.pending_hash = content_hash
+    else:
+        _file_replace(document.file, content=content)
+        document.content_hash = content_hash
+        document.size_bytes = content.size
     document.save()
-    if old_file and old_file != document.file.name:
-        document.file.storage.delete(old_file)
     return IngestOutcome(
         source=source, action=Action.UPDATED if existing else Action.ADDED, document=document
     )
+
+
+def _is_current(document: Document, *, content_hash: str) -> bool:
+    """The same content is already indexed by this version of Keel, or queued."""
+    if document.pending_file:
+        return document.pending_hash == content_hash
+    return (
+        document.content_hash == content_hash
+        and not document.error
+        and document.index_version == INDEX_VERSION
+    )
+
+
+def _has_indexed_version(document: Document) -> bool:
+    return document.indexed_at is not None and document.chunk_count > 0
+
+
+def _file_replace(stored: FieldFile, *, content: File) -> None:
+    """Store `content` in the field; the file it held goes once the change commits."""
+    old_name = stored.name
+    stored.save(Path(content.name).name, content, save=False)
+    if old_name and old_name != stored.name:
+        _file_delete_on_commit(stored.storage, old_name)
 
 
 def _submission_problem(content: File) -> str:
@@ -178,8 +208,9 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
     chunked: list[PreparedIndex] = []
     for document in documents:
         try:
-            with document.file.open("rb") as stored:
-                parsed = document_parse(filename=Path(document.file.name).name, data=stored.read())
+            version = _version_to_index(document)
+            with version.open("rb") as stored:
+                parsed = document_parse(filename=Path(version.name).name, data=stored.read())
             chunked.append(
                 PreparedIndex(parsed=parsed, drafts=sections_chunk(sections=parsed.sections))
             )
@@ -188,6 +219,10 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
         except FileNotFoundError:
             chunked.append(PreparedIndex(problem="The stored file is missing; upload it again."))
     return chunked
+
+
+def _version_to_index(document: Document) -> FieldFile:
+    return document.pending_file or document.file
 
 
 def _chunks_embed(chunked: list[PreparedIndex]) -> list[PreparedIndex]:
@@ -212,24 +247,25 @@ def _chunks_embed(chunked: list[PreparedIndex]) -> list[PreparedIndex]:
 def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]) -> list[Document]:
     """Each document's new chunks swapped in, or why it failed recorded, in one transaction
     for them all: each is still indexed entirely or not at all, and a group of documents
-    pays for one commit and one insert of its chunks."""
+    pays for one commit and one insert of its chunks. A version that fails leaves the
+    chunks of the one indexed before it in place."""
     now = timezone.now()
     with transaction.atomic():
-        there = _still_there(documents)
+        current = _versions_unchanged(documents)
         stored = [
             (document, index)
             for document, index in zip(documents, prepared, strict=True)
-            if document.pk in there
+            if document.pk in current
         ]
-        Chunk.objects.filter(document__in=[document for document, _ in stored]).delete()
+        failed = [document for document, index in stored if index.problem]
+        indexed = [document for document, index in stored if not index.problem]
+        Chunk.objects.filter(document__in=indexed).delete()
         chunks = Chunk.objects.bulk_create(
             chunk
             for document, index in stored
             if not index.problem
             for chunk in _chunks(document=document, prepared=index)
         )
-        failed = [document for document, index in stored if index.problem]
-        indexed = [document for document, index in stored if not index.problem]
         for document, index in stored:
             _document_outcome(document=document, prepared=index, now=now)
         Document.objects.bulk_update(failed, fields=FAILED_FIELDS)
@@ -244,8 +280,11 @@ def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]
     return documents
 
 
-FAILED_FIELDS = ["status", "error", "chunk_count", "updated_at"]
-INDEXED_FIELDS = [*FAILED_FIELDS, "index_version", "title", "page_count", "indexed_at"]
+FAILED_FIELDS = ["status", "error", "chunk_count", "updated_at", "pending_file", "pending_hash"]
+INDEXED_FIELDS = [
+    *FAILED_FIELDS,
+    *["file", "content_hash", "size_bytes", "index_version", "title", "page_count", "indexed_at"],
+]
 
 
 def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
@@ -269,13 +308,17 @@ def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
 
 
 def _document_outcome(*, document: Document, prepared: PreparedIndex, now: datetime) -> None:
-    """The document's fields as indexing left it (saved by the caller)."""
+    """The document's fields as indexing left it (saved by the caller); the file it no
+    longer needs is deleted once that commits."""
     document.updated_at = now
     if prepared.problem:
-        document.status = Document.Status.FAILED
-        document.error = prepared.problem
-        document.chunk_count = 0
+        _document_failed(document=document, problem=prepared.problem)
         return
+    if document.pending_file:
+        _file_delete_on_commit(document.file.storage, document.file.name)
+        document.file, document.content_hash = document.pending_file.name, document.pending_hash
+        document.size_bytes = document.file.size
+        document.pending_file, document.pending_hash = "", ""
     document.title = prepared.parsed.title[: Document._meta.get_field("title").max_length]
     document.page_count = prepared.parsed.page_count
     document.chunk_count = len(prepared.drafts)
@@ -285,16 +328,39 @@ def _document_outcome(*, document: Document, prepared: PreparedIndex, now: datet
     document.index_version = INDEX_VERSION
 
 
-def _still_there(documents: list[Document]) -> set[int]:
-    """Lock the documents' rows; those deleted while they were being indexed are missing.
+def _document_failed(*, document: Document, problem: str) -> None:
+    """Failed, or, if an earlier version is indexed, that one still in use and why the
+    latest is not."""
+    if not _has_indexed_version(document):
+        document.status, document.error, document.chunk_count = Document.Status.FAILED, problem, 0
+    elif document.pending_file:
+        document.status = Document.Status.READY
+        document.error = f"The new version could not be indexed: {problem} {STILL_IN_USE}"
+    else:
+        document.status = Document.Status.READY
+        document.error = f"Re-indexing failed: {problem} {STILL_SEARCHED}"
+    if document.pending_file:
+        _file_delete_on_commit(document.pending_file.storage, document.pending_file.name)
+        document.pending_file, document.pending_hash = "", ""
+
+
+STILL_IN_USE = "The previous version is still in use."
+STILL_SEARCHED = "The passages indexed before are still searched."
+
+
+def _versions_unchanged(documents: list[Document]) -> set[int]:
+    """Lock the documents' rows; those deleted, or given a newer file, since they were read
+    are left out: the newer file's own job indexes it.
 
     Saving a deleted document would insert it again, chunks and all.
     """
-    return set(
+    rows = (
         Document.objects.select_for_update()
         .filter(pk__in=[document.pk for document in documents])
-        .values_list("pk", flat=True)
+        .values_list("pk", "file", "pending_file")
     )
+    read = {document.pk: (document.file.name, document.pending_file.name) for document in documents}
+    return {pk for pk, file, pending_file in rows if read[pk] == (file, pending_file)}
 
 
 def files_ingest(
@@ -336,16 +402,45 @@ def _group_prepare(
 
 
 def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
+    """A file whose content a document has under a path that is gone was moved: that
+    document is renamed, not skipped as a duplicate (and later removed by --sync)."""
     source = str(path.resolve())
     try:
         with path.open("rb") as handle:
-            return document_submit(
+            outcome = document_submit(
                 knowledge_base=knowledge_base, source=source, content=File(handle)
             )
+            if outcome.action == Action.SKIPPED and _moved_away(outcome.document):
+                return document_rename(
+                    document=outcome.document, source=source, content=File(handle)
+                )
+            return outcome
     except OSError as error:
         return IngestOutcome(
             source=source, action=Action.FAILED, reason=f"Cannot read the file ({error})."
         )
+
+
+def _moved_away(document: Document) -> bool:
+    """Ingested from a file that is no longer there (uploads have no path to look at)."""
+    path = Path(document.source)
+    return path.is_absolute() and not path.exists()
+
+
+def document_rename(*, document: Document, source: str, content: File) -> IngestOutcome:
+    """The same document under a new source: its id, chunks and citations stay, nothing is
+    embedded again; the stored file takes the new name, and so does a title made from it."""
+    old_source = document.source
+    new_name = Path(content.name).name
+    if document.title == filename_title(Path(document.file.name).name):
+        document.title = filename_title(new_name)
+    document.source = source
+    with transaction.atomic():
+        _file_replace(document.file, content=content)
+        document.save(update_fields=["source", "title", "file", "updated_at"])
+    return IngestOutcome(
+        source=source, action=Action.RENAMED, document=document, previous_source=old_source
+    )
 
 
 def _indexed_outcomes(
@@ -355,20 +450,42 @@ def _indexed_outcomes(
         documents=[outcome.document for outcome in outcomes], prepared=preparing.result()
     )
     for outcome, document in zip(outcomes, documents, strict=True):
-        if document.status == Document.Status.FAILED:
+        if document.error:  # failed, or only its new version did
             outcome = replace(outcome, action=Action.FAILED, reason=document.error)
         yield outcome
 
 
-def folder_files(*, path: Path) -> list[Path]:
-    """The files a folder ingest covers: every visible file below `path`, in a stable order."""
+@dataclass(frozen=True)
+class FolderContents:
+    files: list[Path]
+    skipped: list[IngestOutcome]  # links out of the folder
+
+
+def folder_scan(*, path: Path) -> FolderContents:
+    """The files a folder ingest covers: every visible file below `path`, in a stable order.
+
+    A link that leads out of the folder is not followed: it would bring in whatever it
+    points to, under a path that `--sync` never looks at.
+    """
     if path.is_file():
-        return [path]
-    return sorted(
-        file
-        for file in path.rglob("*")
-        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
-    )
+        return FolderContents(files=[path], skipped=[])
+    root = path.resolve()
+    files, skipped = [], []
+    for entry in sorted(path.rglob("*")):
+        if any(part.startswith(".") for part in entry.relative_to(path).parts):
+            continue
+        target = entry.resolve()
+        if entry.is_symlink() and not target.is_relative_to(root):
+            reason = f"A link to {target}, outside the folder: not followed."
+            skipped.append(IngestOutcome(source=str(entry), action=Action.SKIPPED, reason=reason))
+        elif entry.is_file():
+            files.append(entry)
+    return FolderContents(files=files, skipped=skipped)
+
+
+def folder_files(*, path: Path) -> list[Path]:
+    """Only the files, for callers that report nothing (test fixtures, benchmarks)."""
+    return folder_scan(path=path).files
 
 
 def documents_remove_missing(
@@ -388,9 +505,13 @@ def documents_remove_missing(
 
 
 def document_delete(*, document: Document) -> None:
-    file_name = document.file.name if document.file else ""
-    storage = document.file.storage
     with transaction.atomic():
         document.delete()
-        if file_name:
-            transaction.on_commit(lambda: storage.delete(file_name))
+        for stored in (document.file, document.pending_file):
+            if stored:
+                _file_delete_on_commit(stored.storage, stored.name)
+
+
+def _file_delete_on_commit(storage: Storage, name: str) -> None:
+    """A file is removed once the change that let go of it commits: a rollback keeps it."""
+    transaction.on_commit(lambda: storage.delete(name))

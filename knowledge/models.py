@@ -50,8 +50,13 @@ class Document(models.Model):
     # name for uploads. Re-ingesting the same source updates the document in place.
     source = models.CharField(max_length=1000)
     url = models.URLField(max_length=1000, blank=True)
+    # The file the chunks were made from (or the first version, until it is indexed).
     file = models.FileField(upload_to=document_file_path, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
+    # A new version waiting to be indexed: the indexed one stays searchable until it is
+    # ready, and stays in use if it cannot be read.
+    pending_file = models.FileField(upload_to=document_file_path, blank=True)
+    pending_hash = models.CharField(max_length=64, blank=True)
     size_bytes = models.PositiveBigIntegerField(default=0)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)

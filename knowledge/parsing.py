@@ -59,9 +59,7 @@ class ParsedDocument:
 
 def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
     extension = PurePath(filename).suffix.lower()
-    fallback_title = (
-        PurePath(filename).stem.replace("-", " ").replace("_", " ").strip().capitalize()
-    )
+    fallback_title = filename_title(filename)
     if not data.strip():
         raise UnreadableDocument(EMPTY_FILE)
     try:
@@ -73,6 +71,11 @@ def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
     if not any(section.text.strip() for section in parsed.sections):
         raise UnreadableDocument("No text was found in the file.")
     return parsed
+
+
+def filename_title(filename: str) -> str:
+    """The title of a document whose text has none: its file name, read as words."""
+    return PurePath(filename).stem.replace("-", " ").replace("_", " ").strip().capitalize()
 
 
 def _parse(extension: str, data: bytes, *, fallback_title: str) -> ParsedDocument:

@@ -1,5 +1,7 @@
 """Reads for knowledge bases."""
 
+import itertools
+
 from django.db.models import Count, QuerySet
 
 from knowledge.models import Chunk, Document, KnowledgeBase
@@ -18,6 +20,17 @@ def knowledge_base_list(*, workspace_slug: str) -> QuerySet[KnowledgeBase]:
 
 def document_list(*, knowledge_base: KnowledgeBase) -> QuerySet[Document]:
     return Document.objects.filter(knowledge_base=knowledge_base).order_by("title", "pk")
+
+
+def document_source_free(*, knowledge_base: KnowledgeBase, stem: str, suffix: str) -> str:
+    """`stem` + `suffix`, or with the first free number (stem-2, stem-3...) if a document has it."""
+    taken = set(
+        Document.objects.filter(knowledge_base=knowledge_base, source__startswith=stem).values_list(
+            "source", flat=True
+        )
+    )
+    names = (f"{stem}{f'-{n}' if n > 1 else ''}{suffix}" for n in itertools.count(1))
+    return next(name for name in names if name not in taken)
 
 
 def documents_pending(*, knowledge_base: KnowledgeBase) -> bool:

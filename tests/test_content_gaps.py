@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from assistant.models import (
     Message,
 )
 from knowledge.models import Document
+from knowledge.uploads import documents_upload
 from tests.access import assert_admins_only
 from tests.chat import visible_text
 from tests.factories import MembershipFactory, WorkspaceFactory
@@ -202,8 +204,53 @@ def test_an_article_the_knowledge_base_already_has_is_refused_and_nothing_is_sto
 
     again = admin_client.post(url("gap_article_publish", workspace), fields)
 
-    assert again.status_code == 400 and "skateboards.md as it is" in page_text(again)
+    assert again.status_code == 400
+    assert "Same content as 'skateboards.md', already in this knowledge base." in page_text(again)
     assert GapArticle.objects.count() == 1 and EvalCase.objects.count() == 1
+
+
+def test_an_article_never_replaces_a_document_that_has_its_name(
+    admin_client, admin_membership, demo_help_center, job_queue
+):
+    workspace = admin_membership.workspace
+    sections = "".join(
+        f"## Case {n}\n\nBikes bought in store {n} go back there.\n\n" for n in range(5)
+    )
+    documents_upload(
+        knowledge_base=demo_help_center,
+        files=[SimpleUploadedFile("returns.md", f"# Returns\n\n{sections}".encode())],
+    )
+    job_queue()
+    theirs = Document.objects.get(source="returns.md")
+    their_chunks, their_file = list(theirs.chunks.values_list("pk", "text")), theirs.file.name
+    question = exchange(workspace, "Can I return a skateboard?", outcome="dont_know")
+
+    response = admin_client.post(
+        url("gap_article_publish", workspace),
+        {
+            "title": "Returns",
+            "body": "We sell no skateboards, so none come back.",
+            "knowledge_base": demo_help_center.pk,
+            "as_test_cases": "on",
+            "questions": [question.pk],
+        },
+        follow=True,
+    )
+    job_queue()
+
+    assert "“Returns” is published as returns-2.md (returns.md is another document)" in (
+        page_text(response)
+    )
+    theirs.refresh_from_db()
+    assert (theirs.file.name, theirs.chunk_count) == (their_file, 5)
+    assert list(theirs.chunks.values_list("pk", "text")) == their_chunks
+    article = GapArticle.objects.get()
+    assert article.document.source == "returns-2.md"
+    assert article.document.chunks.get().text == "We sell no skateboards, so none come back."
+    assert EvalCase.objects.get().expected_documents == ["returns-2.md"]
+    assert AuditEvent.objects.get(kind=AuditEvent.Kind.GAP_ARTICLE).detail["document"] == (
+        "returns-2.md"
+    )
 
 
 def test_gap_pages_are_for_the_workspaces_admins_only(client, admin_membership):

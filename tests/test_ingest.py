@@ -9,11 +9,13 @@ import pytest
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import transaction
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.ingest import INDEX_VERSION, document_index, document_submit
 from knowledge.models import Chunk, Document
+from tests import files
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
 
@@ -222,3 +224,116 @@ def test_files_with_the_same_name_keep_it_in_storage_and_in_their_title(knowledg
         document = document_index(document=outcome.document)
         assert Path(document.file.name).name == "store-opening-hours.txt"
         assert (document.title, document.status) == ("Store opening hours", Document.Status.READY)
+
+
+def test_a_replaced_file_is_deleted_only_once_the_replacement_commits(
+    knowledge_base, django_capture_on_commit_callbacks
+):
+    first = document_submit(
+        knowledge_base=knowledge_base,
+        source="returns.md",
+        content=ContentFile(b"# Returns\n\nThirty days.\n", name="returns.md"),
+    ).document
+    old_file = first.file.name
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        document_submit(
+            knowledge_base=knowledge_base,
+            source="returns.md",
+            content=ContentFile(b"# Returns\n\nForty days.\n", name="returns.md"),
+        )
+        raise RuntimeError("the request fails after the file was submitted")
+
+    assert Document.objects.get(pk=first.pk).file.name == old_file
+    assert first.file.storage.exists(old_file)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = document_submit(
+            knowledge_base=knowledge_base,
+            source="returns.md",
+            content=ContentFile(b"# Returns\n\nForty days.\n", name="returns.md"),
+        ).document
+    assert not first.file.storage.exists(old_file)
+    assert second.file.storage.exists(second.file.name)
+
+
+def test_a_file_damaged_since_the_last_ingest_fails_and_its_last_good_version_stays(
+    tmp_path, knowledge_base
+):
+    (tmp_path / "returns.md").write_text("# Returns\n\nThirty days.\n")
+    ingest(tmp_path, knowledge_base)
+    chunks = list(document(knowledge_base, "returns.md").chunks.values_list("pk", "text"))
+
+    (tmp_path / "returns.md").write_bytes(files.binary_data())
+    output = ingest(tmp_path, knowledge_base)
+
+    assert "added 0 · updated 0 · unchanged 0 · removed 0 · skipped 0 · failed 1" in output
+    assert "The new version could not be indexed: The file holds binary data" in output
+    kept = document(knowledge_base, "returns.md")
+    assert kept.status == Document.Status.READY
+    assert list(kept.chunks.values_list("pk", "text")) == chunks
+    assert kept.file.open("rb").read() == b"# Returns\n\nThirty days.\n"
+
+
+def test_a_stored_file_gone_missing_keeps_the_passages_indexed_from_it(knowledge_base):
+    outcome = document_submit(
+        knowledge_base=knowledge_base,
+        source="returns.md",
+        content=ContentFile(b"# Returns\n\nThirty days.\n", name="returns.md"),
+    )
+    indexed = document_index(document=outcome.document)
+    indexed.file.storage.delete(indexed.file.name)
+
+    reindexed = document_index(document=Document.objects.get(pk=indexed.pk))
+
+    assert reindexed.status == Document.Status.READY
+    assert reindexed.error == (
+        "Re-indexing failed: The stored file is missing; upload it again. "
+        "The passages indexed before are still searched."
+    )
+    assert reindexed.chunks.get().text == "Thirty days."
+
+
+def test_a_renamed_file_is_the_same_document_under_its_new_name(tmp_path, knowledge_base):
+    (tmp_path / "store-hours.txt").write_text("We open at nine and close at six.")
+    (tmp_path / "returns.md").write_text("# Returns\n\nThirty days.\n")
+    ingest(tmp_path, knowledge_base)
+    before = document(knowledge_base, "store-hours.txt")
+    chunks = list(before.chunks.values_list("pk", "embedding"))
+    assert before.title == "Store hours"
+
+    (tmp_path / "store-hours.txt").rename(tmp_path / "opening-hours.txt")
+    output = ingest(tmp_path, knowledge_base, "--sync")
+
+    assert "added 0 · updated 0 · unchanged 1 · removed 0 · skipped 0 · failed 0 · renamed 1" in (
+        output
+    )
+    assert f"renamed: {tmp_path / 'store-hours.txt'} → {tmp_path / 'opening-hours.txt'}" in output
+    after = document(knowledge_base, "opening-hours.txt")
+    assert (after.pk, after.title, after.status) == (before.pk, "Opening hours", "ready")
+    assert list(after.chunks.values_list("pk", "embedding")) == chunks
+    assert Path(after.file.name).name == "opening-hours.txt"
+    assert knowledge_base.documents.count() == 2
+
+    # re-indexed later, it keeps the new name's title
+    assert document_index(document=after).title == "Opening hours"
+
+
+def test_links_out_of_the_folder_are_skipped_and_said_so(tmp_path, knowledge_base):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nThe safe code is 1234.\n")
+    folder = tmp_path / "help"
+    folder.mkdir()
+    (folder / "returns.md").write_text("# Returns\n\nThirty days.\n")
+    (folder / "secret.md").symlink_to(outside / "secret.md")
+    (folder / "more").symlink_to(outside, target_is_directory=True)
+
+    output = ingest(folder, knowledge_base, "--sync")
+
+    assert "added 1 · updated 0 · unchanged 0 · removed 0 · skipped 2 · failed 0" in output
+    for link, target in ((folder / "more", outside), (folder / "secret.md", outside / "secret.md")):
+        assert f"skipped: {link}: A link to {target}, outside the folder: not followed." in output
+    assert list(knowledge_base.documents.values_list("source", flat=True)) == [
+        str(folder / "returns.md")
+    ]

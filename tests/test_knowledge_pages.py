@@ -10,6 +10,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from assistant.models import Membership
 from knowledge.models import Chunk, Document
+from knowledge.search import chunk_search
 from tests import files
 from tests.factories import KnowledgeBaseFactory, MembershipFactory, UserFactory
 
@@ -120,6 +121,47 @@ def test_uploading_the_same_file_again_changes_nothing(admin_client, knowledge_b
     assert b"skipped: Same content as" in again.content
     assert knowledge_base.documents.get().status == Document.Status.READY
     assert ProcrastinateJob.objects.filter(status="todo").count() == 0
+
+
+def stored(document) -> set[Path]:
+    """Every stored document file."""
+    return {path for path in Path(document.file.path).parents[1].rglob("*") if path.is_file()}
+
+
+def test_a_damaged_new_version_keeps_the_good_one_searchable_and_says_why(
+    admin_client, knowledge_base, job_queue
+):
+    good = b"# Returns\n\nBikes go back within 30 days."
+    upload(admin_client, knowledge_base, SimpleUploadedFile("returns.md", good))
+    job_queue()
+    document = knowledge_base.documents.get()
+    good_file, good_chunks = document.file.name, list(document.chunks.values_list("pk", "text"))
+
+    stored_files = stored(document)
+    upload(admin_client, knowledge_base, SimpleUploadedFile("returns.md", files.binary_data()))
+    job_queue()
+
+    document.refresh_from_db()
+    assert (document.status, document.file.name) == (Document.Status.READY, good_file)
+    assert document.file.open("rb").read() == good
+    assert list(document.chunks.values_list("pk", "text")) == good_chunks
+    assert document.chunk_count == len(good_chunks)
+    [hit] = chunk_search(knowledge_bases=[knowledge_base], query="return a bike", k=1)
+    assert hit.text == "Bikes go back within 30 days."
+    table = admin_client.get(url("document_table", knowledge_base)).content.decode()
+    assert (
+        'Ready: <span class="reason">The new version could not be indexed: The file holds '
+        "binary data, not text" in table
+    )
+    assert "The previous version is still in use." in table
+    assert stored(document) == stored_files  # the damaged upload is not kept
+
+    upload(admin_client, knowledge_base, SimpleUploadedFile("returns.md", good + b" Or 45."))
+    job_queue()
+    document.refresh_from_db()
+    assert (document.status, document.error) == (Document.Status.READY, "")
+    assert document.chunks.get().text == "Bikes go back within 30 days. Or 45."
+    assert not document.file.storage.exists(good_file)
 
 
 @override_settings(KEEL_MAX_UPLOAD_BYTES=50 * 1024 * 1024)

@@ -67,7 +67,7 @@ def article_publish_request(request):
     form = _article_form(request, data=request.POST)
     if form.is_valid():
         try:
-            article = article_publish(
+            publication = article_publish(
                 workspace=request.workspace,
                 knowledge_base=form.cleaned_data["knowledge_base"],
                 title=form.cleaned_data["title"],
@@ -79,10 +79,12 @@ def article_publish_request(request):
         except ArticleRefused as refusal:
             form.add_error(None, str(refusal))
         else:
+            article, taken = publication.article, publication.name_taken
+            renamed = f" ({taken} is another document)" if taken else ""
             messages.success(
                 request,
-                f"“{article.title}” is published as {article.document.source}: it answers "
-                "customers once indexed, in a moment.",
+                f"“{article.title}” is published as {article.document.source}{renamed}: it "
+                "answers customers once indexed, in a moment.",
             )
             return redirect("gaps", request.workspace.slug)
     return render(request, "gaps/article.html", {"form": form}, status=400)

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from knowledge.ingest import Action, documents_remove_missing, files_ingest, folder_files
+from knowledge.ingest import Action, documents_remove_missing, files_ingest, folder_scan
 from knowledge.selectors import knowledge_bases_in_workspace
 
 
@@ -30,19 +30,19 @@ class Command(BaseCommand):
                 f"No knowledge base {kb!r} in workspace {workspace!r}. "
                 f"Available: {available or 'none (is the workspace slug right?)'}."
             )
-        files = folder_files(path=path)
-        outcomes = list(
+        folder = folder_scan(path=path)
+        outcomes = folder.skipped + list(
             tqdm(
-                files_ingest(knowledge_base=knowledge_base, paths=files),
-                total=len(files),
+                files_ingest(knowledge_base=knowledge_base, paths=folder.files),
+                total=len(folder.files),
                 desc="Ingesting",
                 unit="file",
-                disable=not files,
+                disable=not folder.files,
             )
         )
         if sync and path.is_dir():
             outcomes += documents_remove_missing(
-                knowledge_base=knowledge_base, folder=path, present=files
+                knowledge_base=knowledge_base, folder=path, present=folder.files
             )
 
         counts = Counter(outcome.action for outcome in outcomes)
@@ -56,9 +56,12 @@ class Command(BaseCommand):
                     Action.REMOVED,
                     Action.SKIPPED,
                     Action.FAILED,
+                    Action.RENAMED,
                 )
             )
         )
         for outcome in outcomes:
             if outcome.action in (Action.FAILED, Action.SKIPPED):
                 self.stdout.write(f"{outcome.action.value}: {outcome.source}: {outcome.reason}")
+            elif outcome.action == Action.RENAMED:
+                self.stdout.write(f"renamed: {outcome.previous_source} → {outcome.source}")
