@@ -26,7 +26,7 @@ class Command(BaseCommand):
                 [
                     sys.executable,
                     "-m",
-                    "daphne",
+                    "assistant.server",
                     "-b",
                     host,
                     "-p",
