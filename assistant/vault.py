@@ -18,7 +18,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from assistant.audit import workspace_audit
-from assistant.models import AuditEvent, Conversation, VaultEntry
+from assistant.models import AuditEvent, Conversation, Feedback, Message, VaultEntry
+from assistant.rails.personal_data import Placeholders, placeholders_known
 from assistant.selectors import conversation_vault
 
 RESEAL_BATCH = 500
@@ -40,6 +41,26 @@ def vault_open(sealed: str) -> str | None:
         return _keys().decrypt(sealed.encode()).decode()
     except InvalidToken:
         return None
+
+
+def conversation_placeholders(*, conversation_id: int) -> Placeholders:
+    """The placeholders the conversation's customer texts hold already, with the values
+    behind them that the vault still has and opens."""
+    texts = [
+        *Message.objects.filter(
+            conversation_id=conversation_id, role=Message.Role.CUSTOMER
+        ).values_list("text", flat=True),
+        *Feedback.objects.filter(message__conversation_id=conversation_id).values_list(
+            "comment", flat=True
+        ),
+    ]
+    return placeholders_known(
+        texts=texts,
+        values=[
+            (entry.placeholder, entry.kind, vault_open(entry.sealed_value))
+            for entry in conversation_vault(conversation_id=conversation_id)
+        ],
+    )
 
 
 def vault_read(*, conversation: Conversation, agent: AbstractBaseUser) -> list[VaultValue]:
