@@ -12,7 +12,7 @@ from django.utils import timezone
 from assistant.conversations import transcripts_expired_purge, vault_expired_purge
 from assistant.models import AuditEvent, Conversation, Feedback, Message, VaultEntry
 from assistant.vault import vault_open
-from tests.chat import ChatClient, one_question, visible_text
+from tests.chat import Answer, ChatClient, one_question, visible_text
 from tests.factories import PolicyVersionFactory
 from tests.llm_server import Reply
 
@@ -160,6 +160,21 @@ async def customer(workspace) -> ChatClient:
     return chat
 
 
+async def feedback_given(chat: ChatClient, answer: Answer, *, comment: str) -> Feedback:
+    """A thumbs-down with `comment` on `answer`, as the widget sends it; what was stored."""
+    await chat.send(
+        {
+            "type": "feedback",
+            "message_id": re.search(r'id="message-(\d+)"', answer.html)[1],
+            "rating": "down",
+            "comment": comment,
+        }
+    )
+    await chat.until("Thank you for your feedback.")
+    await chat.close()
+    return await database_sync_to_async(Feedback.objects.get)()
+
+
 async def test_a_value_keeps_its_placeholder_for_the_whole_conversation(demo_help_center):
     workspace = demo_help_center.workspace
     other_card = "5555\u00a05555\u00a05555\u00a04444"  # no-break spaces, as some keyboards type
@@ -188,18 +203,9 @@ async def test_a_feedback_comment_is_redacted_and_sealed_like_a_question(demo_he
     chat = await customer(workspace)
     answer = await chat.ask(f"Was my card {CARD} charged for the delivery to Canada?")
 
-    await chat.send(
-        {
-            "type": "feedback",
-            "message_id": re.search(r'id="message-(\d+)"', answer.html)[1],
-            "rating": "down",
-            "comment": f"Not helpful. Call me on {phone} or {EMAIL} about card {CARD}.",
-        }
+    feedback = await feedback_given(
+        chat, answer, comment=f"Not helpful. Call me on {phone} or {EMAIL} about card {CARD}."
     )
-    await chat.until("Thank you for your feedback.")
-    await chat.close()
-
-    feedback = await database_sync_to_async(Feedback.objects.get)()
     assert feedback.comment == "Not helpful. Call me on [PHONE_1] or [EMAIL_1] about card [CARD_1]."
     assert await conversation_vault(workspace) == {
         "[CARD_1]": CARD,
@@ -232,16 +238,7 @@ async def test_a_feedback_comment_follows_the_policys_personal_data_kinds(demo_h
     chat = await customer(workspace)
     answer = await chat.ask("How long does delivery to Canada take?")
 
-    await chat.send(
-        {
-            "type": "feedback",
-            "message_id": re.search(r'id="message-(\d+)"', answer.html)[1],
-            "rating": "up",
-            "comment": f"Great, thanks! Card {CARD}, mail {EMAIL}",
-        }
+    feedback = await feedback_given(
+        chat, answer, comment=f"Great, thanks! Card {CARD}, mail {EMAIL}"
     )
-    await chat.until("Thank you for your feedback.")
-    await chat.close()
-
-    feedback = await database_sync_to_async(Feedback.objects.get)()
     assert feedback.comment == f"Great, thanks! Card [CARD_1], mail {EMAIL}"
