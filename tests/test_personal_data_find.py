@@ -32,6 +32,8 @@ def test_phone_numbers_are_found_where_their_digits_run_and_nowhere_else(text, k
         # As sure of both, the narrower format names it: an ITIN is also SSN-shaped.
         ("My ITIN is 912-70-1234.", ["TAX_ID"]),
         ("IBAN DE89 3704 0044 0532 0130 00 please", ["IBAN"]),
+        # The longer span names it: these digits after "+" pass Luhn, as one in ten do.
+        ("Call me on +447700 208 815 after six.", ["PHONE"]),
     ],
 )
 def test_personal_data_is_named_by_the_recognizer_that_matched_it_best(text, kinds):
