@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import checks
 
 from assistant.audit import workspace_audit
 from assistant.models import AuditEvent, Conversation, Feedback, Message, VaultEntry
@@ -103,6 +104,27 @@ def vault_reseal() -> tuple[int, int]:
     return resealed, unopened
 
 
+@checks.register(checks.Tags.security)
+def vault_keys_check(app_configs, **kwargs) -> list[checks.Error]:
+    """A key that is not one stops `migrate` and `check` with this error, before a customer
+    writes a card number that cannot be sealed."""
+    errors = []
+    for number, key in enumerate(_configured(settings.KEEL_VAULT_KEY), start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            errors.append(
+                checks.Error(
+                    f"KEEL_VAULT_KEY: key {number} is not a Fernet key "
+                    "(32 url-safe base64-encoded bytes).",
+                    hint='Make one with: python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"',
+                    id="keel.E001",
+                )
+            )
+    return errors
+
+
 def _keys() -> MultiFernet:
     return _fernet(keys=settings.KEEL_VAULT_KEY, secret_key=settings.SECRET_KEY)
 
@@ -112,5 +134,9 @@ def _fernet(*, keys: str, secret_key: str) -> MultiFernet:
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"keel personal data vault"
     ).derive(secret_key.encode())
-    configured = [Fernet(key.strip()) for key in keys.split(",") if key.strip()]
+    configured = [Fernet(key) for key in _configured(keys)]
     return MultiFernet([*configured, Fernet(base64.urlsafe_b64encode(derived))])
+
+
+def _configured(keys: str) -> list[str]:
+    return [key.strip() for key in keys.split(",") if key.strip()]

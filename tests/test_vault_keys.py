@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -82,3 +83,10 @@ def test_vault_reseal_seals_old_entries_with_the_new_key(sealed_with_old_key, se
     settings.KEEL_VAULT_KEY = NEW_KEY  # the old key is gone
     page = vault_page(client, conversation, agent)
     assert CARD in page and CANNOT_OPEN not in page
+
+
+def test_a_key_that_is_not_a_fernet_key_stops_the_checks_with_its_place(settings):
+    settings.KEEL_VAULT_KEY = f"{NEW_KEY},not-a-key"
+
+    with pytest.raises(SystemCheckError, match="KEEL_VAULT_KEY: key 2 is not a Fernet key"):
+        call_command("check")
