@@ -251,12 +251,7 @@ def _personal_data_sealed(*, message: Message, redacted: Redacted, policy: Polic
 def feedback_record(*, message: Message, rating: Feedback.Rating, comment: str) -> Feedback:
     """One rating per answer; rating again replaces it (customers change their minds). The
     comment is redacted as the customer's questions are, by the conversation's policy."""
-    policy = policy_for_conversation(conversation=message.conversation)
-    redacted = personal_data_redact(
-        text=comment,
-        kinds=frozenset(policy.personal_data_kinds),
-        earlier=conversation_placeholders(conversation_id=message.conversation_id),
-    )
+    policy, redacted = _comment_redacted(message=message, comment=comment)
     with transaction.atomic():
         feedback, _ = Feedback.objects.update_or_create(
             message=message, defaults={"rating": rating, "comment": redacted.text}
@@ -265,6 +260,30 @@ def feedback_record(*, message: Message, rating: Feedback.Rating, comment: str) 
             _personal_data_sealed(message=message, redacted=redacted, policy=policy)
         events.message_changed(message=message)
     return feedback
+
+
+def feedback_comments_redact() -> int:
+    """The comments stored before Keel redacted them, redacted now as `feedback_record`
+    does; how many held personal data."""
+    count = 0
+    for feedback in Feedback.objects.exclude(comment="").select_related("message__conversation"):
+        policy, redacted = _comment_redacted(message=feedback.message, comment=feedback.comment)
+        if redacted.replacements:
+            with transaction.atomic():
+                Feedback.objects.filter(pk=feedback.pk).update(comment=redacted.text)
+                _personal_data_sealed(message=feedback.message, redacted=redacted, policy=policy)
+            count += 1
+    return count
+
+
+def _comment_redacted(*, message: Message, comment: str) -> tuple[PolicyVersion, Redacted]:
+    policy = policy_for_conversation(conversation=message.conversation)
+    redacted = personal_data_redact(
+        text=comment,
+        kinds=frozenset(policy.personal_data_kinds),
+        earlier=conversation_placeholders(conversation_id=message.conversation_id),
+    )
+    return policy, redacted
 
 
 def vault_expired_purge() -> int:

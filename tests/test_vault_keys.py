@@ -1,18 +1,15 @@
 """The vault's keys change: a new key seals, the old ones still open, and an entry no
 current key opens tells the agent so instead of failing the page."""
 
-from datetime import timedelta
-
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
-from django.utils import timezone
 
-from assistant.models import AuditEvent, Membership, VaultEntry
+from assistant.models import AuditEvent, Membership
 from assistant.vault import vault_open, vault_seal
-from tests.factories import HandoffFactory, MembershipFactory, MessageFactory
+from tests.factories import HandoffFactory, MembershipFactory, VaultEntryFactory
 
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 CARD = "4111 1111 1111 1111"
@@ -23,14 +20,7 @@ CANNOT_OPEN = "Cannot be opened with the current keys"
 def sealed_with_old_key(db, settings):
     """A card a customer wrote, sealed under the old key, in a conversation an agent took."""
     settings.KEEL_VAULT_KEY = OLD_KEY
-    question = MessageFactory(text="My card [CARD_1] was charged twice.")
-    VaultEntry.objects.create(
-        message=question,
-        placeholder="[CARD_1]",
-        kind="CARD",
-        sealed_value=vault_seal(CARD),
-        expires_at=timezone.now() + timedelta(days=30),
-    )
+    question = VaultEntryFactory(value=CARD).message
     agent = MembershipFactory(workspace=question.conversation.workspace, role=Membership.Role.AGENT)
     HandoffFactory(conversation=question.conversation, claimed_by=agent.user)
     return question.conversation, agent.user
