@@ -1,6 +1,7 @@
 """Daphne as Keel runs it (`python -m assistant.server`, with daphne's own arguments): its
-access log goes through logging ("daphne.access") instead of straight to stdout, so each
-line is JSON like everything else logged, without the customer's address."""
+access log goes through logging ("daphne.access") instead of straight to stdout (or to
+--access-log's file), so each line is JSON like everything else logged, without the
+customer's address."""
 
 import logging
 
