@@ -6,4 +6,7 @@ class AssistantConfig(AppConfig):
     verbose_name = "Keel assistant"
 
     def ready(self) -> None:
-        from assistant import quarantine  # noqa: F401 (connects its signal receiver)
+        from assistant import (
+            quarantine,  # noqa: F401 (connects its signal receiver)
+            vault,  # noqa: F401 (registers its system check)
+        )

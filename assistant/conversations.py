@@ -22,8 +22,9 @@ from assistant.models import (
     Workspace,
 )
 from assistant.rails.input_rails import InputVerdict
-from assistant.selectors import policy_in_force
-from assistant.vault import vault_seal
+from assistant.rails.personal_data import Redacted, personal_data_redact
+from assistant.selectors import policy_for_conversation, policy_in_force
+from assistant.vault import conversation_placeholders, vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
 
@@ -118,28 +119,9 @@ def _question_recorded(*, question: Message, verdict: InputVerdict, policy: Poli
     """What storing a question records beside it: the conversation's last activity, the
     personal data sealed in the vault, the rails' findings audited."""
     conversation_id = question.conversation_id
-    redacted = verdict.redacted
     Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now())
-    if redacted.replacements:
-        expires_at = timezone.now() + timedelta(days=policy.personal_data_retention_days)
-        VaultEntry.objects.bulk_create(
-            VaultEntry(
-                message=question,
-                placeholder=replacement.placeholder,
-                kind=replacement.kind,
-                sealed_value=vault_seal(replacement.value),
-                expires_at=expires_at,
-            )
-            for replacement in redacted.replacements
-        )
-        message_audit(
-            message=question,
-            kind=AuditEvent.Kind.REDACTION,
-            detail={
-                "placeholders": [r.placeholder for r in redacted.replacements],
-                "kinds": sorted({r.kind for r in redacted.replacements}),
-            },
-        )
+    if verdict.redacted.replacements:
+        _personal_data_sealed(message=question, redacted=verdict.redacted, policy=policy)
         events.notice_after_commit(conversation_id=conversation_id, text=REDACTION_NOTICE)
     if verdict.injection.flagged:
         message_audit(
@@ -240,14 +222,68 @@ def answer_finish(
     return message
 
 
+def _personal_data_sealed(*, message: Message, redacted: Redacted, policy: PolicyVersion) -> None:
+    """The personal data `message` replaced (in its text or its feedback) sealed in the
+    vault for the policy's retention period, unless the conversation has it already, and
+    the redaction audited."""
+    expires_at = timezone.now() + timedelta(days=policy.personal_data_retention_days)
+    VaultEntry.objects.bulk_create(
+        VaultEntry(
+            message=message,
+            placeholder=replacement.placeholder,
+            kind=replacement.kind,
+            sealed_value=vault_seal(replacement.value),
+            expires_at=expires_at,
+        )
+        for replacement in redacted.replacements
+        if replacement.new
+    )
+    message_audit(
+        message=message,
+        kind=AuditEvent.Kind.REDACTION,
+        detail={
+            "placeholders": [r.placeholder for r in redacted.replacements],
+            "kinds": sorted({r.kind for r in redacted.replacements}),
+        },
+    )
+
+
 def feedback_record(*, message: Message, rating: Feedback.Rating, comment: str) -> Feedback:
-    """One rating per answer; rating again replaces it (customers change their minds)."""
+    """One rating per answer; rating again replaces it (customers change their minds). The
+    comment is redacted as the customer's questions are, by the conversation's policy."""
+    policy, redacted = _comment_redacted(message=message, comment=comment)
     with transaction.atomic():
         feedback, _ = Feedback.objects.update_or_create(
-            message=message, defaults={"rating": rating, "comment": comment}
+            message=message, defaults={"rating": rating, "comment": redacted.text}
         )
+        if redacted.replacements:
+            _personal_data_sealed(message=message, redacted=redacted, policy=policy)
         events.message_changed(message=message)
     return feedback
+
+
+def feedback_comments_redact() -> int:
+    """The comments stored before Keel redacted them, redacted now as `feedback_record`
+    does; how many held personal data."""
+    count = 0
+    for feedback in Feedback.objects.exclude(comment="").select_related("message__conversation"):
+        policy, redacted = _comment_redacted(message=feedback.message, comment=feedback.comment)
+        if redacted.replacements:
+            with transaction.atomic():
+                Feedback.objects.filter(pk=feedback.pk).update(comment=redacted.text)
+                _personal_data_sealed(message=feedback.message, redacted=redacted, policy=policy)
+            count += 1
+    return count
+
+
+def _comment_redacted(*, message: Message, comment: str) -> tuple[PolicyVersion, Redacted]:
+    policy = policy_for_conversation(conversation=message.conversation)
+    redacted = personal_data_redact(
+        text=comment,
+        kinds=frozenset(policy.personal_data_kinds),
+        earlier=conversation_placeholders(conversation_id=message.conversation_id),
+    )
+    return policy, redacted
 
 
 def vault_expired_purge() -> int:

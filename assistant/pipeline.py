@@ -45,6 +45,7 @@ from assistant.rails.output_rails import OutputRails, Violation
 from assistant.rails.personal_data import personal_data_redact
 from assistant.selectors import conversation_so_far, policy_for_conversation
 from assistant.threads import in_thread
+from assistant.vault import conversation_placeholders
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import knowledge_bases_in_workspace
 
@@ -288,13 +289,15 @@ LOOP_ANSWERS = 2  # unhelpful answers in a row before a repeated question goes t
 
 
 def _question_check(*, conversation: Conversation, text: str) -> Asked:
-    """The question through the input rails, read with all it depends on: three queries,
+    """The question through the input rails, read with all it depends on: a few queries,
     no writes."""
     current = Conversation.objects.select_related("workspace").get(pk=conversation.pk)
     policy = policy_for_conversation(conversation=current)
     so_far = conversation_so_far(conversation_id=conversation.pk)
     earlier = [message for message in so_far if message.role == Message.Role.CUSTOMER]
-    verdict = input_rails(text=text, policy=policy)
+    verdict = input_rails(
+        text=text, policy=policy, earlier=conversation_placeholders(conversation_id=conversation.pk)
+    )
     question = verdict.redacted.text
     answers = [
         message

@@ -199,7 +199,9 @@ KEEL_RATE_LIMITS = {
     "messages_per_ip": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_IP", "60/minute"),
 }
 
-# The key sealing the personal data customers write (else one derived from SECRET_KEY).
+# Fernet keys sealing the personal data customers write, comma-separated: the first seals,
+# all open (to rotate: put a new key first, run `manage.py vault_reseal`, drop the old).
+# A key derived from SECRET_KEY always opens, and seals when none is set.
 KEEL_VAULT_KEY = os.environ.get("KEEL_VAULT_KEY", "")
 # Bearer token for /metrics (Prometheus); unset, the endpoint is off.
 KEEL_METRICS_TOKEN = os.environ.get("KEEL_METRICS_TOKEN", "")

@@ -128,7 +128,7 @@ def _server_start(*, model_url: str) -> tuple[subprocess.Popen, str]:
         port = probe.getsockname()[1]
     unlimited = "1000000/minute"
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+        [sys.executable, "-m", "assistant.server", "-b", "127.0.0.1", "-p", str(port),
          "assistant.asgi:application"],
         env={
             **os.environ,

@@ -221,12 +221,21 @@ def wait_for_port(process: subprocess.Popen, port: int, *, name: str) -> None:
     pytest.fail(f"{name} did not listen on port {port} within {SERVER_START_SECONDS} s")
 
 
-# Open sockets would hold shutdown for daphne's default 10 s.
-DAPHNE = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "--application-close-timeout", "2"]
+# Daphne as Keel runs it (assistant.server); open sockets would hold shutdown for its default 10 s.
+DAPHNE = [
+    sys.executable,
+    "-m",
+    "assistant.server",
+    "-b",
+    "127.0.0.1",
+    "--application-close-timeout",
+    "2",
+]
 
 
-def daphne_start(*, port: int, **environment: str) -> subprocess.Popen:
-    """A daphne process serving Keel on the test database; the caller stops it."""
+def daphne_start(*, port: int, output=None, **environment: str) -> subprocess.Popen:
+    """A daphne process serving Keel on the test database; the caller stops it. `output`:
+    a file for what it prints (its logs), else the test's own output."""
     return subprocess.Popen(
         [*DAPHNE, "-p", str(port), "assistant.asgi:application"],
         env={
@@ -235,6 +244,8 @@ def daphne_start(*, port: int, **environment: str) -> subprocess.Popen:
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             **environment,
         },
+        stdout=output,
+        stderr=output,
     )
 
 

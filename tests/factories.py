@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -11,8 +13,10 @@ from assistant.models import (
     Membership,
     Message,
     PolicyVersion,
+    VaultEntry,
     Workspace,
 )
+from assistant.vault import vault_seal
 from knowledge.models import Document, KnowledgeBase
 
 
@@ -121,6 +125,21 @@ class FeedbackFactory(factory.django.DjangoModelFactory):
 
     message = factory.SubFactory(AnswerFactory)
     rating = Feedback.Rating.UP
+
+
+class VaultEntryFactory(factory.django.DjangoModelFactory):
+    """A card a customer wrote, sealed with the vault's keys of the moment."""
+
+    class Meta:
+        model = VaultEntry
+        exclude = ("value",)
+
+    message = factory.SubFactory(MessageFactory, text="Can I pay with my card [CARD_1]?")
+    placeholder = "[CARD_1]"
+    kind = "CARD"
+    value = "4111 1111 1111 1111"
+    sealed_value = factory.LazyAttribute(lambda entry: vault_seal(entry.value))
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
 
 
 class HandoffFactory(factory.django.DjangoModelFactory):

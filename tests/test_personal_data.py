@@ -1,6 +1,7 @@
 """Personal data customers write: redacted before anything stores, searches or generates
 with it, sealed in the vault, audited, purged when its time is up."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,9 +10,9 @@ from django.db import connection
 from django.utils import timezone
 
 from assistant.conversations import transcripts_expired_purge, vault_expired_purge
-from assistant.models import AuditEvent, Conversation, Message, VaultEntry
+from assistant.models import AuditEvent, Conversation, Feedback, Message, VaultEntry
 from assistant.vault import vault_open
-from tests.chat import one_question, visible_text
+from tests.chat import Answer, ChatClient, one_question, visible_text
 from tests.factories import PolicyVersionFactory
 from tests.llm_server import Reply
 
@@ -133,3 +134,111 @@ async def test_transcripts_are_deleted_after_the_policys_retention_period(demo_h
         AuditEvent.objects.filter(kind=AuditEvent.Kind.REDACTION).get
     )()
     assert redaction.conversation_id is None and redaction.detail["kinds"] == ["CARD"]
+
+
+@database_sync_to_async
+def conversation_vault(workspace) -> dict[str, str]:
+    return {
+        entry.placeholder: vault_open(entry.sealed_value)
+        for entry in VaultEntry.objects.filter(message__conversation__workspace=workspace)
+    }
+
+
+@database_sync_to_async
+def customer_texts(workspace) -> list[str]:
+    return list(
+        Message.objects.filter(
+            conversation__workspace=workspace, role=Message.Role.CUSTOMER
+        ).values_list("text", flat=True)
+    )
+
+
+async def customer(workspace) -> ChatClient:
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+    return chat
+
+
+async def feedback_given(chat: ChatClient, answer: Answer, *, comment: str) -> Feedback:
+    """A thumbs-down with `comment` on `answer`, as the widget sends it; what was stored."""
+    await chat.send(
+        {
+            "type": "feedback",
+            "message_id": re.search(r'id="message-(\d+)"', answer.html)[1],
+            "rating": "down",
+            "comment": comment,
+        }
+    )
+    await chat.until("Thank you for your feedback.")
+    await chat.close()
+    return await database_sync_to_async(Feedback.objects.get)()
+
+
+async def test_a_value_keeps_its_placeholder_for_the_whole_conversation(demo_help_center):
+    workspace = demo_help_center.workspace
+    other_card = "5555\u00a05555\u00a05555\u00a04444"  # no-break spaces, as some keyboards type
+    chat = await customer(workspace)
+
+    await chat.ask(f"Can I pay with my card {CARD}? Send the receipt to {EMAIL}.")
+    await chat.ask(
+        f"Use {other_card} instead of 4111111111111111, receipt still to Jane.Doe@example.com."
+    )
+    await chat.close()
+
+    assert await customer_texts(workspace) == [
+        "Can I pay with my card [CARD_1]? Send the receipt to [EMAIL_1].",
+        "Use [CARD_2] instead of [CARD_1], receipt still to [EMAIL_1].",
+    ]
+    assert await conversation_vault(workspace) == {
+        "[CARD_1]": CARD,
+        "[EMAIL_1]": EMAIL,
+        "[CARD_2]": other_card,
+    }
+
+
+async def test_a_feedback_comment_is_redacted_and_sealed_like_a_question(demo_help_center):
+    workspace = demo_help_center.workspace
+    phone = "+1 (415) 555-0142"
+    chat = await customer(workspace)
+    answer = await chat.ask(f"Was my card {CARD} charged for the delivery to Canada?")
+
+    feedback = await feedback_given(
+        chat, answer, comment=f"Not helpful. Call me on {phone} or {EMAIL} about card {CARD}."
+    )
+    assert feedback.comment == "Not helpful. Call me on [PHONE_1] or [EMAIL_1] about card [CARD_1]."
+    assert await conversation_vault(workspace) == {
+        "[CARD_1]": CARD,
+        "[PHONE_1]": phone,
+        "[EMAIL_1]": EMAIL,
+    }
+    for value in (phone, EMAIL, CARD):
+        assert await database_mentions(value) == []
+    redactions = await database_sync_to_async(
+        lambda: list(
+            AuditEvent.objects.filter(kind=AuditEvent.Kind.REDACTION)
+            .order_by("pk")
+            .values_list("message_id", "detail")
+        )
+    )()
+    assert redactions[-1] == (
+        feedback.message_id,
+        {
+            "placeholders": ["[PHONE_1]", "[EMAIL_1]", "[CARD_1]"],
+            "kinds": ["CARD", "EMAIL", "PHONE"],
+        },
+    )
+
+
+async def test_a_feedback_comment_follows_the_policys_personal_data_kinds(demo_help_center):
+    workspace = demo_help_center.workspace
+    await database_sync_to_async(PolicyVersionFactory)(
+        workspace=workspace, personal_data_kinds=["CARD"]
+    )
+    chat = await customer(workspace)
+    answer = await chat.ask("How long does delivery to Canada take?")
+
+    feedback = await feedback_given(
+        chat, answer, comment=f"Great, thanks! Card {CARD}, mail {EMAIL}"
+    )
+    assert feedback.comment == f"Great, thanks! Card [CARD_1], mail {EMAIL}"

@@ -19,3 +19,22 @@ from assistant.rails.personal_data import personal_data_find
 )
 def test_phone_numbers_are_found_where_their_digits_run_and_nowhere_else(text, kinds):
     assert [finding.kind for finding in personal_data_find(text=text)] == kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        # Unicode spaces are read as spaces: a card or an SSN typed with no-break spaces is
+        # one, not a phone number (which phonenumbers found there).
+        ("Card 5555\u00a05555\u00a05555\u00a04444, thanks", ["CARD"]),
+        ("Card 4111\u202f1111\u202f1111\u202f1111", ["CARD"]),
+        ("My SSN is 536\u00a022\u00a01234.", ["SSN"]),
+        # As sure of both, the narrower format names it: an ITIN is also SSN-shaped.
+        ("My ITIN is 912-70-1234.", ["TAX_ID"]),
+        ("IBAN DE89 3704 0044 0532 0130 00 please", ["IBAN"]),
+        # The longer span names it: these digits after "+" pass Luhn, as one in ten do.
+        ("Call me on +447700 208 815 after six.", ["PHONE"]),
+    ],
+)
+def test_personal_data_is_named_by_the_recognizer_that_matched_it_best(text, kinds):
+    assert [finding.kind for finding in personal_data_find(text=text)] == kinds

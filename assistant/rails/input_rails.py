@@ -12,7 +12,7 @@ from assistant.models import PolicyVersion
 from assistant.policy_rules import rules
 from assistant.rails.injection import InjectionVerdict, injection_check
 from assistant.rails.intents import ASKS_FOR_PERSON, UPSET, shouting
-from assistant.rails.personal_data import Redacted, personal_data_redact
+from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
 from assistant.rails.pieces import message_pieces
 from assistant.rails.rules import RuleMatch, rule_match
 
@@ -70,8 +70,13 @@ class InputVerdict:
         }
 
 
-def input_rails(*, text: str, policy: PolicyVersion) -> InputVerdict:
-    redacted = personal_data_redact(text=text, kinds=frozenset(policy.personal_data_kinds))
+def input_rails(
+    *, text: str, policy: PolicyVersion, earlier: Placeholders | None = None
+) -> InputVerdict:
+    """`earlier`: the placeholders the conversation holds already, kept for their values."""
+    redacted = personal_data_redact(
+        text=text, kinds=frozenset(policy.personal_data_kinds), earlier=earlier
+    )
     pieces = message_pieces(text=redacted.text)
     return InputVerdict(
         redacted=redacted,

@@ -14,7 +14,8 @@ Presidio's own synthetic set (`../shared/data/pii/`, see `make bench`):
 """
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
@@ -46,6 +47,17 @@ MIN_PHONE_DIGITS = 7
 # ("+1 (415) 555-0142"); its separators are punctuation, spaces and "x".
 _DIGIT_RUN = re.compile(r"\d+(?:(?:[^\w]|[_xX]){1,4}\d+)*")
 MIN_SCORE = 0.3
+# Where two recognizers match the same text, the narrower format names it when they are as
+# sure: a card or an NHS number is also a possible phone number, an ITIN an SSN-shaped one.
+SPECIFICITY = [
+    "CARD", "IBAN", "NHS_NUMBER", "EMAIL", "IP_ADDRESS", "TAX_ID", "SSN", "PASSPORT", "PHONE",
+]  # fmt: skip
+# Unicode spaces ("4111\u00a01111\u00a0...", a narrow no-break space between an SSN's
+# groups) read as " ", the only space the recognizers' patterns know; one character for
+# one, so a finding's place in the text read is its place in the text written.
+_UNICODE_SPACE = re.compile(r"[^\S\t\n\r\f\v ]")
+# A placeholder already in a text ("[CARD_2]"), whoever wrote it.
+_PLACEHOLDER = re.compile(r"\[([A-Z_]+)_(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -60,45 +72,118 @@ class Replacement:
     placeholder: str  # "[EMAIL_1]"
     kind: str  # "EMAIL"
     value: str
+    new: bool = True  # False: an earlier text of the conversation holds it, sealed already
 
 
 @dataclass(frozen=True)
 class Redacted:
     text: str
-    replacements: list[Replacement]
+    replacements: list[Replacement]  # each placeholder of `text` once
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """The placeholders a conversation's texts already hold, so that a value keeps its
+    placeholder in every message and a new value takes the next number of its kind."""
+
+    of_value: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, same) → [KIND_n]
+    highest: dict[str, int] = field(default_factory=dict)  # kind → its highest n
 
 
 ALL_KINDS = frozenset(KINDS.values())
 
 
 def personal_data_find(*, text: str, kinds: frozenset[str] = ALL_KINDS) -> list[Finding]:
-    """Where personal data of `kinds` is, left to right; of overlapping findings, the
-    longest (then the surest) wins."""
+    """Where personal data of `kinds` is, left to right. Overlapping findings are one, all
+    their text redacted, of the kind found on the longest span (a phone's "+44..." holds
+    digits that pass as a card), then by the surest recognizer, then the narrowest."""
     entities = [entity for entity, kind in KINDS.items() if kind in kinds]
-    results = _analyzer().analyze(text, language="en", entities=entities, score_threshold=MIN_SCORE)
-    kept = []
-    for result in sorted(results, key=lambda r: (r.start, -(r.end - r.start), -r.score)):
-        if not kept or result.start >= kept[-1].end:
-            kept.append(result)
-    return [Finding(r.start, r.end, KINDS[r.entity_type]) for r in kept]
+    results = _analyzer().analyze(
+        _UNICODE_SPACE.sub(" ", text),
+        language="en",
+        entities=entities,
+        score_threshold=MIN_SCORE,
+    )
+    overlapping: list[list] = []
+    for result in sorted(results, key=lambda r: r.start):
+        if overlapping and result.start < max(r.end for r in overlapping[-1]):
+            overlapping[-1].append(result)
+        else:
+            overlapping.append([result])
+    return [
+        Finding(
+            start=min(r.start for r in group),
+            end=max(r.end for r in group),
+            kind=KINDS[min(group, key=_naming_order).entity_type],
+        )
+        for group in overlapping
+    ]
 
 
-def personal_data_redact(*, text: str, kinds: frozenset[str] = ALL_KINDS) -> Redacted:
-    """`text` with each piece of personal data of `kinds` replaced by a numbered placeholder;
-    the same value twice gets the same placeholder."""
-    placeholders: dict[str, Replacement] = {}
-    counts: dict[str, int] = {}
+def _naming_order(result) -> tuple:
+    return (result.start - result.end, -result.score, SPECIFICITY.index(KINDS[result.entity_type]))
+
+
+def personal_data_redact(
+    *, text: str, kinds: frozenset[str] = ALL_KINDS, earlier: Placeholders | None = None
+) -> Redacted:
+    """`text` with each piece of personal data of `kinds` replaced by a numbered placeholder:
+    the one the value has `earlier` in its conversation, else the next of its kind."""
+    earlier = earlier or Placeholders()
+    placeholders = dict(earlier.of_value)
+    highest = {**earlier.highest}
+    for kind, number in _placeholders_in(text):  # a customer may type "[CARD_1]" themselves
+        highest[kind] = max(highest.get(kind, 0), number)
+    replacements: dict[str, Replacement] = {}
     pieces, end = [], 0
     for finding in personal_data_find(text=text, kinds=kinds):
         value = text[finding.start : finding.end]
-        if value not in placeholders:
-            counts[finding.kind] = counts.get(finding.kind, 0) + 1
-            placeholder = f"[{finding.kind}_{counts[finding.kind]}]"
-            placeholders[value] = Replacement(placeholder, finding.kind, value)
-        pieces += [text[end : finding.start], placeholders[value].placeholder]
+        same = (finding.kind, _same_value(finding.kind, value))
+        if same not in placeholders:
+            highest[finding.kind] = highest.get(finding.kind, 0) + 1
+            placeholders[same] = f"[{finding.kind}_{highest[finding.kind]}]"
+        placeholder = placeholders[same]
+        replacements.setdefault(
+            placeholder,
+            Replacement(placeholder, finding.kind, value, new=same not in earlier.of_value),
+        )
+        pieces += [text[end : finding.start], placeholder]
         end = finding.end
     pieces.append(text[end:])
-    return Redacted(text="".join(pieces), replacements=list(placeholders.values()))
+    return Redacted(text="".join(pieces), replacements=list(replacements.values()))
+
+
+def placeholders_known(
+    *, texts: Iterable[str], values: Iterable[tuple[str, str, str | None]]
+) -> Placeholders:
+    """What a conversation already holds: the placeholders written in its `texts`, and
+    `values` (placeholder, kind, value: None if it cannot be read) from its vault."""
+    values = list(values)
+    known = Placeholders(
+        of_value={
+            (kind, _same_value(kind, value)): placeholder
+            for placeholder, kind, value in values
+            if value is not None
+        }
+    )
+    for text in [*texts, *(placeholder for placeholder, _, _ in values)]:
+        for kind, number in _placeholders_in(text):
+            known.highest[kind] = max(known.highest.get(kind, 0), number)
+    return known
+
+
+def _placeholders_in(text: str) -> Iterable[tuple[str, int]]:
+    for match in _PLACEHOLDER.finditer(text):
+        if match[1] in ALL_KINDS:
+            yield match[1], int(match[2])
+
+
+def _same_value(kind: str, value: str) -> str:
+    """A value as compared with earlier ones: "4111 1111 1111 1111" and "4111111111111111"
+    are one card, "Sam@Example.com" and "sam@example.com" one address."""
+    if kind in ("EMAIL", "IP_ADDRESS"):
+        return value.casefold()
+    return re.sub(r"[\W_]", "", value).upper()
 
 
 class _BlankEnglish(SpacyNlpEngine):

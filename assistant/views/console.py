@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant.access import staff_required
-from assistant.audit import workspace_audit
 from assistant.eval_cases import case_from_turn
 from assistant.forms import ConsoleSearchForm, NoteForm, ReplyForm
 from assistant.handoffs import (
@@ -20,19 +19,18 @@ from assistant.handoffs import (
     note_add,
     resolve,
 )
-from assistant.models import AuditEvent, Message
+from assistant.models import Message
 from assistant.partials import conversation_status_context, queue_context
 from assistant.selectors import (
     conversation_for_staff,
     conversation_messages,
     conversation_notes,
-    conversation_vault,
     conversations_search,
     handoff_open,
     membership_first,
     message_in_conversation,
 )
-from assistant.vault import vault_open
+from assistant.vault import vault_read
 
 PAST_CONVERSATIONS = 50
 
@@ -139,22 +137,8 @@ def conversation_vault_read(request, conversation_id: int):
     handoff = handoff_open(conversation_id=found.pk)
     if handoff is None or handoff.claimed_by_id != request.user.pk:
         return render(request, "console/_vault.html", {"refused": True})
-    entries = list(conversation_vault(conversation_id=found.pk))
-    workspace_audit(
-        workspace_id=found.workspace_id,
-        conversation=found,
-        kind=AuditEvent.Kind.VAULT_READ,
-        actor=request.user,
-        detail={"placeholders": [entry.placeholder for entry in entries]},
-    )
-    return render(
-        request,
-        "console/_vault.html",
-        {
-            "revealed": True,
-            "entries": [(entry, vault_open(entry.sealed_value)) for entry in entries],
-        },
-    )
+    values = vault_read(conversation=found, agent=request.user)
+    return render(request, "console/_vault.html", {"revealed": True, "values": values})
 
 
 @require_POST
