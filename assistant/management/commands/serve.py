@@ -34,7 +34,16 @@ class Command(BaseCommand):
         processes = {
             "worker": subprocess.Popen([sys.executable, manage, "procrastinate", "worker"]),
             "web": subprocess.Popen(
-                [sys.executable, "-m", "assistant.server", "-b", host, "-p", str(port), ASGI_APPLICATION]
+                [
+                    sys.executable,
+                    "-m",
+                    "assistant.server",
+                    "-b",
+                    host,
+                    "-p",
+                    str(port),
+                    ASGI_APPLICATION,
+                ]
             ),
         }
         # Printed once the server listens, so the start-up chatter cannot scroll it away.
