@@ -391,3 +391,31 @@ async def test_console_home_leads_staff_to_their_queue_and_strangers_to_login(de
     # The test client keeps the views' connection open (Django's test handler does not
     # close it), in the thread the views ran in.
     await sync_to_async(connections.close_all)()
+
+
+async def test_only_the_agent_who_took_it_or_an_admin_hands_back_or_resolves(demo_help_center):
+    workspace = demo_help_center.workspace
+    _, console, http = await agent_online(workspace)
+    _, colleague_session = await staff(workspace)
+    _, admin_session = await staff(workspace, Membership.Role.ADMIN)
+    chat = await customer(workspace)
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    await chat.until("in the queue")
+    handoff = await the_handoff(workspace)
+    await http.post(action_url("console_claim", handoff))
+    colleague, admin = AsyncClient(), AsyncClient()
+    colleague.cookies["sessionid"] = colleague_session
+    admin.cookies["sessionid"] = admin_session
+
+    for name in ["console_hand_back", "console_resolve"]:
+        refused = await colleague.post(action_url(name, handoff))
+        assert refused.status_code == 403
+        assert "only they or an admin may hand it back or resolve it" in refused.content.decode()
+    handoff = await the_handoff(workspace)
+    assert handoff.closed_at is None and handoff.conversation.state == Conversation.State.AGENT
+
+    resolved = await admin.post(action_url("console_resolve", handoff))
+    assert resolved.status_code == 200
+    assert (await the_handoff(workspace)).conversation.state == Conversation.State.RESOLVED
+    await chat.close()
+    await console.close()
