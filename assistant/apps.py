@@ -6,4 +6,7 @@ class AssistantConfig(AppConfig):
     verbose_name = "Keel assistant"
 
     def ready(self) -> None:
-        from assistant import quarantine  # noqa: F401 (connects its signal receiver)
+        from assistant import (  # noqa: F401 (connect their signal receivers)
+            events,
+            quarantine,
+        )
