@@ -173,9 +173,9 @@ class ChatConsumer(RealtimeConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         visitor_token = _text(frame, "visitor")
-        visitor_key = visitor_key_from(token=visitor_token)
-        if visitor_key is None:
-            visitor_key, visitor_token = visitor_token_new()
+        visitor_key, visitor_token = visitor_token_new(
+            visitor_key=visitor_key_from(token=visitor_token)
+        )
         customer_id = _text(frame, "user_id")[:200]
         if not identity_verified(
             secret=self.workspace.identity_secret,

@@ -199,6 +199,10 @@ KEEL_RATE_LIMITS = {
     "messages_per_ip": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_IP", "60/minute"),
 }
 
+# How long a chat visitor's token stays valid after it was last signed (every hello signs
+# it again): a visitor back within this time keeps their conversation; after it, a new one.
+KEEL_VISITOR_TOKEN_MAX_AGE_DAYS = int(os.environ.get("KEEL_VISITOR_TOKEN_MAX_AGE_DAYS", 90))
+
 # The key sealing the personal data customers write (else one derived from SECRET_KEY).
 KEEL_VAULT_KEY = os.environ.get("KEEL_VAULT_KEY", "")
 # Bearer token for /metrics (Prometheus); unset, the endpoint is off.
