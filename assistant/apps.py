@@ -6,7 +6,8 @@ class AssistantConfig(AppConfig):
     verbose_name = "Keel assistant"
 
     def ready(self) -> None:
-        from assistant import (
-            quarantine,  # noqa: F401 (connects its signal receiver)
-            vault,  # noqa: F401 (registers its system check)
+        from assistant import (  # noqa: F401 (signal receivers and system checks)
+            events,
+            quarantine,
+            vault,
         )

@@ -31,6 +31,7 @@ from assistant.events import (
     agents_group,
     console_group,
     conversation_group,
+    staff_group,
     typing,
 )
 from assistant.handoff_requests import person_requested
@@ -172,9 +173,9 @@ class ChatConsumer(RealtimeConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         visitor_token = _text(frame, "visitor")
-        visitor_key = visitor_key_from(token=visitor_token)
-        if visitor_key is None:
-            visitor_key, visitor_token = visitor_token_new()
+        visitor_key, visitor_token = visitor_token_new(
+            visitor_key=visitor_key_from(token=visitor_token)
+        )
         customer_id = _text(frame, "user_id")[:200]
         if not identity_verified(
             secret=self.workspace.identity_secret,
@@ -355,8 +356,9 @@ class AgentConsumer(RealtimeConsumer):
     """A console socket: live queue, and live updates of the conversation being viewed.
 
     Only signed-in agents and admins of the workspace connect, and their membership is
-    checked again on every frame (a role removed mid-shift takes effect at once). A
-    customer socket never joins these groups; this socket never joins a customer's.
+    checked again on every frame; a membership removed or changed closes the socket at once
+    (events.membership_changed, through the person's own group). A customer socket never
+    joins these groups; this socket never joins a customer's.
     Frames: "watch" (a conversation of the workspace; with "refresh", sent again after a
     reconnection, the conversation as it is now comes back) and "typing".
     """
@@ -374,6 +376,11 @@ class AgentConsumer(RealtimeConsumer):
             return
         self.workspace = membership.workspace
         await self.accept()
+        await self.channel_layer.group_add(self._staff_group(), self.channel_name)
+        # Checked again once in the group: a removal in between found no socket to close.
+        if await self._membership() is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         await self.channel_layer.group_add(console_group(self.workspace.pk), self.channel_name)
         await in_thread(presence_start)(
             user=self.scope["user"], workspace=self.workspace, channel_name=self.channel_name
@@ -382,6 +389,7 @@ class AgentConsumer(RealtimeConsumer):
     async def disconnect(self, code):
         if getattr(self, "workspace", None) is None:
             return
+        await self.channel_layer.group_discard(self._staff_group(), self.channel_name)
         await self.channel_layer.group_discard(console_group(self.workspace.pk), self.channel_name)
         await self._unwatch()
         await in_thread(presence_end)(workspace=self.workspace, channel_name=self.channel_name)
@@ -422,7 +430,16 @@ class AgentConsumer(RealtimeConsumer):
                 )
 
     async def chat_push(self, event: dict):
-        await self.send(text_data=event["html"])
+        if not self.closing:  # nothing more once its access is gone
+            await self.send(text_data=event["html"])
+
+    async def access_changed(self, event: dict):
+        notice = render_to_string(
+            "console/_notice.html",
+            {"text": "Your access to this workspace changed. Reload the page to go on."},
+        )
+        await self.send(text_data=notice)
+        await self.close(code=CLOSE_FORBIDDEN)
 
     async def redis_lost(self):
         if getattr(self, "workspace", None) is not None:
@@ -432,6 +449,9 @@ class AgentConsumer(RealtimeConsumer):
         if self.watching is not None:
             await self.channel_layer.group_discard(agents_group(self.watching), self.channel_name)
             self.watching = None
+
+    def _staff_group(self) -> str:
+        return staff_group(user_id=self.scope["user"].pk, workspace_id=self.workspace.pk)
 
     async def _membership(self):
         user = self.scope.get("user")

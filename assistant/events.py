@@ -1,8 +1,9 @@
 """Pushes to open sockets: rendered partials, sent after the data commits.
 
-Three kinds of channel group: a conversation's customer sockets, the console sockets of
-the agents watching that conversation, and every console socket of a workspace (the
-queue). The same partial templates render the pages over HTTP and these pushes.
+Four kinds of channel group: a conversation's customer sockets, the console sockets of
+the agents watching that conversation, every console socket of a workspace (the queue),
+and one person's console sockets of a workspace (closed when their membership goes or its
+role changes). The same partial templates render the pages over HTTP and these pushes.
 
 A push is a courtesy to whoever is looking: the data is stored before it leaves. When
 Redis (the channel layer of several server processes) cannot be reached, the push is
@@ -15,13 +16,15 @@ from collections.abc import Callable
 
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from assistant import partials
-from assistant.models import Conversation, Message
+from assistant.models import Conversation, Membership, Message
 from assistant.selectors import messages_for_display
 from assistant.threads import ServerStopping, on_event_loop
 
@@ -44,13 +47,22 @@ def console_group(workspace_id: int) -> str:
     return f"console-{workspace_id}"
 
 
+def staff_group(*, user_id: int, workspace_id: int) -> str:
+    """One person's console sockets of one workspace."""
+    return f"staff-{user_id}-{workspace_id}"
+
+
 async def _push(conversation_id: int, html: str) -> None:
     await _group_push(conversation_group(conversation_id), html)
 
 
 async def _group_push(group: str, html: str) -> None:
+    await _group_send(group, {"type": "chat.push", "html": html})
+
+
+async def _group_send(group: str, event: dict) -> None:
     try:
-        await get_channel_layer().group_send(group, {"type": "chat.push", "html": html})
+        await get_channel_layer().group_send(group, event)
     except REDIS_UNREACHABLE as error:
         logger.warning("Push to %s not delivered, Redis unreachable: %s", group, error)
 
@@ -61,14 +73,32 @@ def _group_push_after_commit(*, group: str, render: Callable[[], str]) -> None:
     transaction.on_commit(lambda: _group_push_from_thread(group, render()), robust=True)
 
 
+@receiver(post_save, sender=Membership)
+@receiver(post_delete, sender=Membership)
+def membership_changed(*, instance: Membership, created: bool = False, **kwargs) -> None:
+    """A member removed, or their role changed (by a service or Django's admin): their
+    console sockets close after the commit, so nothing more reaches them; the page, loaded
+    again, shows what their role allows now. A new membership closes nothing."""
+    if created:
+        return
+    group = staff_group(user_id=instance.user_id, workspace_id=instance.workspace_id)
+    transaction.on_commit(
+        lambda: _group_send_from_thread(group, {"type": "access.changed"}), robust=True
+    )
+
+
 def _push_after_commit(*, conversation_id: int, render: Callable[[], str]) -> None:
     """Renders and pushes once the transaction commits, so the page shows stored data."""
     _group_push_after_commit(group=conversation_group(conversation_id), render=render)
 
 
 def _group_push_from_thread(group: str, html: str) -> None:
+    _group_send_from_thread(group, {"type": "chat.push", "html": html})
+
+
+def _group_send_from_thread(group: str, event: dict) -> None:
     try:
-        on_event_loop(_group_push)(group, html)
+        on_event_loop(_group_send)(group, event)
     except ServerStopping:
         # Its sockets are closing with the server; they read the stored history on reconnecting.
         logger.warning("Push to %s dropped: the server is stopping", group)

@@ -12,6 +12,7 @@ from assistant import events
 from assistant.audit import workspace_audit
 from assistant.metrics import handoff_counted
 from assistant.models import AgentNote, AuditEvent, Conversation, Handoff, Message
+from assistant.selectors import workspace_admin
 
 State = Conversation.State
 ALLOWED = {
@@ -29,6 +30,10 @@ HANDOFF_MESSAGE = "I'm passing you to a person from our team. They will see ever
 
 class IllegalTransition(Exception):
     """The conversation is not in a state that allows this; the message says why."""
+
+
+class NotAllowed(Exception):
+    """This person may not do this to the conversation; the message says why."""
 
 
 def escalate(
@@ -99,12 +104,13 @@ def agent_reply(*, handoff: Handoff, agent: AbstractBaseUser, text: str) -> Mess
 
 
 def hand_back(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
-    """The assistant answers again."""
+    """The assistant answers again. Only the agent who took it, or an admin, may."""
     return _close(handoff=handoff, agent=agent, to=State.BOT)
 
 
 def resolve(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
-    """Done; the customer is asked to rate the help."""
+    """Done; the customer is asked to rate the help. Only the agent who took it, or an admin,
+    may."""
     return _close(handoff=handoff, agent=agent, to=State.RESOLVED)
 
 
@@ -142,8 +148,21 @@ def note_add(*, conversation: Conversation, author: AbstractBaseUser, text: str)
 
 def _close(*, handoff: Handoff, agent: AbstractBaseUser, to: State) -> Handoff:
     with transaction.atomic():
-        if handoff.closed_at is not None:
+        _locked(handoff.conversation)
+        # Read again under the lock: it may have been taken or closed since it was shown.
+        current = Handoff.objects.select_related("claimed_by").get(pk=handoff.pk)
+        if current.closed_at is not None:
             raise IllegalTransition("This conversation was already closed.")
+        holder = current.claimed_by
+        if (
+            holder is not None
+            and holder.pk != agent.pk
+            and not workspace_admin(user=agent, workspace_id=handoff.conversation.workspace_id)
+        ):
+            raise NotAllowed(
+                f"{holder.get_username()} has taken this conversation: only they or an admin "
+                "may hand it back or resolve it."
+            )
         _transition(handoff.conversation, to, actor=agent)
         Handoff.objects.filter(pk=handoff.pk).update(closed_at=timezone.now())
     handoff.refresh_from_db()

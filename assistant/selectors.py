@@ -305,6 +305,12 @@ def conversation_vault(*, conversation_id: int) -> QuerySet[VaultEntry]:
     return VaultEntry.objects.filter(message__conversation_id=conversation_id).order_by("pk")
 
 
+def workspace_admin(*, user: AbstractBaseUser, workspace_id: int) -> bool:
+    return Membership.objects.filter(
+        user=user, workspace_id=workspace_id, role=Membership.Role.ADMIN
+    ).exists()
+
+
 def staff_membership(*, user: AbstractBaseUser, workspace_slug: str) -> Membership | None:
     """The user's agent or admin membership of the workspace, checked on every action."""
     return (

@@ -1,9 +1,17 @@
 """Keel settings: everything that differs between machines comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
+from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -22,10 +30,20 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("Set SECRET_KEY (or DEBUG=1 for a local development key).")
+if DEBUG and not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-never-use-in-production"
+# Sessions, visitor tokens and (without KEEL_VAULT_KEY) the vault hang on it: a guessable
+# key in production is refused, by the rules of Django's own deployment check.
+if not DEBUG and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY must be a random string of at least {SECRET_KEY_MIN_LENGTH} characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(64))'), "
+        "or set DEBUG=1 for local development."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -41,6 +59,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "procrastinate.contrib.django",
+    "axes",
+    "csp",
     "assistant",
     "knowledge",
 ]
@@ -54,8 +74,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "assistant.middleware.RequestCountMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "assistant.urls"
@@ -123,6 +146,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username
+# (from anywhere), or from one address (for any usernames), that username or address is
+# locked out for the cool-off time; each failure during a lockout starts it again.
+AXES_FAILURE_LIMIT = int(os.environ.get("KEEL_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KEEL_LOGIN_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address is REMOTE_ADDR: daphne (--proxy-headers, behind Keel's nginx, which
+# sets X-Forwarded-For itself) puts the real one there, as for the chat's rate limits.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -147,10 +186,41 @@ STORAGES = {
     },
 }
 
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Behind Keel's nginx (docker/), which ends TLS and sets X-Forwarded-Proto itself: plain
+# HTTP is redirected to HTTPS and browsers are told to use nothing else (HSTS). The
+# health check and Prometheus reach the web processes directly, inside the network.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = BEHIND_TLS_PROXY
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
+SECURE_HSTS_SECONDS = (
+    int(os.environ.get("SECURE_HSTS_SECONDS", 31_536_000)) if BEHIND_TLS_PROXY else 0
 )
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading puts the domain in browsers' own lists, which takes months to undo: the
+# operator's decision (hstspreload.org), so Django's reminder of it is silenced until then.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+
+# Content-Security-Policy (django-csp) on every page that does not set its own (the chat
+# panel sets frame-ancestors from the workspace's allowed origins): scripts and styles only
+# from Keel's static files, an inline <style> only with the request's nonce, nothing
+# evaluated (htmx's hx-on is not used), sockets and frames to Keel itself.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
 
 # Knowledge: limits and retrieval knobs.
 KEEL_MAX_UPLOAD_BYTES = int(os.environ.get("KEEL_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
@@ -198,6 +268,10 @@ KEEL_RATE_LIMITS = {
     "messages_per_visitor": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_VISITOR", "10/minute"),
     "messages_per_ip": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_IP", "60/minute"),
 }
+
+# How long a chat visitor's token stays valid after it was last signed (every hello signs
+# it again): a visitor back within this time keeps their conversation; after it, a new one.
+KEEL_VISITOR_TOKEN_MAX_AGE_DAYS = int(os.environ.get("KEEL_VISITOR_TOKEN_MAX_AGE_DAYS", 90))
 
 # Fernet keys sealing the personal data customers write, comma-separated: the first seals,
 # all open (to rotate: put a new key first, run `manage.py vault_reseal`, drop the old).

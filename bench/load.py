@@ -133,7 +133,7 @@ def _server_start(*, model_url: str) -> tuple[subprocess.Popen, str]:
         env={
             **os.environ,
             "DEBUG": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "b3nch" * 8),
             "SECURE_COOKIES": "0",
             "LLM_BASE_URL": model_url,
             "LLM_MODEL": "bench-model",

@@ -113,9 +113,18 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh tab; the test fails if the Content-Security-Policy blocked anything in it
+    (Chromium reports each refusal on the console, the panel's frame included)."""
     context = browser.new_context()
-    yield context.new_page()
+    tab = context.new_page()
+    refused = []
+    tab.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and refused.append(message.text),
+    )
+    yield tab
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture

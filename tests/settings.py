@@ -4,7 +4,8 @@ import os
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+# Long enough for the production rule (tests run with DEBUG off); for tests only.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "k3el" * 10)
 # Uploaded files of a test run live apart from the demo's; worker processes inherit this.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="keel-test-media-"))
 

@@ -37,6 +37,8 @@ def test_upload_several_files_and_watch_their_status_change_live(
 
     expect(page.locator("#upload-result li")).to_have_count(3)
     expect(page.locator("#upload-result")).to_contain_text("returns.md: added, queued for indexing")
+    # Sent: the form is emptied (static/keel/forms.js; the CSP allows no hx-on).
+    expect(page.get_by_label("Markdown, HTML, plain text or PDF files")).to_have_value("")
     rows = page.locator("#documents tbody tr")
     expect(rows).to_have_count(3)
     for title in ("Returns", "Hours"):

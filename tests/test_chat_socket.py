@@ -1,13 +1,17 @@
 """The customer's chat socket, end to end: real ASGI app, real database, real embeddings."""
 
 import asyncio
+import time
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.core import signing
 from django.test import Client
 
 from assistant.models import Citation, Conversation, Feedback, Message
 from assistant.pipeline import DONT_KNOW_MESSAGE
+from assistant.visitors import VISITOR_SALT
 from tests.chat import ChatClient, finished_answer, visible_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -363,3 +367,36 @@ async def test_question_sent_while_answering_is_answered_next_in_order(demo_help
     ]
     assert "Canada" in messages[3].text
     await chat.close()
+
+
+def visitor_token_signed_days_ago(token: str, days: int) -> str:
+    """The same visitor's token, as Keel signed it `days` ago."""
+    visitor_key = signing.loads(token, salt=VISITOR_SALT)
+
+    class Earlier(signing.TimestampSigner):
+        def timestamp(self):
+            return signing.b62_encode(int(time.time()) - days * 24 * 3600)
+
+    return Earlier(salt=VISITOR_SALT).sign_object(visitor_key)
+
+
+@pytest.mark.parametrize(("days", "kept"), [(89, True), (91, False)])
+async def test_a_visitor_token_lasts_its_lifetime_and_each_hello_renews_it(
+    demo_help_center, days, kept
+):
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+    await chat.ask("How do I return a bike?")
+    await chat.close()
+
+    again = ChatClient(workspace.public_key)
+    again.visitor_token = visitor_token_signed_days_ago(chat.visitor_token, days)
+    assert await again.connect()
+    history = visible_text(await again.hello())
+
+    assert ("How do I return a bike?" in history) is kept
+    renewed = signing.loads(
+        again.visitor_token, salt=VISITOR_SALT, max_age=timedelta(seconds=60)
+    )  # signed just now
+    assert (renewed == signing.loads(chat.visitor_token, salt=VISITOR_SALT)) is kept
+    await again.close()

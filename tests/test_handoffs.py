@@ -15,7 +15,7 @@ from assistant import pipeline
 from assistant.handoffs import IllegalTransition, claim
 from assistant.models import AuditEvent, Conversation, EvalCase, Handoff, Membership, Message
 from assistant.threads import in_thread
-from tests.chat import AgentClient, ChatClient, visible_text
+from tests.chat import FRAME_TIMEOUT, AgentClient, ChatClient, visible_text
 from tests.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -391,3 +391,67 @@ async def test_console_home_leads_staff_to_their_queue_and_strangers_to_login(de
     # The test client keeps the views' connection open (Django's test handler does not
     # close it), in the thread the views ran in.
     await sync_to_async(connections.close_all)()
+
+
+async def test_only_the_agent_who_took_it_or_an_admin_hands_back_or_resolves(demo_help_center):
+    workspace = demo_help_center.workspace
+    _, console, http = await agent_online(workspace)
+    _, colleague_session = await staff(workspace)
+    _, admin_session = await staff(workspace, Membership.Role.ADMIN)
+    chat = await customer(workspace)
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    await chat.until("in the queue")
+    handoff = await the_handoff(workspace)
+    await http.post(action_url("console_claim", handoff))
+    colleague, admin = AsyncClient(), AsyncClient()
+    colleague.cookies["sessionid"] = colleague_session
+    admin.cookies["sessionid"] = admin_session
+
+    for name in ["console_hand_back", "console_resolve"]:
+        refused = await colleague.post(action_url(name, handoff))
+        assert refused.status_code == 403
+        assert "only they or an admin may hand it back or resolve it" in refused.content.decode()
+    handoff = await the_handoff(workspace)
+    assert handoff.closed_at is None and handoff.conversation.state == Conversation.State.AGENT
+
+    resolved = await admin.post(action_url("console_resolve", handoff))
+    assert resolved.status_code == 200
+    assert (await the_handoff(workspace)).conversation.state == Conversation.State.RESOLVED
+    await chat.close()
+    await console.close()
+
+
+async def closed_with(socket: AgentClient) -> tuple[int, str]:
+    """The code the socket was closed with, and the last thing it was shown."""
+    shown = ""
+    while True:
+        output = await socket.communicator.receive_output(timeout=FRAME_TIMEOUT)
+        if output["type"] == "websocket.close":
+            return output["code"], shown
+        shown = output.get("text", "")
+
+
+@pytest.mark.parametrize("change", ["removed", "role changed"])
+async def test_a_member_removed_or_changed_loses_their_open_console_at_once(
+    demo_help_center, change
+):
+    workspace = demo_help_center.workspace
+    agent, console, _ = await agent_online(workspace)
+    chat = await customer(workspace)
+    await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
+    await console.until("Asked for a person")
+    handoff = await the_handoff(workspace)
+    await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
+
+    if change == "removed":
+        await in_thread(agent.delete)()
+    else:
+        agent.role = Membership.Role.ADMIN
+        await in_thread(agent.save)()
+
+    code, shown = await closed_with(console)
+    assert code == 4403 and "Your access to this workspace changed" in visible_text(shown)
+    await chat.send({"type": "ask", "message": "My order TC-104582 never arrived."})
+    await chat.until("never arrived")
+    assert await console.nothing_more()
+    await chat.close()

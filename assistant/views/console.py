@@ -13,6 +13,7 @@ from assistant.eval_cases import case_from_turn
 from assistant.forms import ConsoleSearchForm, NoteForm, ReplyForm
 from assistant.handoffs import (
     IllegalTransition,
+    NotAllowed,
     agent_reply,
     claim,
     hand_back,
@@ -169,15 +170,18 @@ def _act(request, conversation_id: int, action):
         action(handoff)
     except IllegalTransition as refusal:
         return _status(request, conversation_id, problem=str(refusal))
+    except NotAllowed as refusal:
+        return _status(request, conversation_id, problem=str(refusal), status=403)
     return _status(request, conversation_id)
 
 
-def _status(request, conversation_id: int, *, problem: str = ""):
+def _status(request, conversation_id: int, *, problem: str = "", status: int = 200):
     found = _conversation(request, conversation_id)
     return render(
         request,
         "console/_status.html",
         {**conversation_status_context(conversation=found), "problem": problem},
+        status=status,
     )
 
 

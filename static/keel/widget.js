@@ -24,8 +24,10 @@
   var host = document.createElement("div");
   host.setAttribute("data-keel-widget", "");
   var root = host.attachShadow({ mode: "open" });
-  root.innerHTML =
-    "<style>" +
+  // A constructed style sheet, not a <style> element: a site whose Content-Security-Policy
+  // forbids inline styles (Keel's own demo site among them) still shows the launcher.
+  var styles = new CSSStyleSheet();
+  styles.replaceSync(
     ":host{all:initial}" +
     ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;" +
     "border-radius:50%;border:0;background:#1d2420;color:#fff;font:600 28px/56px system-ui,sans-serif;display:flex;align-items:center;justify-content:center;" +
@@ -35,8 +37,10 @@
     "max-height:calc(100vh - 108px);border:0;border-radius:14px;background:#fff;" +
     "box-shadow:0 8px 30px rgba(0,0,0,.25)}" +
     ".panel[hidden]{display:none}" +
-    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;height:100%;max-height:none;border-radius:0}}" +
-    "</style>" +
+    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;height:100%;max-height:none;border-radius:0}}"
+  );
+  root.adoptedStyleSheets = [styles];
+  root.innerHTML =
     '<button class="launcher" type="button" aria-expanded="false" aria-controls="keel-panel" aria-label="Open chat">' + BUBBLE + "</button>" +
     '<iframe class="panel" id="keel-panel" title="Chat" hidden></iframe>';
   var launcher = root.querySelector(".launcher");
