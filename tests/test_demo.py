@@ -26,7 +26,7 @@ def test_demo_setup_makes_an_admin_and_an_agent_once(db, client, settings, tmp_p
         ("agent", Membership.Role.AGENT),
     }
     agent_password = (tmp_path / "demo-agent-password").read_text().strip()
-    assert client.login(username="agent", password=agent_password)
+    client.post(reverse("login"), {"username": "agent", "password": agent_password})
     assert client.get(reverse("console", args=[DEMO_WORKSPACE_SLUG])).status_code == 200
     assert client.get(reverse("policy", args=[DEMO_WORKSPACE_SLUG])).status_code == 403
 
