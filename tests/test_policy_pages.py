@@ -216,6 +216,25 @@ def test_a_stale_check_cannot_publish(admin_client, admin_membership, job_queue,
     assert not PolicyVersion.objects.filter(number__isnull=False).exists()
 
 
+def test_a_check_that_cannot_finish_says_so_plainly_and_logs_the_error(
+    admin_client, admin_membership, job_queue, small_suite, monkeypatch, caplog
+):
+    async def broken(**kwargs):
+        raise RuntimeError("connection to server lost")
+
+    monkeypatch.setattr(policy_checks, "sandbox_reply", broken)
+    workspace = admin_membership.workspace
+    admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
+    admin_client.post(url("policy_check", workspace))
+    job_queue()
+
+    assert PolicyCheck.objects.get().status == PolicyCheck.Status.FAILED
+    assert "connection to server lost" in caplog.text  # for whoever runs Keel
+    page = admin_client.get(url("policy_check_status", workspace)).content.decode()
+    assert "Something went wrong on Keel&#x27;s side while checking the draft" in page
+    assert "connection to server lost" not in page
+
+
 @pytest.mark.usefixtures("chat_state")
 def test_failing_critical_cases_need_a_written_override(
     admin_client, admin_membership, job_queue, llm_server, monkeypatch
