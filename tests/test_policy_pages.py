@@ -8,6 +8,10 @@ from assistant import policy_checks
 from assistant.demo import DEMO_POLICY
 from assistant.models import (
     AuditEvent,
+    Conversation,
+    EvalCase,
+    EvalRun,
+    Handoff,
     Message,
     PolicyCheck,
     PolicyVersion,
@@ -20,6 +24,7 @@ from tests.chat import visible_text
 from tests.factories import PolicyVersionFactory
 from tests.llm_server import Reply, first_source
 
+ASKS_FOR_PERSON = "I want to talk to a real person. Not a bot. A person."
 URL_NAMES_GET = ["policy", "policy_check_status"]
 URL_NAMES_POST = [
     "policy_draft",
@@ -142,6 +147,46 @@ def test_the_sandbox_answers_under_the_draft_and_shows_why(admin_client, admin_m
         admin_client.post(url("policy_sandbox_clear", workspace)).status_code == 200
         and "Do you ship" not in admin_client.get(url("policy", workspace)).content.decode()
     )
+
+
+def test_the_sandbox_shows_a_handoff_and_goes_on_answering(admin_client, admin_membership):
+    workspace = admin_membership.workspace
+    sandbox = url("policy_sandbox", workspace)
+
+    page = admin_client.post(sandbox, {"message": ASKS_FOR_PERSON}).content.decode()
+    assert "a customer would now wait for someone from the team" in visible_text(page)
+    page = admin_client.post(
+        sandbox, {"message": "How long does delivery to Canada take?"}
+    ).content.decode()
+    assert "business days" in visible_text(page)
+
+    handoff = Handoff.objects.get()
+    assert handoff.conversation.sandbox and handoff.reason == Handoff.Reason.ASKED
+    assert handoff.conversation.state == Conversation.State.BOT
+    assert_no_one_waits(admin_client, workspace)
+
+
+def test_checks_and_evaluations_put_no_one_in_the_queue(
+    admin_client, admin_membership, job_queue, small_suite
+):
+    """The red-team case that asks for a person (rt-115) passes, and no agent is called."""
+    workspace = admin_membership.workspace
+    admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
+    admin_client.post(url("policy_check", workspace))
+    EvalCase.objects.create(workspace=workspace, question=ASKS_FOR_PERSON, expected="escalate")
+    admin_client.post(url("evaluation_start", workspace), {"suite": "golden", "policy": "draft"})
+    job_queue()
+
+    assert PolicyCheck.objects.get().results.get(case_id="rt-115").passed
+    assert EvalRun.objects.get().results.get().passed
+    assert Handoff.objects.count() == 2
+    assert_no_one_waits(admin_client, workspace)
+
+
+def assert_no_one_waits(client, workspace) -> None:
+    console = visible_text(client.get(reverse("console", args=[workspace.slug])).content.decode())
+    assert "Waiting 0 No one is waiting." in console
+    assert not Conversation.objects.filter(state=Conversation.State.WAITING).exists()
 
 
 def test_a_message_over_the_limit_is_refused_in_the_sandbox_too(admin_client, admin_membership):
