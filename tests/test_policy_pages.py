@@ -1,7 +1,11 @@
 """Admins edit the policy as a draft, try it in a sandbox, check it against the test cases,
 publish it (or override failing critical cases with a reason), and restore old versions."""
 
+import threading
+
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from assistant import policy_checks
@@ -104,6 +108,42 @@ def test_saving_makes_a_draft_with_a_readable_diff_and_customers_keep_the_versio
     [audit] = AuditEvent.objects.filter(kind=AuditEvent.Kind.POLICY_DRAFT)
     assert audit.actor == admin_membership.user
     assert audit.detail == {"changed": ["competitors", "answer_max_words"]}
+
+
+def test_eight_first_saves_at_once_make_one_draft(admin_membership, transactional_db):
+    """Eight admins' tabs saving the first draft together: each is saved, none fails."""
+    workspace = admin_membership.workspace
+    clients = []
+    for _ in range(8):
+        client = Client()
+        client.force_login(admin_membership.user)
+        clients.append(client)
+    start = threading.Barrier(len(clients))
+    statuses = []
+
+    def save(client, n):
+        start.wait()
+        try:
+            response = client.post(
+                url("policy_draft", workspace), form_of(PolicyVersion(), competitors=f"Rival {n}")
+            )
+            statuses.append(response.status_code)
+        except Exception as error:  # what the server would answer with a 500
+            statuses.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(c, n)) for n, c in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * 8
+    draft = PolicyVersion.objects.get(workspace=workspace, number__isnull=True)
+    assert draft.competitors.startswith("Rival ")
+    saves = AuditEvent.objects.filter(kind=AuditEvent.Kind.POLICY_DRAFT)
+    assert saves.count() == 8
 
 
 @pytest.mark.parametrize(
