@@ -40,6 +40,11 @@ def workspace_by_public_key(*, public_key: str) -> Workspace | None:
     return Workspace.objects.filter(public_key=public_key).first()
 
 
+def workspace_avatar_exists(*, name: str) -> bool:
+    """Whether `name` (as stored, under MEDIA_ROOT) is a workspace's current avatar."""
+    return Workspace.objects.filter(avatar=name).exists()
+
+
 def conversation_of_customer(
     *, workspace: Workspace, visitor_key: str, customer_id: str
 ) -> Conversation | None:
