@@ -5,6 +5,7 @@ The workspace's own cases form the golden suite; Keel's red-team suite is judged
 publish gate judges it (`policy_checks.case_verdict`).
 """
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from assistant.evaluation import (
 )
 from assistant.judge import faithfulness_judged, judge_backend
 from assistant.llm import OpenAICompatibleBackend
-from assistant.models import EvalCase, EvalResult, EvalRun, Message
+from assistant.models import EvalCase, EvalResult, EvalRun, Message, PolicyVersion
 from assistant.policy_checks import (
     OVER_LIMIT,
     Case,
@@ -34,6 +35,14 @@ from assistant.sandbox import sandbox_reply
 from assistant.selectors import policy_in_force
 from assistant.threads import in_thread
 from knowledge.models import Chunk
+
+logger = logging.getLogger(__name__)
+
+# What the admin reads on the run's page; the exception itself goes to the log.
+RUN_FAILED = (
+    "Something went wrong on Keel's side while running the cases (the details are in the "
+    "worker's log). Start a new run; if it fails again, tell whoever runs Keel."
+)
 
 
 @dataclass(frozen=True)
@@ -53,16 +62,24 @@ async def evaluation_run(*, run: EvalRun, on_case: Callable[[], None] = lambda: 
     await in_thread(_status_set)(run=run, status=EvalRun.Status.RUNNING)
     items = await in_thread(evaluation_items)(workspace_id=run.workspace_id, suite=run.suite)
     done = set(await in_thread(list)(run.results.values_list("case_key", flat=True)))
+    policy = await in_thread(_pinned_policy)(run=run)
     judge = judge_backend() if run.judge_model else None
     try:
         for item in items:
             if item.key not in done:
-                await _item_run(run=run, item=item, judge=judge)
+                await _item_run(run=run, item=item, policy=policy, judge=judge)
             on_case()
-    except Exception as error:
-        await in_thread(_status_set)(run=run, status=EvalRun.Status.FAILED, error=str(error))
+    except Exception:
+        logger.exception("Evaluation run %s failed", run.pk)
+        await in_thread(_status_set)(run=run, status=EvalRun.Status.FAILED, error=RUN_FAILED)
         raise
     return await in_thread(_finish)(run=run)
+
+
+def _pinned_policy(*, run: EvalRun) -> PolicyVersion | None:
+    """The version the run is pinned to, read on a thread: however the caller loaded the
+    run, the event loop never reads the database itself."""
+    return run.policy
 
 
 def evaluation_items(*, workspace_id: int, suite: str) -> list[Item]:
@@ -80,7 +97,13 @@ def evaluation_items(*, workspace_id: int, suite: str) -> list[Item]:
     return items
 
 
-async def _item_run(*, run: EvalRun, item: Item, judge: OpenAICompatibleBackend | None) -> None:
+async def _item_run(
+    *,
+    run: EvalRun,
+    item: Item,
+    policy: PolicyVersion | None,
+    judge: OpenAICompatibleBackend | None,
+) -> None:
     if item.redteam is not None and over_message_limit(item.question):
         await in_thread(_over_limit_store)(run=run, item=item)  # as the publish gate judges it
         return
@@ -89,7 +112,7 @@ async def _item_run(*, run: EvalRun, item: Item, judge: OpenAICompatibleBackend 
         workspace_id=run.workspace_id,
         text=item.question,
         label=f"evaluation-{run.pk}",
-        pinned_policy=run.policy,
+        pinned_policy=policy,
         earlier_turns=item.golden.earlier_turns if item.golden else (),
     )
     latency_ms = round((time.perf_counter() - started) * 1000)

@@ -46,10 +46,18 @@ def escalate(
     confidence: float | None = None,
     language: str = "",
 ) -> Handoff:
-    """The conversation goes to the queue; the assistant says so, and falls silent."""
+    """The conversation goes to the queue; the assistant says so, and falls silent.
+
+    A sandbox conversation (an admin trying the policy, a check, an evaluation) only shows
+    what would happen: the handoff is recorded already closed, so no queue, count or
+    chart holds it, and the conversation stays with the assistant, which answers the
+    next question."""
     with transaction.atomic():
-        _transition(conversation, State.WAITING, detail={"reason": reason, "rule": reason_detail})
-        handoff_counted(reason=reason)
+        if not conversation.sandbox:
+            _transition(
+                conversation, State.WAITING, detail={"reason": reason, "rule": reason_detail}
+            )
+            handoff_counted(reason=reason)
         handoff = Handoff.objects.create(
             conversation=conversation,
             reason=reason,
@@ -58,6 +66,7 @@ def escalate(
             suggested_reply=suggested_reply,
             confidence=confidence,
             language=language,
+            closed_at=timezone.now() if conversation.sandbox else None,
         )
         message = Message.objects.create(
             conversation=conversation,

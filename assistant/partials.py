@@ -83,7 +83,7 @@ def transcript_and_status_html(*, conversation_id: int) -> str:
     """The whole conversation view again, for a console that lost its socket for a while."""
     return render_to_string(
         "console/_transcript.html",
-        {"messages": conversation_messages(conversation_id=conversation_id), "oob": True},
+        {"transcript": conversation_messages(conversation_id=conversation_id), "oob": True},
     ) + conversation_status_html(conversation_id=conversation_id)
 
 

@@ -35,8 +35,11 @@ def policy_changes(*, old: PolicyVersion, new: PolicyVersion):
 def policy_draft_save(
     *, workspace: Workspace, content: dict, actor: AbstractBaseUser
 ) -> PolicyVersion:
-    """The workspace's draft with `content`; started from the version in force if none."""
+    """The workspace's draft with `content`; started from the version in force if none.
+    Two first saves at once take turns: otherwise both would create a draft, and one
+    would fail on the one-draft constraint."""
     with transaction.atomic():
+        _policies_locked(workspace)
         draft = policy_draft(workspace_id=workspace.pk)
         if draft is None:
             draft = PolicyVersion(
@@ -137,9 +140,14 @@ def policy_restore(*, version: PolicyVersion, actor: AbstractBaseUser) -> Policy
     return restored
 
 
-def _next_number(workspace: Workspace) -> int:
-    # The lock serialises two admins publishing at once; the unique constraint backs it.
+def _policies_locked(workspace: Workspace) -> None:
+    """Call inside a transaction: the workspace's policy writes take turns on its row
+    until it commits; the unique constraints back this."""
     Workspace.objects.select_for_update().get(pk=workspace.pk)
+
+
+def _next_number(workspace: Workspace) -> int:
+    _policies_locked(workspace)  # two admins publishing at once
     highest = PolicyVersion.objects.filter(workspace=workspace).aggregate(Max("number"))
     return (highest["number__max"] or 0) + 1
 

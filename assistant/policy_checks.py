@@ -12,6 +12,7 @@ anything; it still fails the case, visibly, but does not block.
 """
 
 import json
+import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -35,6 +36,8 @@ from assistant.rails.personal_data import personal_data_find
 from assistant.sandbox import sandbox_reply
 from assistant.selectors import handoff_latest
 from assistant.threads import in_thread
+
+logger = logging.getLogger(__name__)
 
 REDTEAM_CASES = Path(__file__).parent / "rails" / "redteam_cases.jsonl"
 CRITICAL_CATEGORIES = frozenset(
@@ -72,6 +75,12 @@ class Verdict:
     critical: bool = False  # a failure that blocks publishing
 
 
+# What the admin reads in the check panel; the exception itself goes to the log.
+CHECK_FAILED = (
+    "Something went wrong on Keel's side while checking the draft (the details are in the "
+    "worker's log). Run the checks again; if they fail again, tell whoever runs Keel."
+)
+
 # A case the widget never sends on: the customer is asked to shorten it instead.
 OVER_LIMIT = Verdict(True, "Over the message limit: the customer is asked to shorten it.")
 
@@ -95,9 +104,10 @@ async def policy_check_run(*, check: PolicyCheck) -> None:
     try:
         for case in gate_cases():
             await _case_run(check=check, case=case)
-    except Exception as error:
+    except Exception:
+        logger.exception("Policy check %s failed", check.pk)
         await in_thread(_status_set)(
-            check=check, status=PolicyCheck.Status.FAILED, error=str(error)
+            check=check, status=PolicyCheck.Status.FAILED, error=CHECK_FAILED
         )
         raise
     await in_thread(_status_set)(check=check, status=PolicyCheck.Status.FINISHED)

@@ -40,6 +40,11 @@ def workspace_by_public_key(*, public_key: str) -> Workspace | None:
     return Workspace.objects.filter(public_key=public_key).first()
 
 
+def workspace_avatar_exists(*, name: str) -> bool:
+    """Whether `name` (as stored, under MEDIA_ROOT) is a workspace's current avatar."""
+    return Workspace.objects.filter(avatar=name).exists()
+
+
 def conversation_of_customer(
     *, workspace: Workspace, visitor_key: str, customer_id: str
 ) -> Conversation | None:
@@ -217,14 +222,19 @@ def handoff_latest(*, conversation_id: int) -> Handoff | None:
     )
 
 
+def customer_handoffs(*, workspace_id: int) -> QuerySet[Handoff]:
+    """The workspace's handoffs of customers' conversations: never a sandbox's (an admin
+    trying the policy, a check, an evaluation), which no person is waiting on."""
+    return Handoff.objects.filter(
+        conversation__workspace_id=workspace_id, conversation__sandbox=False
+    )
+
+
 def queue_waiting(*, workspace_id: int) -> QuerySet[Handoff]:
     """Handoffs no one has taken yet, longest waiting first."""
     return (
-        Handoff.objects.filter(
-            conversation__workspace_id=workspace_id,
-            claimed_by__isnull=True,
-            closed_at__isnull=True,
-        )
+        customer_handoffs(workspace_id=workspace_id)
+        .filter(claimed_by__isnull=True, closed_at__isnull=True)
         .select_related("conversation__workspace")
         .order_by("created_at", "pk")
     )
@@ -232,11 +242,8 @@ def queue_waiting(*, workspace_id: int) -> QuerySet[Handoff]:
 
 def queue_in_progress(*, workspace_id: int) -> QuerySet[Handoff]:
     return (
-        Handoff.objects.filter(
-            conversation__workspace_id=workspace_id,
-            claimed_by__isnull=False,
-            closed_at__isnull=True,
-        )
+        customer_handoffs(workspace_id=workspace_id)
+        .filter(claimed_by__isnull=False, closed_at__isnull=True)
         .select_related("conversation__workspace", "claimed_by")
         .order_by("claimed_at", "pk")
     )
@@ -263,9 +270,9 @@ def expected_wait_minutes(*, workspace_id: int, position: int, agents: int) -> i
     the agents online."""
     waits = sorted(
         (handoff.claimed_at - handoff.created_at).total_seconds() / 60
-        for handoff in Handoff.objects.filter(
-            conversation__workspace_id=workspace_id, claimed_at__isnull=False
-        ).order_by("-claimed_at")[:RECENT_CLAIMS]
+        for handoff in customer_handoffs(workspace_id=workspace_id)
+        .filter(claimed_at__isnull=False)
+        .order_by("-claimed_at")[:RECENT_CLAIMS]
     )
     median = waits[len(waits) // 2] if waits else DEFAULT_WAIT_MINUTES
     return max(1, math.ceil(median * position / max(agents, 1)))

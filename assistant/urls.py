@@ -142,6 +142,8 @@ urlpatterns = [
     path("console/", console.console_home, name="console_home"),
     path("console/<slug:workspace_slug>/", include(console_patterns)),
     path("widget/<str:public_key>/", widget.chat_panel, name="chat_panel"),
+    # The URL the avatar's ImageField gives it: MEDIA_URL ("media/"), upload_to, name.
+    path(f"media/{widget.AVATARS}/<path:name>", widget.avatar, name="widget_avatar"),
     path(
         "widget/<str:public_key>/sources/<uuid:citation_id>/",
         widget.cited_source,

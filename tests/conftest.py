@@ -28,6 +28,23 @@ def url_of_test_database() -> str:
     )
 
 
+# Lets the test thread call the ORM while Playwright's event loop runs in it (`browser`).
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
+def keel_process_environment(**more: str) -> dict[str, str]:
+    """The environment of a Keel process a test starts: on the test database, and never
+    with the test thread's leave to call the ORM from async code, so product code that
+    does so fails there as it would in production."""
+    inherited = {name: value for name, value in os.environ.items() if name != ASYNC_UNSAFE}
+    return {
+        **inherited,
+        "DATABASE_URL": url_of_test_database(),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        **more,
+    }
+
+
 @pytest.fixture
 def knowledge_base(db):
     return KnowledgeBaseFactory()
@@ -102,8 +119,10 @@ def browser():
     expect.set_options(timeout=15_000)
     # Playwright's sync API runs an event loop in this thread while the module's tests run
     # (hence module scope); the ORM calls the tests make around it are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
+    # Only this process has the leave: Keel itself runs in `keel_server`'s and
+    # `worker_process`'s own processes, without it.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv(ASYNC_UNSAFE, "true")
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
@@ -127,16 +146,20 @@ def page(browser):
     assert not refused, refused
 
 
+def log_in(page, *, url: str, membership: Membership) -> None:
+    """Opens `url` in the browser, through the login page (factories' password)."""
+    page.goto(url)
+    page.get_by_label("Username").fill(membership.user.username)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+
+
 @pytest.fixture
 def worker_process(job_queue):
     """A real `procrastinate worker` process on the test database, stopped after the test."""
     process = subprocess.Popen(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), "procrastinate", "worker"],
-        env={
-            **os.environ,
-            "DATABASE_URL": url_of_test_database(),
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-        },
+        env=keel_process_environment(),
     )
     yield process
     process.kill()
@@ -247,12 +270,7 @@ def daphne_start(*, port: int, output=None, **environment: str) -> subprocess.Po
     a file for what it prints (its logs), else the test's own output."""
     return subprocess.Popen(
         [*DAPHNE, "-p", str(port), "assistant.asgi:application"],
-        env={
-            **os.environ,
-            "DATABASE_URL": url_of_test_database(),
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            **environment,
-        },
+        env=keel_process_environment(**environment),
         stdout=output,
         stderr=output,
     )

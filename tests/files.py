@@ -3,6 +3,7 @@
 import io
 import os
 
+from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
@@ -10,6 +11,13 @@ from assistant.demo import DEMO_KNOWLEDGE_DIR
 
 def demo_pdf_path():
     return sorted(DEMO_KNOWLEDGE_DIR.glob("*.pdf"))[0]
+
+
+def png() -> bytes:
+    """A small real image, as an avatar."""
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "#2f6b3a").save(image, "PNG")
+    return image.getvalue()
 
 
 def pdf_with_password() -> bytes:

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from assistant.analytics import Tally, workspace_analytics
 from assistant.models import AuditEvent, Feedback, Handoff, Membership, Message
 from knowledge.models import Document
+from tests.conftest import log_in
 from tests.factories import (
     AnswerFactory,
     AuditEventFactory,
@@ -475,7 +476,7 @@ def test_documents_of_other_workspaces_are_never_listed(knowledge_base):
 
 @pytest.mark.browser
 def test_in_a_browser_the_charts_render_and_the_range_filters_them(
-    live_server, page, transactional_db
+    keel_server, page, transactional_db
 ):
     """Inline SVG, nothing fetched from elsewhere; the date filter redraws the charts."""
     workspace = WorkspaceFactory(name="Trailhead Cycles")
@@ -491,10 +492,7 @@ def test_in_a_browser_the_charts_render_and_the_range_filters_them(
     requests = []
     page.on("request", lambda request: requests.append(request.url))
 
-    page.goto(live_server.url + reverse("analytics", args=[workspace.slug]))
-    page.get_by_label("Username").fill(admin.user.username)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, url=keel_server + reverse("analytics", args=[workspace.slug]), membership=admin)
     expect(page.get_by_role("heading", name="Analytics", exact=True)).to_be_visible()
 
     per_day = page.get_by_role("img", name="Conversations per day")
@@ -516,4 +514,4 @@ def test_in_a_browser_the_charts_render_and_the_range_filters_them(
     expect(page.locator('[data-figure="conversations"]')).to_have_text("1")
     expect(page.locator('[data-figure="escalation"]')).to_have_text("0.0 %")
     assert page.get_by_label("From").input_value() == (today - timedelta(days=6)).isoformat()
-    assert all(url.startswith(live_server.url) for url in requests)
+    assert all(url.startswith(keel_server) for url in requests)

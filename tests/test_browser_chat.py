@@ -5,9 +5,11 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.files.base import ContentFile
 from playwright.sync_api import expect
 
 from assistant.demo import DEMO_WORKSPACE_SLUG
+from tests.files import png
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +33,7 @@ def test_customer_asks_on_the_demo_page_and_sees_a_streamed_cited_answer(
 ):
     workspace = demo_help_center.workspace
     workspace.slug = DEMO_WORKSPACE_SLUG
-    workspace.save()
+    workspace.avatar.save("face.png", ContentFile(png()))
 
     page.goto(keel_server + "/")
     launcher = page.get_by_role("button", name=f"Chat with {workspace.assistant_name}")
@@ -39,6 +41,12 @@ def test_customer_asks_on_the_demo_page_and_sees_a_streamed_cited_answer(
     expect(launcher).to_have_attribute("aria-expanded", "true")
     panel = page.frame_locator("iframe#keel-panel")
     expect(panel.get_by_text(workspace.greeting)).to_be_visible()
+    avatar_loaded = chat_frame(page).wait_for_function(
+        "() => { const avatar = document.querySelector('img.chat__avatar');"
+        " return avatar && avatar.complete && {width: avatar.naturalWidth}; }",
+        polling=100,
+    )
+    assert avatar_loaded.json_value() == {"width": 8}  # the image, not a broken one (0)
     expect(panel.get_by_role("textbox", name="Your question")).to_be_focused()
     record_socket_frames(chat_frame(page))
 

@@ -1,21 +1,27 @@
 """An admin starts an evaluation in a real browser: a real worker process runs it, the page
-follows its progress and shows the report when it is done, with no reload by hand."""
+follows its progress and shows the report when it is done, with no reload by hand.
+
+The workspace has a published policy, as the demo always does: the run is pinned to it, and
+the worker (its own process, without the test's leave to use the ORM from async code)
+must read it without touching the database from the event loop."""
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from assistant.models import EvalCase, Membership
-from tests.factories import MembershipFactory
+from tests.conftest import log_in
+from tests.factories import MembershipFactory, PolicyVersionFactory
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_run_started_in_the_browser_ends_in_its_report(
-    live_server, page, demo_help_center, worker_process
+    keel_server, page, demo_help_center, worker_process
 ):
     workspace = demo_help_center.workspace
     admin = MembershipFactory(workspace=workspace, role=Membership.Role.ADMIN)
+    PolicyVersionFactory(workspace=workspace, assistant_name="Spoke")
     EvalCase.objects.create(
         workspace=workspace,
         question="How long does delivery to Canada take?",
@@ -28,14 +34,13 @@ def test_a_run_started_in_the_browser_ends_in_its_report(
         expected="dont_know",
     )
 
-    page.goto(live_server.url + reverse("evaluation", args=[workspace.slug]))
-    page.get_by_label("Username").fill(admin.user.username)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, url=keel_server + reverse("evaluation", args=[workspace.slug]), membership=admin)
     page.get_by_label("Suite").select_option("golden")
     page.get_by_role("button", name="Start the run").click()
 
     expect(page.get_by_role("heading", name="Figures")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("Under policy version 1")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)  # the run did not fail
     results = page.locator("#evaluation-results")
     expect(results).to_contain_text("How long does delivery to Canada take?")
     expect(results).to_contain_text("<img src=x onerror=alert(1)> skateboards?")  # as text

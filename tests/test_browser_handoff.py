@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.models import Membership
+from tests.conftest import log_in
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.browser
@@ -21,10 +22,7 @@ def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
     console = agent_context.new_page()
     shop = customer_context.new_page()
 
-    console.goto(keel_server + "/console/")
-    console.get_by_label("Username").fill(agent.user.username)
-    console.get_by_label("Password").fill("correct horse battery")
-    console.get_by_role("button", name="Log in").click()
+    log_in(console, url=keel_server + "/console/", membership=agent)
     expect(console.get_by_role("heading", name="Console")).to_be_visible()
     expect(console.locator("#queue")).to_contain_text(f"Online: {agent.user.username}")
     console.evaluate("window.notReloaded = true")

@@ -5,12 +5,13 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests import files
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_upload_several_files_and_watch_their_status_change_live(
-    live_server, page, admin_membership, knowledge_base, worker_process, tmp_path
+    keel_server, page, admin_membership, knowledge_base, worker_process, tmp_path
 ):
     (tmp_path / "returns.md").write_text("# Returns\n\nBikes go back within 30 days.\n")
     (tmp_path / "hours.txt").write_text("Our stores open at nine every day.")
@@ -23,10 +24,7 @@ def test_upload_several_files_and_watch_their_status_change_live(
         },
     )
 
-    page.goto(live_server.url + knowledge_base_url)
-    page.get_by_label("Username").fill(admin_membership.user.username)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, url=keel_server + knowledge_base_url, membership=admin_membership)
     expect(page.get_by_role("heading", name=knowledge_base.name)).to_be_visible()
     page.evaluate("window.notReloaded = true")
 

@@ -6,21 +6,19 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from assistant.models import Membership, PolicyVersion
+from tests.conftest import log_in
 from tests.factories import MembershipFactory, PolicyVersionFactory
 
 pytestmark = pytest.mark.browser
 
 
-def test_edit_try_and_restore_the_policy(live_server, page, demo_help_center):
+def test_edit_try_and_restore_the_policy(keel_server, page, demo_help_center):
     workspace = demo_help_center.workspace
     admin = MembershipFactory(workspace=workspace, role=Membership.Role.ADMIN)
     PolicyVersionFactory(workspace=workspace, assistant_name="Spoke")
     PolicyVersionFactory(workspace=workspace, assistant_name="Spoke", competitors="RideNow")
 
-    page.goto(live_server.url + reverse("policy", args=[workspace.slug]))
-    page.get_by_label("Username").fill(admin.user.username)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, url=keel_server + reverse("policy", args=[workspace.slug]), membership=admin)
     expect(page.get_by_role("heading", name="Assistant policy")).to_be_visible()
     page.evaluate("window.notReloaded = true")
     expect(page.locator("#policy-check")).to_contain_text("Save a draft")

@@ -17,6 +17,7 @@ from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.events import conversation_group
 from assistant.models import Conversation, Membership, Message
 from assistant.selectors import messages_for_display
+from tests.conftest import log_in
 from tests.factories import MembershipFactory
 from tests.test_browser_chat import chat_frame, record_socket_frames
 
@@ -103,10 +104,7 @@ def test_the_console_shows_what_was_written_while_its_socket_was_away(
     agent = MembershipFactory(workspace=workspace, role=Membership.Role.AGENT)
     console = browser.new_context().new_page()
     shop = browser.new_context().new_page()
-    console.goto(server_a + "/console/")
-    console.get_by_label("Username").fill(agent.user.username)
-    console.get_by_label("Password").fill("correct horse battery")
-    console.get_by_role("button", name="Log in").click()
+    log_in(console, url=server_a + "/console/", membership=agent)
     shop.goto(server_b + "/")
     shop.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
     shop.frame_locator("iframe#keel-panel").get_by_role("button", name="Talk to a person").click()

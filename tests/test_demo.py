@@ -1,6 +1,5 @@
 """The demo `make run` opens: an admin and an agent login, printed once the server listens."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from django.urls import reverse
 
 from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.models import Membership
-from tests.conftest import free_port, url_of_test_database
+from tests.conftest import free_port, keel_process_environment
 
 
 def test_demo_setup_makes_an_admin_and_an_agent_once(db, client, settings, tmp_path):
@@ -40,12 +39,7 @@ def test_make_run_prints_the_logins_last_once_the_server_listens(
     manage = str(settings.BASE_DIR / "manage.py")
     process = subprocess.Popen(
         [sys.executable, manage, "serve", "--demo", "--port", str(port)],
-        env={
-            **os.environ,
-            "DATABASE_URL": url_of_test_database(),
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "KEEL_HOME": str(tmp_path),
-        },
+        env=keel_process_environment(KEEL_HOME=str(tmp_path)),
         stdout=subprocess.PIPE,
         text=True,
     )

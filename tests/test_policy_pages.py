@@ -1,13 +1,21 @@
 """Admins edit the policy as a draft, try it in a sandbox, check it against the test cases,
 publish it (or override failing critical cases with a reason), and restore old versions."""
 
+import threading
+
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from assistant import policy_checks
 from assistant.demo import DEMO_POLICY
 from assistant.models import (
     AuditEvent,
+    Conversation,
+    EvalCase,
+    EvalRun,
+    Handoff,
     Message,
     PolicyCheck,
     PolicyVersion,
@@ -20,6 +28,7 @@ from tests.chat import visible_text
 from tests.factories import PolicyVersionFactory
 from tests.llm_server import Reply, first_source
 
+ASKS_FOR_PERSON = "I want to talk to a real person. Not a bot. A person."
 URL_NAMES_GET = ["policy", "policy_check_status"]
 URL_NAMES_POST = [
     "policy_draft",
@@ -101,6 +110,42 @@ def test_saving_makes_a_draft_with_a_readable_diff_and_customers_keep_the_versio
     assert audit.detail == {"changed": ["competitors", "answer_max_words"]}
 
 
+def test_eight_first_saves_at_once_make_one_draft(admin_membership, transactional_db):
+    """Eight admins' tabs saving the first draft together: each is saved, none fails."""
+    workspace = admin_membership.workspace
+    clients = []
+    for _ in range(8):
+        client = Client()
+        client.force_login(admin_membership.user)
+        clients.append(client)
+    start = threading.Barrier(len(clients))
+    statuses = []
+
+    def save(client, n):
+        start.wait()
+        try:
+            response = client.post(
+                url("policy_draft", workspace), form_of(PolicyVersion(), competitors=f"Rival {n}")
+            )
+            statuses.append(response.status_code)
+        except Exception as error:  # what the server would answer with a 500
+            statuses.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(c, n)) for n, c in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * 8
+    draft = PolicyVersion.objects.get(workspace=workspace, number__isnull=True)
+    assert draft.competitors.startswith("Rival ")
+    saves = AuditEvent.objects.filter(kind=AuditEvent.Kind.POLICY_DRAFT)
+    assert saves.count() == 8
+
+
 @pytest.mark.parametrize(
     ("field", "value", "problem"),
     [
@@ -142,6 +187,46 @@ def test_the_sandbox_answers_under_the_draft_and_shows_why(admin_client, admin_m
         admin_client.post(url("policy_sandbox_clear", workspace)).status_code == 200
         and "Do you ship" not in admin_client.get(url("policy", workspace)).content.decode()
     )
+
+
+def test_the_sandbox_shows_a_handoff_and_goes_on_answering(admin_client, admin_membership):
+    workspace = admin_membership.workspace
+    sandbox = url("policy_sandbox", workspace)
+
+    page = admin_client.post(sandbox, {"message": ASKS_FOR_PERSON}).content.decode()
+    assert "a customer would now wait for someone from the team" in visible_text(page)
+    page = admin_client.post(
+        sandbox, {"message": "How long does delivery to Canada take?"}
+    ).content.decode()
+    assert "business days" in visible_text(page)
+
+    handoff = Handoff.objects.get()
+    assert handoff.conversation.sandbox and handoff.reason == Handoff.Reason.ASKED
+    assert handoff.conversation.state == Conversation.State.BOT
+    assert_no_one_waits(admin_client, workspace)
+
+
+def test_checks_and_evaluations_put_no_one_in_the_queue(
+    admin_client, admin_membership, job_queue, small_suite
+):
+    """The red-team case that asks for a person (rt-115) passes, and no agent is called."""
+    workspace = admin_membership.workspace
+    admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
+    admin_client.post(url("policy_check", workspace))
+    EvalCase.objects.create(workspace=workspace, question=ASKS_FOR_PERSON, expected="escalate")
+    admin_client.post(url("evaluation_start", workspace), {"suite": "golden", "policy": "draft"})
+    job_queue()
+
+    assert PolicyCheck.objects.get().results.get(case_id="rt-115").passed
+    assert EvalRun.objects.get().results.get().passed
+    assert Handoff.objects.count() == 2
+    assert_no_one_waits(admin_client, workspace)
+
+
+def assert_no_one_waits(client, workspace) -> None:
+    console = visible_text(client.get(reverse("console", args=[workspace.slug])).content.decode())
+    assert "Waiting 0 No one is waiting." in console
+    assert not Conversation.objects.filter(state=Conversation.State.WAITING).exists()
 
 
 def test_a_message_over_the_limit_is_refused_in_the_sandbox_too(admin_client, admin_membership):
@@ -214,6 +299,25 @@ def test_a_stale_check_cannot_publish(admin_client, admin_membership, job_queue,
     page = admin_client.post(url("policy_publish", workspace), {"override_reason": "x"})
     assert "Run the checks on this draft" in page.content.decode()
     assert not PolicyVersion.objects.filter(number__isnull=False).exists()
+
+
+def test_a_check_that_cannot_finish_says_so_plainly_and_logs_the_error(
+    admin_client, admin_membership, job_queue, small_suite, monkeypatch, caplog
+):
+    async def broken(**kwargs):
+        raise RuntimeError("connection to server lost")
+
+    monkeypatch.setattr(policy_checks, "sandbox_reply", broken)
+    workspace = admin_membership.workspace
+    admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
+    admin_client.post(url("policy_check", workspace))
+    job_queue()
+
+    assert PolicyCheck.objects.get().status == PolicyCheck.Status.FAILED
+    assert "connection to server lost" in caplog.text  # for whoever runs Keel
+    page = admin_client.get(url("policy_check_status", workspace)).content.decode()
+    assert "Something went wrong on Keel&#x27;s side while checking the draft" in page
+    assert "connection to server lost" not in page
 
 
 @pytest.mark.usefixtures("chat_state")

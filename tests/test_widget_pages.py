@@ -1,23 +1,16 @@
 """The widget's staff settings page and its public pages (the demo site)."""
 
-import io
-
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import Image
 
 from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.models import Membership
-from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from tests.factories import DocumentFactory, MembershipFactory, UserFactory, WorkspaceFactory
+from tests.files import png
 
 pytestmark = pytest.mark.django_db
-
-
-def png() -> bytes:
-    image = io.BytesIO()
-    Image.new("RGB", (8, 8), "#2f6b3a").save(image, "PNG")
-    return image.getvalue()
 
 
 def settings_url(workspace) -> str:
@@ -60,6 +53,23 @@ def test_admin_sees_the_embed_snippet_and_saves_the_look(admin_client, admin_mem
     panel = admin_client.get(reverse("chat_panel", args=[workspace.public_key]))
     assert b"Hello! &lt;b&gt;Ask&lt;/b&gt; away." in panel.content
     assert workspace.avatar.url.encode() in panel.content
+
+
+def test_the_avatar_is_served_to_anyone_and_no_other_uploaded_file_is(client, knowledge_base):
+    workspace = knowledge_base.workspace
+    workspace.avatar.save("face.png", ContentFile(png()))
+    old = workspace.avatar.name
+    workspace.avatar.save("face.png", ContentFile(png()))  # replaced: a new name
+    document = DocumentFactory(knowledge_base=knowledge_base)
+    document.file.save("returns.md", ContentFile(b"# Returns, private to the workspace"))
+
+    response = client.get(workspace.avatar.url)  # no login: every widget shows it
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content) == png()
+
+    media = workspace.avatar.url.removesuffix(workspace.avatar.name)
+    for name in (old, document.file.name, f"avatars/../{document.file.name}"):
+        assert client.get(media + name).status_code == 404
 
 
 @pytest.mark.parametrize(

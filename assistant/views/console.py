@@ -70,7 +70,7 @@ def conversation(request, conversation_id: int):
         "console/conversation.html",
         {
             **conversation_status_context(conversation=found),
-            "messages": conversation_messages(conversation_id=found.pk),
+            "transcript": conversation_messages(conversation_id=found.pk),
             "notes": conversation_notes(conversation_id=found.pk),
         },
     )

@@ -187,8 +187,8 @@ def _check_context(draft) -> dict:
 
 def _sandbox_context(request) -> dict:
     conversation = sandbox_conversation(workspace=request.workspace, user=request.user)
-    messages = conversation_messages(conversation_id=conversation.pk) if conversation else []
-    return {"sandbox_messages": messages, "ask_form": SandboxQuestionForm()}
+    shown = conversation_messages(conversation_id=conversation.pk) if conversation else []
+    return {"sandbox_messages": shown, "ask_form": SandboxQuestionForm()}
 
 
 def _versions_context(workspace) -> dict:

@@ -5,12 +5,19 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
+from django.views.static import serve
 
 from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.models import Workspace
 from assistant.origins import origin_of
-from assistant.selectors import citation_for_customer, workspace_by_public_key
+from assistant.selectors import (
+    citation_for_customer,
+    workspace_avatar_exists,
+    workspace_by_public_key,
+)
 from knowledge.passages import document_passages
+
+AVATARS = Workspace._meta.get_field("avatar").upload_to.rstrip("/")
 
 
 @require_GET
@@ -28,6 +35,15 @@ def chat_panel(request, public_key: str):
     ancestors = " ".join(sorted({origin_of(item) for item in workspace.allowed_origins} - {""}))
     response["Content-Security-Policy"] = f"frame-ancestors 'self' {ancestors}".strip()
     return response
+
+
+@require_GET
+def avatar(request, name: str):
+    """A workspace's chat avatar, which every widget shows. Of the uploaded files only
+    these are served: the others are knowledge documents, private to their workspace."""
+    if not workspace_avatar_exists(name=f"{AVATARS}/{name}"):
+        raise Http404("No such avatar.")
+    return serve(request, name, document_root=settings.MEDIA_ROOT / AVATARS)
 
 
 @require_GET
