@@ -16,6 +16,7 @@ meanwhile is in the history the reconnected socket receives.
 import asyncio
 import json
 import logging
+import re
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -147,7 +148,7 @@ class ChatConsumer(RealtimeConsumer):
             return
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the parser recurses
             frame = None
         handlers = {
             "hello": self.hello,
@@ -157,7 +158,7 @@ class ChatConsumer(RealtimeConsumer):
             "ticket": self.ticket,
             "csat": self.csat,
         }
-        handler = handlers.get(frame.get("type")) if isinstance(frame, dict) else None
+        handler = handlers.get(_text(frame, "type")) if isinstance(frame, dict) else None
         if handler is None:
             await self.notice("That message could not be read. Please try again.")
         elif handler != self.hello and self.visitor_key is None:
@@ -222,9 +223,11 @@ class ChatConsumer(RealtimeConsumer):
         rating = _text(frame, "rating")
         comment = _text(frame, "comment").strip()
         message = None
-        if self.conversation is not None and _text(frame, "message_id").isdigit():
+        message_id = _text(frame, "message_id")
+        # isdecimal, not isdigit: int() refuses "²"; 18 digits fit PostgreSQL's bigint.
+        if self.conversation is not None and message_id.isdecimal() and len(message_id) <= 18:
             message = await in_thread(message_in_conversation)(
-                conversation_id=self.conversation.pk, message_id=int(_text(frame, "message_id"))
+                conversation_id=self.conversation.pk, message_id=int(message_id)
             )
         if message is None or message.role != Message.Role.ASSISTANT:
             await self.notice("That answer could not be found.")
@@ -346,9 +349,20 @@ class ChatConsumer(RealtimeConsumer):
         )
 
 
+# C0 control characters but tab and newline: PostgreSQL refuses NUL, and none belongs in a
+# chat. Lone surrogates (JSON's "\ud800") cannot be encoded, by spaCy or the database.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
 def _text(frame: dict, field: str) -> str:
+    """A frame's field as clean text, the one way every field is read ("" if not text)."""
     value = frame.get(field, "")
-    return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        return ""
+    return _LONE_SURROGATES.sub("\ufffd", _CONTROL_CHARACTERS.sub("", value))
 
 
 class AgentConsumer(RealtimeConsumer):

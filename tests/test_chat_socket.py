@@ -225,6 +225,10 @@ async def test_oversized_message_gets_a_clear_notice_and_is_not_stored(demo_help
         '{"type": "ask", "message": {"nested": true}}',
         '{"type": "feedback", "message_id": "abc", "rating": "up"}',
         '{"type": "feedback", "message_id": 999999, "rating": "up"}',
+        '{"type": "feedback", "message_id": "\u00b2", "rating": "up"}',
+        '{"type": ["ask"], "message": "unhashable type"}',
+        # Nested far deeper than the parser recurses, well under the frame limit.
+        '{"type": "ask", "message": ' + "[" * 100_000 + "]" * 100_000 + "}",
     ],
 )
 async def test_malformed_frames_get_an_error_notice_and_the_chat_goes_on(demo_help_center, frame):
@@ -362,4 +366,50 @@ async def test_question_sent_while_answering_is_answered_next_in_order(demo_help
         (Message.Role.ASSISTANT, Message.Outcome.ANSWERED),
     ]
     assert "Canada" in messages[3].text
+    await chat.close()
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("How do I return a bike?\x00", "How do I return a bike?"),
+        ("How do I\r\n return a\x07 bike?", "How do I\n return a bike?"),
+        ("How do I return a bike? \ud800", "How do I return a bike? \ufffd"),
+    ],
+)
+async def test_control_characters_and_lone_surrogates_are_cleaned_and_answered(
+    demo_help_center, sent, stored
+):
+    """PostgreSQL refuses NUL, spaCy (Presidio) and the database encoder lone surrogates."""
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace, ip="198.51.100.20")
+
+    answer = await chat.ask(sent)
+
+    assert "30 days" in answer.text
+    [question] = await messages_of(workspace, role=Message.Role.CUSTOMER)
+    assert question.text == stored
+    [reply] = await messages_of(workspace, role=Message.Role.ASSISTANT)
+    await chat.send(
+        {"type": "feedback", "message_id": reply.pk, "rating": "down", "comment": "No\x00 \udc00"}
+    )
+    assert "Thank you" in visible_text(await chat.until("Thank you"))
+    feedback = await database_sync_to_async(Feedback.objects.get)(message=reply)
+    assert feedback.comment == "No \ufffd"
+    assert "30 days" in (await chat.ask("How do I return a bike?")).text  # still open
+    await chat.close()
+
+
+async def test_a_signed_id_with_a_nul_is_cleaned_not_a_crash(demo_help_center):
+    from assistant.visitors import identity_signature
+
+    workspace = demo_help_center.workspace
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    signed = identity_signature(secret=workspace.identity_secret, customer_id="cust\x00-1")
+
+    session = await chat.hello(user_id="cust\x00-1", user_hash=signed, visitor="\udfff")
+
+    assert 'id="session"' in session
+    assert "30 days" in (await chat.ask("How do I return a bike?")).text
     await chat.close()
