@@ -205,7 +205,9 @@ class ChatConsumer(RealtimeConsumer):
                 "Please shorten it and send it again."
             )
         elif not (
-            await within_limit(rule="messages_per_visitor", key=self.visitor_key)
+            # The socket's own count first: a new "hello" makes a new visitor, not a new socket.
+            await within_limit(rule="messages_per_socket", key=self.channel_name)
+            and await within_limit(rule="messages_per_visitor", key=self.visitor_key)
             and await within_limit(rule="messages_per_ip", key=self.client_ip)
         ):
             await self.notice(

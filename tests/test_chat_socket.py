@@ -190,6 +190,48 @@ async def test_messages_beyond_the_rate_limit_are_refused_with_a_notice(demo_hel
     await chat.close()
 
 
+async def test_a_new_hello_does_not_reset_the_sockets_message_limit(demo_help_center, settings):
+    settings.KEEL_RATE_LIMITS = {
+        **settings.KEEL_RATE_LIMITS,
+        "messages_per_visitor": "2/minute",
+        "messages_per_socket": "3/minute",
+    }
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+    await chat.ask("How do I return a bike?")
+    await chat.ask("Do you ship to Canada?")
+
+    chat.visitor_token = ""  # a hello without a token: a new visitor, on the same socket
+    await chat.hello()
+    await chat.ask("What are your store hours?")
+    chat.visitor_token = ""
+    await chat.hello()
+    await chat.send({"type": "ask", "message": "How much is shipping?"})
+
+    assert "faster than I can answer" in visible_text(await chat.receive())
+    assert len(await messages_of(workspace, role=Message.Role.CUSTOMER)) == 3
+    await chat.close()
+
+
+async def test_an_office_of_a_hundred_customers_on_one_ip_is_not_refused(demo_help_center):
+    """The default limits: a hundred customers behind one address each connect and ask."""
+    workspace = demo_help_center.workspace
+    office = [ChatClient(workspace.public_key, ip="192.0.2.80") for _ in range(100)]
+    for customer in office:
+        assert await customer.connect()
+        await customer.hello()
+
+    for customer in office:
+        await customer.send({"type": "ask", "message": "Do you ship to Canada?"})
+    for customer in office:
+        while not finished_answer(await customer.receive()):
+            pass
+
+    assert len(await messages_of(workspace, role=Message.Role.CUSTOMER)) == 100
+    for customer in office:
+        await customer.close()
+
+
 async def test_connections_beyond_the_per_ip_limit_are_refused(demo_help_center, settings):
     settings.KEEL_RATE_LIMITS = {**settings.KEEL_RATE_LIMITS, "connections_per_ip": "2/minute"}
     key = demo_help_center.workspace.public_key
