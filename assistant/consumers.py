@@ -116,7 +116,7 @@ class ChatConsumer(RealtimeConsumer):
 
     async def connect(self):
         self.visitor_key = None
-        self.customer_id = ""
+        self.visitor_token = self.customer_id = ""
         self.conversation = None
         self.answering: asyncio.Task | None = None
         self.client_ip = (self.scope.get("client") or ["unknown"])[0]
@@ -184,7 +184,8 @@ class ChatConsumer(RealtimeConsumer):
         ):
             customer_id = ""
         await self._leave_conversation()
-        self.visitor_key, self.customer_id = visitor_key, customer_id
+        self.visitor_key, self.visitor_token = visitor_key, visitor_token
+        self.customer_id = customer_id
         self.conversation = await in_thread(conversation_of_customer)(
             workspace=self.workspace, visitor_key=visitor_key, customer_id=customer_id
         )
@@ -192,7 +193,7 @@ class ChatConsumer(RealtimeConsumer):
             await self.channel_layer.group_add(
                 conversation_group(self.conversation.pk), self.channel_name
             )
-        await self.send(text_data=await in_thread(self._session_html)(visitor_token))
+        await self.send(text_data=await in_thread(self._session_html)())
 
     async def ask(self, frame: dict):
         text = _text(frame, "message").strip()
@@ -282,7 +283,7 @@ class ChatConsumer(RealtimeConsumer):
 
     async def _conversation_ensure(self):
         if self.conversation is None:
-            self.conversation = await in_thread(conversation_start)(
+            self.conversation, started = await in_thread(conversation_start)(
                 workspace=self.workspace,
                 visitor_key=self.visitor_key,
                 customer_id=self.customer_id,
@@ -290,6 +291,8 @@ class ChatConsumer(RealtimeConsumer):
             await self.channel_layer.group_add(
                 conversation_group(self.conversation.pk), self.channel_name
             )
+            if not started:  # another tab of theirs started it: this one shows it whole
+                await self.send(text_data=await in_thread(self._session_html)())
 
     async def _answer(self, text: str, *, after: asyncio.Task | None):
         if after is not None:
@@ -329,7 +332,7 @@ class ChatConsumer(RealtimeConsumer):
                 conversation_group(self.conversation.pk), self.channel_name
             )
 
-    def _session_html(self, visitor_token: str) -> str:
+    def _session_html(self) -> str:
         messages = (
             list(conversation_messages(conversation_id=self.conversation.pk))
             if self.conversation is not None
@@ -345,7 +348,7 @@ class ChatConsumer(RealtimeConsumer):
             {
                 "workspace": self.workspace,
                 "messages": messages,
-                "visitor_token": visitor_token,
+                "visitor_token": self.visitor_token,
                 **status,
             },
         )

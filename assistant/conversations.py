@@ -22,7 +22,7 @@ from assistant.models import (
     Workspace,
 )
 from assistant.rails.input_rails import InputVerdict
-from assistant.selectors import policy_in_force
+from assistant.selectors import conversation_of_customer, policy_in_force
 from assistant.vault import vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
@@ -47,10 +47,22 @@ class Timings:
     total_ms: int
 
 
-def conversation_start(*, workspace: Workspace, visitor_key: str, customer_id: str) -> Conversation:
-    return Conversation.objects.create(
-        workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
-    )
+def conversation_start(
+    *, workspace: Workspace, visitor_key: str, customer_id: str
+) -> tuple[Conversation, bool]:
+    """The customer's conversation, and whether it is new: two tabs of theirs asking at
+    once share one (the workspace's row is the lock), so a reload loses neither."""
+    with transaction.atomic():
+        Workspace.objects.select_for_update(no_key=True).get(pk=workspace.pk)
+        conversation = conversation_of_customer(
+            workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
+        )
+        if conversation is not None:
+            return conversation, False
+        conversation = Conversation.objects.create(
+            workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
+        )
+    return conversation, True
 
 
 def sandbox_start(*, workspace: Workspace, user: AbstractBaseUser) -> Conversation:

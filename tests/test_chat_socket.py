@@ -455,3 +455,44 @@ async def test_a_signed_id_with_a_nul_is_cleaned_not_a_crash(demo_help_center):
     assert 'id="session"' in session
     assert "30 days" in (await chat.ask("How do I return a bike?")).text
     await chat.close()
+
+
+async def test_two_tabs_of_one_visitor_share_one_conversation(demo_help_center):
+    """Both opened before the first question, both asking at once."""
+    workspace = demo_help_center.workspace
+    first = await connected_client(workspace)
+    second = ChatClient(workspace.public_key)
+    second.visitor_token = first.visitor_token
+    assert await second.connect()
+    await second.hello()
+
+    await asyncio.gather(
+        first.send({"type": "ask", "message": "How do I return a bike?"}),
+        second.send({"type": "ask", "message": "Do you ship to Canada?"}),
+    )
+
+    for tab in (first, second):  # each tab shows both tabs' questions
+        seen = ""
+        while "return a bike" not in seen or "ship to Canada" not in seen:
+            seen += visible_text(await tab.receive())
+    assert await database_sync_to_async(Conversation.objects.count)() == 1
+    for tab in (first, second):
+        await tab.close()
+    await until_answered(workspace, count=2)
+    reloaded = ChatClient(workspace.public_key)
+    reloaded.visitor_token = first.visitor_token
+    assert await reloaded.connect()
+    history = visible_text(await reloaded.hello())
+    assert "return a bike" in history and "ship to Canada" in history
+    await reloaded.close()
+
+
+async def until_answered(workspace, *, count: int) -> list[Message]:
+    """The workspace's answers, once `count` of them are finished."""
+    for _ in range(1200):
+        replies = await messages_of(workspace, role=Message.Role.ASSISTANT)
+        finished = [reply for reply in replies if reply.outcome != Message.Outcome.STREAMING]
+        if len(finished) >= count:
+            return finished
+        await asyncio.sleep(0.05)
+    pytest.fail(f"{count} answers were not finished in time")
