@@ -20,13 +20,19 @@ import re
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import validate_email
+from django.db import DatabaseError
 from django.template.loader import render_to_string
 from limits.errors import StorageError
 
 from assistant import pipeline
-from assistant.conversations import conversation_start, feedback_record
+from assistant.conversations import (
+    QuestionTaken,
+    conversation_start,
+    feedback_record,
+    question_queue,
+)
 from assistant.events import (
     REDIS_UNREACHABLE,
     agents_group,
@@ -36,7 +42,7 @@ from assistant.events import (
 )
 from assistant.handoff_requests import person_requested
 from assistant.handoffs import IllegalTransition, csat_record, ticket_email_set
-from assistant.models import Feedback, Message
+from assistant.models import Conversation, Feedback, Message
 from assistant.origins import embedding_allowed, keel_origin, origin_of
 from assistant.partials import customer_status_context, transcript_and_status_html
 from assistant.presence import presence_end, presence_start
@@ -48,6 +54,7 @@ from assistant.selectors import (
     handoff_latest,
     handoff_open,
     message_in_conversation,
+    question_queued_next,
     staff_membership,
     workspace_by_public_key,
 )
@@ -59,9 +66,11 @@ logger = logging.getLogger(__name__)
 # Far above any legitimate frame; longer ones are refused unread.
 MAX_FRAME_CHARS = 256 * 1024
 MAX_COMMENT_CHARS = 2000
-# Answers keep being written when the customer's socket drops; they are stored and pushed
-# to the conversation's group, where a reconnected socket picks them up.
-_answers_in_progress: set[asyncio.Task] = set()
+# One task per conversation in this process answers its questions in turn; one sent
+# meanwhile, from any of the customer's tabs, is stored at once and answered after those
+# before it. The task goes on when the socket that started it drops: answers are stored
+# and pushed to the conversation's group, where a reconnected socket picks them up.
+_answering: dict[int, asyncio.Task] = {}
 
 CLOSE_FORBIDDEN = 4403
 # RFC 6455's 1013 "try again later" in the range daphne may send; reconnect.js retries it.
@@ -118,7 +127,6 @@ class ChatConsumer(RealtimeConsumer):
         self.visitor_key = None
         self.visitor_token = self.customer_id = ""
         self.conversation = None
-        self.answering: asyncio.Task | None = None
         self.client_ip = (self.scope.get("client") or ["unknown"])[0]
         headers = dict(self.scope["headers"])
         self.keel = keel_origin(
@@ -194,6 +202,8 @@ class ChatConsumer(RealtimeConsumer):
                 conversation_group(self.conversation.pk), self.channel_name
             )
         await self.send(text_data=await in_thread(self._session_html)())
+        if self.conversation is not None:  # what a server that stopped left unanswered
+            _answers_start(conversation=self.conversation)
 
     async def ask(self, frame: dict):
         text = _text(frame, "message").strip()
@@ -216,11 +226,7 @@ class ChatConsumer(RealtimeConsumer):
             )
         else:
             await self._conversation_ensure()
-            await self.notice("")
-            # A question sent while the last one is being answered waits its turn.
-            self.answering = asyncio.create_task(self._answer(text, after=self.answering))
-            _answers_in_progress.add(self.answering)
-            self.answering.add_done_callback(_answers_in_progress.discard)
+            await self._question_keep(text)
 
     async def feedback(self, frame: dict):
         rating = _text(frame, "rating")
@@ -294,17 +300,29 @@ class ChatConsumer(RealtimeConsumer):
             if not started:  # another tab of theirs started it: this one shows it whole
                 await self.send(text_data=await in_thread(self._session_html)())
 
-    async def _answer(self, text: str, *, after: asyncio.Task | None):
-        if after is not None:
-            await asyncio.wait([after])
+    async def _question_keep(self, text: str):
+        """The question stored, then acknowledged (the widget clears its box only then):
+        answered now, or queued behind the one being answered. Frames are handled one at
+        a time, so the customer's questions are stored in the order sent."""
+        conversation = self.conversation
         try:
-            await pipeline.answer(conversation=self.conversation, text=text)
-        except pipeline.QuestionNotStored:
-            logger.exception("Storing a message in conversation %s failed", self.conversation.pk)
+            if _answering_now(conversation.pk):
+                await in_thread(question_queue)(conversation=conversation, text=text)
+                # After the task now answering, which may have looked for queued
+                # questions already: this one looks again once it is done.
+                _answers_start(conversation=conversation)
+            else:
+                stored = asyncio.get_running_loop().create_future()
+                _answers_start(conversation=conversation, text=text, stored=stored)
+                await stored
+        except (pipeline.QuestionNotStored, DatabaseError, ObjectDoesNotExist):
+            logger.exception("Storing a message in conversation %s failed", conversation.pk)
             await self.unsent(text)
         except Exception:
-            logger.exception("Answering in conversation %s failed", self.conversation.pk)
+            logger.exception("Answering in conversation %s failed", conversation.pk)
             await self.notice("Sorry, something went wrong. Please try again in a moment.")
+        else:
+            await self.send(text_data=render_to_string("widget/_accepted.html", {"text": text}))
 
     async def chat_push(self, event: dict):
         await self.send(text_data=event["html"])
@@ -358,6 +376,59 @@ class ChatConsumer(RealtimeConsumer):
 # chat. Lone surrogates (JSON's "\ud800") cannot be encoded, by spaCy or the database.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def _answering_now(conversation_id: int) -> bool:
+    task = _answering.get(conversation_id)
+    return task is not None and not task.done()
+
+
+def _answers_start(
+    *, conversation: Conversation, text: str = "", stored: asyncio.Future | None = None
+) -> None:
+    """After the conversation's answering task if one runs: answers `text` if given
+    (`stored` resolves once it is kept, or fails with why it was not), then its queued
+    questions, oldest first."""
+    before = _answering.get(conversation.pk)
+
+    async def answers() -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        if text:
+            try:
+                await pipeline.answer(
+                    conversation=conversation,
+                    text=text,
+                    # The asker may be gone (its wait cancelled): the answer goes on.
+                    on_stored=lambda: stored.done() or stored.set_result(None),
+                )
+            except Exception as error:
+                if stored.done():
+                    logger.exception("Answering in conversation %s failed", conversation.pk)
+                else:
+                    stored.set_exception(error)
+        await _queued_answer(conversation=conversation)
+
+    task = asyncio.create_task(answers())
+    _answering[conversation.pk] = task
+
+    def forget(done: asyncio.Task) -> None:
+        if _answering.get(conversation.pk) is done:
+            del _answering[conversation.pk]
+
+    task.add_done_callback(forget)
+
+
+async def _queued_answer(*, conversation: Conversation) -> None:
+    while question := await in_thread(question_queued_next)(conversation_id=conversation.pk):
+        try:
+            await pipeline.answer(conversation=conversation, text=question.text, queued=question)
+        except QuestionTaken:
+            return  # another server process is answering them, in order
+        except Exception:
+            # Still queued: answered when one of the customer's sockets next says hello.
+            logger.exception("Answering in conversation %s failed", conversation.pk)
+            return
 
 
 def _text(frame: dict, field: str) -> str:

@@ -22,7 +22,8 @@ from assistant.models import (
     Workspace,
 )
 from assistant.rails.input_rails import InputVerdict
-from assistant.selectors import conversation_of_customer, policy_in_force
+from assistant.rails.personal_data import Redacted, personal_data_redact
+from assistant.selectors import conversation_of_customer, policy_for_conversation, policy_in_force
 from assistant.vault import vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
@@ -72,20 +73,52 @@ def sandbox_start(*, workspace: Workspace, user: AbstractBaseUser) -> Conversati
     )
 
 
+class QuestionTaken(Exception):
+    """Another server process claimed this queued question first, and answers the queue."""
+
+
+def question_queue(*, conversation: Conversation, text: str) -> Message:
+    """A question sent while another is being answered, stored at once (its personal data
+    redacted and sealed as for any question) so that a stopping server loses none; it is
+    checked and answered in its turn (`question_and_answer_add` with `queued`)."""
+    current = Conversation.objects.select_related("workspace").get(pk=conversation.pk)
+    policy = policy_for_conversation(conversation=current)
+    redacted = personal_data_redact(text=text, kinds=frozenset(policy.personal_data_kinds))
+    with transaction.atomic():
+        question = Message.objects.create(
+            conversation=conversation, role=Message.Role.CUSTOMER, text=redacted.text, queued=True
+        )
+        _question_kept(question=question, redacted=redacted, policy=policy)
+        events.messages_added(messages=[question])
+    return question
+
+
 def question_add(
     *,
     conversation: Conversation,
     verdict: InputVerdict,
     search_query: str,
     policy: PolicyVersion,
+    queued: Message | None = None,
 ) -> Message:
     """Stores the question as redacted, its personal data sealed in the vault for the
-    policy's retention period, and what the input rails found, audited."""
+    policy's retention period, and what the input rails found, audited. `queued`: the
+    question was stored when it came, and is claimed now (QuestionTaken if it was)."""
     with transaction.atomic():
-        question = _question(conversation=conversation, verdict=verdict, search_query=search_query)
-        question.save()
+        if queued is None:
+            question = _question(
+                conversation=conversation, verdict=verdict, search_query=search_query
+            )
+            question.save()
+        else:
+            question = _queued_claim(
+                conversation=conversation,
+                question=queued,
+                verdict=verdict,
+                search_query=search_query,
+            )
         _question_recorded(question=question, verdict=verdict, policy=policy)
-        events.messages_added(messages=[question])
+        events.messages_added(messages=[] if queued else [question])
     return question
 
 
@@ -95,25 +128,56 @@ def question_and_answer_add(
     verdict: InputVerdict,
     search_query: str,
     policy: PolicyVersion,
+    queued: Message | None = None,
 ) -> Message:
     """The question, stored as `question_add` stores it, and under it the answer's place
     on screen, where its text streams in while it is written: one transaction, so the
-    customer sees both or, the database failing, neither."""
+    customer sees both or, the database failing, neither (a `queued` question is on
+    screen already)."""
+    answer = Message(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        text="",
+        outcome=Message.Outcome.STREAMING,
+    )
     with transaction.atomic():
-        question, answer = Message.objects.bulk_create(  # one INSERT, in this order
-            [
-                _question(conversation=conversation, verdict=verdict, search_query=search_query),
-                Message(
-                    conversation=conversation,
-                    role=Message.Role.ASSISTANT,
-                    text="",
-                    outcome=Message.Outcome.STREAMING,
-                ),
-            ]
-        )
+        if queued is None:
+            question, answer = Message.objects.bulk_create(  # one INSERT, in this order
+                [
+                    _question(
+                        conversation=conversation, verdict=verdict, search_query=search_query
+                    ),
+                    answer,
+                ]
+            )
+        else:
+            question = _queued_claim(
+                conversation=conversation,
+                question=queued,
+                verdict=verdict,
+                search_query=search_query,
+            )
+            answer.save()
         _question_recorded(question=question, verdict=verdict, policy=policy)
-        events.messages_added(messages=[question, answer])
+        events.messages_added(messages=[answer] if queued else [question, answer])
     return answer
+
+
+def _queued_claim(
+    *, conversation: Conversation, question: Message, verdict: InputVerdict, search_query: str
+) -> Message:
+    """The queued question, now checked, taken off the queue by this answer alone."""
+    checked = _question(conversation=conversation, verdict=verdict, search_query=search_query)
+    fields = {
+        "text": checked.text,
+        "search_query": search_query,
+        "escalation_rule": checked.escalation_rule,
+    }
+    if not Message.objects.filter(pk=question.pk, queued=True).update(queued=False, **fields):
+        raise QuestionTaken
+    for name, value in {**fields, "queued": False}.items():
+        setattr(question, name, value)
+    return question
 
 
 def _question(*, conversation: Conversation, verdict: InputVerdict, search_query: str) -> Message:
@@ -127,32 +191,9 @@ def _question(*, conversation: Conversation, verdict: InputVerdict, search_query
 
 
 def _question_recorded(*, question: Message, verdict: InputVerdict, policy: PolicyVersion) -> None:
-    """What storing a question records beside it: the conversation's last activity, the
-    personal data sealed in the vault, the rails' findings audited."""
-    conversation_id = question.conversation_id
-    redacted = verdict.redacted
-    Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now())
-    if redacted.replacements:
-        expires_at = timezone.now() + timedelta(days=policy.personal_data_retention_days)
-        VaultEntry.objects.bulk_create(
-            VaultEntry(
-                message=question,
-                placeholder=replacement.placeholder,
-                kind=replacement.kind,
-                sealed_value=vault_seal(replacement.value),
-                expires_at=expires_at,
-            )
-            for replacement in redacted.replacements
-        )
-        message_audit(
-            message=question,
-            kind=AuditEvent.Kind.REDACTION,
-            detail={
-                "placeholders": [r.placeholder for r in redacted.replacements],
-                "kinds": sorted({r.kind for r in redacted.replacements}),
-            },
-        )
-        events.notice_after_commit(conversation_id=conversation_id, text=REDACTION_NOTICE)
+    """What storing a question records beside it: what `_question_kept` does, and the
+    rails' findings audited."""
+    _question_kept(question=question, redacted=verdict.redacted, policy=policy)
     if verdict.injection.flagged:
         message_audit(
             message=question,
@@ -177,6 +218,34 @@ def _question_recorded(*, question: Message, verdict: InputVerdict, policy: Poli
                     "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
                 },
             )
+
+
+def _question_kept(*, question: Message, redacted: Redacted, policy: PolicyVersion) -> None:
+    """The conversation's last activity, and the question's personal data sealed in the
+    vault for the policy's retention period, audited."""
+    conversation_id = question.conversation_id
+    Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now())
+    if redacted.replacements:
+        expires_at = timezone.now() + timedelta(days=policy.personal_data_retention_days)
+        VaultEntry.objects.bulk_create(
+            VaultEntry(
+                message=question,
+                placeholder=replacement.placeholder,
+                kind=replacement.kind,
+                sealed_value=vault_seal(replacement.value),
+                expires_at=expires_at,
+            )
+            for replacement in redacted.replacements
+        )
+        message_audit(
+            message=question,
+            kind=AuditEvent.Kind.REDACTION,
+            detail={
+                "placeholders": [r.placeholder for r in redacted.replacements],
+                "kinds": sorted({r.kind for r in redacted.replacements}),
+            },
+        )
+        events.notice_after_commit(conversation_id=conversation_id, text=REDACTION_NOTICE)
 
 
 def answer_finish(

@@ -29,6 +29,7 @@
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {
+    clearAccepted();
     var session = document.getElementById("session");
     var token = session && session.dataset.visitor;
     if (token && token !== visitor) {
@@ -45,10 +46,15 @@
   });
   var typingTimer = null;
 
-  document.addEventListener("htmx:wsAfterSend", function (event) {
-    var form = event.detail.elt;
-    if (form && form.id === "ask") form.reset();
-  });
+  // The box is cleared once Keel has stored the question (#accepted names it), never on
+  // sending: a question lost on the way stays in the box, to send again.
+  function clearAccepted() {
+    var accepted = document.getElementById("accepted");
+    var box = document.getElementById("message");
+    if (!accepted || accepted.dataset.message === undefined) return;
+    if (box.value.replace(/\r/g, "").trim() === accepted.dataset.message) box.value = "";
+    delete accepted.dataset.message;
+  }
 
   function setNotice(text) {
     var notice = document.getElementById("notice");
