@@ -104,3 +104,27 @@ def test_history_survives_reloads_on_another_site_that_blocks_third_party_cookie
     expect(panel.locator(".message--customer")).to_contain_text("How do I return a bike?")
     expect(panel.locator(".message--assistant").last).to_contain_text("30 days")
     company_site.shutdown()
+
+
+@pytest.mark.parametrize("keel_server_env", [{"KEEL_RATE_LIMIT_MESSAGES_PER_SOCKET": "1/minute"}])
+def test_the_box_is_cleared_once_keel_keeps_the_question_and_a_refused_one_stays(
+    page, demo_help_center, keel_server
+):
+    workspace = demo_help_center.workspace
+    workspace.slug = DEMO_WORKSPACE_SLUG
+    workspace.save()
+    page.goto(keel_server + "/")
+    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
+    panel = page.frame_locator("iframe#keel-panel")
+    box = panel.get_by_role("textbox", name="Your question")
+
+    box.fill("How do I return a bike?")
+    box.press("Enter")
+    expect(panel.locator(".message--customer")).to_contain_text("How do I return a bike?")
+    expect(box).to_have_value("")
+    expect(panel.locator(".message--assistant a.cite").first).to_be_visible(timeout=60_000)
+
+    box.fill("Do you ship to Canada?")
+    box.press("Enter")
+    expect(panel.locator("#notice")).to_contain_text("faster than I can answer")
+    expect(box).to_have_value("Do you ship to Canada?")  # not sent: still there to send
