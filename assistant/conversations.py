@@ -103,22 +103,12 @@ def question_add(
 ) -> Message:
     """Stores the question as redacted, its personal data sealed in the vault for the
     policy's retention period, and what the input rails found, audited. `queued`: the
-    question was stored when it came, and is claimed now (QuestionTaken if it was)."""
+    same question, stored when it came, which this one replaces (see `_queued_moved`)."""
     with transaction.atomic():
-        if queued is None:
-            question = _question(
-                conversation=conversation, verdict=verdict, search_query=search_query
-            )
-            question.save()
-        else:
-            question = _queued_claim(
-                conversation=conversation,
-                question=queued,
-                verdict=verdict,
-                search_query=search_query,
-            )
-        _question_recorded(question=question, verdict=verdict, policy=policy)
-        events.messages_added(messages=[] if queued else [question])
+        question = _question(conversation=conversation, verdict=verdict, search_query=search_query)
+        question.save()
+        _question_recorded(question=question, verdict=verdict, policy=policy, queued=queued)
+        events.messages_added(messages=[question])
     return question
 
 
@@ -132,52 +122,34 @@ def question_and_answer_add(
 ) -> Message:
     """The question, stored as `question_add` stores it, and under it the answer's place
     on screen, where its text streams in while it is written: one transaction, so the
-    customer sees both or, the database failing, neither (a `queued` question is on
-    screen already)."""
-    answer = Message(
-        conversation=conversation,
-        role=Message.Role.ASSISTANT,
-        text="",
-        outcome=Message.Outcome.STREAMING,
-    )
+    customer sees both or, the database failing, neither."""
     with transaction.atomic():
-        if queued is None:
-            question, answer = Message.objects.bulk_create(  # one INSERT, in this order
-                [
-                    _question(
-                        conversation=conversation, verdict=verdict, search_query=search_query
-                    ),
-                    answer,
-                ]
-            )
-        else:
-            question = _queued_claim(
-                conversation=conversation,
-                question=queued,
-                verdict=verdict,
-                search_query=search_query,
-            )
-            answer.save()
-        _question_recorded(question=question, verdict=verdict, policy=policy)
-        events.messages_added(messages=[answer] if queued else [question, answer])
+        question, answer = Message.objects.bulk_create(  # one INSERT, in this order
+            [
+                _question(conversation=conversation, verdict=verdict, search_query=search_query),
+                Message(
+                    conversation=conversation,
+                    role=Message.Role.ASSISTANT,
+                    text="",
+                    outcome=Message.Outcome.STREAMING,
+                ),
+            ]
+        )
+        _question_recorded(question=question, verdict=verdict, policy=policy, queued=queued)
+        events.messages_added(messages=[question, answer])
     return answer
 
 
-def _queued_claim(
-    *, conversation: Conversation, question: Message, verdict: InputVerdict, search_query: str
-) -> Message:
-    """The queued question, now checked, taken off the queue by this answer alone."""
-    checked = _question(conversation=conversation, verdict=verdict, search_query=search_query)
-    fields = {
-        "text": checked.text,
-        "search_query": search_query,
-        "escalation_rule": checked.escalation_rule,
-    }
-    if not Message.objects.filter(pk=question.pk, queued=True).update(queued=False, **fields):
+def _queued_moved(*, queued: Message, question: Message) -> None:
+    """A queued question moves down to where its answer begins, so that every answer
+    follows its own question, on screen and for whatever reads the conversation: its
+    personal data and audit events go to the new row, and the old one is deleted, by
+    this answer alone (QuestionTaken when another got there first)."""
+    VaultEntry.objects.filter(message=queued).update(message=question)
+    AuditEvent.objects.filter(message=queued).update(message=question)
+    if not Message.objects.filter(pk=queued.pk, queued=True).delete()[0]:
         raise QuestionTaken
-    for name, value in {**fields, "queued": False}.items():
-        setattr(question, name, value)
-    return question
+    events.message_removed(message=queued)
 
 
 def _question(*, conversation: Conversation, verdict: InputVerdict, search_query: str) -> Message:
@@ -190,9 +162,13 @@ def _question(*, conversation: Conversation, verdict: InputVerdict, search_query
     )
 
 
-def _question_recorded(*, question: Message, verdict: InputVerdict, policy: PolicyVersion) -> None:
+def _question_recorded(
+    *, question: Message, verdict: InputVerdict, policy: PolicyVersion, queued: Message | None
+) -> None:
     """What storing a question records beside it: what `_question_kept` does, and the
     rails' findings audited."""
+    if queued is not None:
+        _queued_moved(queued=queued, question=question)
     _question_kept(question=question, redacted=verdict.redacted, policy=policy)
     if verdict.injection.flagged:
         message_audit(

@@ -531,11 +531,13 @@ async def test_questions_sent_while_one_is_answered_are_stored_before_being_acce
         "Do you ship to Canada? Write to [EMAIL_1]",
         *questions[2:],
     ]
-    answers = await until_answered(workspace, count=len(questions))
-    stored = await messages_of(workspace, role=Message.Role.CUSTOMER)
-    assert not any(message.queued for message in stored)
-    # Each answer answers its own question, in turn.
-    assert [answer.trace["search_query"] for answer in answers] == [
-        message.search_query for message in stored
-    ]
+    await until_answered(workspace, count=len(questions))
+    # Each question moved down to its answer when its turn came: each answer follows its
+    # own question, as any reader of the conversation expects.
+    messages = await messages_of(workspace)
+    assert [message.role for message in messages] == ["customer", "assistant"] * len(questions)
+    pairs = list(zip(messages[::2], messages[1::2], strict=True))
+    assert [question.text for question, _ in pairs] == [message.text for message in stored]
+    assert all(answer.trace["search_query"] == question.search_query for question, answer in pairs)
+    assert not any(question.queued for question, _ in pairs)
     await chat.close()

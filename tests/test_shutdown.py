@@ -117,20 +117,22 @@ async def test_questions_accepted_before_a_deploy_are_kept_and_answered_after_it
         server.terminate()
         server.wait()
 
-    questions = await in_thread(_questions_of)(workspace)
-    assert not any(question.queued for question in questions)
-    answers = await in_thread(
-        lambda: list(
-            Message.objects.filter(
-                conversation__workspace=workspace, role=Message.Role.ASSISTANT
-            ).exclude(outcome=Message.Outcome.STREAMING)
-        )
+    # Each answer follows its own question, in the order they were sent; the one being
+    # answered at the SIGTERM is left "being written", for `interrupted_answers_fail`.
+    messages = await in_thread(
+        lambda: list(Message.objects.filter(conversation__workspace=workspace))
     )()
-    assert len(answers) == len(waiting)
-    waited = {question.pk for question in waiting}
-    assert [answer.trace["search_query"] for answer in answers] == [
-        question.search_query for question in questions if question.pk in waited
-    ]  # each answers its own question, in the order they were sent
+    assert [message.role for message in messages] == ["customer", "assistant"] * len(questions)
+    assert [message.text for message in messages[::2]] == [question.text for question in questions]
+    finished = [
+        (question, answer)
+        for question, answer in zip(messages[::2], messages[1::2], strict=True)
+        if answer.outcome != Message.Outcome.STREAMING
+    ]
+    assert len(finished) == len(waiting)
+    assert all(
+        answer.trace["search_query"] == question.search_query for question, answer in finished
+    )
 
 
 def _questions_of(workspace) -> list[Message]:
