@@ -226,7 +226,7 @@ class ChatConsumer(RealtimeConsumer):
             )
         else:
             await self._conversation_ensure()
-            await self._question_keep(text)
+            await self._question_keep(text, sent=_text(frame, "sent")[:20])
 
     async def feedback(self, frame: dict):
         rating = _text(frame, "rating")
@@ -300,10 +300,10 @@ class ChatConsumer(RealtimeConsumer):
             if not started:  # another tab of theirs started it: this one shows it whole
                 await self.send(text_data=await in_thread(self._session_html)())
 
-    async def _question_keep(self, text: str):
-        """The question stored, then acknowledged (the widget clears its box only then):
-        answered now, or queued behind the one being answered. Frames are handled one at
-        a time, so the customer's questions are stored in the order sent."""
+    async def _question_keep(self, text: str, *, sent: str):
+        """The question stored, then acknowledged with the number the widget `sent` it
+        with (it clears its box only then): answered now, or queued behind the one being
+        answered. Frames are handled one at a time, so questions are stored in order."""
         conversation = self.conversation
         try:
             if _answering_now(conversation.pk):
@@ -322,7 +322,7 @@ class ChatConsumer(RealtimeConsumer):
             logger.exception("Answering in conversation %s failed", conversation.pk)
             await self.notice("Sorry, something went wrong. Please try again in a moment.")
         else:
-            await self.send(text_data=render_to_string("widget/_accepted.html", {"text": text}))
+            await self.send(text_data=render_to_string("widget/_accepted.html", {"sent": sent}))
 
     async def chat_push(self, event: dict):
         await self.send(text_data=event["html"])
