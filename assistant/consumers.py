@@ -372,12 +372,6 @@ class ChatConsumer(RealtimeConsumer):
         )
 
 
-# C0 control characters but tab and newline: PostgreSQL refuses NUL, and none belongs in a
-# chat. Lone surrogates (JSON's "\ud800") cannot be encoded, by spaCy or the database.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
-_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
-
-
 def _answering_now(conversation_id: int) -> bool:
     task = _answering.get(conversation_id)
     return task is not None and not task.done()
@@ -429,6 +423,12 @@ async def _queued_answer(*, conversation: Conversation) -> None:
             # Still queued: answered when one of the customer's sockets next says hello.
             logger.exception("Answering in conversation %s failed", conversation.pk)
             return
+
+
+# C0 control characters but tab and newline: PostgreSQL refuses NUL, and none belongs in a
+# chat. Lone surrogates (JSON's "\ud800") cannot be encoded, by spaCy or the database.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 def _text(frame: dict, field: str) -> str:
