@@ -16,16 +16,23 @@ meanwhile is in the history the reconnected socket receives.
 import asyncio
 import json
 import logging
+import re
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import validate_email
+from django.db import DatabaseError
 from django.template.loader import render_to_string
 from limits.errors import StorageError
 
 from assistant import pipeline
-from assistant.conversations import conversation_start, feedback_record
+from assistant.conversations import (
+    QuestionTaken,
+    conversation_start,
+    feedback_record,
+    question_queue,
+)
 from assistant.events import (
     REDIS_UNREACHABLE,
     agents_group,
@@ -36,7 +43,7 @@ from assistant.events import (
 )
 from assistant.handoff_requests import person_requested
 from assistant.handoffs import IllegalTransition, csat_record, ticket_email_set
-from assistant.models import Feedback, Message
+from assistant.models import Conversation, Feedback, Message
 from assistant.origins import embedding_allowed, keel_origin, origin_of
 from assistant.partials import customer_status_context, transcript_and_status_html
 from assistant.presence import presence_end, presence_start
@@ -48,6 +55,7 @@ from assistant.selectors import (
     handoff_latest,
     handoff_open,
     message_in_conversation,
+    question_queued_next,
     staff_membership,
     workspace_by_public_key,
 )
@@ -59,9 +67,11 @@ logger = logging.getLogger(__name__)
 # Far above any legitimate frame; longer ones are refused unread.
 MAX_FRAME_CHARS = 256 * 1024
 MAX_COMMENT_CHARS = 2000
-# Answers keep being written when the customer's socket drops; they are stored and pushed
-# to the conversation's group, where a reconnected socket picks them up.
-_answers_in_progress: set[asyncio.Task] = set()
+# One task per conversation in this process answers its questions in turn; one sent
+# meanwhile, from any of the customer's tabs, is stored at once and answered after those
+# before it. The task goes on when the socket that started it drops: answers are stored
+# and pushed to the conversation's group, where a reconnected socket picks them up.
+_answering: dict[int, asyncio.Task] = {}
 
 CLOSE_FORBIDDEN = 4403
 # RFC 6455's 1013 "try again later" in the range daphne may send; reconnect.js retries it.
@@ -116,9 +126,8 @@ class ChatConsumer(RealtimeConsumer):
 
     async def connect(self):
         self.visitor_key = None
-        self.customer_id = ""
+        self.visitor_token = self.customer_id = ""
         self.conversation = None
-        self.answering: asyncio.Task | None = None
         self.client_ip = (self.scope.get("client") or ["unknown"])[0]
         headers = dict(self.scope["headers"])
         self.keel = keel_origin(
@@ -148,7 +157,7 @@ class ChatConsumer(RealtimeConsumer):
             return
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the parser recurses
             frame = None
         handlers = {
             "hello": self.hello,
@@ -158,7 +167,7 @@ class ChatConsumer(RealtimeConsumer):
             "ticket": self.ticket,
             "csat": self.csat,
         }
-        handler = handlers.get(frame.get("type")) if isinstance(frame, dict) else None
+        handler = handlers.get(_text(frame, "type")) if isinstance(frame, dict) else None
         if handler is None:
             await self.notice("That message could not be read. Please try again.")
         elif handler != self.hello and self.visitor_key is None:
@@ -184,7 +193,8 @@ class ChatConsumer(RealtimeConsumer):
         ):
             customer_id = ""
         await self._leave_conversation()
-        self.visitor_key, self.customer_id = visitor_key, customer_id
+        self.visitor_key, self.visitor_token = visitor_key, visitor_token
+        self.customer_id = customer_id
         self.conversation = await in_thread(conversation_of_customer)(
             workspace=self.workspace, visitor_key=visitor_key, customer_id=customer_id
         )
@@ -192,7 +202,9 @@ class ChatConsumer(RealtimeConsumer):
             await self.channel_layer.group_add(
                 conversation_group(self.conversation.pk), self.channel_name
             )
-        await self.send(text_data=await in_thread(self._session_html)(visitor_token))
+        await self.send(text_data=await in_thread(self._session_html)())
+        if self.conversation is not None:  # what a server that stopped left unanswered
+            _answers_start(conversation=self.conversation)
 
     async def ask(self, frame: dict):
         text = _text(frame, "message").strip()
@@ -205,7 +217,9 @@ class ChatConsumer(RealtimeConsumer):
                 "Please shorten it and send it again."
             )
         elif not (
-            await within_limit(rule="messages_per_visitor", key=self.visitor_key)
+            # The socket's own count first: a new "hello" makes a new visitor, not a new socket.
+            await within_limit(rule="messages_per_socket", key=self.channel_name)
+            and await within_limit(rule="messages_per_visitor", key=self.visitor_key)
             and await within_limit(rule="messages_per_ip", key=self.client_ip)
         ):
             await self.notice(
@@ -213,19 +227,17 @@ class ChatConsumer(RealtimeConsumer):
             )
         else:
             await self._conversation_ensure()
-            await self.notice("")
-            # A question sent while the last one is being answered waits its turn.
-            self.answering = asyncio.create_task(self._answer(text, after=self.answering))
-            _answers_in_progress.add(self.answering)
-            self.answering.add_done_callback(_answers_in_progress.discard)
+            await self._question_keep(text, sent=_text(frame, "sent")[:20])
 
     async def feedback(self, frame: dict):
         rating = _text(frame, "rating")
         comment = _text(frame, "comment").strip()
         message = None
-        if self.conversation is not None and _text(frame, "message_id").isdigit():
+        message_id = _text(frame, "message_id")
+        # isdecimal, not isdigit: int() refuses "²"; 18 digits fit PostgreSQL's bigint.
+        if self.conversation is not None and message_id.isdecimal() and len(message_id) <= 18:
             message = await in_thread(message_in_conversation)(
-                conversation_id=self.conversation.pk, message_id=int(_text(frame, "message_id"))
+                conversation_id=self.conversation.pk, message_id=int(message_id)
             )
         if message is None or message.role != Message.Role.ASSISTANT:
             await self.notice("That answer could not be found.")
@@ -278,7 +290,7 @@ class ChatConsumer(RealtimeConsumer):
 
     async def _conversation_ensure(self):
         if self.conversation is None:
-            self.conversation = await in_thread(conversation_start)(
+            self.conversation, started = await in_thread(conversation_start)(
                 workspace=self.workspace,
                 visitor_key=self.visitor_key,
                 customer_id=self.customer_id,
@@ -286,18 +298,32 @@ class ChatConsumer(RealtimeConsumer):
             await self.channel_layer.group_add(
                 conversation_group(self.conversation.pk), self.channel_name
             )
+            if not started:  # another tab of theirs started it: this one shows it whole
+                await self.send(text_data=await in_thread(self._session_html)())
 
-    async def _answer(self, text: str, *, after: asyncio.Task | None):
-        if after is not None:
-            await asyncio.wait([after])
+    async def _question_keep(self, text: str, *, sent: str):
+        """The question stored, then acknowledged with the number the widget `sent` it
+        with (it clears its box only then): answered now, or queued behind the one being
+        answered. Frames are handled one at a time, so questions are stored in order."""
+        conversation = self.conversation
         try:
-            await pipeline.answer(conversation=self.conversation, text=text)
-        except pipeline.QuestionNotStored:
-            logger.exception("Storing a message in conversation %s failed", self.conversation.pk)
+            if _answering_now(conversation.pk):
+                await in_thread(question_queue)(conversation=conversation, text=text)
+                # After the task now answering, which may have looked for queued
+                # questions already: this one looks again once it is done.
+                _answers_start(conversation=conversation)
+            else:
+                stored = asyncio.get_running_loop().create_future()
+                _answers_start(conversation=conversation, text=text, stored=stored)
+                await stored
+        except (pipeline.QuestionNotStored, DatabaseError, ObjectDoesNotExist):
+            logger.exception("Storing a message in conversation %s failed", conversation.pk)
             await self.unsent(text)
         except Exception:
-            logger.exception("Answering in conversation %s failed", self.conversation.pk)
+            logger.exception("Answering in conversation %s failed", conversation.pk)
             await self.notice("Sorry, something went wrong. Please try again in a moment.")
+        else:
+            await self.send(text_data=render_to_string("widget/_accepted.html", {"sent": sent}))
 
     async def chat_push(self, event: dict):
         await self.send(text_data=event["html"])
@@ -325,7 +351,7 @@ class ChatConsumer(RealtimeConsumer):
                 conversation_group(self.conversation.pk), self.channel_name
             )
 
-    def _session_html(self, visitor_token: str) -> str:
+    def _session_html(self) -> str:
         messages = (
             list(conversation_messages(conversation_id=self.conversation.pk))
             if self.conversation is not None
@@ -341,15 +367,79 @@ class ChatConsumer(RealtimeConsumer):
             {
                 "workspace": self.workspace,
                 "messages": messages,
-                "visitor_token": visitor_token,
+                "visitor_token": self.visitor_token,
                 **status,
             },
         )
 
 
+def _answering_now(conversation_id: int) -> bool:
+    task = _answering.get(conversation_id)
+    return task is not None and not task.done()
+
+
+def _answers_start(
+    *, conversation: Conversation, text: str = "", stored: asyncio.Future | None = None
+) -> None:
+    """After the conversation's answering task if one runs: answers `text` if given
+    (`stored` resolves once it is kept, or fails with why it was not), then its queued
+    questions, oldest first."""
+    before = _answering.get(conversation.pk)
+
+    async def answers() -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        if text:
+            try:
+                await pipeline.answer(
+                    conversation=conversation,
+                    text=text,
+                    # The asker may be gone (its wait cancelled): the answer goes on.
+                    on_stored=lambda: stored.done() or stored.set_result(None),
+                )
+            except Exception as error:
+                if stored.done():
+                    logger.exception("Answering in conversation %s failed", conversation.pk)
+                else:
+                    stored.set_exception(error)
+        await _queued_answer(conversation=conversation)
+
+    task = asyncio.create_task(answers())
+    _answering[conversation.pk] = task
+
+    def forget(done: asyncio.Task) -> None:
+        if _answering.get(conversation.pk) is done:
+            del _answering[conversation.pk]
+
+    task.add_done_callback(forget)
+
+
+async def _queued_answer(*, conversation: Conversation) -> None:
+    while question := await in_thread(question_queued_next)(conversation_id=conversation.pk):
+        try:
+            await pipeline.answer(conversation=conversation, text=question.text, queued=question)
+        except QuestionTaken:
+            return  # another server process is answering them, in order
+        except Exception:
+            # Still queued: answered when one of the customer's sockets next says hello.
+            logger.exception("Answering in conversation %s failed", conversation.pk)
+            return
+
+
+# C0 control characters but tab and newline: PostgreSQL refuses NUL, and none belongs in a
+# chat. Lone surrogates (JSON's "\ud800") cannot be encoded, by spaCy or the database.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
 def _text(frame: dict, field: str) -> str:
+    """A frame's field as clean text, the one way every field is read ("" if not text)."""
     value = frame.get(field, "")
-    return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        return ""
+    return _LONE_SURROGATES.sub("\ufffd", _CONTROL_CHARACTERS.sub("", value))
 
 
 class AgentConsumer(RealtimeConsumer):

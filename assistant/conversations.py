@@ -23,7 +23,7 @@ from assistant.models import (
 )
 from assistant.rails.input_rails import InputVerdict
 from assistant.rails.personal_data import Redacted, personal_data_redact
-from assistant.selectors import policy_for_conversation, policy_in_force
+from assistant.selectors import conversation_of_customer, policy_for_conversation, policy_in_force
 from assistant.vault import conversation_placeholders, vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
@@ -48,10 +48,22 @@ class Timings:
     total_ms: int
 
 
-def conversation_start(*, workspace: Workspace, visitor_key: str, customer_id: str) -> Conversation:
-    return Conversation.objects.create(
-        workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
-    )
+def conversation_start(
+    *, workspace: Workspace, visitor_key: str, customer_id: str
+) -> tuple[Conversation, bool]:
+    """The customer's conversation, and whether it is new: two tabs of theirs asking at
+    once share one (the workspace's row is the lock), so a reload loses neither."""
+    with transaction.atomic():
+        Workspace.objects.select_for_update(no_key=True).get(pk=workspace.pk)
+        conversation = conversation_of_customer(
+            workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
+        )
+        if conversation is not None:
+            return conversation, False
+        conversation = Conversation.objects.create(
+            workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
+        )
+    return conversation, True
 
 
 def sandbox_start(*, workspace: Workspace, user: AbstractBaseUser) -> Conversation:
@@ -61,19 +73,45 @@ def sandbox_start(*, workspace: Workspace, user: AbstractBaseUser) -> Conversati
     )
 
 
+class QuestionTaken(Exception):
+    """Another server process claimed this queued question first, and answers the queue."""
+
+
+def question_queue(*, conversation: Conversation, text: str) -> Message:
+    """A question sent while another is being answered, stored at once (its personal data
+    redacted and sealed as for any question) so that a stopping server loses none; it is
+    checked and answered in its turn (`question_and_answer_add` with `queued`)."""
+    current = Conversation.objects.select_related("workspace").get(pk=conversation.pk)
+    policy = policy_for_conversation(conversation=current)
+    redacted = personal_data_redact(
+        text=text,
+        kinds=frozenset(policy.personal_data_kinds),
+        earlier=conversation_placeholders(conversation_id=conversation.pk),
+    )
+    with transaction.atomic():
+        question = Message.objects.create(
+            conversation=conversation, role=Message.Role.CUSTOMER, text=redacted.text, queued=True
+        )
+        _question_kept(question=question, redacted=redacted, policy=policy)
+        events.messages_added(messages=[question])
+    return question
+
+
 def question_add(
     *,
     conversation: Conversation,
     verdict: InputVerdict,
     search_query: str,
     policy: PolicyVersion,
+    queued: Message | None = None,
 ) -> Message:
     """Stores the question as redacted, its personal data sealed in the vault for the
-    policy's retention period, and what the input rails found, audited."""
+    policy's retention period, and what the input rails found, audited. `queued`: the
+    same question, stored when it came, which this one replaces (see `_queued_moved`)."""
     with transaction.atomic():
         question = _question(conversation=conversation, verdict=verdict, search_query=search_query)
         question.save()
-        _question_recorded(question=question, verdict=verdict, policy=policy)
+        _question_recorded(question=question, verdict=verdict, policy=policy, queued=queued)
         events.messages_added(messages=[question])
     return question
 
@@ -84,6 +122,7 @@ def question_and_answer_add(
     verdict: InputVerdict,
     search_query: str,
     policy: PolicyVersion,
+    queued: Message | None = None,
 ) -> Message:
     """The question, stored as `question_add` stores it, and under it the answer's place
     on screen, where its text streams in while it is written: one transaction, so the
@@ -100,9 +139,21 @@ def question_and_answer_add(
                 ),
             ]
         )
-        _question_recorded(question=question, verdict=verdict, policy=policy)
+        _question_recorded(question=question, verdict=verdict, policy=policy, queued=queued)
         events.messages_added(messages=[question, answer])
     return answer
+
+
+def _queued_moved(*, queued: Message, question: Message) -> None:
+    """A queued question moves down to where its answer begins, so that every answer
+    follows its own question, on screen and for whatever reads the conversation: its
+    personal data and audit events go to the new row, and the old one is deleted, by
+    this answer alone (QuestionTaken when another got there first)."""
+    VaultEntry.objects.filter(message=queued).update(message=question)
+    AuditEvent.objects.filter(message=queued).update(message=question)
+    if not Message.objects.filter(pk=queued.pk, queued=True).delete()[0]:
+        raise QuestionTaken
+    events.message_removed(message=queued)
 
 
 def _question(*, conversation: Conversation, verdict: InputVerdict, search_query: str) -> Message:
@@ -115,14 +166,14 @@ def _question(*, conversation: Conversation, verdict: InputVerdict, search_query
     )
 
 
-def _question_recorded(*, question: Message, verdict: InputVerdict, policy: PolicyVersion) -> None:
-    """What storing a question records beside it: the conversation's last activity, the
-    personal data sealed in the vault, the rails' findings audited."""
-    conversation_id = question.conversation_id
-    Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now())
-    if verdict.redacted.replacements:
-        _personal_data_sealed(message=question, redacted=verdict.redacted, policy=policy)
-        events.notice_after_commit(conversation_id=conversation_id, text=REDACTION_NOTICE)
+def _question_recorded(
+    *, question: Message, verdict: InputVerdict, policy: PolicyVersion, queued: Message | None
+) -> None:
+    """What storing a question records beside it: what `_question_kept` does, and the
+    rails' findings audited."""
+    if queued is not None:
+        _queued_moved(queued=queued, question=question)
+    _question_kept(question=question, redacted=verdict.redacted, policy=policy)
     if verdict.injection.flagged:
         message_audit(
             message=question,
@@ -147,6 +198,16 @@ def _question_recorded(*, question: Message, verdict: InputVerdict, policy: Poli
                     "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
                 },
             )
+
+
+def _question_kept(*, question: Message, redacted: Redacted, policy: PolicyVersion) -> None:
+    """The conversation's last activity, and the question's personal data sealed in the
+    vault for the policy's retention period, audited."""
+    conversation_id = question.conversation_id
+    Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now())
+    if redacted.replacements:
+        _personal_data_sealed(message=question, redacted=redacted, policy=policy)
+        events.notice_after_commit(conversation_id=conversation_id, text=REDACTION_NOTICE)
 
 
 def answer_finish(

@@ -123,11 +123,16 @@ def message_changed(*, message: Message) -> None:
     _message_pushes(message=messages_for_display().get(pk=message.pk), swap="replace")
 
 
+def message_removed(*, message: Message) -> None:
+    """A message taken off the screen (a queued question that moved down to its answer)."""
+    _message_pushes(message=message, swap="remove")
+
+
 def _message_pushes(*, message: Message, swap: str) -> None:
     """Rendered now, inside the transaction that wrote the message (it sees the write), and
     pushed after the commit: a database lost in between cannot leave an answer unshown.
     `message` as read for display; `swap` is "append" for a new message, "replace" for an
-    update of one on screen."""
+    update of one on screen, "remove" to take it off."""
     shown = {"message": message, "swap": swap}
     customer_html = render_to_string("widget/_message_push.html", shown)
     staff_html = render_to_string("console/_message_push.html", shown)

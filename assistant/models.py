@@ -328,6 +328,9 @@ class Message(models.Model):
     )
     # Customer questions: the escalation rule they match, for the handoff to a person.
     escalation_rule = models.CharField(max_length=200, blank=True)
+    # A customer question sent while another was being answered: stored at once (redacted),
+    # answered in its turn, even by a server started after this one stopped.
+    queued = models.BooleanField(default=False)
     # Why the answer is what it is: passages retrieved, rail verdicts, generation, timings.
     trace = models.JSONField(default=dict, blank=True)
 

@@ -14,7 +14,7 @@ after its data commits.
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
@@ -89,9 +89,17 @@ class Draft:
     rails_seconds: float = 0.0  # spent checking sentences with the output rails
 
 
-async def answer(*, conversation: Conversation, text: str) -> Message | None:
+async def answer(
+    *,
+    conversation: Conversation,
+    text: str,
+    queued: Message | None = None,
+    on_stored: Callable[[], None] | None = None,
+) -> Message | None:
     """The assistant's answer, or None when a person has (or is about to take) the
-    conversation: the question is stored for them and the assistant stays silent."""
+    conversation: the question is stored for them and the assistant stays silent.
+    `queued`: the question, stored when it came, whose `text` this is (QuestionTaken when
+    another process answers it); `on_stored` is called once the question is kept."""
     started = time.perf_counter()
     # Personal data is replaced by placeholders before anything else sees the question.
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
@@ -104,7 +112,7 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
     # rails, so one waits on PostgreSQL while the other writes. Its failure belongs to the
     # answer, which is on screen by then.
     reply, searched = await asyncio.gather(
-        in_thread(_question_store)(conversation=conversation, asked=asked),
+        in_thread(_question_store)(conversation=conversation, asked=asked, queued=queued),
         _searched(conversation=conversation, asked=asked),
         return_exceptions=True,
     )
@@ -112,6 +120,8 @@ async def answer(*, conversation: Conversation, text: str) -> Message | None:
         raise QuestionNotStored from reply
     if isinstance(reply, BaseException):
         raise reply
+    if on_stored is not None:
+        on_stored()
     if reply is None:
         return None
     asked_at = time.perf_counter()
@@ -328,9 +338,11 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
     )
 
 
-def _question_store(*, conversation: Conversation, asked: Asked) -> Message | None:
-    """The question stored; then either the answer's place on screen, or (a person has
-    it, or it must go to one) no answer from the assistant."""
+def _question_store(
+    *, conversation: Conversation, asked: Asked, queued: Message | None
+) -> Message | None:
+    """The question stored (or, `queued`, claimed); then either the answer's place on
+    screen, or (a person has it, or it must go to one) no answer from the assistant."""
     if asked.state == Conversation.State.RESOLVED:
         handoffs.reopen(conversation=conversation)
     stored = {
@@ -338,6 +350,7 @@ def _question_store(*, conversation: Conversation, asked: Asked) -> Message | No
         "verdict": asked.verdict,
         "search_query": asked.search_query,
         "policy": asked.policy,
+        "queued": queued,
     }
     if asked.gets_reply:
         return question_and_answer_add(**stored)

@@ -1,4 +1,5 @@
-"""Rate limits for the public chat socket, with the `limits` library (moving windows).
+"""Rate limits for the public chat socket, with the `limits` library (moving windows):
+sockets per IP; messages per IP, per visitor and per socket (see `KEEL_RATE_LIMITS`).
 
 Storage is in process memory by default; with several server processes, point
 `KEEL_RATE_LIMIT_STORAGE` at Redis (`async+redis://...`) so they share the counts.

@@ -75,14 +75,20 @@ def message_in_conversation(*, conversation_id: int, message_id: int) -> Message
 
 def conversation_so_far(*, conversation_id: int) -> list[Message]:
     """Its finished messages, oldest first, with their ratings (without their traces): all
-    that answering the next question reads of it, in one query."""
+    that answering the next question reads of it, in one query. Questions still queued
+    are not asked yet."""
     return list(
-        Message.objects.filter(conversation_id=conversation_id)
+        Message.objects.filter(conversation_id=conversation_id, queued=False)
         .exclude(outcome=Message.Outcome.STREAMING)
         .select_related("feedback")
         .defer("trace")
         .order_by("pk")
     )
+
+
+def question_queued_next(*, conversation_id: int) -> Message | None:
+    """The oldest of its questions stored while another was answered, not answered yet."""
+    return Message.objects.filter(conversation_id=conversation_id, queued=True).first()
 
 
 def assistant_message_latest(*, conversation_id: int) -> Message | None:

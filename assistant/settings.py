@@ -263,10 +263,14 @@ LLM_TIMEOUT_SECONDS = float(os.environ.get("LLM_TIMEOUT_SECONDS", 20))
 # Customer chat.
 KEEL_MAX_MESSAGE_CHARS = int(os.environ.get("KEEL_MAX_MESSAGE_CHARS", 4000))
 KEEL_RATE_LIMIT_STORAGE = os.environ.get("KEEL_RATE_LIMIT_STORAGE", "async+memory://")
+# Per IP, generous: an office, a school or a mobile carrier puts a hundred customers (and
+# their tabs, and a new socket per page they open) behind one address. Per visitor and per
+# socket, tight; a socket's count survives a "hello" that makes it a new visitor.
 KEEL_RATE_LIMITS = {
-    "connections_per_ip": os.environ.get("KEEL_RATE_LIMIT_CONNECTIONS_PER_IP", "30/minute"),
+    "connections_per_ip": os.environ.get("KEEL_RATE_LIMIT_CONNECTIONS_PER_IP", "300/minute"),
+    "messages_per_ip": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_IP", "300/minute"),
     "messages_per_visitor": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_VISITOR", "10/minute"),
-    "messages_per_ip": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_IP", "60/minute"),
+    "messages_per_socket": os.environ.get("KEEL_RATE_LIMIT_MESSAGES_PER_SOCKET", "10/minute"),
 }
 
 # How long a chat visitor's token stays valid after it was last signed (every hello signs

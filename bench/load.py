@@ -141,6 +141,7 @@ def _server_start(*, model_url: str) -> tuple[subprocess.Popen, str]:
             "KEEL_RATE_LIMIT_CONNECTIONS_PER_IP": unlimited,
             "KEEL_RATE_LIMIT_MESSAGES_PER_VISITOR": unlimited,
             "KEEL_RATE_LIMIT_MESSAGES_PER_IP": unlimited,
+            "KEEL_RATE_LIMIT_MESSAGES_PER_SOCKET": unlimited,
         },
         cwd=Path(__file__).resolve().parent.parent,
         stdout=subprocess.DEVNULL,

@@ -112,3 +112,53 @@ def test_history_survives_reloads_on_another_site_that_blocks_third_party_cookie
     expect(panel.locator(".message--customer")).to_contain_text("How do I return a bike?")
     expect(panel.locator(".message--assistant").last).to_contain_text("30 days")
     company_site.shutdown()
+
+
+@pytest.mark.parametrize("keel_server_env", [{"KEEL_RATE_LIMIT_MESSAGES_PER_SOCKET": "1/minute"}])
+def test_the_box_is_cleared_once_keel_keeps_the_question_and_a_refused_one_stays(
+    page, demo_help_center, keel_server
+):
+    workspace = demo_help_center.workspace
+    workspace.slug = DEMO_WORKSPACE_SLUG
+    workspace.save()
+    page.goto(keel_server + "/")
+    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
+    panel = page.frame_locator("iframe#keel-panel")
+    box = panel.get_by_role("textbox", name="Your question")
+
+    box.fill("How do I return a bike?")
+    box.press("Enter")
+    expect(panel.locator(".message--customer")).to_contain_text("How do I return a bike?")
+    expect(box).to_have_value("")
+    expect(panel.locator(".message--assistant a.cite").first).to_be_visible(timeout=60_000)
+
+    box.fill("Do you ship to Canada?")
+    box.press("Enter")
+    expect(panel.locator("#notice")).to_contain_text("faster than I can answer")
+    expect(box).to_have_value("Do you ship to Canada?")  # not sent: still there to send
+
+
+def test_quick_questions_each_get_their_answer_below_them(page, demo_help_center, keel_server):
+    """Sent while the first is answered, the others wait in the transcript; each moves
+    down to its answer when its turn comes, and the box clears as each is kept."""
+    workspace = demo_help_center.workspace
+    workspace.slug = DEMO_WORKSPACE_SLUG
+    workspace.save()
+    page.goto(keel_server + "/")
+    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
+    panel = page.frame_locator("iframe#keel-panel")
+    box = panel.get_by_role("textbox", name="Your question")
+    questions = ["How do I return a bike?", "Do you ship to Canada?", "How do I track my order?"]
+
+    for question in questions:
+        box.fill(question)
+        box.press("Enter")
+        expect(box).to_have_value("")  # kept by Keel before the box clears
+
+    messages = panel.locator("#messages > .message:not(.message--greeting)")
+    expect(panel.locator(".message__text--streaming")).to_have_count(0, timeout=60_000)
+    expect(messages).to_have_count(2 * len(questions))
+    expect(panel.locator(".message--customer")).to_contain_text(questions)
+    for index in range(len(questions)):
+        expect(messages.nth(2 * index)).to_have_class("message message--customer")
+        expect(messages.nth(2 * index + 1)).to_have_class("message message--assistant")

@@ -1,6 +1,7 @@
 """The customer's chat socket, end to end: real ASGI app, real database, real embeddings."""
 
 import asyncio
+import re
 import time
 from datetime import timedelta
 
@@ -194,6 +195,48 @@ async def test_messages_beyond_the_rate_limit_are_refused_with_a_notice(demo_hel
     await chat.close()
 
 
+async def test_a_new_hello_does_not_reset_the_sockets_message_limit(demo_help_center, settings):
+    settings.KEEL_RATE_LIMITS = {
+        **settings.KEEL_RATE_LIMITS,
+        "messages_per_visitor": "2/minute",
+        "messages_per_socket": "3/minute",
+    }
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+    await chat.ask("How do I return a bike?")
+    await chat.ask("Do you ship to Canada?")
+
+    chat.visitor_token = ""  # a hello without a token: a new visitor, on the same socket
+    await chat.hello()
+    await chat.ask("What are your store hours?")
+    chat.visitor_token = ""
+    await chat.hello()
+    await chat.send({"type": "ask", "message": "How much is shipping?"})
+
+    assert "faster than I can answer" in visible_text(await chat.receive())
+    assert len(await messages_of(workspace, role=Message.Role.CUSTOMER)) == 3
+    await chat.close()
+
+
+async def test_an_office_of_a_hundred_customers_on_one_ip_is_not_refused(demo_help_center):
+    """The default limits: a hundred customers behind one address each connect and ask."""
+    workspace = demo_help_center.workspace
+    office = [ChatClient(workspace.public_key, ip="192.0.2.80") for _ in range(100)]
+    for customer in office:
+        assert await customer.connect()
+        await customer.hello()
+
+    for customer in office:
+        await customer.send({"type": "ask", "message": "Do you ship to Canada?"})
+    for customer in office:
+        while not finished_answer(await customer.receive()):
+            pass
+
+    assert len(await messages_of(workspace, role=Message.Role.CUSTOMER)) == 100
+    for customer in office:
+        await customer.close()
+
+
 async def test_connections_beyond_the_per_ip_limit_are_refused(demo_help_center, settings):
     settings.KEEL_RATE_LIMITS = {**settings.KEEL_RATE_LIMITS, "connections_per_ip": "2/minute"}
     key = demo_help_center.workspace.public_key
@@ -229,6 +272,10 @@ async def test_oversized_message_gets_a_clear_notice_and_is_not_stored(demo_help
         '{"type": "ask", "message": {"nested": true}}',
         '{"type": "feedback", "message_id": "abc", "rating": "up"}',
         '{"type": "feedback", "message_id": 999999, "rating": "up"}',
+        '{"type": "feedback", "message_id": "\u00b2", "rating": "up"}',
+        '{"type": ["ask"], "message": "unhashable type"}',
+        # Nested far deeper than the parser recurses, well under the frame limit.
+        '{"type": "ask", "message": ' + "[" * 100_000 + "]" * 100_000 + "}",
     ],
 )
 async def test_malformed_frames_get_an_error_notice_and_the_chat_goes_on(demo_help_center, frame):
@@ -341,9 +388,9 @@ async def test_message_that_cannot_be_stored_gets_a_notice(demo_help_center):
     await database_sync_to_async(Conversation.objects.all().delete)()
 
     await chat.send({"type": "ask", "message": "Do you ship to Canada?"})
-    frames = [await chat.receive(), await chat.receive()]
+    unsent = await chat.until("could not be sent")
 
-    assert "could not be sent" in visible_text(frames[-1])
+    assert "Do you ship to Canada?" in unsent  # put back in the box, to send again
     assert await messages_of(workspace) == []
     await chat.close()
 
@@ -400,3 +447,133 @@ async def test_a_visitor_token_lasts_its_lifetime_and_each_hello_renews_it(
     )  # signed just now
     assert (renewed == signing.loads(chat.visitor_token, salt=VISITOR_SALT)) is kept
     await again.close()
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("How do I return a bike?\x00", "How do I return a bike?"),
+        ("How do I\r\n return a\x07 bike?", "How do I\n return a bike?"),
+        ("How do I return a bike? \ud800", "How do I return a bike? \ufffd"),
+    ],
+)
+async def test_control_characters_and_lone_surrogates_are_cleaned_and_answered(
+    demo_help_center, sent, stored
+):
+    """PostgreSQL refuses NUL, spaCy (Presidio) and the database encoder lone surrogates."""
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace, ip="198.51.100.20")
+
+    answer = await chat.ask(sent)
+
+    assert "30 days" in answer.text
+    [question] = await messages_of(workspace, role=Message.Role.CUSTOMER)
+    assert question.text == stored
+    [reply] = await messages_of(workspace, role=Message.Role.ASSISTANT)
+    await chat.send(
+        {"type": "feedback", "message_id": reply.pk, "rating": "down", "comment": "No\x00 \udc00"}
+    )
+    assert "Thank you" in visible_text(await chat.until("Thank you"))
+    feedback = await database_sync_to_async(Feedback.objects.get)(message=reply)
+    assert feedback.comment == "No \ufffd"
+    assert "30 days" in (await chat.ask("How do I return a bike?")).text  # still open
+    await chat.close()
+
+
+async def test_a_signed_id_with_a_nul_is_cleaned_not_a_crash(demo_help_center):
+    from assistant.visitors import identity_signature
+
+    workspace = demo_help_center.workspace
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    signed = identity_signature(secret=workspace.identity_secret, customer_id="cust\x00-1")
+
+    session = await chat.hello(user_id="cust\x00-1", user_hash=signed, visitor="\udfff")
+
+    assert 'id="session"' in session
+    assert "30 days" in (await chat.ask("How do I return a bike?")).text
+    await chat.close()
+
+
+async def test_two_tabs_of_one_visitor_share_one_conversation(demo_help_center):
+    """Both opened before the first question, both asking at once."""
+    workspace = demo_help_center.workspace
+    first = await connected_client(workspace)
+    second = ChatClient(workspace.public_key)
+    second.visitor_token = first.visitor_token
+    assert await second.connect()
+    await second.hello()
+
+    await asyncio.gather(
+        first.send({"type": "ask", "message": "How do I return a bike?"}),
+        second.send({"type": "ask", "message": "Do you ship to Canada?"}),
+    )
+
+    for tab in (first, second):  # each tab shows both tabs' questions
+        seen = ""
+        while "return a bike" not in seen or "ship to Canada" not in seen:
+            seen += visible_text(await tab.receive())
+    assert await database_sync_to_async(Conversation.objects.count)() == 1
+    for tab in (first, second):
+        await tab.close()
+    await until_answered(workspace, count=2)
+    reloaded = ChatClient(workspace.public_key)
+    reloaded.visitor_token = first.visitor_token
+    assert await reloaded.connect()
+    history = visible_text(await reloaded.hello())
+    assert "return a bike" in history and "ship to Canada" in history
+    await reloaded.close()
+
+
+async def until_answered(workspace, *, count: int) -> list[Message]:
+    """The workspace's answers, once `count` of them are finished."""
+    for _ in range(1200):
+        replies = await messages_of(workspace, role=Message.Role.ASSISTANT)
+        finished = [reply for reply in replies if reply.outcome != Message.Outcome.STREAMING]
+        if len(finished) >= count:
+            return finished
+        await asyncio.sleep(0.05)
+    pytest.fail(f"{count} answers were not finished in time")
+
+
+async def test_questions_sent_while_one_is_answered_are_stored_before_being_accepted(
+    demo_help_center,
+):
+    """Each is kept (personal data redacted) before the widget is told to clear its box,
+    and they are answered in the order sent."""
+    workspace = demo_help_center.workspace
+    chat = await connected_client(workspace)
+    questions = [
+        "How do I return a bike?",
+        "Do you ship to Canada? Write to jo@example.com",
+        "How long does delivery to Canada take?",
+        "What are your store hours?",
+    ]
+
+    for number, question in enumerate(questions, start=1):
+        await chat.send({"type": "ask", "message": question, "sent": number})
+    accepted = []
+    while len(accepted) < len(questions):
+        frame = await chat.receive()
+        if 'id="accepted"' in frame:
+            accepted.append(re.search(r'data-sent="([^"]*)"', frame).group(1))
+            stored = await messages_of(workspace, role=Message.Role.CUSTOMER)
+            assert len(stored) >= len(accepted)  # kept before it was accepted
+
+    assert accepted == ["1", "2", "3", "4"]
+    stored = await messages_of(workspace, role=Message.Role.CUSTOMER)
+    assert [message.text for message in stored] == [
+        *questions[:1],
+        "Do you ship to Canada? Write to [EMAIL_1]",
+        *questions[2:],
+    ]
+    await until_answered(workspace, count=len(questions))
+    # Each question moved down to its answer when its turn came: each answer follows its
+    # own question, as any reader of the conversation expects.
+    messages = await messages_of(workspace)
+    assert [message.role for message in messages] == ["customer", "assistant"] * len(questions)
+    pairs = list(zip(messages[::2], messages[1::2], strict=True))
+    assert [question.text for question, _ in pairs] == [message.text for message in stored]
+    assert all(answer.trace["search_query"] == question.search_query for question, answer in pairs)
+    assert not any(question.queued for question, _ in pairs)
+    await chat.close()

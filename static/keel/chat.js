@@ -29,6 +29,7 @@
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {
+    clearAccepted();
     var session = document.getElementById("session");
     var token = session && session.dataset.visitor;
     if (token && token !== visitor) {
@@ -45,10 +46,27 @@
   });
   var typingTimer = null;
 
-  document.addEventListener("htmx:wsAfterSend", function (event) {
-    var form = event.detail.elt;
-    if (form && form.id === "ask") form.reset();
+  // The box is cleared once Keel has stored the question, never on sending: a question
+  // lost on the way stays in the box, to send again. Each question carries a number, which
+  // Keel's acknowledgement (#accepted) names; the box is cleared if it still holds it.
+  var sending = {};
+  var sent = 0;
+  document.addEventListener("htmx:wsConfigSend", function (event) {
+    if (event.target.id !== "ask") return;
+    sent += 1;
+    event.detail.parameters.sent = String(sent);
+    sending[sent] = event.detail.parameters.message;
   });
+
+  function clearAccepted() {
+    var accepted = document.getElementById("accepted");
+    var number = accepted && accepted.dataset.sent;
+    if (!number) return;
+    var box = document.getElementById("message");
+    if (number in sending && box.value === sending[number]) box.value = "";
+    delete sending[number];
+    delete accepted.dataset.sent;
+  }
 
   function setNotice(text) {
     var notice = document.getElementById("notice");
