@@ -221,6 +221,9 @@ def walk(django_db_setup, django_db_blocker):
             process.wait(timeout=10)
         with django_db_blocker.unblock():
             _in_own_thread(_walk_objects_remove)
+        # The tests' own connection (pytest-django's atomic around each): left open, the
+        # test database could not be dropped at the end of the session.
+        connection.close()
 
 
 def _exercised(response) -> None:
