@@ -7,6 +7,7 @@ with contrast below AA, and on refused access that is not refused (or the other 
 One server, one worker and one set of objects serve the whole module; the objects are
 committed, and removed afterwards."""
 
+import mimetypes
 import os
 import subprocess
 import sys
@@ -197,9 +198,12 @@ def _walk_objects_remove() -> None:
 
 
 @pytest.fixture(scope="module")
-def walk(django_db_setup, django_db_blocker):
+def walk(django_db_setup, django_db_blocker, browser):
     """The server and the worker run without DJANGO_ALLOW_ASYNC_UNSAFE (which the browser
-    fixture sets for this process): an async-unsafe call in them must fail the walk."""
+    fixture sets for this process): an async-unsafe call in them must fail the walk.
+
+    Playwright starts first, so that the tests' database connection is opened after it and
+    is the one closed here."""
     port = free_port()
     with pytest.MonkeyPatch.context() as environment:
         environment.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
@@ -376,6 +380,12 @@ class AdminActions:
         route = next(route for route in url_routes() if route.name == name)
         return route_url(route, values={**self.walk.values, **values})
 
+    def choose_file(self, label: str, *, name: str, content: bytes) -> None:
+        mime_type = mimetypes.guess_type(name)[0] or "text/plain"
+        self.page.get_by_label(label).set_input_files(
+            files=[{"name": name, "mimeType": mime_type, "buffer": content}]
+        )
+
     def check(self, step: str) -> None:
         problems = page_problems(self.page) + self.watch.problems
         self.watch.clear()
@@ -427,14 +437,10 @@ def test_console_actions(admin):
 def test_knowledge_actions(admin):
     page = admin.page
     page.goto(admin.url("knowledge_base"))
-    page.get_by_label("Markdown, HTML, plain text or PDF files").set_input_files(
-        files=[
-            {
-                "name": "walk-scratch.md",
-                "mimeType": "text/markdown",
-                "buffer": b"# Tyre pressure\n\nPump road tyres to 80 psi before a long ride.\n",
-            }
-        ]
+    admin.choose_file(
+        "Markdown, HTML, plain text or PDF files",
+        name="walk-scratch.md",
+        content=b"# Tyre pressure\n\nPump road tyres to 80 psi before a long ride.\n",
     )
     page.get_by_role("button", name="Upload").click()
     scratch = page.locator("#documents tr", has_text="walk-scratch.md")
@@ -507,14 +513,10 @@ def test_evaluation_actions(admin):
     admin.check("test case added and edited")
     row.get_by_role("button", name="Delete").click()
     expect(row).to_have_count(0)
-    page.get_by_label("JSON lines").set_input_files(
-        files=[
-            {
-                "name": "cases.jsonl",
-                "mimeType": "application/json",
-                "buffer": b'{"question": "Walkthrough import?", "expected": "dont_know"}\n',
-            }
-        ]
+    admin.choose_file(
+        "JSON lines",
+        name="cases.jsonl",
+        content=b'{"question": "Walkthrough import?", "expected": "dont_know"}\n',
     )
     page.get_by_role("button", name="Import").click()
     expect(page.locator("#eval-cases")).to_contain_text("Walkthrough import?")
@@ -533,9 +535,7 @@ def test_gap_article_and_widget_settings(admin):
 
     page.goto(admin.url("widget_settings"))
     page.get_by_label("Greeting").fill("Hi! Ask me about deliveries.")
-    page.get_by_label("Avatar").set_input_files(
-        files=[{"name": "walk.png", "mimeType": "image/png", "buffer": _avatar_png().read()}]
-    )
+    admin.choose_file("Avatar", name="walk.png", content=_avatar_png().read())
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#widget-form")).to_contain_text("Saved.")
     page.get_by_role("button", name="Rotate secret").click()
