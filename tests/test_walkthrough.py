@@ -347,6 +347,16 @@ def _route_problems(route: Route, *, role: Role, walk: Walk, context, page, watc
     return problems
 
 
+def test_the_map_matches_the_urlconf():
+    """Fast, without a browser: a new URL pattern needs an expectation, and a removed one
+    leaves none behind."""
+    names = {route.name for route in url_routes()}
+    assert not names - set(ROUTES), (
+        f"URL patterns the walk has no expectation for: {names - set(ROUTES)}"
+    )
+    assert not set(ROUTES) - names, f"expectations for no URL pattern: {set(ROUTES) - names}"
+
+
 @pytest.mark.parametrize("role", list(Role), ids=lambda role: role.name.lower())
 def test_every_route_as(role, walk, browser):
     """Every URL pattern, its parameters filled with the first workspace's objects."""
