@@ -1,0 +1,250 @@
+"""The walkthrough's map of Keel: every URL pattern from the URLconf, who may open it, and
+what a real browser must never meet on it (a server error, a failed request, a console
+error, an unnamed or unreadable control, an exception's text).
+
+A pattern missing from `ROUTES` (and from `NOT_WALKED`) fails the walk with its name, so a
+new page cannot be left out."""
+
+import enum
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from axe_playwright_python.sync_playwright import Axe
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+SCREENSHOTS = Path(__file__).parent / "walkthrough-screenshots"
+
+# Patterns deliberately not walked, with the reason.
+NOT_WALKED = {
+    "admin/": "Django's own admin site: Django tests it; Keel only registers models there",
+}
+
+
+class Access(enum.Enum):
+    PUBLIC = "anyone"
+    TOKEN = "anyone with the metrics token (KEEL_METRICS_TOKEN)"
+    SIGNED_IN = "anyone signed in"
+    STAFF = "agents and admins of the workspace"
+    ADMIN = "admins of the workspace"
+
+
+class Kind(enum.Enum):
+    PAGE = "a page (or an htmx partial) opened with GET"
+    FILE = "a download (CSV, JSON, metrics) fetched with GET"
+    ACTION = "POST only: clicked in the pages by the action tests"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    access: Access
+    kind: Kind
+    query: str = ""  # a query string the page needs, with {value} fields
+
+
+ROUTES = {
+    "demo_site": Expectation(Access.PUBLIC, Kind.PAGE),
+    "home": Expectation(Access.SIGNED_IN, Kind.PAGE),
+    "health": Expectation(Access.PUBLIC, Kind.FILE),
+    "metrics": Expectation(Access.TOKEN, Kind.FILE),
+    "console_home": Expectation(Access.SIGNED_IN, Kind.PAGE),
+    "console": Expectation(Access.STAFF, Kind.PAGE),
+    "console_conversation": Expectation(Access.STAFF, Kind.PAGE),
+    "console_claim": Expectation(Access.STAFF, Kind.ACTION),
+    "console_reply": Expectation(Access.STAFF, Kind.ACTION),
+    "console_hand_back": Expectation(Access.STAFF, Kind.ACTION),
+    "console_resolve": Expectation(Access.STAFF, Kind.ACTION),
+    "console_note": Expectation(Access.STAFF, Kind.ACTION),
+    "console_save_case": Expectation(Access.STAFF, Kind.ACTION),
+    "console_vault": Expectation(Access.STAFF, Kind.ACTION),
+    "chat_panel": Expectation(Access.PUBLIC, Kind.PAGE),
+    "cited_source": Expectation(Access.PUBLIC, Kind.PAGE),
+    "login": Expectation(Access.PUBLIC, Kind.PAGE),
+    "logout": Expectation(Access.SIGNED_IN, Kind.ACTION),
+    "knowledge_bases": Expectation(Access.ADMIN, Kind.PAGE),
+    "knowledge_base": Expectation(Access.ADMIN, Kind.PAGE),
+    "document_table": Expectation(Access.ADMIN, Kind.PAGE),
+    "document_upload": Expectation(Access.ADMIN, Kind.ACTION),
+    "document_delete": Expectation(Access.ADMIN, Kind.ACTION),
+    "document_reindex": Expectation(Access.ADMIN, Kind.ACTION),
+    "chunk_release": Expectation(Access.ADMIN, Kind.ACTION),
+    "widget_settings": Expectation(Access.ADMIN, Kind.PAGE),
+    "widget_identity_secret": Expectation(Access.ADMIN, Kind.ACTION),
+    "audit_log": Expectation(Access.ADMIN, Kind.PAGE),
+    "analytics": Expectation(Access.ADMIN, Kind.PAGE),
+    "analytics_conversations_csv": Expectation(Access.ADMIN, Kind.FILE),
+    "answer": Expectation(Access.STAFF, Kind.PAGE),
+    "answer_trace": Expectation(Access.STAFF, Kind.FILE),
+    "policy": Expectation(Access.ADMIN, Kind.PAGE),
+    "policy_draft": Expectation(Access.ADMIN, Kind.ACTION),
+    "policy_sandbox": Expectation(Access.ADMIN, Kind.ACTION),
+    "policy_sandbox_clear": Expectation(Access.ADMIN, Kind.ACTION),
+    "policy_check": Expectation(Access.ADMIN, Kind.ACTION),
+    "policy_check_status": Expectation(Access.ADMIN, Kind.PAGE),
+    "policy_publish": Expectation(Access.ADMIN, Kind.ACTION),
+    "policy_restore": Expectation(Access.ADMIN, Kind.ACTION),
+    "gaps": Expectation(Access.ADMIN, Kind.PAGE),
+    "gap_article": Expectation(Access.ADMIN, Kind.PAGE, query="questions={gap_question_id}"),
+    "gap_article_publish": Expectation(Access.ADMIN, Kind.ACTION),
+    "evaluation": Expectation(Access.ADMIN, Kind.PAGE),
+    "evaluation_start": Expectation(Access.ADMIN, Kind.ACTION),
+    "evaluation_runs": Expectation(Access.ADMIN, Kind.PAGE),
+    "evaluation_run": Expectation(Access.ADMIN, Kind.PAGE),
+    "evaluation_progress": Expectation(Access.ADMIN, Kind.PAGE),
+    "evaluation_json": Expectation(Access.ADMIN, Kind.FILE),
+    "eval_cases": Expectation(Access.ADMIN, Kind.PAGE),
+    "eval_case_add": Expectation(Access.ADMIN, Kind.ACTION),
+    "eval_cases_import": Expectation(Access.ADMIN, Kind.ACTION),
+    "eval_cases_export": Expectation(Access.ADMIN, Kind.FILE),
+    "eval_case": Expectation(Access.ADMIN, Kind.PAGE),
+    "eval_case_edit": Expectation(Access.ADMIN, Kind.PAGE),  # GET the form, POST it (actions)
+    "eval_case_delete": Expectation(Access.ADMIN, Kind.ACTION),
+}
+# Edited in place: its POST is an action too.
+ACTIONS = {name for name, expected in ROUTES.items() if expected.kind is Kind.ACTION} | {
+    "eval_case_edit"
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: str  # the whole route, e.g. "w/<slug:workspace_slug>/policy/"
+
+    @property
+    def parameters(self) -> list[str]:
+        return re.findall(r"<(?:\w+:)?(\w+)>", self.pattern)
+
+
+def url_routes(patterns=None, prefix: str = "") -> list[Route]:
+    """Every named pattern of the URLconf, through its includes, but those in NOT_WALKED."""
+    routes = []
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        whole = prefix + str(entry.pattern)
+        if whole in NOT_WALKED:
+            continue
+        if isinstance(entry, URLResolver):
+            routes.extend(url_routes(entry.url_patterns, whole))
+        elif isinstance(entry, URLPattern):
+            routes.append(Route(name=entry.name or whole, pattern=whole))
+    return routes
+
+
+def route_url(route: Route, *, values: dict) -> str:
+    """The route's path with its parameters (and query) filled from the walk's objects;
+    KeyError names a parameter the walk has no object for."""
+    path = reverse(route.name, kwargs={name: values[name] for name in route.parameters})
+    query = ROUTES[route.name].query.format(**values)
+    return f"{path}?{query}" if query else path
+
+
+class Role(enum.Enum):
+    ANONYMOUS = "anonymous"
+    AGENT = "agent"
+    ADMIN = "admin"
+    OTHER_ADMIN = "admin of another workspace"
+
+
+class Outcome(enum.Enum):
+    SHOWN = 200
+    LOGIN = "the login page"
+    FORBIDDEN = 403
+    NOT_FOUND = 404
+
+
+def outcome_for(*, role: Role, access: Access) -> Outcome:
+    """What `role` gets from a route of the first workspace (or a public one)."""
+    if access in (Access.PUBLIC, Access.TOKEN):
+        return Outcome.SHOWN
+    if role is Role.ANONYMOUS:
+        return Outcome.LOGIN
+    if access is Access.SIGNED_IN:
+        return Outcome.SHOWN
+    if role is Role.OTHER_ADMIN:
+        return Outcome.NOT_FOUND
+    if role is Role.AGENT and access is Access.ADMIN:
+        return Outcome.FORBIDDEN
+    return Outcome.SHOWN
+
+
+# Text that only an exception's page shows (Django's debug page included).
+EXCEPTION_TEXT = re.compile(
+    r"Traceback|Exception|SynchronousOnlyOperation|Server Error \(500\)|DEBUG = True"
+)
+AXE_RULES = ["color-contrast", "button-name", "link-name", "input-button-name", "image-alt"]
+_axe = Axe()
+
+
+@dataclass
+class Watch:
+    """What one browser context met since `clear()`: console errors, uncaught script
+    errors, failed requests, error responses. Refusals the walk expects are let through."""
+
+    problems: list[str] = field(default_factory=list)
+    expected_document_status: int | None = None
+
+    def attach(self, context) -> None:
+        context.on("console", self._console)
+        context.on("weberror", lambda error: self.problems.append(f"script error: {error.error}"))
+        context.on("requestfailed", self._failed)
+        context.on("response", self._response)
+
+    def clear(self, *, expected_document_status: int | None = None) -> None:
+        self.problems = []
+        self.expected_document_status = expected_document_status
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        refused = f"status of {self.expected_document_status}"
+        if self.expected_document_status and refused in message.text:
+            return
+        self.problems.append(f"console error: {message.text} ({message.location.get('url')})")
+
+    def _failed(self, request) -> None:
+        self.problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
+
+    def _response(self, response) -> None:
+        request = response.request
+        if response.status < 400:
+            return
+        refused = request.resource_type == "document" and (
+            response.status == self.expected_document_status
+        )
+        if response.status >= 500 or not refused:
+            self.problems.append(f"{response.status} for {request.resource_type} {request.url}")
+
+
+def page_problems(page, *, secrets: tuple[str, ...] = (), accessibility: bool = True) -> list[str]:
+    """What is wrong on the page as shown: an exception's text, a leaked secret, an
+    unnamed or unreadable control (axe-core, serious and critical only), once the page's
+    own requests (htmx's included) are done."""
+    if accessibility:
+        page.wait_for_load_state("networkidle")
+    problems = []
+    text = page.locator("body").inner_text()
+    if found := EXCEPTION_TEXT.search(text):
+        problems.append(f"shows exception text {found.group()!r}")
+    problems.extend(f"shows {secret!r}" for secret in secrets if secret in text)
+    if not accessibility:
+        return problems
+    results = _axe.run(
+        page,
+        options={"runOnly": {"type": "rule", "values": AXE_RULES}, "resultTypes": ["violations"]},
+    )
+    for violation in results.response["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            nodes = "; ".join(_axe_node(node) for node in violation["nodes"][:5])
+            problems.append(f"axe {violation['id']} ({violation['impact']}): {nodes}")
+    return problems
+
+
+def _axe_node(node: dict) -> str:
+    """The element, and why (the contrast ratio and colours, the missing name)."""
+    html = " ".join(node["html"].split())[:100]
+    checks = node.get("any", []) + node.get("all", []) + node.get("none", [])
+    return f"{html} ({checks[0]['message'] if checks else node.get('failureSummary', '')})"
+
+
+def screenshot(page, *, role: Role, name: str) -> None:
+    page.screenshot(path=SCREENSHOTS / role.name.lower() / f"{name}.png", full_page=True)
