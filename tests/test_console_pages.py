@@ -67,3 +67,14 @@ def test_sandbox_handoffs_are_in_no_queue_count_or_wait(agent_client, knowledge_
     assert "sandbox=False" in page and "sandbox=True" not in page
     # The customer's wait is reckoned from customers' handoffs only (1.5 minutes, not 5 h).
     assert expected_wait_minutes(workspace_id=workspace.pk, position=1, agents=1) == 2
+
+
+def test_an_agent_lands_in_the_console_and_is_shown_only_its_pages(agent_client, knowledge_base):
+    workspace = knowledge_base.workspace
+    response = agent_client.get(reverse("home"), follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("console", args=[workspace.slug])
+    page = response.content.decode()
+    for admin_page in ("knowledge_bases", "policy", "evaluation", "analytics", "audit_log"):
+        assert reverse(admin_page, args=[workspace.slug]) not in page

@@ -331,3 +331,15 @@ def test_a_judge_that_fails_leaves_no_score_and_the_run_finishes(
     assert run.status == EvalRun.Status.FINISHED and run.results.count() == 2
     assert not run.results.filter(faithfulness__isnull=False).exists()
     assert "judge_faithfulness" not in run.metrics  # no score beats a guessed one
+
+
+def test_each_case_edit_form_has_ids_of_its_own(admin_client, admin_membership):
+    """Beside the add form on the same page, each label must lead to its own field."""
+    workspace = admin_membership.workspace
+    case = EvalCase.objects.create(workspace=workspace, question="Do you ship to Canada?")
+    editing = admin_client.get(url("eval_case_edit", workspace, case.pk)).content.decode()
+    adding = admin_client.get(url("eval_cases", workspace)).content.decode()
+
+    assert f'<label for="case-{case.pk}-question"' in editing
+    assert f'id="case-{case.pk}-question"' in editing
+    assert 'id="id_question"' in adding and 'id="id_question"' not in editing

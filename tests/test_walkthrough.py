@@ -514,9 +514,8 @@ def test_evaluation_actions(admin):
     expect(row).to_have_count(1)
     row_id = row.get_attribute("id")
     row.get_by_role("button", name="Edit").click()
-    # By name: the edit form's labels point at the add form's fields (the same ids).
     editing = page.locator(f"#{row_id}")
-    editing.locator("[name=question]").fill("Walkthrough case: do you ship to the Moon?")
+    editing.get_by_label("Question").fill("Walkthrough case: do you ship to the Moon?")
     editing.get_by_role("button", name="Save").click()
     row = page.locator(f"#{row_id}")
     expect(row).to_contain_text("ship to the Moon")

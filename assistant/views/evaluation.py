@@ -111,10 +111,12 @@ def case_add(request):
 @admin_required
 def case_edit(request, case_id: int):
     case = _case(request, case_id)
+    # Ids of its own: the add form is on the same page, and each label must find its field.
+    auto_id = f"case-{case.pk}-%s"
     if request.method == "GET":
-        form = EvalCaseForm(instance=case)
+        form = EvalCaseForm(instance=case, auto_id=auto_id)
         return render(request, "evaluation/_case_edit.html", {"case": case, "form": form})
-    form = EvalCaseForm(request.POST, instance=case)
+    form = EvalCaseForm(request.POST, instance=case, auto_id=auto_id)
     if not form.is_valid():
         return render(request, "evaluation/_case_edit.html", {"case": case, "form": form})
     return render(request, "evaluation/_case_row.html", {"case": form.save()})
