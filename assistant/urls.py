@@ -137,6 +137,7 @@ console_patterns = [
 urlpatterns = [
     path("", widget.demo_site, name="demo_site"),
     path("app/", home.home, name="home"),
+    path("favicon.ico", home.favicon, name="favicon"),
     path("health/", ops.health, name="health"),
     path("metrics", ops.metrics, name="metrics"),
     path("console/", console.console_home, name="console_home"),

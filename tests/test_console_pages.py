@@ -78,3 +78,16 @@ def test_an_agent_lands_in_the_console_and_is_shown_only_its_pages(agent_client,
     page = response.content.decode()
     for admin_page in ("knowledge_bases", "policy", "evaluation", "analytics", "audit_log"):
         assert reverse(admin_page, args=[workspace.slug]) not in page
+
+
+def test_a_refusal_is_a_page_of_keels_and_a_fragment_for_htmx(agent_client, knowledge_base):
+    """With Keel's look (and icon) in a browser; only the reason where htmx asked."""
+    policy = reverse("policy", args=[knowledge_base.workspace.slug])
+    page = agent_client.get(policy)
+    fragment = agent_client.get(policy, headers={"HX-Request": "true"})
+
+    assert page.status_code == fragment.status_code == 403
+    assert "favicon.svg" in page.content.decode()
+    assert "does not allow this page" in visible_text(page.content.decode())
+    assert "<html" not in fragment.content.decode()
+    assert "does not allow this page" in visible_text(fragment.content.decode())

@@ -8,7 +8,6 @@ One server, one worker and one set of objects serve the whole module; the object
 committed, and removed afterwards."""
 
 import mimetypes
-import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +32,10 @@ from assistant.handoff_requests import person_requested
 from assistant.models import Citation, EvalCase, EvalRun, Handoff, Membership, Message, Workspace
 from assistant.pipeline import answer
 from assistant.sandbox import sandbox_reply
+from assistant.views.widget import AVATARS
 from knowledge.ingest import files_ingest
 from knowledge.models import Chunk, Document
-from tests.conftest import daphne_start, free_port, url_of_test_database, wait_for_port
+from tests.conftest import daphne_start, free_port, keel_process_environment, wait_for_port
 from tests.factories import (
     KnowledgeBaseFactory,
     MembershipFactory,
@@ -113,16 +113,18 @@ def _walk_objects() -> tuple[dict[Role, str], dict]:
     ).user
     PolicyVersionFactory(workspace=workspace)
 
-    asked = conversation_start(workspace=workspace, visitor_key="walk-visitor", customer_id="")
+    asked, _ = conversation_start(workspace=workspace, visitor_key="walk-visitor", customer_id="")
     reply = async_to_sync(answer)(
         conversation=asked,
         text=f"How long does delivery to Canada take for order {ORDER}? I'm jo@example.com",
     )
     person_requested(conversation=asked)
-    handed_back = conversation_start(workspace=workspace, visitor_key="walk-other", customer_id="")
+    handed_back, _ = conversation_start(
+        workspace=workspace, visitor_key="walk-other", customer_id=""
+    )
     async_to_sync(answer)(conversation=handed_back, text="How do I track my order?")
     person_requested(conversation=handed_back)
-    unanswered = conversation_start(workspace=workspace, visitor_key="walk-gap", customer_id="")
+    unanswered, _ = conversation_start(workspace=workspace, visitor_key="walk-gap", customer_id="")
     async_to_sync(answer)(conversation=unanswered, text="Do you repair skateboards?")
     sandbox = async_to_sync(sandbox_reply)(
         workspace_id=workspace.pk, text=SANDBOX_QUESTION, label=f"staff-{admin.pk}"
@@ -154,6 +156,7 @@ def _walk_objects() -> tuple[dict[Role, str], dict]:
         "run_id": run.pk,
         "case_id": case.pk,
         "public_key": workspace.public_key,
+        "name": workspace.avatar.name.removeprefix(f"{AVATARS}/"),
         "citation_id": Citation.objects.filter(message=reply).first().public_id,
         "gap_question_id": Message.objects.get(
             conversation=unanswered, role=Message.Role.CUSTOMER
@@ -167,11 +170,7 @@ def _walk_objects() -> tuple[dict[Role, str], dict]:
 def _worker_start() -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), "procrastinate", "worker"],
-        env={
-            **os.environ,
-            "DATABASE_URL": url_of_test_database(),
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-        },
+        env=keel_process_environment(),
     )
 
 
@@ -572,7 +571,8 @@ def test_widget_as_customer(browser, walk):
     panel.get_by_role("button", name="Talk to a person").click()
     panel.get_by_label("Leave your e-mail").fill("walker@example.com")
     panel.locator("#handoff-status").get_by_role("button", name="Send").click()
-    expect(panel.locator("#handoff-status")).to_contain_text("we'll reply to walker@example.com")
+    status = panel.locator("#handoff-status")
+    expect(status).to_contain_text("can contact you at walker@example.com")
     frame = page.locator("iframe#keel-panel").element_handle().content_frame()
     failures.extend(f"[customer] chat panel: {p}" for p in page_problems(frame))
     failures.extend(f"[customer] demo site: {p}" for p in page_problems(page) + watch.problems)

@@ -45,6 +45,7 @@ class Expectation:
 ROUTES = {
     "demo_site": Expectation(Access.PUBLIC, Kind.PAGE),
     "home": Expectation(Access.SIGNED_IN, Kind.PAGE),
+    "favicon": Expectation(Access.PUBLIC, Kind.FILE),
     "health": Expectation(Access.PUBLIC, Kind.FILE),
     "metrics": Expectation(Access.TOKEN, Kind.FILE),
     "console_home": Expectation(Access.SIGNED_IN, Kind.PAGE),
@@ -58,6 +59,7 @@ ROUTES = {
     "console_save_case": Expectation(Access.STAFF, Kind.ACTION),
     "console_vault": Expectation(Access.STAFF, Kind.ACTION),
     "chat_panel": Expectation(Access.PUBLIC, Kind.PAGE),
+    "widget_avatar": Expectation(Access.PUBLIC, Kind.FILE),
     "cited_source": Expectation(Access.PUBLIC, Kind.PAGE),
     "login": Expectation(Access.PUBLIC, Kind.PAGE),
     "logout": Expectation(Access.SIGNED_IN, Kind.ACTION),
@@ -202,6 +204,10 @@ class Watch:
         self.problems.append(f"console error: {message.text} ({message.location.get('url')})")
 
     def _failed(self, request) -> None:
+        # Chromium reports a request the page itself cut short (it navigated or swapped on)
+        # as ERR_ABORTED; a server's refusal or error is a response, checked below.
+        if request.failure == "net::ERR_ABORTED":
+            return
         self.problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
     def _response(self, response) -> None:

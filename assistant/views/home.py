@@ -1,5 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
 
 from assistant.models import Membership
 from assistant.selectors import membership_first
@@ -14,3 +16,10 @@ def home(request):
     if membership.role == Membership.Role.AGENT:
         return redirect("console", workspace_slug=membership.workspace.slug)
     return redirect("knowledge_bases", workspace_slug=membership.workspace.slug)
+
+
+@require_GET
+def favicon(request):
+    """Keel's icon where browsers look for it on pages that name none (an htmx partial
+    opened alone, a download): without it, each logs a 404."""
+    return redirect(static("keel/favicon.svg"))
