@@ -233,11 +233,10 @@ class ChatConsumer(RealtimeConsumer):
         rating = _text(frame, "rating")
         comment = _text(frame, "comment").strip()
         message = None
-        message_id = _text(frame, "message_id")
-        # isdecimal, not isdigit: int() refuses "²"; 18 digits fit PostgreSQL's bigint.
-        if self.conversation is not None and message_id.isdecimal() and len(message_id) <= 18:
+        message_id = _row_id(frame, "message_id")
+        if self.conversation is not None and message_id is not None:
             message = await in_thread(message_in_conversation)(
-                conversation_id=self.conversation.pk, message_id=int(message_id)
+                conversation_id=self.conversation.pk, message_id=message_id
             )
         if message is None or message.role != Message.Role.ASSISTANT:
             await self.notice("That answer could not be found.")
@@ -442,6 +441,13 @@ def _text(frame: dict, field: str) -> str:
     return _LONE_SURROGATES.sub("\ufffd", _CONTROL_CHARACTERS.sub("", value))
 
 
+def _row_id(frame: dict, field: str) -> int | None:
+    """A frame's field as a database id, or None: isdecimal, not isdigit (int() refuses
+    "²"), and at most 18 digits (PostgreSQL's bigint)."""
+    value = _text(frame, field)
+    return int(value) if value.isdecimal() and len(value) <= 18 else None
+
+
 class AgentConsumer(RealtimeConsumer):
     """A console socket: live queue, and live updates of the conversation being viewed.
 
@@ -489,11 +495,16 @@ class AgentConsumer(RealtimeConsumer):
             frame = json.loads(text_data or "")
         except ValueError:
             frame = None
-        if not isinstance(frame, dict) or await self._membership() is None:
+        if not isinstance(frame, dict):
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        if await self._membership() is None:  # removed before its socket heard of it
+            await self.access_changed({})
+            return
         if frame.get("type") == "watch":
-            await self.watch(_text(frame, "conversation_id"), refresh=frame.get("refresh") is True)
+            await self.watch(
+                _row_id(frame, "conversation_id"), refresh=frame.get("refresh") is True
+            )
         elif frame.get("type") == "typing" and self.watching is not None:
             handoff = await in_thread(handoff_open)(conversation_id=self.watching)
             user = self.scope["user"]
@@ -502,13 +513,13 @@ class AgentConsumer(RealtimeConsumer):
                     conversation_id=self.watching, name=user.get_short_name() or user.get_username()
                 )
 
-    async def watch(self, conversation_id: str, *, refresh: bool):
+    async def watch(self, conversation_id: int | None, *, refresh: bool):
         """Live updates of one conversation; `refresh`: a page whose socket was lost wants
         the conversation as it is now (read after joining, so nothing falls in between)."""
         found = None
-        if conversation_id.isdigit():
+        if conversation_id is not None:
             found = await in_thread(conversation_for_staff)(
-                workspace=self.workspace, conversation_id=int(conversation_id)
+                workspace=self.workspace, conversation_id=conversation_id
             )
         await self._unwatch()
         if found is not None:
@@ -524,6 +535,10 @@ class AgentConsumer(RealtimeConsumer):
             await self.send(text_data=event["html"])
 
     async def access_changed(self, event: dict):
+        """The person's membership was removed or changed: told so, and closed (once, though
+        a frame and the change's own event may both find it)."""
+        if self.closing:
+            return
         notice = render_to_string(
             "console/_notice.html",
             {"text": "Your access to this workspace changed. Reload the page to go on."},

@@ -561,19 +561,17 @@ async def test_questions_sent_while_one_is_answered_are_stored_before_being_acce
             assert len(stored) >= len(accepted)  # kept before it was accepted
 
     assert accepted == ["1", "2", "3", "4"]
+    kept = [*questions[:1], "Do you ship to Canada? Write to [EMAIL_1]", *questions[2:]]
+    # All kept, redacted (in which rows depends on how far the answers got meanwhile).
     stored = await messages_of(workspace, role=Message.Role.CUSTOMER)
-    assert [message.text for message in stored] == [
-        *questions[:1],
-        "Do you ship to Canada? Write to [EMAIL_1]",
-        *questions[2:],
-    ]
+    assert sorted(message.text for message in stored) == sorted(kept)
     await until_answered(workspace, count=len(questions))
     # Each question moved down to its answer when its turn came: each answer follows its
-    # own question, as any reader of the conversation expects.
+    # own question, in the order sent, as any reader of the conversation expects.
     messages = await messages_of(workspace)
     assert [message.role for message in messages] == ["customer", "assistant"] * len(questions)
     pairs = list(zip(messages[::2], messages[1::2], strict=True))
-    assert [question.text for question, _ in pairs] == [message.text for message in stored]
+    assert [question.text for question, _ in pairs] == kept
     assert all(answer.trace["search_query"] == question.search_query for question, answer in pairs)
     assert not any(question.queued for question, _ in pairs)
     await chat.close()

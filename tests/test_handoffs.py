@@ -455,3 +455,23 @@ async def test_a_member_removed_or_changed_loses_their_open_console_at_once(
     await chat.until("never arrived")
     assert await console.nothing_more()
     await chat.close()
+
+
+async def test_a_console_frame_after_an_unannounced_removal_is_told_why_and_closed(
+    demo_help_center,
+):
+    """A membership gone without its signal (deleted in SQL by an operator) is found on
+    the next frame: the same notice, then 4403; an id int() refuses is no crash."""
+    agent, console, _ = await agent_online(demo_help_center.workspace)
+    await console.send({"type": "watch", "conversation_id": "²"})
+    assert await console.nothing_more()
+
+    def delete_in_sql():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM assistant_membership WHERE id = %s", [agent.pk])
+
+    await in_thread(delete_in_sql)()
+    await console.send({"type": "watch", "conversation_id": "1"})
+
+    code, shown = await closed_with(console)
+    assert code == 4403 and "Your access to this workspace changed" in visible_text(shown)
