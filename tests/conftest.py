@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 from procrastinate.contrib.django import app
 
-from assistant.demo import DEMO_KNOWLEDGE_DIR
+from assistant.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from assistant.embedded_db import database_url
 from assistant.models import Membership
 from knowledge.ingest import files_ingest, folder_files
@@ -144,6 +144,18 @@ def page(browser):
     yield tab
     context.close()
     assert not refused, refused
+
+
+def demo_chat_open(page, *, knowledge_base, server: str):
+    """The demo page on `server`, its chat opened for `knowledge_base`'s workspace (made
+    the demo one); the panel and its question box."""
+    workspace = knowledge_base.workspace
+    workspace.slug = DEMO_WORKSPACE_SLUG
+    workspace.save()
+    page.goto(server + "/")
+    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
+    panel = page.frame_locator("iframe#keel-panel")
+    return panel, panel.get_by_role("textbox", name="Your question")
 
 
 def log_in(page, *, url: str, membership: Membership) -> None:

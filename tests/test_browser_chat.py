@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from playwright.sync_api import expect
 
 from assistant.demo import DEMO_WORKSPACE_SLUG
+from tests.conftest import demo_chat_open
 from tests.files import png
 
 pytestmark = pytest.mark.browser
@@ -118,13 +119,7 @@ def test_history_survives_reloads_on_another_site_that_blocks_third_party_cookie
 def test_the_box_is_cleared_once_keel_keeps_the_question_and_a_refused_one_stays(
     page, demo_help_center, keel_server
 ):
-    workspace = demo_help_center.workspace
-    workspace.slug = DEMO_WORKSPACE_SLUG
-    workspace.save()
-    page.goto(keel_server + "/")
-    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
-    panel = page.frame_locator("iframe#keel-panel")
-    box = panel.get_by_role("textbox", name="Your question")
+    panel, box = demo_chat_open(page, knowledge_base=demo_help_center, server=keel_server)
 
     box.fill("How do I return a bike?")
     box.press("Enter")
@@ -141,13 +136,7 @@ def test_the_box_is_cleared_once_keel_keeps_the_question_and_a_refused_one_stays
 def test_quick_questions_each_get_their_answer_below_them(page, demo_help_center, keel_server):
     """Sent while the first is answered, the others wait in the transcript; each moves
     down to its answer when its turn comes, and the box clears as each is kept."""
-    workspace = demo_help_center.workspace
-    workspace.slug = DEMO_WORKSPACE_SLUG
-    workspace.save()
-    page.goto(keel_server + "/")
-    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
-    panel = page.frame_locator("iframe#keel-panel")
-    box = panel.get_by_role("textbox", name="Your question")
+    panel, box = demo_chat_open(page, knowledge_base=demo_help_center, server=keel_server)
     questions = ["How do I return a bike?", "Do you ship to Canada?", "How do I track my order?"]
 
     for question in questions:

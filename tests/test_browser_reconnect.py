@@ -17,7 +17,7 @@ from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.events import conversation_group
 from assistant.models import Conversation, Membership, Message
 from assistant.selectors import messages_for_display
-from tests.conftest import log_in
+from tests.conftest import demo_chat_open, log_in
 from tests.factories import MembershipFactory
 from tests.test_browser_chat import chat_frame, record_socket_frames
 
@@ -29,13 +29,7 @@ SESSIONS_SEEN = "window.keelFrames.filter((frame) => frame.includes('id=\"sessio
 def panel_with_an_answer(page, demo_help_center, *, server: str):
     """The demo page's chat panel on `server`, one question asked and answered; the
     panel and its question box."""
-    workspace = demo_help_center.workspace
-    workspace.slug = DEMO_WORKSPACE_SLUG
-    workspace.save()
-    page.goto(server + "/")
-    page.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
-    panel = page.frame_locator("iframe#keel-panel")
-    question = panel.get_by_role("textbox", name="Your question")
+    panel, question = demo_chat_open(page, knowledge_base=demo_help_center, server=server)
     question.fill("How long does delivery to Canada take?")
     question.press("Enter")
     expect(panel.locator(".message--assistant a.cite").first).to_be_visible(timeout=60_000)
