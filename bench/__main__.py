@@ -37,8 +37,12 @@ def django_setup() -> None:
 
 def main() -> None:
     """`python -m bench [knowledge] [answers] [rails] [scale]`: the named sections, or all
-    of them (`scale` then at 10k chunks only; named, at 10k and 100k)."""
+    of them (`scale` then at 10k chunks only; named, at 10k and 100k).
+    `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own."""
     sections = sys.argv[1:]
+    if sections[:1] == ["acceptance"]:
+        acceptance_main(arguments=sections[1:])
+        return
     started = time.perf_counter()
     load_before = os.getloadavg()
     django_setup()
@@ -68,6 +72,16 @@ def main() -> None:
     print()
     print(results_table(results=results))
     print(f"\nResults written to {path.relative_to(PROJECT_ROOT)}")
+
+
+def acceptance_main(*, arguments: list[str]) -> None:
+    if len(arguments) != 1 or not (Path(arguments[0]) / "kit.json").is_file():
+        raise SystemExit("Usage: python -m bench acceptance KIT_DIR (a folder with kit.json).")
+    django_setup()
+    from bench.acceptance import acceptance_run
+
+    folder = acceptance_run(kit=Path(arguments[0]).resolve())
+    print(f"Results written to {folder.relative_to(PROJECT_ROOT)}")
 
 
 if __name__ == "__main__":

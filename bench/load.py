@@ -56,7 +56,13 @@ class Turn:
 def load_measure(*, workspace_public_key: str, questions: list[str], levels=LEVELS) -> dict:
     """The levels' figures; stops after the first level past the knee."""
     with FakeLLMServer(respond=_model_reply) as model:
-        server, url = _server_start(model_url=model.base_url)
+        server, url = keel_server_start(
+            environment={
+                "LLM_BASE_URL": model.base_url,
+                "LLM_MODEL": "bench-model",
+                "LLM_API_KEY": "bench",
+            }
+        )
         try:
             # The first answers load the models into the server: not what is measured.
             warm_up = _customer(
@@ -120,9 +126,12 @@ def _model_stream_seconds() -> float:
     return LLM_FIRST_TOKEN_SECONDS + LLM_TOKEN_SECONDS * (LLM_ANSWER_WORDS - 1)
 
 
-def _server_start(*, model_url: str) -> tuple[subprocess.Popen, str]:
-    """Keel as production runs it (DEBUG off), on the bench database, limits lifted: every
-    simulated customer comes from one address."""
+def keel_server_start(
+    *, environment: dict[str, str], output=subprocess.DEVNULL
+) -> tuple[subprocess.Popen, str]:
+    """Keel as production runs it (DEBUG off), on the bench database, with `environment`
+    added, rate limits lifted (every simulated customer comes from one address); its
+    output to `output`. Returns the process and its `host:port`."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -135,16 +144,15 @@ def _server_start(*, model_url: str) -> tuple[subprocess.Popen, str]:
             "DEBUG": "0",
             "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "b3nch" * 8),
             "SECURE_COOKIES": "0",
-            "LLM_BASE_URL": model_url,
-            "LLM_MODEL": "bench-model",
-            "LLM_API_KEY": "bench",
             "KEEL_RATE_LIMIT_CONNECTIONS_PER_IP": unlimited,
             "KEEL_RATE_LIMIT_MESSAGES_PER_VISITOR": unlimited,
             "KEEL_RATE_LIMIT_MESSAGES_PER_IP": unlimited,
             "KEEL_RATE_LIMIT_MESSAGES_PER_SOCKET": unlimited,
+            **environment,
         },
         cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output if output is not subprocess.DEVNULL else None,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
@@ -154,7 +162,7 @@ def _server_start(*, model_url: str) -> tuple[subprocess.Popen, str]:
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"Keel did not start for the load bench (exit {process.poll()}).")
+    raise RuntimeError(f"Keel did not start for the bench (exit {process.poll()}).")
 
 
 async def _level_run(

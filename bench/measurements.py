@@ -274,8 +274,11 @@ def scifact_load(*, folder: Path) -> SciFact:
     )
 
 
-def knowledge_base_fresh(*, workspace_slug: str, slug: str, name: str) -> KnowledgeBase:
-    """An empty knowledge base in a bench workspace; the last run's, files included, goes."""
+def knowledge_base_fresh(
+    *, workspace_slug: str, slug: str, name: str, workspace_name: str = ""
+) -> KnowledgeBase:
+    """An empty knowledge base in a bench workspace (named `workspace_name`, else after the
+    knowledge base); the last run's workspace, files included, goes."""
     stale_files = list(
         Document.objects.filter(knowledge_base__workspace__slug=workspace_slug)
         .exclude(file="")
@@ -283,7 +286,9 @@ def knowledge_base_fresh(*, workspace_slug: str, slug: str, name: str) -> Knowle
     )
     with transaction.atomic():
         Workspace.objects.filter(slug=workspace_slug).delete()
-        workspace = Workspace.objects.create(name=f"Bench: {name}", slug=workspace_slug)
+        workspace = Workspace.objects.create(
+            name=workspace_name or f"Bench: {name}", slug=workspace_slug
+        )
         knowledge_base = KnowledgeBase.objects.create(workspace=workspace, name=name, slug=slug)
     for file_name in stale_files:
         default_storage.delete(file_name)
