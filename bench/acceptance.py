@@ -295,7 +295,8 @@ def _turn_record(*, workspace_id: int, message_id: str, sent: Sent) -> dict:
     )
     return _result(
         message_id,
-        answer_text="\n\n".join(reply.text for reply in replies),
+        # The kit's rule: a reply not finished within the time allowed counts as empty.
+        answer_text="" if sent.timed_out else "\n\n".join(reply.text for reply in replies),
         cited_docs=sorted(
             {PurePath((c.document or c.chunk.document).source).name for c in citations}
         ),
