@@ -11,6 +11,7 @@ storage check, and the kit's `score.py` scores `results.jsonl`.
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
@@ -68,6 +69,7 @@ class Sent:
 def acceptance_run(*, kit: Path) -> Path:
     """Runs the kit end to end; returns the results folder."""
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     kit_facts = json.loads((kit / "kit.json").read_text())
     policy = _policy_fields(kit=kit)
     folder = RESULTS / f"acceptance-{kit.name}-{date.today().isoformat()}"
@@ -115,11 +117,26 @@ def acceptance_run(*, kit: Path) -> Path:
         "timed_out": sorted(key for key, turn in sent.items() if turn.timed_out),
         "notices": {key: turn.notice for key, turn in sent.items() if turn.notice},
         "machine": machine_describe(),
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         "runtime_seconds": round(time.perf_counter() - started, 1),
     }
     (folder / "run.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    _summary_print(summary=summary)
     _score(kit=kit, folder=folder)
     return folder
+
+
+def _summary_print(*, summary: dict) -> None:
+    documents, gate = summary["documents"], summary["publish_gate"]
+    print(
+        f"{summary['kit']}, {summary['mode']}: {documents['ready']} of {documents['files']} "
+        f"documents indexed (failed: {sorted(documents['failed']) or 'none'}; empty: "
+        f"{documents['empty'] or 'none'}; {documents['quarantined_passages']} passages "
+        f"quarantined); policy v{gate['version']} published, its gate {gate['passed']}/"
+        f"{gate['cases']}; {summary['messages']} messages, {len(summary['timed_out'])} timed "
+        f"out, {len(summary['notices'])} rejected with a notice; rate limits "
+        f"{summary['rate_limits']}; {summary['runtime_seconds']} s."
+    )
 
 
 def _policy_fields(*, kit: Path) -> dict:
