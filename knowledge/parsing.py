@@ -184,6 +184,7 @@ def _under_title(section: Section, title: str) -> Section:
 
 def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
     html, hidden = _hidden_parts_removed(html)
+    html = _row_headers_as_cells(html)
     main_content = trafilatura.extract(
         html,
         output_format="markdown",
@@ -207,6 +208,17 @@ def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
         heading_path=(parsed.title, HIDDEN_HEADING), text="\n\n".join(hidden), hidden=True
     )
     return ParsedDocument(title=parsed.title, sections=[*parsed.sections, hidden_section])
+
+
+def _row_headers_as_cells(html: str) -> str:
+    """A `<th>` that names its row ("Sunday" before the hours) is a cell, not a column name:
+    trafilatura would take the row for the table's header and the other rows' values would
+    be read under that row's values."""
+    tree = lxml.html.fromstring(html)
+    for cell in tree.iter("th"):
+        if cell.getnext() is not None and cell.getnext().tag == "td":
+            cell.tag = "td"
+    return lxml.html.tostring(tree, encoding="unicode")
 
 
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")

@@ -69,7 +69,7 @@ def sentence_lead_ins(text: str) -> dict[str, str]:
 def _lines_with_lead_ins(text: str) -> list[tuple[str, str | None]]:
     lines: list[tuple[str, str | None]] = []
     header: list[str] | None = None
-    lead_in: str | None = None  # the line before a list, when it ends with a colon
+    lead_in: str | None = None  # before a list, the line's sentence that ends with a colon
     for raw in text.splitlines():
         line = _FAQ_LABEL.sub("", raw)
         cells = [cell.strip() for cell in _CELL_BORDER.split(line.strip())]
@@ -82,7 +82,8 @@ def _lines_with_lead_ins(text: str) -> list[tuple[str, str | None]]:
             lines.append((_BULLET.sub("", line), lead_in))
         else:
             header = None
-            lead_in = line.strip() if line.rstrip().endswith(":") else None
+            # its last sentence: "It contains:" after what the paragraph says first
+            lead_in = _segmented(line)[-1] if line.rstrip().endswith(":") else None
             lines.append((line, None))
     return lines
 

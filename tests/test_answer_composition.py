@@ -30,6 +30,11 @@ HOURS = f"""<html><head><title>Opening hours</title></head><body>
 <tr><td></td><td>Summer season</td><td>Winter season</td></tr>
 <tr><td>Weekdays</td><td>8:00-20:00</td><td>10:00-16:00</td></tr>
 <tr><td>Sundays</td><td>9:00-18:00</td><td>Closed all day</td></tr>
+</table>
+<h2>Rental desk</h2>
+<table>
+<tr><th scope="row">Monday to Friday</th><td>From 9:00, last boat out at 17:00</td></tr>
+<tr><th scope="row">Saturday and Sunday</th><td>From 8:00, last boat out at 18:00</td></tr>
 </table></article></main></body></html>"""
 
 CANCEL = """# Cancelling a membership
@@ -83,6 +88,18 @@ def test_a_table_row_is_quoted_with_its_column_names(tmp_path, knowledge_base):
 
     assert "Sundays — Summer season: 9:00-18:00; Winter season: Closed all day" in answer
     assert "|" not in answer
+
+
+def test_a_table_of_row_headers_is_read_row_by_row(tmp_path, knowledge_base):
+    """Cells that name their row (`<th scope="row">`) are not the table's column names."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "When does the last boat go out at the rental desk on Sunday?",
+        **{"hours.html": HOURS},
+    )
+
+    assert "Saturday and Sunday — From 8:00, last boat out at 18:00" in answer
 
 
 def test_a_list_item_comes_after_its_lead_in(tmp_path, knowledge_base):
