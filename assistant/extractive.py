@@ -4,7 +4,8 @@ It never writes a word the knowledge base does not contain; it only chooses and 
 A sentence is scored by its own similarity to the question and by its passage's, so a
 sentence that only makes sense in its section ("It takes 5-8 business days.") still wins
 when the section is the right one. Chosen sentences keep their document order, so the
-answer reads as the help article does.
+answer reads as the help article does; a chosen list item comes after the line that
+introduces its list, and each run of sentences from one source is cited once.
 """
 
 import re
@@ -15,7 +16,7 @@ import numpy as np
 
 from knowledge.embeddings import query_embed
 from knowledge.search import Hit
-from knowledge.sentences import readable_lines
+from knowledge.sentences import readable_lines, sentence_lead_ins
 
 # Measured on the demo help center's questions (knowledge/demo/questions.json).
 SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't know"
@@ -34,6 +35,7 @@ class _Candidate:
     position: int
     text: str
     vector: np.ndarray
+    lead_in: str | None  # the line introducing the list this sentence is an item of
 
 
 def extractive_answer(
@@ -66,13 +68,26 @@ def extractive_answer(
         chosen.append(candidate)
         words += length
     chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
+    quoted = _with_lead_ins(chosen)
     # One marker after each run of sentences from the same source, as a person cites.
     return " ".join(
-        _cited(candidate)
-        if index == len(chosen) - 1 or chosen[index + 1].source_number != candidate.source_number
-        else _ended(candidate.text)
-        for index, candidate in enumerate(chosen)
+        _cited(text, source_number=number)
+        if index == len(quoted) - 1 or quoted[index + 1][0] != number
+        else _ended(text)
+        for index, (number, text) in enumerate(quoted)
     )
+
+
+def _with_lead_ins(chosen: list[_Candidate]) -> list[tuple[int, str]]:
+    """The chosen sentences as (source number, text), each list item's lead-in said once
+    before the first item quoted from its list."""
+    quoted: list[tuple[int, str]] = []
+    for candidate in chosen:
+        said = {text.casefold() for number, text in quoted if number == candidate.source_number}
+        if candidate.lead_in and candidate.lead_in.casefold() not in said:
+            quoted.append((candidate.source_number, candidate.lead_in))
+        quoted.append((candidate.source_number, candidate.text))
+    return quoted
 
 
 def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
@@ -80,6 +95,7 @@ def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
     candidates = []
     for number, source in enumerate(sources[:SOURCES_READ], start=1):
         lines = set(readable_lines(source.text))
+        lead_ins = sentence_lead_ins(source.text)
         sentences = source.sentences
         for position, (text, vector) in enumerate(
             zip(sentences.texts, sentences.vectors, strict=True)
@@ -88,7 +104,7 @@ def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
             if key in seen or not _answer_like(text, whole_line=text in lines):
                 continue
             seen.add(key)
-            candidates.append(_Candidate(number, position, text, vector))
+            candidates.append(_Candidate(number, position, text, vector, lead_ins.get(text)))
     return candidates
 
 
@@ -103,10 +119,9 @@ def _ended(text: str) -> str:
     return text if re.search(r"[.!?:;][\"')\]]*$", text) else text + "."
 
 
-def _cited(candidate: _Candidate) -> str:
+def _cited(text: str, *, source_number: int) -> str:
     """The sentence with its marker before the closing punctuation, as people write it."""
-    text = candidate.text
-    marker = f" [{candidate.source_number}]"
+    marker = f" [{source_number}]"
     match = re.search(r"[.!?:;]+[\"')\]]*$", text)
     if match:
         return text[: match.start()] + marker + text[match.start() :]

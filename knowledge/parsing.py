@@ -184,6 +184,7 @@ def _under_title(section: Section, title: str) -> Section:
 
 def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
     html, hidden = _hidden_parts_removed(html)
+    html = _row_headers_as_cells(html)
     main_content = trafilatura.extract(
         html,
         output_format="markdown",
@@ -195,7 +196,7 @@ def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
     if not main_content:
         raise UnreadableDocument("No readable main content was found in the HTML page.")
     metadata = trafilatura.extract_metadata(html)
-    parsed = _parse_markdown(main_content, fallback_title=fallback_title)
+    parsed = _parse_markdown(_table_headers_marked(main_content), fallback_title=fallback_title)
     page_title = metadata.title if metadata and metadata.title else ""
     if page_title and parsed.title == fallback_title:
         parsed = ParsedDocument(
@@ -207,6 +208,45 @@ def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
         heading_path=(parsed.title, HIDDEN_HEADING), text="\n\n".join(hidden), hidden=True
     )
     return ParsedDocument(title=parsed.title, sections=[*parsed.sections, hidden_section])
+
+
+def _row_headers_as_cells(html: str) -> str:
+    """A `<th>` that names its row ("Sunday" before the hours) is a cell, not a column name:
+    trafilatura would take the row for the table's header and the other rows' values would
+    be read under that row's values."""
+    tree = lxml.html.fromstring(html)
+    for cell in tree.iter("th"):
+        if cell.getnext() is not None and cell.getnext().tag == "td":
+            cell.tag = "td"
+    return lxml.html.tostring(tree, encoding="unicode")
+
+
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_DELIMITER = re.compile(r"^\s*\|(?:\s*:?-+:?\s*\|)+\s*$")
+
+
+def _table_headers_marked(markdown: str) -> str:
+    """trafilatura writes a table without header cells (`<th>`) with no delimiter row, and
+    Markdown then reads its rows as one line of pipes. A first row whose first cell is empty
+    names the columns (it becomes the header); any other table gets an empty header, so no
+    row of values is read as column names."""
+    lines = markdown.split("\n")
+    marked = []
+    for index, line in enumerate(lines):
+        opens_table = bool(_TABLE_ROW.match(line)) and not (
+            index and _TABLE_ROW.match(lines[index - 1])
+        )
+        delimited = index + 1 < len(lines) and bool(_TABLE_DELIMITER.match(lines[index + 1]))
+        if not opens_table or delimited:
+            marked.append(line)
+            continue
+        cells = line.strip().strip("|").split("|")
+        delimiter = "|" + "---|" * len(cells)
+        if cells[0].strip():
+            marked += ["|" + " |" * len(cells), delimiter, line]
+        else:
+            marked += [line, delimiter]
+    return "\n".join(marked)
 
 
 def _hidden_parts_removed(html: str) -> tuple[str, list[str]]:
@@ -235,7 +275,8 @@ def _hides(element) -> bool:
 
 def _parse_plain_text(text: str, *, fallback_title: str) -> ParsedDocument:
     return ParsedDocument(
-        title=fallback_title, sections=[Section(heading_path=(fallback_title,), text=text)]
+        title=fallback_title,
+        sections=[Section(heading_path=(fallback_title,), text=_reflowed(text))],
     )
 
 
@@ -265,9 +306,11 @@ def _parse_pdf(data: bytes, *, fallback_title: str) -> ParsedDocument:
 
 
 def _reflowed(page_text: str) -> str:
-    """Joins the lines a PDF wrapped mid-sentence, so a line break means a new sentence.
+    """Joins the lines a PDF or a plain-text file wrapped mid-sentence, so a line break
+    means a new sentence.
 
     A line that continues in lower case after a line without closing punctuation is the
-    same sentence (the chunker, and the extractive answerer, split sentences at breaks).
+    same sentence, however far it is indented (a wrapped list item); the chunker, and the
+    extractive answerer, split sentences at breaks, so a quote never starts mid-sentence.
     """
-    return re.sub(r"(?<![.!?:;])[ \t]*\n(?=[a-z(])", " ", page_text)
+    return re.sub(r"(?<![.!?:;])[ \t]*\n[ \t]*(?=[a-z(])", " ", page_text)

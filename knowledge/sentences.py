@@ -4,7 +4,8 @@ The extractive answerer quotes these sentences and the grounding rail holds gene
 against them. Embedding them once at indexing, not on every answer, takes 200-600 ms off
 the first answer from a passage on a 2-core VM (`make bench`, answers), in every process
 and after every restart. A bullet loses its marker and a table row becomes a sentence
-naming its columns, so a quote reads as a sentence. Vectors are kept as float16: the
+naming its columns, so a quote reads as a sentence; a FAQ's "Q:"/"A:" labels are dropped,
+and a list item remembers the line that introduces its list. Vectors are kept as float16: the
 similarities the rails compare move by less than 0.001, in half the space.
 """
 
@@ -18,6 +19,9 @@ from knowledge.embeddings import texts_embed_cached
 from knowledge.models import EMBEDDING_DIMENSIONS
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_FAQ_LABEL = re.compile(r"^\s*(?:Q|A|Question|Answer)\s*[:.]\s+", re.IGNORECASE)
+# A table row's cells, as the parser joins them; an empty first cell leaves a leading pipe.
+_CELL_BORDER = re.compile(r"(?:^|\s+)\|(?:\s+|$)")
 _STORED_TYPE = np.float16
 
 
@@ -42,29 +46,50 @@ def vectors_packed(vectors: np.ndarray) -> bytes:
 
 
 def readable_lines(text: str) -> list[str]:
-    """The chunk's lines as sentences a reader could be quoted: no bullets, and each table
-    row naming its columns ("Bikes — Shipping cost: CA$89; Carrier: courier.")."""
-    lines = []
-    header: list[str] | None = None
-    for line in text.splitlines():
-        cells = [cell.strip() for cell in line.split(" | ")]
-        if len(cells) == 1:
-            header = None
-            lines.append(_BULLET.sub("", line))
-        elif header is None:  # a table's first row names its columns
-            header = cells
-        else:
-            lines.append(_table_row(cells, header=header))
-    return lines
+    """The chunk's lines as sentences a reader could be quoted: no bullets, no FAQ labels,
+    and each table row naming its columns ("Bikes — Shipping cost: CA$89; Carrier: courier.")."""
+    return [line for line, _ in _lines_with_lead_ins(text)]
 
 
 def chunk_sentences(text: str) -> list[str]:
-    return [
-        sentence
-        for line in readable_lines(text)
-        for raw in segment("en", line)
-        if (sentence := raw.strip())
-    ]
+    return [sentence for line in readable_lines(text) for sentence in _segmented(line)]
+
+
+def sentence_lead_ins(text: str) -> dict[str, str]:
+    """Each list item's sentence and the line that introduces its list ("You can pay:"),
+    so an answer quoting the item can say what it is an item of."""
+    return {
+        sentence: lead_in
+        for line, lead_in in _lines_with_lead_ins(text)
+        if lead_in
+        for sentence in _segmented(line)
+    }
+
+
+def _lines_with_lead_ins(text: str) -> list[tuple[str, str | None]]:
+    lines: list[tuple[str, str | None]] = []
+    header: list[str] | None = None
+    lead_in: str | None = None  # before a list, the line's sentence that ends with a colon
+    for raw in text.splitlines():
+        line = _FAQ_LABEL.sub("", raw)
+        cells = [cell.strip() for cell in _CELL_BORDER.split(line.strip())]
+        if len(cells) > 1 and header is None:  # a table's first row names its columns
+            header = cells
+        elif len(cells) > 1:
+            lines.append((_table_row(cells, header=header), None))
+        elif _BULLET.match(line):
+            header = None
+            lines.append((_BULLET.sub("", line), lead_in))
+        else:
+            header = None
+            # its last sentence: "It contains:" after what the paragraph says first
+            lead_in = _segmented(line)[-1] if line.rstrip().endswith(":") else None
+            lines.append((line, None))
+    return lines
+
+
+def _segmented(line: str) -> list[str]:
+    return [sentence for raw in segment("en", line) if (sentence := raw.strip())]
 
 
 def _table_row(cells: list[str], *, header: list[str]) -> str:

@@ -1,0 +1,130 @@
+"""The offline answer reads like an answer: whole sentences, table rows with their column
+names, list items after their lead-in, no FAQ labels, each source cited once, two pages
+combined when the question needs both. Own small help center, real ingest and search."""
+
+import pytest
+
+from assistant.extractive import extractive_answer
+from assistant.pipeline import SOURCES_PER_ANSWER
+from knowledge.search import chunk_search
+from tests.commands import ingest
+
+pytestmark = pytest.mark.django_db
+
+FAQ = """Harbor Kayaks - Frequently asked questions
+
+Q: Can I rent a kayak without a reservation?
+A: Walk-in rentals are possible on weekdays when boats are left over, but
+   weekend rentals must be reserved online at least one day ahead.
+
+Q: Do you provide life jackets?
+A: Every rental includes a life jacket and a paddle at no
+   extra charge.
+"""
+
+INTRO = "<p>Our boathouse on the east pier rents kayaks, canoes and paddle boards.</p>" * 3
+HOURS = f"""<html><head><title>Opening hours</title></head><body>
+<nav><a href="/">Home</a> <a href="/rent">Rent a boat</a></nav>
+<main><article><h1>Opening hours</h1>{INTRO}
+<table>
+<tr><td></td><td>Summer season</td><td>Winter season</td></tr>
+<tr><td>Weekdays</td><td>8:00-20:00</td><td>10:00-16:00</td></tr>
+<tr><td>Sundays</td><td>9:00-18:00</td><td>Closed all day</td></tr>
+</table>
+<h2>Rental desk</h2>
+<table>
+<tr><th scope="row">Monday to Friday</th><td>From 9:00, last boat out at 17:00</td></tr>
+<tr><th scope="row">Saturday and Sunday</th><td>From 8:00, last boat out at 18:00</td></tr>
+</table></article></main></body></html>"""
+
+CANCEL = """# Cancelling a membership
+
+You can cancel your membership in three ways:
+
+- Online in your account, under Membership.
+- By calling the front desk during opening hours.
+- In person at any of our boathouses.
+
+Cancellations take effect at the end of the current month.
+"""
+
+ZONES = """# Delivery zones
+
+Our delivery zones are based on the distance from our Portside warehouse.
+Addresses in Greenfield and Millbrook are in delivery zone B.
+"""
+
+ZONE_FEES = """# Delivery fees
+
+Delivery to an address in zone A costs $15 per order.
+Delivery to an address in zone B costs $30 per order.
+"""
+
+
+def _answer(tmp_path, knowledge_base, question, **files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    ingest(tmp_path, knowledge_base)
+    hits = chunk_search(knowledge_bases=[knowledge_base], query=question, k=SOURCES_PER_ANSWER)
+    return extractive_answer(question=question, sources=hits)
+
+
+def test_a_wrapped_faq_answer_is_quoted_whole_without_its_label(tmp_path, knowledge_base):
+    answer = _answer(
+        tmp_path, knowledge_base, "Do I get a life jacket with a rental?", **{"faq.txt": FAQ}
+    )
+
+    assert answer == ("Every rental includes a life jacket and a paddle at no extra charge [1].")
+
+
+def test_a_table_row_is_quoted_with_its_column_names(tmp_path, knowledge_base):
+    """A web page's table without header cells: its first row names the columns."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "Is the boathouse open on Sundays in the winter season?",
+        **{"hours.html": HOURS},
+    )
+
+    assert "Sundays — Summer season: 9:00-18:00; Winter season: Closed all day" in answer
+    assert "|" not in answer
+
+
+def test_a_table_of_row_headers_is_read_row_by_row(tmp_path, knowledge_base):
+    """Cells that name their row (`<th scope="row">`) are not the table's column names."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "When does the last boat go out at the rental desk on Sunday?",
+        **{"hours.html": HOURS},
+    )
+
+    assert "Saturday and Sunday — From 8:00, last boat out at 18:00" in answer
+
+
+def test_a_list_item_comes_after_its_lead_in(tmp_path, knowledge_base):
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "Can I cancel my membership by calling the front desk?",
+        **{"cancel.md": CANCEL},
+    )
+
+    assert answer.startswith("You can cancel your membership in three ways: ")
+    assert "By calling the front desk during opening hours" in answer
+    assert answer.count("You can cancel your membership in three ways:") == 1
+    assert answer.count("[1]") == 1
+
+
+def test_two_pages_are_combined_each_cited_once(tmp_path, knowledge_base):
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "What does delivery to Millbrook cost?",
+        **{"zones.md": ZONES, "fees.md": ZONE_FEES},
+    )
+
+    assert "Addresses in Greenfield and Millbrook are in delivery zone B" in answer
+    assert "Delivery to an address in zone B costs $30 per order" in answer
+    assert answer.count("[1]") == 1
+    assert answer.count("[2]") == 1
