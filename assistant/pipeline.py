@@ -19,8 +19,10 @@ from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from assistant import events, handoffs
@@ -33,10 +35,15 @@ from assistant.conversations import (
     question_add,
     question_and_answer_add,
 )
-from assistant.escalation import Trigger, escalation_trigger, repeats_after_unhelpful
+from assistant.escalation import (
+    Trigger,
+    customer_language,
+    escalation_trigger,
+    repeats_after_unhelpful,
+)
 from assistant.followups import search_query_for
 from assistant.handoff_requests import handoff_start
-from assistant.languages import in_customer_language
+from assistant.languages import in_customer_language, in_language
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
 from assistant.models import Conversation, Message, PolicyVersion
 from assistant.policy_rules import policy_fingerprint
@@ -63,6 +70,11 @@ MIN_SOURCE_SIMILARITY = 0.30
 DONT_KNOW_MESSAGE = _(
     "I'm sorry, I couldn't find the answer to that in our help articles, and I'd rather "
     "not guess. Would you like to talk to a person from our team?"
+)
+# The customer writes in another language than the help articles the search found.
+OTHER_LANGUAGE_MESSAGE = _(
+    "I'm sorry, I couldn't find the answer to that in our help articles, which are written "
+    "in {language_name}. Would you like to talk to a person from our team?"
 )
 REFUSAL_REPLY = _(
     "I can only help with questions about {company}: {scope}. "
@@ -197,7 +209,7 @@ async def answer(
         failed = in_customer_language(FAILED_MESSAGE, text=asked.text)
         outcome, text_shown, cited = Message.Outcome.FAILED, failed, []
     elif unsure or _says_dont_know(numbered.text) or not numbered.cited:
-        dont_know = in_customer_language(DONT_KNOW_MESSAGE, text=asked.text)
+        dont_know = _dont_know(question=asked.text, hits=hits)
         outcome, text_shown, cited = Message.Outcome.DONT_KNOW, dont_know, []
     else:
         outcome, text_shown = Message.Outcome.ANSWERED, numbered.text
@@ -247,6 +259,18 @@ async def answer(
         interrupted = in_customer_language(INTERRUPTED_MESSAGE, text=asked.text)
         await events.answer_interrupted(message=reply, text=interrupted)
         raise
+
+
+def _dont_know(*, question: str, hits: Sequence[Hit]) -> str:
+    """In the customer's language; it says so when the articles are in another one, as
+    then the search cannot have matched the customer's words."""
+    language = customer_language(questions=[question])
+    passages = [hit.text for hit in hits[:SOURCES_PER_ANSWER]]
+    articles = customer_language(questions=passages) if passages else language
+    if articles != language and articles in LANG_INFO:
+        name = get_language_info(articles)["name_translated"]
+        return in_language(OTHER_LANGUAGE_MESSAGE, language=language, language_name=name)
+    return in_language(DONT_KNOW_MESSAGE, language=language)
 
 
 def _refusal(*, policy: PolicyVersion, company: str, question: str) -> str:

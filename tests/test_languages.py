@@ -23,17 +23,20 @@ def last_reply(workspace) -> Message:
     [
         (
             "¿Cuántos habitantes tiene la ciudad de Valparaíso en Chile?",
-            "no he encontrado la respuesta",
+            "no he encontrado la respuesta en nuestros artículos de ayuda, que están escritos "
+            "en Inglés",
         ),
         (
             "Wie viele Einwohner hat die Stadt Graz in Österreich?",
-            "habe die Antwort darauf in unseren Hilfeartikeln nicht gefunden",
+            "habe die Antwort darauf in unseren Hilfeartikeln nicht gefunden; sie sind auf "
+            "Englisch geschrieben",
         ),
     ],
 )
 async def test_an_unanswerable_question_gets_dont_know_and_a_person_in_its_language(
     demo_help_center, question, in_language
 ):
+    """The help center is English: the reply says so, in the customer's language."""
     workspace = demo_help_center.workspace
 
     answer = await one_question(workspace.public_key, question)
