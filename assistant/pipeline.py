@@ -265,8 +265,9 @@ def _dont_know(*, question: str, hits: Sequence[Hit]) -> str:
     """In the customer's language; it says so when the articles are in another one, as
     then the search cannot have matched the customer's words."""
     language = customer_language(questions=[question])
-    passages = [hit.text for hit in hits[:SOURCES_PER_ANSWER]]
-    articles = customer_language(questions=passages) if passages else language
+    # One language for all the passages found, or none is named (a mixed help center).
+    found = {customer_language(questions=[hit.text]) for hit in hits[:SOURCES_PER_ANSWER]}
+    articles = found.pop() if len(found) == 1 else language
     if articles != language and articles in LANG_INFO:
         name = get_language_info(articles)["name_translated"]
         return in_language(OTHER_LANGUAGE_MESSAGE, language=language, language_name=name)
