@@ -7,9 +7,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps run test bench lint format clean
+.PHONY: install system-deps messages run test bench lint format clean
 
-install: $(STAMP)
+install: $(STAMP) messages
 
 # torch first, pinned: the CPU wheel lies on this machine; any other torch pulls CUDA.
 $(STAMP): pyproject.toml
@@ -19,12 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-# Debian's packages the tests use, installed when missing (each command is named as its
-# package): chromium drives the browser tests (Playwright cannot download browsers here),
-# redis-server carries the channel layer and rate limits shared by several server processes.
-SYSTEM_PACKAGES := chromium redis-server
+# The customer's fixed replies in their language: locale/*/django.po compiled by GNU
+# gettext's msgfmt (system-deps).
+messages: $(STAMP) system-deps
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=.keel -v 0
+
+# Debian's packages the tests use, installed when missing (each as command:package):
+# chromium drives the browser tests (Playwright cannot download browsers here),
+# redis-server carries the channel layer and rate limits shared by several server processes,
+# gettext's msgfmt compiles the translations.
+SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server msgfmt:gettext
 system-deps:
-	@missing="$$(for name in $(SYSTEM_PACKAGES); do command -v $$name >/dev/null || echo $$name; done)"; \
+	@missing="$$(for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null || echo $${pair#*:}; done)"; \
 	[ -z "$$missing" ] || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 

@@ -24,6 +24,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 from limits.errors import StorageError
 
 from assistant import pipeline
@@ -43,6 +44,7 @@ from assistant.events import (
 )
 from assistant.handoff_requests import person_requested
 from assistant.handoffs import IllegalTransition, csat_record, ticket_email_set
+from assistant.languages import in_customer_language
 from assistant.models import Conversation, Feedback, Message
 from assistant.origins import embedding_allowed, keel_origin, origin_of
 from assistant.partials import customer_status_context, transcript_and_status_html
@@ -67,6 +69,11 @@ logger = logging.getLogger(__name__)
 # Far above any legitimate frame; longer ones are refused unread.
 MAX_FRAME_CHARS = 256 * 1024
 MAX_COMMENT_CHARS = 2000
+TOO_LONG_NOTICE = _(
+    "Your message is {length:,} characters long; the limit is {limit:,}. "
+    "Please shorten it and send it again."
+)
+RATE_LIMITED_NOTICE = _("You're sending messages faster than I can answer. Please wait a minute.")
 # One task per conversation in this process answers its questions in turn; one sent
 # meanwhile, from any of the customer's tabs, is stored at once and answered after those
 # before it. The task goes on when the socket that started it drops: answers are stored
@@ -213,8 +220,7 @@ class ChatConsumer(RealtimeConsumer):
             await self.notice("Type a question first.")
         elif len(text) > limit:
             await self.notice(
-                f"Your message is {len(text):,} characters long; the limit is {limit:,}. "
-                "Please shorten it and send it again."
+                in_customer_language(TOO_LONG_NOTICE, text=text, length=len(text), limit=limit)
             )
         elif not (
             # The socket's own count first: a new "hello" makes a new visitor, not a new socket.
@@ -222,9 +228,7 @@ class ChatConsumer(RealtimeConsumer):
             and await within_limit(rule="messages_per_visitor", key=self.visitor_key)
             and await within_limit(rule="messages_per_ip", key=self.client_ip)
         ):
-            await self.notice(
-                "You're sending messages faster than I can answer. Please wait a minute."
-            )
+            await self.notice(in_customer_language(RATE_LIMITED_NOTICE, text=text))
         else:
             await self._conversation_ensure()
             await self._question_keep(text, sent=_text(frame, "sent")[:20])

@@ -7,9 +7,11 @@ from datetime import timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from assistant import events
 from assistant.audit import message_audit
+from assistant.languages import in_customer_language
 from assistant.metrics import answer_counted
 from assistant.models import (
     AuditEvent,
@@ -28,14 +30,14 @@ from assistant.vault import conversation_placeholders, vault_seal
 from knowledge.models import Chunk, Document
 from knowledge.search import Hit
 
-INTERRUPTED_MESSAGE = (
+INTERRUPTED_MESSAGE = _(
     "Sorry, this answer was interrupted on our side. Please ask again in a moment."
 )
 # An answer still "being written" after this was cut off (a crash, a database outage):
 # far beyond any model's timeout.
 INTERRUPTED_AFTER = timedelta(minutes=2)
 
-REDACTION_NOTICE = (
+REDACTION_NOTICE = _(
     "For your safety, I removed personal details (like card numbers or e-mail addresses) "
     "from your message before storing it. Our team can still see them if they need to."
 )
@@ -207,7 +209,8 @@ def _question_kept(*, question: Message, redacted: Redacted, policy: PolicyVersi
     Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now())
     if redacted.replacements:
         _personal_data_sealed(message=question, redacted=redacted, policy=policy)
-        events.notice_after_commit(conversation_id=conversation_id, text=REDACTION_NOTICE)
+        notice = in_customer_language(REDACTION_NOTICE, text=question.text)
+        events.notice_after_commit(conversation_id=conversation_id, text=notice)
 
 
 def answer_finish(

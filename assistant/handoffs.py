@@ -7,9 +7,11 @@ state to the customer and to the console after the commit.
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from assistant import events
 from assistant.audit import workspace_audit
+from assistant.languages import in_language
 from assistant.metrics import handoff_counted
 from assistant.models import AgentNote, AuditEvent, Conversation, Handoff, Message
 from assistant.selectors import workspace_admin
@@ -25,7 +27,7 @@ ALLOWED = {
     (State.AGENT, State.RESOLVED),
     (State.RESOLVED, State.BOT),
 }
-HANDOFF_MESSAGE = "I'm passing you to a person from our team. They will see everything above."
+HANDOFF_MESSAGE = _("I'm passing you to a person from our team. They will see everything above.")
 
 
 class IllegalTransition(Exception):
@@ -71,7 +73,7 @@ def escalate(
         message = Message.objects.create(
             conversation=conversation,
             role=Message.Role.ASSISTANT,
-            text=HANDOFF_MESSAGE,
+            text=in_language(HANDOFF_MESSAGE, language=language),
             outcome=Message.Outcome.HANDED_OFF,
         )
         events.messages_added(messages=[message])

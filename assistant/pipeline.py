@@ -19,8 +19,11 @@ from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext_lazy as _
 
 from assistant import events, handoffs
 from assistant.citations import MarkerFilter, citations_number
@@ -32,9 +35,15 @@ from assistant.conversations import (
     question_add,
     question_and_answer_add,
 )
-from assistant.escalation import Trigger, escalation_trigger, repeats_after_unhelpful
+from assistant.escalation import (
+    Trigger,
+    customer_language,
+    escalation_trigger,
+    repeats_after_unhelpful,
+)
 from assistant.followups import search_query_for
 from assistant.handoff_requests import handoff_start
+from assistant.languages import in_customer_language, in_language
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
 from assistant.models import Conversation, Message, PolicyVersion
 from assistant.policy_rules import policy_fingerprint
@@ -58,15 +67,20 @@ SOURCES_PER_ANSWER = 4
 # judges the answer itself.
 MIN_SOURCE_SIMILARITY = 0.30
 
-DONT_KNOW_MESSAGE = (
+DONT_KNOW_MESSAGE = _(
     "I'm sorry, I couldn't find the answer to that in our help articles, and I'd rather "
     "not guess. Would you like to talk to a person from our team?"
 )
-REFUSAL_REPLY = (
+# The customer writes in another language than the help articles the search found.
+OTHER_LANGUAGE_MESSAGE = _(
+    "I'm sorry, I couldn't find the answer to that in our help articles, which are written "
+    "in {language_name}. Would you like to talk to a person from our team?"
+)
+REFUSAL_REPLY = _(
     "I can only help with questions about {company}: {scope}. "
     "Is there something there I can help you with?"
 )
-FAILED_MESSAGE = (
+FAILED_MESSAGE = _(
     "Sorry, something went wrong on our side while answering. "
     "Please try again in a moment, or ask to talk to a person from our team."
 )
@@ -134,7 +148,7 @@ async def answer(
     if asked.verdict.refusal:
         return await in_thread(answer_finish)(
             message=reply,
-            text=_refusal(policy=policy, company=asked.company),
+            text=_refusal(policy=policy, company=asked.company, question=asked.text),
             outcome=Message.Outcome.REFUSED,
             cited=[],
             backend="",
@@ -188,13 +202,15 @@ async def answer(
     if draft.replaced:
         outcome, text_shown, cited = (
             Message.Outcome.REFUSED,
-            _refusal(policy=policy, company=asked.company),
+            _refusal(policy=policy, company=asked.company, question=asked.text),
             [],
         )
     elif not draft.text:
-        outcome, text_shown, cited = Message.Outcome.FAILED, FAILED_MESSAGE, []
+        failed = in_customer_language(FAILED_MESSAGE, text=asked.text)
+        outcome, text_shown, cited = Message.Outcome.FAILED, failed, []
     elif unsure or _says_dont_know(numbered.text) or not numbered.cited:
-        outcome, text_shown, cited = Message.Outcome.DONT_KNOW, DONT_KNOW_MESSAGE, []
+        dont_know = _dont_know(question=asked.text, hits=hits)
+        outcome, text_shown, cited = Message.Outcome.DONT_KNOW, dont_know, []
     else:
         outcome, text_shown = Message.Outcome.ANSWERED, numbered.text
         cited = [sources[index] for index in numbered.cited]
@@ -240,12 +256,28 @@ async def answer(
     except DatabaseError:
         # The answer could not be kept: the customer is told now, not left watching "…";
         # the stored placeholder is failed later by `interrupted_answers_fail`.
-        await events.answer_interrupted(message=reply, text=INTERRUPTED_MESSAGE)
+        interrupted = in_customer_language(INTERRUPTED_MESSAGE, text=asked.text)
+        await events.answer_interrupted(message=reply, text=interrupted)
         raise
 
 
-def _refusal(*, policy: PolicyVersion, company: str) -> str:
-    return REFUSAL_REPLY.format(company=company, scope=scope_phrase(policy=policy))
+def _dont_know(*, question: str, hits: Sequence[Hit]) -> str:
+    """In the customer's language; it says so when the articles are in another one, as
+    then the search cannot have matched the customer's words."""
+    language = customer_language(questions=[question])
+    # One language for all the passages found, or none is named (a mixed help center).
+    found = {customer_language(questions=[hit.text]) for hit in hits[:SOURCES_PER_ANSWER]}
+    articles = found.pop() if len(found) == 1 else language
+    if articles != language and articles in LANG_INFO:
+        name = get_language_info(articles)["name_translated"]
+        return in_language(OTHER_LANGUAGE_MESSAGE, language=language, language_name=name)
+    return in_language(DONT_KNOW_MESSAGE, language=language)
+
+
+def _refusal(*, policy: PolicyVersion, company: str, question: str) -> str:
+    return in_customer_language(
+        REFUSAL_REPLY, text=question, company=company, scope=scope_phrase(policy=policy)
+    )
 
 
 def _policy_trace(policy: PolicyVersion) -> dict:

@@ -1,0 +1,110 @@
+"""The customer's language: Keel's fixed replies come in the language the customer writes
+in, through the real socket, pipeline, store and embeddings (the help center is English)."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from assistant.models import Message
+from tests.chat import ChatClient, one_question
+from tests.factories import PolicyVersionFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+
+
+@database_sync_to_async
+def last_reply(workspace) -> Message:
+    return Message.objects.filter(
+        conversation__workspace=workspace, role=Message.Role.ASSISTANT
+    ).latest("pk")
+
+
+@pytest.mark.parametrize(
+    ("question", "in_language"),
+    [
+        (
+            "¿Cuántos habitantes tiene la ciudad de Valparaíso en Chile?",
+            "no he encontrado la respuesta en nuestros artículos de ayuda, que están escritos "
+            "en Inglés",
+        ),
+        (
+            "Wie viele Einwohner hat die Stadt Graz in Österreich?",
+            "habe die Antwort darauf in unseren Hilfeartikeln nicht gefunden; sie sind auf "
+            "Englisch geschrieben",
+        ),
+    ],
+)
+async def test_an_unanswerable_question_gets_dont_know_and_a_person_in_its_language(
+    demo_help_center, question, in_language
+):
+    """The help center is English: the reply says so, in the customer's language."""
+    workspace = demo_help_center.workspace
+
+    answer = await one_question(workspace.public_key, question)
+
+    reply = await last_reply(workspace)
+    assert reply.outcome == Message.Outcome.DONT_KNOW
+    assert in_language in reply.text and in_language in answer.text
+    assert any(person in reply.text for person in ("una persona", "einer Person"))
+
+
+async def test_a_refusal_in_french_is_in_french(demo_help_center):
+    workspace = demo_help_center.workspace
+    await database_sync_to_async(PolicyVersionFactory)(
+        workspace=workspace,
+        topics_in_scope="orders\nbikes",
+        topics_refused="Politique: pour qui devrais-je voter; que pensez-vous des élections",
+    )
+
+    answer = await one_question(
+        workspace.public_key, "Pour qui devrais-je voter aux prochaines élections ?"
+    )
+
+    reply = await last_reply(workspace)
+    assert reply.outcome == Message.Outcome.REFUSED
+    assert reply.text.startswith("Je ne peux répondre qu'aux questions sur Trailhead Cycles")
+    assert "Trailhead Cycles" in answer.text
+
+
+async def test_an_english_question_still_gets_english(demo_help_center):
+    workspace = demo_help_center.workspace
+
+    await one_question(workspace.public_key, "What is the population of the city of Graz?")
+
+    reply = await last_reply(workspace)
+    assert reply.outcome == Message.Outcome.DONT_KNOW
+    assert reply.text.startswith("I'm sorry, I couldn't find the answer")
+
+
+async def test_the_redaction_notice_and_the_handoff_are_in_the_customers_language(
+    demo_help_center,
+):
+    workspace = demo_help_center.workspace
+    chat = ChatClient(workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+
+    await chat.send(
+        {
+            "type": "ask",
+            "message": "Hola, mi correo es ana.lopez@example.com y quiero hablar con "
+            "una persona de vuestro equipo, por favor.",
+        }
+    )
+    await chat.until("he quitado los datos personales")
+    await chat.send({"type": "handoff"})
+    await chat.until("Te paso con una persona de nuestro equipo")
+    await chat.close()
+
+
+async def test_a_message_over_the_limit_is_told_so_in_its_language(demo_help_center, settings):
+    settings.KEEL_MAX_MESSAGE_CHARS = 40
+    chat = ChatClient(demo_help_center.workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+
+    await chat.send(
+        {"type": "ask", "message": "Vorrei sapere quanto costa la spedizione di una bicicletta."}
+    )
+
+    await chat.until("Il tuo messaggio è lungo 59 caratteri; il limite è 40.")
+    await chat.close()
