@@ -19,20 +19,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-# The customer's fixed replies in their language: locale/*/django.po compiled by GNU
-# gettext's msgfmt (system-deps).
-messages: $(STAMP) system-deps
-	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=.keel -v 0
-
-# Debian's packages the tests use, installed when missing (each as command:package):
-# chromium drives the browser tests (Playwright cannot download browsers here),
-# redis-server carries the channel layer and rate limits shared by several server processes,
-# gettext's msgfmt compiles the translations.
-SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server msgfmt:gettext
-system-deps:
-	@missing="$$(for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null || echo $${pair#*:}; done)"; \
+# $(call packages_ensure,command:package ...): Debian's packages whose command is missing,
+# installed (with sudo unless root).
+packages_ensure = missing="$$(for pair in $(1); do command -v $${pair%%:*} >/dev/null || echo $${pair\#*:}; done)"; \
 	[ -z "$$missing" ] || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
+
+# The customer's fixed replies in their language: locale/*/django.po compiled by GNU
+# gettext's msgfmt.
+messages: $(STAMP)
+	@$(call packages_ensure,msgfmt:gettext)
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=.keel -v 0
+
+# What the tests use besides: chromium drives the browser tests (Playwright cannot download
+# browsers here), redis-server carries the channel layer and rate limits shared by several
+# server processes.
+system-deps:
+	@$(call packages_ensure,chromium:chromium redis-server:redis-server)
 
 run: install
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v 0
