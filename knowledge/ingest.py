@@ -527,6 +527,12 @@ def documents_remove_missing(
     return outcomes
 
 
+def document_archive(*, document: Document, archived: bool) -> None:
+    """Archived, a document stays with its chunks (restored as it was) but is not searched."""
+    document.archived = archived
+    document.save(update_fields=["archived", "updated_at"])
+
+
 def document_delete(*, document: Document) -> None:
     with transaction.atomic():
         document.delete()

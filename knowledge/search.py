@@ -27,6 +27,7 @@ later effective date (`Document.effective_date`; cosine similarity of the two pa
 least `SAME_PASSAGE_SIMILARITY`) is dropped, so an answer never quotes the superseded
 value. Passages of one document never supersede each other, and undated documents are
 never dropped: only a dated, newer restatement of the same thing outranks a passage.
+Passages of an archived document are dropped there too (kept, never answered from).
 """
 
 from collections.abc import Sequence
@@ -174,7 +175,7 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
     FROM fused
     JOIN knowledge_chunk chunk ON chunk.id = fused.id
     JOIN knowledge_document document ON document.id = chunk.document_id
-    WHERE NOT EXISTS (
+    WHERE NOT document.archived AND NOT EXISTS (
         SELECT 1
         FROM fused other
         JOIN knowledge_chunk newer ON newer.id = other.id
