@@ -25,7 +25,6 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from knowledge.chunking import ChunkDraft, sections_chunk
-from knowledge.dates import stated_effective_date
 from knowledge.embeddings import texts_embed
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.parsing import (
@@ -229,12 +228,10 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
 
 
 def _effective_date(*, document: Document, parsed: ParsedDocument) -> date | None:
-    """The date its readers see stated (hidden text is not theirs to date it), else the
-    modification date of the file it was ingested from, when that is a file on disk."""
-    visible = "\n".join(section.text for section in parsed.sections if not section.hidden)
-    stated = stated_effective_date(visible)
-    if stated or not Path(document.source).is_absolute():
-        return stated
+    """The date its text states, else the modification date of the file it was ingested
+    from, when that is a file on disk."""
+    if parsed.effective_date or not Path(document.source).is_absolute():
+        return parsed.effective_date
     try:
         modified = Path(document.source).stat().st_mtime
     except OSError:  # moved or removed since: no date rather than a wrong one

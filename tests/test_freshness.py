@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 
 from knowledge.dates import stated_effective_date
 from knowledge.models import Document
+from knowledge.parsing import document_parse
 from knowledge.search import chunk_search
 from tests.chat import one_question
 from tests.commands import ingest
@@ -74,6 +75,26 @@ def help_center(folder):
 )
 def test_the_effective_date_is_read_from_the_cue_that_states_it(text, expected):
     assert stated_effective_date(text) == expected
+
+
+DELIVERY_PAGE = """<html><head><title>Delivery</title></head><body>
+<header><nav><a href="/">Home</a> <a href="/help">Help</a></nav>
+<p class="meta">Last updated 2 May 2024</p></header>
+<main><article><h1>Delivery</h1>
+<p>Orders placed before noon leave our warehouse the same working day.</p>
+<p>Standard delivery takes three to five working days and costs four euros.</p>
+<p>Express delivery arrives the next working day and costs nine euros.</p>
+</article></main>
+<footer><p>Copyright 2025 Example Shop</p>
+<script>var build = "Published 1 May 2029";</script></footer>
+</body></html>"""
+
+
+def test_a_web_page_is_dated_by_the_line_outside_its_main_content():
+    parsed = document_parse(filename="delivery.html", data=DELIVERY_PAGE.encode())
+
+    assert "Last updated" not in " ".join(section.text for section in parsed.sections)
+    assert parsed.effective_date == date(2024, 5, 2)
 
 
 @pytest.mark.django_db
