@@ -41,6 +41,11 @@ workspace_patterns = [
         name="document_reindex",
     ),
     path(
+        "knowledge/<slug:knowledge_base_slug>/documents/<int:document_id>/archive/",
+        knowledge.document_archive_request,
+        name="document_archive",
+    ),
+    path(
         "knowledge/<slug:knowledge_base_slug>/quarantine/<int:chunk_id>/release/",
         knowledge.chunk_release_request,
         name="chunk_release",

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -50,7 +50,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 3: chunks are screened for instructions to an assistant (see `signals.chunks_stored`).
 # 4: text a web page hides from readers is kept apart and quarantined.
 # 5: each chunk's sentences are embedded too (see `knowledge.sentences`).
-INDEX_VERSION = 5
+# 6: each document's effective date is read (see `knowledge.dates`).
+INDEX_VERSION = 6
 HIDDEN_REASON = "Hidden in the page: its readers never see this text"
 
 
@@ -182,6 +183,7 @@ class PreparedIndex:
     drafts: list[ChunkDraft] = field(default_factory=list)
     vectors: np.ndarray | None = None
     sentence_vectors: list[np.ndarray] = field(default_factory=list)  # one array per draft
+    effective_date: date | None = None
     problem: str = ""
 
 
@@ -212,13 +214,29 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
             with version.open("rb") as stored:
                 parsed = document_parse(filename=Path(version.name).name, data=stored.read())
             chunked.append(
-                PreparedIndex(parsed=parsed, drafts=sections_chunk(sections=parsed.sections))
+                PreparedIndex(
+                    parsed=parsed,
+                    drafts=sections_chunk(sections=parsed.sections),
+                    effective_date=_effective_date(document=document, parsed=parsed),
+                )
             )
         except UnreadableDocument as problem:
             chunked.append(PreparedIndex(problem=str(problem)))
         except FileNotFoundError:
             chunked.append(PreparedIndex(problem="The stored file is missing; upload it again."))
     return chunked
+
+
+def _effective_date(*, document: Document, parsed: ParsedDocument) -> date | None:
+    """The date its text states, else the modification date of the file it was ingested
+    from, when that is a file on disk."""
+    if parsed.effective_date or not Path(document.source).is_absolute():
+        return parsed.effective_date
+    try:
+        modified = Path(document.source).stat().st_mtime
+    except OSError:  # moved or removed since: no date rather than a wrong one
+        return None
+    return datetime.fromtimestamp(modified, tz=UTC).date()
 
 
 def _version_to_index(document: Document) -> FieldFile:
@@ -284,6 +302,7 @@ FAILED_FIELDS = ["status", "error", "chunk_count", "updated_at", "pending_file",
 INDEXED_FIELDS = [
     *FAILED_FIELDS,
     *["file", "content_hash", "size_bytes", "index_version", "title", "page_count", "indexed_at"],
+    "effective_date",
 ]
 
 
@@ -321,6 +340,7 @@ def _document_outcome(*, document: Document, prepared: PreparedIndex, now: datet
         document.pending_file, document.pending_hash = "", ""
     document.title = prepared.parsed.title[: Document._meta.get_field("title").max_length]
     document.page_count = prepared.parsed.page_count
+    document.effective_date = prepared.effective_date
     document.chunk_count = len(prepared.drafts)
     document.status = Document.Status.READY
     document.error = ""
@@ -502,6 +522,12 @@ def documents_remove_missing(
         document_delete(document=document)
         outcomes.append(IngestOutcome(source=document.source, action=Action.REMOVED))
     return outcomes
+
+
+def document_archive(*, document: Document, archived: bool) -> None:
+    """Archived, a document stays with its chunks (restored as it was) but is not searched."""
+    document.archived = archived
+    document.save(update_fields=["archived", "updated_at"])
 
 
 def document_delete(*, document: Document) -> None:

@@ -67,6 +67,11 @@ class Document(models.Model):
     # How the chunks were made (knowledge.ingest.INDEX_VERSION): older ones are re-indexed.
     index_version = models.PositiveSmallIntegerField(default=0)
     indexed_at = models.DateTimeField(null=True, blank=True)
+    # The date its text says it took effect (or was updated), else its file's date: of two
+    # documents on the same subject, the newer one's passages are the ones answered from.
+    effective_date = models.DateField(null=True, blank=True)
+    # Kept, with its chunks, but never searched: an admin's way to retire a page.
+    archived = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

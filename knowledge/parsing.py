@@ -14,7 +14,8 @@ searched until they release it.
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import PurePath
 
 import chardet
@@ -24,6 +25,8 @@ import trafilatura
 from lxml import etree
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from knowledge.dates import stated_effective_date
 
 SUPPORTED_EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt", ".pdf")
 EMPTY_FILE = "The file is empty."
@@ -55,6 +58,9 @@ class ParsedDocument:
     title: str
     sections: list[Section]
     page_count: int | None = None
+    # The date the text its readers see states (`knowledge.dates`); a web page's is read
+    # from the whole page, since its "Effective …" line is often outside the main content.
+    effective_date: date | None = None
 
 
 def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
@@ -70,7 +76,10 @@ def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
         raise UnreadableDocument(f"The file could not be read ({error}).") from error
     if not any(section.text.strip() for section in parsed.sections):
         raise UnreadableDocument("No text was found in the file.")
-    return parsed
+    if parsed.effective_date:
+        return parsed
+    visible = "\n".join(section.text for section in parsed.sections if not section.hidden)
+    return replace(parsed, effective_date=stated_effective_date(visible))
 
 
 def filename_title(filename: str) -> str:
@@ -202,12 +211,19 @@ def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
         parsed = ParsedDocument(
             title=page_title, sections=[_under_title(s, page_title) for s in parsed.sections]
         )
+    parsed = replace(parsed, effective_date=stated_effective_date(_page_text(html)))
     if not hidden:
         return parsed
     hidden_section = Section(
         heading_path=(parsed.title, HIDDEN_HEADING), text="\n\n".join(hidden), hidden=True
     )
-    return ParsedDocument(title=parsed.title, sections=[*parsed.sections, hidden_section])
+    return replace(parsed, sections=[*parsed.sections, hidden_section])
+
+
+def _page_text(html: str) -> str:
+    """All the text a page shows, navigation and footer too, without its scripts and styles."""
+    tree = lxml.html.fromstring(html)
+    return " ".join(tree.xpath("//body//text()[not(ancestor::script or ancestor::style)]"))
 
 
 def _row_headers_as_cells(html: str) -> str:

@@ -20,6 +20,14 @@ enough to weigh little. A word's chunks are counted for its IDF unless ANALYZE's
 statistics (the column's most common lexemes) already put it above the budget, whose
 estimate then stands in. While a question's words fit the budget, the list is exact;
 `python -m bench scale` measures how far it agrees with the exhaustive list.
+
+Newest fact wins: help centers keep superseded pages (last year's fees beside this
+year's). Among the best fused passages, one that restates a passage of a document with a
+later effective date (`Document.effective_date`; cosine similarity of the two passages at
+least `SAME_PASSAGE_SIMILARITY`) is dropped, so an answer never quotes the superseded
+value. Passages of one document never supersede each other, and undated documents are
+never dropped: only a dated, newer restatement of the same thing outranks a passage.
+Passages of an archived document are dropped there too (kept, never answered from).
 """
 
 from collections.abc import Sequence
@@ -40,6 +48,13 @@ CANDIDATES = 50
 # ts_rank weights for labels D, C, B (chunk text), A (heading path): a word in a heading
 # counts more than one in the text, but less than ts_rank's default 2.5 times.
 TERM_WEIGHTS = "{0.1, 0.2, 0.6, 1.0}"
+# Two passages this alike say the same thing (an old and a new version of a paragraph
+# score 0.95-1.0 with all-MiniLM-L6-v2; two pages on neighbouring subjects, such as
+# shipping to two countries, stay below 0.7).
+SAME_PASSAGE_SIMILARITY = 0.85
+# The best fused passages checked against each other for superseded ones, per hit asked:
+# a superseded passage dropped leaves room for the next.
+SUPERSEDED_POOL = 2
 
 
 class SearchMode(StrEnum):
@@ -153,17 +168,33 @@ fused AS (
     FROM (SELECT id, rank FROM vector_hits UNION ALL SELECT id, rank FROM keyword_hits) ranked
     GROUP BY id
     ORDER BY score DESC
+    LIMIT %(pool)s
+),
+fresh AS (  -- without passages a newer document restates (see the module's docstring)
+    SELECT fused.id, fused.score
+    FROM fused
+    JOIN knowledge_chunk chunk ON chunk.id = fused.id
+    JOIN knowledge_document document ON document.id = chunk.document_id
+    WHERE NOT document.archived AND NOT EXISTS (
+        SELECT 1
+        FROM fused other
+        JOIN knowledge_chunk newer ON newer.id = other.id
+        JOIN knowledge_document newer_document ON newer_document.id = newer.document_id
+        WHERE newer_document.effective_date > document.effective_date
+            AND 1 - (newer.embedding <=> chunk.embedding) >= %(same_passage)s
+    )
+    ORDER BY fused.score DESC
     LIMIT %(k)s
 )
 SELECT chunk.id, document.id, document.title, document.url, chunk.heading, chunk.page,
-       chunk.text, fused.score, vector_hits.similarity, keyword_hits.score,
+       chunk.text, fresh.score, vector_hits.similarity, keyword_hits.score,
        vector_hits.rank, keyword_hits.rank, chunk.sentences, chunk.sentence_embeddings
-FROM fused
-JOIN knowledge_chunk chunk ON chunk.id = fused.id
+FROM fresh
+JOIN knowledge_chunk chunk ON chunk.id = fresh.id
 JOIN knowledge_document document ON document.id = chunk.document_id
-LEFT JOIN vector_hits ON vector_hits.id = fused.id
-LEFT JOIN keyword_hits ON keyword_hits.id = fused.id
-ORDER BY fused.score DESC, chunk.id
+LEFT JOIN vector_hits ON vector_hits.id = fresh.id
+LEFT JOIN keyword_hits ON keyword_hits.id = fresh.id
+ORDER BY fresh.score DESC, chunk.id
 """
 
 
@@ -198,6 +229,8 @@ def chunk_search(
                 "keyword_budget": settings.KEEL_KEYWORD_BUDGET,
                 "rrf_k": RRF_K,
                 "k": k,
+                "pool": k * SUPERSEDED_POOL,
+                "same_passage": SAME_PASSAGE_SIMILARITY,
             },
         )
         rows = cursor.fetchall()

@@ -221,6 +221,38 @@ def test_reindex_queues_a_job_and_the_worker_rebuilds_the_chunks(
     assert set(document.chunks.values_list("pk", flat=True)).isdisjoint(old_chunks)
 
 
+def test_an_archived_document_is_kept_but_not_searched_until_restored(
+    admin_client, knowledge_base, job_queue
+):
+    upload(
+        admin_client,
+        knowledge_base,
+        SimpleUploadedFile("returns.md", b"# Returns\n\nUnused items can be returned in 30 days."),
+    )
+    job_queue()
+    document = knowledge_base.documents.get()
+
+    def found() -> bool:
+        hits = chunk_search(knowledge_bases=[knowledge_base], query="return an item")
+        return any(hit.document_id == document.pk for hit in hits)
+
+    archive = url("document_archive", knowledge_base, document_id=document.pk)
+    response = admin_client.post(archive, {"archived": "1"}, headers={"HX-Request": "true"})
+    assert b"archived, not searched" in response.content and b">Restore<" in response.content
+    assert document.chunks.exists() and not found()
+
+    response = admin_client.post(archive, {"archived": "0"}, headers={"HX-Request": "true"})
+    assert b"archived, not searched" not in response.content and b">Archive<" in response.content
+    assert found()
+
+    # An agent cannot archive.
+    agent = MembershipFactory(workspace=knowledge_base.workspace, role=Membership.Role.AGENT)
+    admin_client.force_login(agent.user)
+    assert admin_client.post(archive, {"archived": "1"}).status_code == 403
+    document.refresh_from_db()
+    assert not document.archived
+
+
 @pytest.mark.django_db
 def test_another_workspace_documents_are_out_of_reach(admin_client, knowledge_base):
     other = KnowledgeBaseFactory()
@@ -239,10 +271,10 @@ def test_another_workspace_documents_are_out_of_reach(admin_client, knowledge_ba
         ).status_code
         == 404
     )
-    assert (
-        admin_client.post(url("document_delete", knowledge_base, document_id=theirs.pk)).status_code
-        == 404
-    )
+    for action in ("document_delete", "document_archive"):
+        assert (
+            admin_client.post(url(action, knowledge_base, document_id=theirs.pk)).status_code == 404
+        )
     assert (
         admin_client.get(
             reverse(

@@ -1,11 +1,11 @@
-"""Admin pages for knowledge bases: upload, watch indexing, delete, re-index."""
+"""Admin pages for knowledge bases: upload, watch indexing, delete, re-index, archive."""
 
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant.access import admin_required
 from assistant.quarantine import chunk_release
-from knowledge.ingest import document_delete
+from knowledge.ingest import document_archive, document_delete
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.selectors import (
     chunks_quarantined,
@@ -86,6 +86,15 @@ def document_remove(request, knowledge_base_slug: str, document_id: int):
 def document_reindex_request(request, knowledge_base_slug: str, document_id: int):
     document = _document(request, knowledge_base_slug, document_id)
     document_reindex(document=document)
+    return _document_table_or_page(request, document.knowledge_base)
+
+
+@require_POST
+@admin_required
+def document_archive_request(request, knowledge_base_slug: str, document_id: int):
+    """Archive, or restore with `archived=0`."""
+    document = _document(request, knowledge_base_slug, document_id)
+    document_archive(document=document, archived=request.POST.get("archived") != "0")
     return _document_table_or_page(request, document.knowledge_base)
 
 

@@ -1,0 +1,158 @@
+"""Newest fact wins: a document's effective date is read at ingest, and a passage that a
+newer document restates is never the one answered from."""
+
+import os
+from datetime import UTC, date, datetime
+
+import pytest
+from channels.db import database_sync_to_async
+
+from knowledge.dates import stated_effective_date
+from knowledge.models import Document
+from knowledge.parsing import document_parse
+from knowledge.search import chunk_search
+from tests.chat import one_question
+from tests.commands import ingest
+from tests.factories import KnowledgeBaseFactory
+
+OLD_RETURNS = """# Returns
+
+Effective 1 January 2023.
+
+You can return an unused item within 30 days of delivery for a full refund.
+Refunds go back to the original payment method within 5 business days.
+"""
+NEW_RETURNS = """# Returns
+
+Last updated: 2025-03-01
+
+You can return an unused item within 14 days of delivery for a full refund.
+Refunds go back to the original payment method within 5 business days.
+"""
+SALE_ITEMS = """# Sale items
+
+Published March 4, 2022
+
+Items bought on sale can be returned within 10 days for store credit only.
+"""
+GIFT_CARDS = """# Gift cards
+
+Gift cards never expire and can be used for any order. They cannot be exchanged for cash.
+"""
+FILE_DATE = datetime(2024, 5, 17, 12, tzinfo=UTC)
+
+
+def help_center(folder):
+    """A superseded returns page beside its newer version, an older page on a neighbouring
+    subject, and an undated page whose file's own date stands in."""
+    folder.mkdir()
+    for name, text in [
+        ("returns-2023.md", OLD_RETURNS),
+        ("returns.md", NEW_RETURNS),
+        ("sale-items.md", SALE_ITEMS),
+        ("gift-cards.md", GIFT_CARDS),
+    ]:
+        (folder / name).write_text(text)
+    os.utime(folder / "gift-cards.md", (FILE_DATE.timestamp(), FILE_DATE.timestamp()))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Effective 1 March 2025. Fees apply.", date(2025, 3, 1)),
+        ("Effective date: 12 Jan. 2024", date(2024, 1, 12)),
+        ("Last updated: 2025-06-03", date(2025, 6, 3)),
+        ("Last reviewed on March 4, 2024", date(2024, 3, 4)),
+        ("Published 3rd February 2025", date(2025, 2, 3)),
+        ("Effective from June 2025", date(2025, 6, 1)),
+        # The latest stated date counts: the page was revised after it took effect.
+        ("Effective 1 March 2024. Last updated 10/02/2025.", date(2025, 10, 2)),
+        ("Effective immediately, returns are free.", None),
+        ("Order 2025-01-01 shipped.", None),  # a date without a cue is not the page's
+        ("", None),
+    ],
+)
+def test_the_effective_date_is_read_from_the_cue_that_states_it(text, expected):
+    assert stated_effective_date(text) == expected
+
+
+DELIVERY_PAGE = """<html><head><title>Delivery</title></head><body>
+<header><nav><a href="/">Home</a> <a href="/help">Help</a></nav>
+<p class="meta">Last updated 2 May 2024</p></header>
+<main><article><h1>Delivery</h1>
+<p>Orders placed before noon leave our warehouse the same working day.</p>
+<p>Standard delivery takes three to five working days and costs four euros.</p>
+<p>Express delivery arrives the next working day and costs nine euros.</p>
+</article></main>
+<footer><p>Copyright 2025 Example Shop</p>
+<script>var build = "Published 1 May 2029";</script></footer>
+</body></html>"""
+
+
+def test_a_web_page_is_dated_by_the_line_outside_its_main_content():
+    parsed = document_parse(filename="delivery.html", data=DELIVERY_PAGE.encode())
+
+    assert "Last updated" not in " ".join(section.text for section in parsed.sections)
+    assert parsed.effective_date == date(2024, 5, 2)
+
+
+@pytest.mark.django_db
+def test_ingest_records_the_stated_date_or_else_the_file_date(tmp_path, knowledge_base):
+    ingest(help_center(tmp_path / "help"), knowledge_base)
+
+    dates = {
+        os.path.basename(document.source): document.effective_date
+        for document in Document.objects.filter(knowledge_base=knowledge_base)
+    }
+    assert dates == {
+        "returns-2023.md": date(2023, 1, 1),
+        "returns.md": date(2025, 3, 1),
+        "sale-items.md": date(2022, 3, 4),
+        "gift-cards.md": FILE_DATE.date(),
+    }
+
+
+@pytest.mark.django_db
+def test_search_drops_a_passage_a_newer_document_restates(tmp_path, knowledge_base):
+    ingest(help_center(tmp_path / "help"), knowledge_base)
+
+    hits = chunk_search(
+        knowledge_bases=[knowledge_base], query="How many days do I have to return an item?"
+    )
+
+    texts = " ".join(hit.text for hit in hits)
+    assert "14 days" in texts
+    assert "30 days" not in texts
+    # An older page on a neighbouring subject says something else: it stays.
+    assert "store credit" in texts
+
+
+@pytest.mark.django_db
+def test_undated_documents_are_never_dropped(tmp_path, knowledge_base):
+    folder = tmp_path / "help"
+    folder.mkdir()
+    (folder / "returns-2023.md").write_text(OLD_RETURNS.replace("Effective 1 January 2023.", ""))
+    (folder / "returns.md").write_text(NEW_RETURNS)
+    ingest(folder, knowledge_base)
+    # As an upload with no stated date is: no file on disk to date it.
+    Document.objects.filter(source__endswith="returns-2023.md").update(effective_date=None)
+
+    hits = chunk_search(knowledge_bases=[knowledge_base], query="How long do I have to return?")
+
+    texts = " ".join(hit.text for hit in hits)
+    assert "14 days" in texts and "30 days" in texts
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("chat_state")
+async def test_the_answer_quotes_the_newest_value_only(tmp_path, transactional_db):
+    knowledge_base = await database_sync_to_async(KnowledgeBaseFactory)()
+    await database_sync_to_async(ingest)(help_center(tmp_path / "help"), knowledge_base)
+
+    answer = await one_question(
+        knowledge_base.workspace.public_key, "How many days do I have to return an item?"
+    )
+
+    assert "14 days" in answer.text
+    assert "30 days" not in answer.text
