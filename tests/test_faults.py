@@ -133,7 +133,7 @@ async def test_an_answer_cut_off_by_an_outage_ends_on_screen_and_in_the_history(
 
     await sync_to_async(database.stop)()
     try:
-        while INTERRUPTED_MESSAGE not in visible_text(frames[-1]):
+        while str(INTERRUPTED_MESSAGE) not in visible_text(frames[-1]):
             frames.append(await chat.receive())
     finally:
         await sync_to_async(database.start)()
@@ -149,7 +149,7 @@ async def test_an_answer_cut_off_by_an_outage_ends_on_screen_and_in_the_history(
     reconnected.visitor_token = chat.visitor_token
     assert await reconnected.connect()
     history = visible_text(await reconnected.hello())
-    assert INTERRUPTED_MESSAGE in history and "is typing" not in history
+    assert str(INTERRUPTED_MESSAGE) in history and "is typing" not in history
     await chat.close()
     await reconnected.close()
     await sync_to_async(connections.close_all)()

@@ -68,6 +68,7 @@ ROUTES = {
     "document_table": Expectation(Access.ADMIN, Kind.PAGE),
     "document_upload": Expectation(Access.ADMIN, Kind.ACTION),
     "document_delete": Expectation(Access.ADMIN, Kind.ACTION),
+    "document_archive": Expectation(Access.ADMIN, Kind.ACTION),
     "document_reindex": Expectation(Access.ADMIN, Kind.ACTION),
     "chunk_release": Expectation(Access.ADMIN, Kind.ACTION),
     "widget_settings": Expectation(Access.ADMIN, Kind.PAGE),
