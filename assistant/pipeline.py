@@ -433,7 +433,9 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
         company=current.workspace.name,
         state=current.state,
         search_query=search_query_for(
-            question=question, previous_query=earlier[-1].search_query if earlier else None
+            question=question,
+            previous_query=earlier[-1].search_query if earlier else None,
+            knowledge_bases=knowledge_bases_in_workspace(workspace_slug=current.workspace.slug),
         ),
         text=question,
         history=so_far[-HISTORY_TURNS:],
