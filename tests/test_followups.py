@@ -9,6 +9,7 @@ from assistant.models import Message
 from tests.chat import Answer, ChatClient
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
+from tests.llm_server import Reply, first_source
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
@@ -120,3 +121,81 @@ async def test_a_question_that_points_back_is_searched_with_its_topic(roastery):
     assert query == "Do you sell gift cards? \nDo they expire?"
     assert cited == ["Gift cards"]
     assert "never expires" in answers[1].text
+
+
+def query_written(body: dict) -> bool:
+    """Keel's request for a search query, rather than for an answer."""
+    return body["messages"][0]["content"].startswith("You write search queries")
+
+
+def model(*, query: Reply, answer: str | None = None):
+    """The test model: `query` for a search query; an answer quoting source 1's first
+    sentence (or `answer`), citing it."""
+
+    def respond(body: dict) -> Reply:
+        if query_written(body):
+            return query
+        return Reply(pieces=[answer or f"{first_source(body).split('.')[0].strip()}. [1]"])
+
+    return respond
+
+
+def query_requests(llm_server) -> list[dict]:
+    return [request for request in llm_server.requests if query_written(request)]
+
+
+async def test_with_an_llm_the_model_writes_a_follow_ups_search_query(roastery, llm_server):
+    written = "How long does shipping to the European Union take?"
+    llm_server.respond = model(
+        query=Reply(pieces=["How long does shipping ", "to the European Union take?"])
+    )
+
+    await conversation(
+        roastery.workspace, "How long does delivery to Canada take?", "and what about Europe?"
+    )
+
+    _, (query, traced, cited) = await searched(roastery.workspace)
+    assert query == traced == written
+    assert cited == ["Shipping to the European Union"]
+    # One call, for the follow-up only: a first question in English needs no rewriting.
+    [request] = query_requests(llm_server)
+    told = request["messages"][-1]["content"]
+    assert "Customer: How long does delivery to Canada take?" in told
+    assert told.endswith("LAST MESSAGE\nand what about Europe?")
+
+
+async def test_with_an_llm_a_question_in_another_language_is_searched_in_the_articles_one(
+    roastery, llm_server
+):
+    llm_server.respond = model(query=Reply(pieces=["How long does delivery to Canada take?"]))
+
+    await conversation(roastery.workspace, "¿Cuánto tarda el envío a Canadá?")
+
+    [(query, traced, _)] = await searched(roastery.workspace)
+    assert query == traced == "How long does delivery to Canada take?"
+    [written, answered] = llm_server.requests
+    assert "written in English" in written["messages"][0]["content"]
+    # The model answers the customer's own words, in their language, from the page found.
+    assert "in the language of the customer's last message" in answered["messages"][0]["content"]
+    assert first_source(answered).startswith("Orders to Canada")
+    assert answered["messages"][-1]["content"] == "¿Cuánto tarda el envío a Canadá?"
+
+
+@pytest.mark.parametrize(
+    "failure", [Reply(first_token_delay=10), Reply(status=500)], ids=["too slow", "error"]
+)
+async def test_when_the_model_cannot_write_the_query_the_rules_is_searched(
+    roastery, llm_server, settings, caplog, failure
+):
+    settings.LLM_REWRITE_TIMEOUT_SECONDS = 0.5
+    llm_server.respond = model(query=failure)
+
+    answers = await conversation(
+        roastery.workspace, "How long does delivery to Canada take?", "and to the EU?"
+    )
+
+    _, (query, _, cited) = await searched(roastery.workspace)
+    assert query == "How long does delivery to the EU take?"
+    assert cited == ["Shipping to the European Union"]
+    assert "3 to 5 business days" in answers[1].text
+    assert "did not write the search query" in caplog.text  # for whoever runs Keel
