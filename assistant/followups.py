@@ -134,18 +134,21 @@ def _stands_alone(*, question: str, knowledge_bases: Sequence[KnowledgeBase]) ->
 
 def _topic_with(*, topic: str, follow_up: str) -> str | None:
     """The topic with the follow-up's words in place of those they stand for: a phrase
-    after the same preposition, else a name for a name; None when they stand for none."""
+    after the same preposition, else a name for the topic's last; None when they stand
+    for none."""
     new = CONTINUING.sub("", follow_up).strip().rstrip("?!.").strip()
     phrase = PREPOSITION_PHRASE.fullmatch(new)
     if phrase:
-        preposition, replacement = phrase.groups()
+        preposition, new = phrase.groups()
         old = re.compile(rf"\b(?i:{preposition})\s+{DETERMINER}(?:{CAPITALISED}|{LAST_WORDS}|\w+)")
         if old.search(topic):
-            return old.sub(lambda _: f"{preposition.lower()} {replacement}", topic, count=1)
+            return old.sub(lambda _: f"{preposition.lower()} {new}", topic, count=1)
+    # A name alone ("and the EU?", "what about Germany?") stands for the topic's; one in
+    # a longer phrase ("what about the Trailhead helmet?") may be of another kind.
     old_names, new_names = _names(topic), _names(follow_up)
-    if old_names and new_names:
+    if old_names and [name.group() for name in new_names] == [new]:
         old_name = old_names[-1]  # what a question asks about comes last
-        return topic[: old_name.start()] + new_names[0].group() + topic[old_name.end() :]
+        return topic[: old_name.start()] + new + topic[old_name.end() :]
     return None
 
 

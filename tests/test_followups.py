@@ -5,13 +5,14 @@ knowledge base's language), and the offline rule stands in when it fails."""
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.followups import search_query_for
 from assistant.models import Message
 from tests.chat import Answer, ChatClient
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
 from tests.llm_server import Reply, first_source
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+pytestmark = pytest.mark.usefixtures("chat_state")
 
 PAGES = {
     "shipping-to-canada.md": """# Shipping to Canada
@@ -93,6 +94,7 @@ async def conversation(workspace, *questions: str) -> list[Answer]:
     return answers
 
 
+@pytest.mark.asyncio
 async def test_a_follow_up_is_searched_with_its_new_words_in_place_of_the_old(roastery):
     answers = await conversation(
         roastery.workspace, "How long does delivery to Canada take?", "and to the EU?"
@@ -105,6 +107,7 @@ async def test_a_follow_up_is_searched_with_its_new_words_in_place_of_the_old(ro
     assert "3 to 5 business days" in answers[1].text
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize("question", ["Do you offer subscriptions?", "Gift cards?"])
 async def test_a_short_question_of_its_own_is_searched_alone(roastery, question):
     await conversation(roastery.workspace, "How long does delivery to Canada take?", question)
@@ -114,6 +117,7 @@ async def test_a_short_question_of_its_own_is_searched_alone(roastery, question)
     assert "Shipping to Canada" not in cited
 
 
+@pytest.mark.asyncio
 async def test_a_question_that_points_back_is_searched_with_its_topic(roastery):
     answers = await conversation(roastery.workspace, "Do you sell gift cards?", "Do they expire?")
 
@@ -144,6 +148,7 @@ def query_requests(llm_server) -> list[dict]:
     return [request for request in llm_server.requests if query_written(request)]
 
 
+@pytest.mark.asyncio
 async def test_with_an_llm_the_model_writes_a_follow_ups_search_query(roastery, llm_server):
     written = "How long does shipping to the European Union take?"
     llm_server.respond = model(
@@ -164,6 +169,7 @@ async def test_with_an_llm_the_model_writes_a_follow_ups_search_query(roastery, 
     assert told.endswith("LAST MESSAGE\nand what about Europe?")
 
 
+@pytest.mark.asyncio
 async def test_with_an_llm_a_question_in_another_language_is_searched_in_the_articles_one(
     roastery, llm_server
 ):
@@ -181,6 +187,7 @@ async def test_with_an_llm_a_question_in_another_language_is_searched_in_the_art
     assert answered["messages"][-1]["content"] == "¿Cuánto tarda el envío a Canadá?"
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "failure", [Reply(first_token_delay=10), Reply(status=500)], ids=["too slow", "error"]
 )
@@ -199,3 +206,29 @@ async def test_when_the_model_cannot_write_the_query_the_rules_is_searched(
     assert cited == ["Shipping to the European Union"]
     assert "3 to 5 business days" in answers[1].text
     assert "did not write the search query" in caplog.text  # for whoever runs Keel
+
+
+@pytest.mark.parametrize(
+    ("topic", "follow_up", "searched_for"),
+    [
+        # The phrase after the same preposition, or a name alone for the topic's name.
+        ("Can I pay with a credit card?", "and with PayPal?", "Can I pay with PayPal?"),
+        (
+            "How much does shipping cost in the US?",
+            "and to Canada?",
+            "How much does shipping cost in Canada?",
+        ),
+        # A name in a longer phrase may be of another kind: nothing is replaced.
+        (
+            "Do you ship to Canada?",
+            "What about the Kestrel grinder warranty?",
+            "What about the Kestrel grinder warranty?",
+        ),
+    ],
+)
+def test_a_follow_ups_words_take_the_place_of_those_they_stand_for(
+    roastery, topic, follow_up, searched_for
+):
+    query = search_query_for(question=follow_up, previous_query=topic, knowledge_bases=[roastery])
+
+    assert query == searched_for
