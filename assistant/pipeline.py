@@ -41,7 +41,7 @@ from assistant.escalation import (
     escalation_trigger,
     repeats_after_unhelpful,
 )
-from assistant.followups import search_query_for
+from assistant.followups import search_query_for, search_query_written
 from assistant.handoff_requests import handoff_start
 from assistant.languages import in_customer_language, in_language
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
@@ -165,6 +165,15 @@ async def answer(
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
     try:
         asked = await in_thread(_question_check)(conversation=conversation, text=text)
+        if asked.gets_search:  # with an LLM, the model writes the query (see followups)
+            asked = asked._replace(
+                search_query=await search_query_written(
+                    question=asked.text,
+                    history=asked.history,
+                    offline_query=asked.search_query,
+                    workspace_id=conversation.workspace_id,
+                )
+            )
     except (DatabaseError, ObjectDoesNotExist) as error:  # the database, or the conversation, gone
         raise QuestionNotStored from error
     checked_at = time.perf_counter()

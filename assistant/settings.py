@@ -270,6 +270,9 @@ LLM_MODEL = os.environ.get("LLM_MODEL", "")
 # Ollama and llama.cpp accept any key; OpenAI and hosted vLLM need a real one.
 LLM_API_KEY = os.environ.get("LLM_API_KEY", "") or "not-needed"
 LLM_TIMEOUT_SECONDS = float(os.environ.get("LLM_TIMEOUT_SECONDS", 20))
+# The model writing a follow-up's (or another language's) search query: the customer waits
+# on it before the search, so briefly; then the offline rule's query is searched.
+LLM_REWRITE_TIMEOUT_SECONDS = float(os.environ.get("LLM_REWRITE_TIMEOUT_SECONDS", 3))
 
 # Customer chat.
 KEEL_MAX_MESSAGE_CHARS = int(os.environ.get("KEEL_MAX_MESSAGE_CHARS", 4000))

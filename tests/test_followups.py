@@ -5,12 +5,14 @@ knowledge base's language), and the offline rule stands in when it fails."""
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.followups import search_query_for
 from assistant.models import Message
 from tests.chat import Answer, ChatClient
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
+from tests.llm_server import Reply, first_source
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+pytestmark = pytest.mark.usefixtures("chat_state")
 
 PAGES = {
     "shipping-to-canada.md": """# Shipping to Canada
@@ -92,6 +94,7 @@ async def conversation(workspace, *questions: str) -> list[Answer]:
     return answers
 
 
+@pytest.mark.asyncio
 async def test_a_follow_up_is_searched_with_its_new_words_in_place_of_the_old(roastery):
     answers = await conversation(
         roastery.workspace, "How long does delivery to Canada take?", "and to the EU?"
@@ -104,6 +107,7 @@ async def test_a_follow_up_is_searched_with_its_new_words_in_place_of_the_old(ro
     assert "3 to 5 business days" in answers[1].text
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize("question", ["Do you offer subscriptions?", "Gift cards?"])
 async def test_a_short_question_of_its_own_is_searched_alone(roastery, question):
     await conversation(roastery.workspace, "How long does delivery to Canada take?", question)
@@ -113,6 +117,7 @@ async def test_a_short_question_of_its_own_is_searched_alone(roastery, question)
     assert "Shipping to Canada" not in cited
 
 
+@pytest.mark.asyncio
 async def test_a_question_that_points_back_is_searched_with_its_topic(roastery):
     answers = await conversation(roastery.workspace, "Do you sell gift cards?", "Do they expire?")
 
@@ -120,3 +125,110 @@ async def test_a_question_that_points_back_is_searched_with_its_topic(roastery):
     assert query == "Do you sell gift cards? \nDo they expire?"
     assert cited == ["Gift cards"]
     assert "never expires" in answers[1].text
+
+
+def query_written(body: dict) -> bool:
+    """Keel's request for a search query, rather than for an answer."""
+    return body["messages"][0]["content"].startswith("You write search queries")
+
+
+def model(*, query: Reply, answer: str | None = None):
+    """The test model: `query` for a search query; an answer quoting source 1's first
+    sentence (or `answer`), citing it."""
+
+    def respond(body: dict) -> Reply:
+        if query_written(body):
+            return query
+        return Reply(pieces=[answer or f"{first_source(body).split('.')[0].strip()}. [1]"])
+
+    return respond
+
+
+def query_requests(llm_server) -> list[dict]:
+    return [request for request in llm_server.requests if query_written(request)]
+
+
+@pytest.mark.asyncio
+async def test_with_an_llm_the_model_writes_a_follow_ups_search_query(roastery, llm_server):
+    written = "How long does shipping to the European Union take?"
+    llm_server.respond = model(
+        query=Reply(pieces=["How long does shipping ", "to the European Union take?"])
+    )
+
+    await conversation(
+        roastery.workspace, "How long does delivery to Canada take?", "and what about Europe?"
+    )
+
+    _, (query, traced, cited) = await searched(roastery.workspace)
+    assert query == traced == written
+    assert cited == ["Shipping to the European Union"]
+    # One call, for the follow-up only: a first question in English needs no rewriting.
+    [request] = query_requests(llm_server)
+    told = request["messages"][-1]["content"]
+    assert "Customer: How long does delivery to Canada take?" in told
+    assert told.endswith("LAST MESSAGE\nand what about Europe?")
+
+
+@pytest.mark.asyncio
+async def test_with_an_llm_a_question_in_another_language_is_searched_in_the_articles_one(
+    roastery, llm_server
+):
+    llm_server.respond = model(query=Reply(pieces=["How long does delivery to Canada take?"]))
+
+    await conversation(roastery.workspace, "¿Cuánto tarda el envío a Canadá?")
+
+    [(query, traced, _)] = await searched(roastery.workspace)
+    assert query == traced == "How long does delivery to Canada take?"
+    [written, answered] = llm_server.requests
+    assert "written in English" in written["messages"][0]["content"]
+    # The model answers the customer's own words, in their language, from the page found.
+    assert "in the language of the customer's last message" in answered["messages"][0]["content"]
+    assert first_source(answered).startswith("Orders to Canada")
+    assert answered["messages"][-1]["content"] == "¿Cuánto tarda el envío a Canadá?"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "failure", [Reply(first_token_delay=10), Reply(status=500)], ids=["too slow", "error"]
+)
+async def test_when_the_model_cannot_write_the_query_the_rules_is_searched(
+    roastery, llm_server, settings, caplog, failure
+):
+    settings.LLM_REWRITE_TIMEOUT_SECONDS = 0.5
+    llm_server.respond = model(query=failure)
+
+    answers = await conversation(
+        roastery.workspace, "How long does delivery to Canada take?", "and to the EU?"
+    )
+
+    _, (query, _, cited) = await searched(roastery.workspace)
+    assert query == "How long does delivery to the EU take?"
+    assert cited == ["Shipping to the European Union"]
+    assert "3 to 5 business days" in answers[1].text
+    assert "did not write the search query" in caplog.text  # for whoever runs Keel
+
+
+@pytest.mark.parametrize(
+    ("topic", "follow_up", "searched_for"),
+    [
+        # The phrase after the same preposition, or a name alone for the topic's name.
+        ("Can I pay with a credit card?", "and with PayPal?", "Can I pay with PayPal?"),
+        (
+            "How much does shipping cost in the US?",
+            "and to Canada?",
+            "How much does shipping cost in Canada?",
+        ),
+        # A name in a longer phrase may be of another kind: nothing is replaced.
+        (
+            "Do you ship to Canada?",
+            "What about the Kestrel grinder warranty?",
+            "What about the Kestrel grinder warranty?",
+        ),
+    ],
+)
+def test_a_follow_ups_words_take_the_place_of_those_they_stand_for(
+    roastery, topic, follow_up, searched_for
+):
+    query = search_query_for(question=follow_up, previous_query=topic, knowledge_bases=[roastery])
+
+    assert query == searched_for
