@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 
 from assistant.followups import search_query_for
 from assistant.models import Message
-from tests.chat import Answer, ChatClient
+from tests.chat import Answer, ChatClient, visible_text
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
 from tests.llm_server import Reply, first_source
@@ -173,12 +173,19 @@ async def test_with_an_llm_the_model_writes_a_follow_ups_search_query(roastery, 
 async def test_with_an_llm_a_question_in_another_language_is_searched_in_the_articles_one(
     roastery, llm_server
 ):
-    llm_server.respond = model(query=Reply(pieces=["How long does delivery to Canada take?"]))
+    spanish = "Los pedidos a Canadá llegan en 4 a 7 días hábiles [1]."
+    llm_server.respond = model(
+        query=Reply(pieces=["How long does delivery to Canada take?"]), answer=spanish
+    )
 
-    await conversation(roastery.workspace, "¿Cuánto tarda el envío a Canadá?")
+    [answer] = await conversation(roastery.workspace, "¿Cuánto tarda el envío a Canadá?")
 
-    [(query, traced, _)] = await searched(roastery.workspace)
+    [(query, traced, cited)] = await searched(roastery.workspace)
     assert query == traced == "How long does delivery to Canada take?"
+    # The Spanish answer from the English page reaches the customer, cited: its figures
+    # are the page's (the grounding rail's check across languages).
+    assert "Los pedidos a Canadá llegan en 4 a 7 días hábiles" in visible_text(answer.html)
+    assert cited == ["Shipping to Canada"]
     [written, answered] = llm_server.requests
     assert "written in English" in written["messages"][0]["content"]
     # The model answers the customer's own words, in their language, from the page found.

@@ -60,3 +60,24 @@ def test_a_chunk_indexed_before_sentences_were_stored_still_answers(tmp_path, kn
     assert not sentence_grounded(
         sentence="Delivery to Canada is free for every order [1].", sources=[hit]
     )
+
+
+def test_a_sentence_in_another_language_is_held_to_the_figures_of_its_source(
+    tmp_path, knowledge_base
+):
+    """An English-only embedding cannot tell a faithful translation from an invention, so
+    an answer in the customer's language must at least state no figure its source lacks."""
+    (tmp_path / "canada.md").write_text(SHIPPING)
+    ingest(tmp_path, knowledge_base)
+    [hit] = chunk_search(knowledge_bases=[knowledge_base], query="cost to ship a bike", k=1)
+
+    assert sentence_grounded(
+        sentence="Enviar una bicicleta a Canadá cuesta 89 dólares canadienses [1].", sources=[hit]
+    )
+    assert not sentence_grounded(
+        sentence="Enviar una bicicleta a Canadá cuesta 49 dólares canadienses [1].", sources=[hit]
+    )
+    # In the sources' own language the meaning check alone decides: figures are not enough.
+    assert not sentence_grounded(
+        sentence="A drone flies each helmet to your door in 89 minutes [1].", sources=[hit]
+    )
