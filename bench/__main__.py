@@ -4,6 +4,7 @@ SciFact (BEIR) is read in place from the shared data folder and goes through the
 pipeline into a database of its own (`keel_bench`), so the demo's data is never touched.
 """
 
+import argparse
 import os
 import sys
 import time
@@ -14,6 +15,8 @@ import django
 from django.core.management import call_command
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A fixed sample of doc2dial's 660 first turns: all of them take longer than a bench should.
+DOC2DIAL_DEFAULT_LIMIT = 200
 
 
 def django_setup() -> None:
@@ -38,10 +41,14 @@ def django_setup() -> None:
 def main() -> None:
     """`python -m bench [knowledge] [answers] [rails] [scale]`: the named sections, or all
     of them (`scale` then at 10k chunks only; named, at 10k and 100k).
-    `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own."""
+    `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own.
+    `python -m bench doc2dial [--limit N | --all]`: doc2dial's first turns, on their own."""
     sections = sys.argv[1:]
     if sections[:1] == ["acceptance"]:
         acceptance_main(arguments=sections[1:])
+        return
+    if sections[:1] == ["doc2dial"]:
+        doc2dial_main(arguments=sections[1:])
         return
     started = time.perf_counter()
     load_before = os.getloadavg()
@@ -81,6 +88,30 @@ def acceptance_main(*, arguments: list[str]) -> None:
     from bench.acceptance import acceptance_run
 
     folder = acceptance_run(kit=Path(arguments[0]).resolve())
+    print(f"Results written to {folder.relative_to(PROJECT_ROOT)}")
+
+
+def doc2dial_main(*, arguments: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench doc2dial")
+    sample = parser.add_mutually_exclusive_group()
+    sample.add_argument(
+        "--limit",
+        type=int,
+        default=DOC2DIAL_DEFAULT_LIMIT,
+        help=f"a fixed sample of N first-turn questions (default {DOC2DIAL_DEFAULT_LIMIT})",
+    )
+    sample.add_argument("--all", action="store_true", help="every first-turn question (660)")
+    options = parser.parse_args(arguments)
+    if options.limit < 1:
+        parser.error("--limit must be at least 1")
+    django_setup()
+    from bench.doc2dial import doc2dial_run
+    from bench.measurements import shared_data_folder
+
+    folder = doc2dial_run(
+        data=shared_data_folder(PROJECT_ROOT) / "support",
+        limit=None if options.all else options.limit,
+    )
     print(f"Results written to {folder.relative_to(PROJECT_ROOT)}")
 
 
