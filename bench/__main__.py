@@ -15,8 +15,6 @@ import django
 from django.core.management import call_command
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# A fixed sample of doc2dial's 660 first turns: all of them take longer than a bench should.
-DOC2DIAL_DEFAULT_LIMIT = 200
 
 
 def django_setup() -> None:
@@ -42,7 +40,7 @@ def main() -> None:
     """`python -m bench [knowledge] [answers] [rails] [scale]`: the named sections, or all
     of them (`scale` then at 10k chunks only; named, at 10k and 100k).
     `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own.
-    `python -m bench doc2dial [--limit N | --all]`: doc2dial's first turns, on their own."""
+    `python -m bench doc2dial [--limit N]`: doc2dial's first turns, on their own."""
     sections = sys.argv[1:]
     if sections[:1] == ["acceptance"]:
         acceptance_main(arguments=sections[1:])
@@ -93,25 +91,23 @@ def acceptance_main(*, arguments: list[str]) -> None:
 
 def doc2dial_main(*, arguments: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench doc2dial")
-    sample = parser.add_mutually_exclusive_group()
-    sample.add_argument(
+    parser.add_argument(
         "--limit",
         type=int,
-        default=DOC2DIAL_DEFAULT_LIMIT,
-        help=f"a fixed sample of N first-turn questions (default {DOC2DIAL_DEFAULT_LIMIT})",
+        help="a fixed sample of N first-turn questions, the same each run (default: all 660)",
     )
-    sample.add_argument("--all", action="store_true", help="every first-turn question (660)")
     options = parser.parse_args(arguments)
-    if options.limit < 1:
+    if options.limit is not None and options.limit < 1:
         parser.error("--limit must be at least 1")
     django_setup()
     from bench.doc2dial import doc2dial_run
     from bench.measurements import shared_data_folder
 
-    folder = doc2dial_run(
-        data=shared_data_folder(PROJECT_ROOT) / "support",
-        limit=None if options.all else options.limit,
-    )
+    data = shared_data_folder(PROJECT_ROOT) / "support"
+    if not (data / "docs.jsonl").is_file():
+        parser.error(f"no doc2dial in {data} (KEEL_SHARED_DATA names the shared data folder)")
+
+    folder = doc2dial_run(data=data, limit=options.limit)
     print(f"Results written to {folder.relative_to(PROJECT_ROOT)}")
 
 

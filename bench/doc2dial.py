@@ -12,6 +12,7 @@ was retrieved, cited and answered is read from Keel's records: the answer's stor
 
 import gzip
 import json
+import os
 import random
 import re
 import tempfile
@@ -190,41 +191,56 @@ def _tokens(text: str) -> Counter:
 
 
 def doc2dial_metrics(*, results: Sequence[dict]) -> dict:
-    """The run's figures, each a share of all questions unless it says otherwise."""
+    """The run's figures, each a share of all questions unless it says otherwise.
+    Citation precision: of all documents the answers cite, the share that is the
+    question's gold page; per answer: the same within each answer that cites, averaged."""
     questions = len(results)
     answered = [result for result in results if result["answered"]]
-    cited = [doc for result in answered for doc in result["cited_docs"]]
-    gold_cited = sum(result["gold_doc"] in result["cited_docs"] for result in answered)
+    citing = [result for result in answered if result["cited_docs"]]
 
-    def share(count: int, total: int) -> float | None:
+    def share(count: float, total: int) -> float | None:
         return round(count / total, 4) if total else None
 
-    def holding_span(rows: Sequence[dict]) -> int:
-        return sum(row["span_recall"] >= SPAN_RECALL_ENOUGH for row in rows)
+    def questions_where(rows: Sequence[dict], holds) -> int:
+        return sum(1 for row in rows if holds(row))
+
+    def holds_span(row: dict) -> bool:
+        return row["span_recall"] >= SPAN_RECALL_ENOUGH
 
     return {
         "questions": questions,
         "hit_at_1": share(
-            sum(r["retrieved_docs"][:1] == [r["gold_doc"]] for r in results), questions
+            questions_where(results, lambda row: row["retrieved_docs"][:1] == [row["gold_doc"]]),
+            questions,
         ),
         "hit_at_5": share(
-            sum(r["gold_doc"] in r["retrieved_docs"][:5] for r in results), questions
+            questions_where(results, lambda row: row["gold_doc"] in row["retrieved_docs"][:5]),
+            questions,
         ),
-        "retrieved_docs_mean": share(sum(len(r["retrieved_docs"]) for r in results), questions),
+        "retrieved_docs_mean": share(sum(len(row["retrieved_docs"]) for row in results), questions),
         "search_hit_at_5": share(
-            sum(r["gold_doc"] in r["searched_docs"] for r in results), questions
+            questions_where(results, lambda row: row["gold_doc"] in row["searched_docs"]),
+            questions,
         ),
-        "citation_precision": share(gold_cited, len(cited)),
+        "citation_precision": share(
+            questions_where(citing, lambda row: row["gold_doc"] in row["cited_docs"]),
+            sum(len(row["cited_docs"]) for row in citing),
+        ),
+        "citation_precision_per_answer": share(
+            sum((row["gold_doc"] in row["cited_docs"]) / len(row["cited_docs"]) for row in citing),
+            len(citing),
+        ),
         "answered": share(len(answered), questions),
-        "span_half_of_questions": share(holding_span(results), questions),
-        "span_half_of_answered": share(holding_span(answered), len(answered)),
-        "timed_out": sum(result["timed_out"] for result in results),
+        "span_half_of_questions": share(questions_where(results, holds_span), questions),
+        "span_half_of_answered": share(questions_where(answered, holds_span), len(answered)),
+        "timed_out": questions_where(results, lambda row: row["timed_out"]),
     }
 
 
 def doc2dial_run(*, data: Path, limit: int | None) -> Path:
     """The whole run: load, ingest, ask through a real server, score; the results folder."""
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     pages, questions = doc2dial_load(folder=data, limit=limit)
     folder = RESULTS / f"doc2dial-{date.today().isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -243,11 +259,11 @@ def doc2dial_run(*, data: Path, limit: int | None) -> Path:
         "pages_ready": Document.objects.filter(
             knowledge_base=knowledge_base, status=Document.Status.READY
         ).count(),
-        "sample": f"all {len(questions)} first turns"
-        if limit is None
-        else f"{limit} first turns, seed {SAMPLE_SEED}",
+        "sample": f"{len(questions)} first-turn questions"
+        + ("" if limit is None else f" (--limit {limit}, sampled with seed {SAMPLE_SEED})"),
         **doc2dial_metrics(results=results),
         "machine": machine_describe(),
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         "runtime_seconds": round(time.perf_counter() - started, 1),
     }
     (folder / "results.jsonl").write_text(
@@ -262,17 +278,16 @@ def metrics_table(*, metrics: dict) -> str:
     def percent(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 100:.1f} %"
 
+    def ratio(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
     rows = [
         ("retrieval hit@1 (answer trace)", percent(metrics["hit_at_1"])),
         ("retrieval hit@5 (answer trace)", percent(metrics["hit_at_5"])),
         ("  documents in the trace, mean", f"{metrics['retrieved_docs_mean']:.2f}"),
         (f"search hit@5 ({RANKED_PASSAGES} passages ranked)", percent(metrics["search_hit_at_5"])),
-        (
-            "citation precision",
-            "n/a"
-            if metrics["citation_precision"] is None
-            else f"{metrics['citation_precision']:.3f}",
-        ),
+        ("citation precision", ratio(metrics["citation_precision"])),
+        ("  per answer, averaged", ratio(metrics["citation_precision_per_answer"])),
         ("answered", percent(metrics["answered"])),
         ("answers with >= 50 % of the gold span", percent(metrics["span_half_of_questions"])),
         ("  of the answered only", percent(metrics["span_half_of_answered"])),

@@ -119,6 +119,7 @@ def test_doc2dial_questions_scored_from_keels_records(keel_server, tmp_path):
     charging_hit_at_5 = "returns#1" in charging["retrieved_docs"][:5]
     assert metrics["hit_at_5"] == round((2 + charging_hit_at_5) / 3, 4)
     assert metrics["citation_precision"] == round(2 / 3, 4)
+    assert metrics["citation_precision_per_answer"] == round(2 / 3, 4)
     assert metrics["answered"] == 1.0
     assert metrics["span_half_of_questions"] == round(2 / 3, 4)
 
@@ -133,3 +134,33 @@ def test_span_recall_counts_the_gold_words_an_answer_holds():
     # A word counts at most as often as the span has it: "a" twice, not three times.
     assert span_recall(answer="a a a bike", gold_span="a bike a car") == 0.75
     assert span_recall(answer="Refunds take five days.", gold_span=gold) == 0.1
+
+
+def result_row(*, gold: str, retrieved: list[str], cited: list[str], recall: float) -> dict:
+    return {
+        "gold_doc": gold,
+        "answered": bool(cited),
+        "timed_out": False,
+        "retrieved_docs": retrieved,
+        "searched_docs": retrieved[:5],
+        "cited_docs": cited,
+        "span_recall": recall,
+    }
+
+
+def test_citation_precision_over_all_cited_documents_and_per_answer():
+    results = [
+        result_row(gold="a", retrieved=["b", "a"], cited=["a", "b"], recall=0.5),
+        result_row(gold="c", retrieved=["c"], cited=["c"], recall=0.49),
+        result_row(gold="d", retrieved=["e", "f", "g", "h", "i", "d"], cited=[], recall=0.0),
+    ]
+
+    metrics = doc2dial_metrics(results=results)
+
+    assert metrics["hit_at_1"] == round(1 / 3, 4)
+    assert metrics["hit_at_5"] == round(2 / 3, 4)  # "d" comes sixth
+    assert metrics["citation_precision"] == round(2 / 3, 4)  # 2 of the 3 cited documents
+    assert metrics["citation_precision_per_answer"] == 0.75  # (1/2 + 1/1) / 2
+    assert metrics["answered"] == round(2 / 3, 4)
+    assert metrics["span_half_of_questions"] == round(1 / 3, 4)
+    assert metrics["span_half_of_answered"] == 0.5
