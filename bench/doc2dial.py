@@ -34,7 +34,7 @@ from bench.customer_turns import (
     site_knowledge_base,
     turn_read,
 )
-from bench.measurements import documents_ranked, folder_ingest
+from bench.measurements import bench_workspace_delete, documents_ranked, folder_ingest
 from bench.report import machine_describe
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.search import chunk_search
@@ -270,6 +270,8 @@ def doc2dial_run(*, data: Path, limit: int | None) -> Path:
         "".join(json.dumps(result, ensure_ascii=False) + "\n" for result in results)
     )
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    # Its rows would fill the acceptance run's storage dump (every table of the database).
+    bench_workspace_delete(workspace_slug=WORKSPACE_SLUG)
     print(metrics_table(metrics=metrics))
     return folder
 
