@@ -4,12 +4,14 @@ contexts, and `events` pushes them over the sockets after each change."""
 
 from django.template.loader import render_to_string
 
+from assistant.escalation import customer_language
 from assistant.models import Conversation
 from assistant.selectors import (
     agents_online,
     conversation_citations,
     conversation_messages,
     conversation_notes,
+    customer_questions_recent,
     expected_wait_minutes,
     handoff_latest,
     handoff_open,
@@ -21,9 +23,15 @@ from assistant.selectors import (
 
 def customer_status_context(*, conversation: Conversation) -> dict:
     """Where the customer stands: with the assistant, in the queue (position and wait, or
-    no one online: leave an e-mail), with a person, or resolved (rate the help)."""
+    no one online: leave an e-mail), with a person, or resolved (rate the help); in the
+    language the customer writes in, as the assistant's fixed replies are."""
     handoff = handoff_latest(conversation_id=conversation.pk)
-    context = {"conversation": conversation, "handoff": handoff}
+    questions = customer_questions_recent(conversation_id=conversation.pk)
+    context = {
+        "conversation": conversation,
+        "handoff": handoff,
+        "language": customer_language(questions=questions) if questions else "",
+    }
     if conversation.state == Conversation.State.WAITING and handoff is not None:
         agents = len(agents_online(workspace_id=conversation.workspace_id))
         position = queue_position(handoff=handoff)

@@ -1,12 +1,12 @@
 """The answer to one customer message, top to bottom, under the workspace's policy.
 
-the policy in force (a sandbox's: the draft) → input rails (personal data → placeholders;
-injection, escalation rules, refused topics; a refusal ends here) → the search query (a
-follow-up searched with its topic) → store the question, and retrieve beside it (nothing
-is read or written after the checks but these) → are the sources good
-enough for the policy's threshold? → generate, streamed sentence by sentence, citation
-markers filtered and each sentence through the output rails before the customer sees it →
-number the citations → store the answer with its trace. Nothing here runs inside a
+check: the policy in force (a sandbox's: the draft) → input rails (personal data →
+placeholders; injection, escalation rules, refused topics) → the search query (a follow-up
+searched with its topic) → store the question, and retrieve beside it (nothing is read or
+written after the checks but these) → generate from the passages on the subject, streamed
+sentence by sentence, citation markers filtered and each sentence through the output
+rails before the customer sees it → `outcomes.decide()`: answer, don't know, refuse, hand
+over or fail → finish: store the answer with its trace. Nothing here runs inside a
 database transaction except the short stores, and every push to the customer leaves
 after its data commits.
 """
@@ -46,6 +46,7 @@ from assistant.handoff_requests import handoff_start
 from assistant.languages import in_customer_language, in_language
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
 from assistant.models import Conversation, Message, PolicyVersion
+from assistant.outcomes import NOT_GENERATED, Decision, Draft, Why, decide
 from assistant.policy_rules import policy_fingerprint
 from assistant.prompts import DONT_KNOW_REPLY, Turn, scope_phrase, system_prompt
 from assistant.rails.grounding import SentenceSplitter
@@ -91,16 +92,61 @@ class QuestionNotStored(Exception):
     so they must send it again."""
 
 
-@dataclass(frozen=True)
-class Draft:
-    text: str
-    backend: str
-    first_token_at: float | None
-    error: str = ""
-    removed: list[dict] = field(default_factory=list)  # sentences the output rails removed
-    replaced: bool = False  # a rail replaced the whole answer, as the policy asks
-    kept: int = 0  # sentences shown
-    rails_seconds: float = 0.0  # spent checking sentences with the output rails
+class Asked(NamedTuple):
+    """The question read and checked, before anything of it is stored."""
+
+    policy: PolicyVersion
+    company: str  # the workspace's name, which the policy's texts speak for
+    state: Conversation.State
+    search_query: str
+    text: str  # the question as it will be stored: personal data replaced by placeholders
+    history: list[Message]  # the recent turns before it
+    verdict: InputVerdict
+    trigger: Trigger | None  # why it must go to a person now (None once one has it)
+
+    @property
+    def gets_reply(self) -> bool:
+        """The assistant answers (or refuses); otherwise a person has, or is about to
+        take, the conversation."""
+        return self.state not in PERSON_HAS_IT and self.trigger is None
+
+    @property
+    def gets_search(self) -> bool:
+        return self.gets_reply and not self.verdict.refusal
+
+
+PERSON_HAS_IT = (Conversation.State.WAITING, Conversation.State.AGENT)
+HISTORY_TURNS = 6
+LOOP_ANSWERS = 2  # unhelpful answers in a row before a repeated question goes to a person
+
+
+@dataclass
+class Spans:
+    """An answer's clock, started when the question comes: where its time went."""
+
+    started: float = field(default_factory=time.perf_counter)
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def ms(self, at: float | None) -> int | None:
+        """Whole milliseconds from the start to `at`."""
+        return None if at is None else round((at - self.started) * 1000)
+
+    def span_ms(self, begin: float, end: float) -> int:
+        """A span's whole milliseconds on this clock: spans rounded this way add up to no
+        more than their rounded whole."""
+        return self.ms(end) - self.ms(begin)
+
+    def stages_ms(self) -> dict[str, int]:
+        """Stage by stage: never more in all than the total."""
+        return {stage: self.span_ms(begin, end) for stage, (begin, end) in self.stages.items()}
+
+
+class Found(NamedTuple):
+    """What retrieval found, and what of it the backend answers from."""
+
+    hits: list[Hit]
+    sources: list[Hit]
+    retrieval_ms: int | None
 
 
 async def answer(
@@ -114,7 +160,7 @@ async def answer(
     conversation: the question is stored for them and the assistant stays silent.
     `queued`: the question, stored when it came, whose `text` this is (QuestionTaken when
     another process answers it); `on_stored` is called once the question is kept."""
-    started = time.perf_counter()
+    spans = Spans()
     # Personal data is replaced by placeholders before anything else sees the question.
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
     try:
@@ -122,9 +168,79 @@ async def answer(
     except (DatabaseError, ObjectDoesNotExist) as error:  # the database, or the conversation, gone
         raise QuestionNotStored from error
     checked_at = time.perf_counter()
-    # The search runs beside the store: the question's vector is cached by the input
-    # rails, so one waits on PostgreSQL while the other writes. Its failure belongs to the
-    # answer, which is on screen by then.
+    spans.stages["question_and_input_rails"] = (spans.started, checked_at)
+    reply, searched = await _store_and_retrieve(
+        conversation=conversation, asked=asked, queued=queued
+    )
+    if on_stored is not None:
+        on_stored()
+    spans.stages["store_and_retrieval"] = (checked_at, time.perf_counter())  # side by side
+    found, draft = await _found_and_drafted(
+        conversation=conversation, reply=reply, asked=asked, searched=searched, spans=spans
+    )
+    numbered = citations_number(text=draft.text, source_count=len(found.sources))
+    ungrounded = sum(
+        any(verdict["rail"] == "grounding" for verdict in removed["rails"])
+        for removed in draft.removed
+    )
+    signals = signals_of(sources=found.sources, kept=draft.kept, ungrounded=ungrounded)
+    confidence = confidence_of(signals) if asked.gets_search else None
+    decision = decide(
+        person_takes_it=reply is None,
+        refused=bool(asked.verdict.refusal),
+        sources=len(found.sources),
+        draft=draft,
+        cited=len(numbered.cited),
+        confidence=confidence,
+        threshold=asked.policy.confidence_threshold,
+    )
+    if decision.outcome == Message.Outcome.HANDED_OFF:
+        return None
+    if decision.takes_back:
+        await events.answer_restarted(message=reply)
+    trace = {
+        "policy": _policy_trace(asked.policy),
+        "search_query": asked.search_query,
+        "rails": {
+            "input": asked.verdict.trace(),
+            "output": {"removed": draft.removed, "replaced": draft.replaced},
+        },
+        "decision": {"outcome": decision.outcome.value, "why": decision.why.value},
+        "confidence": {
+            "score": confidence,
+            "signals": signals.as_dict(),
+            "unsure": decision.why is Why.UNSURE,
+        },
+        "generation": {"backend": draft.backend, "error": draft.error},
+    }
+    if asked.gets_search:  # a refused question is not searched
+        trace["retrieved"] = [_hit_trace(hit, used=hit in found.sources) for hit in found.hits]
+    return await _finish(
+        reply=reply,
+        asked=asked,
+        decision=decision,
+        shown=_shown(decision=decision, asked=asked, text=numbered.text, hits=found.hits),
+        cited=[found.sources[index] for index in numbered.cited]
+        if decision.outcome == Message.Outcome.ANSWERED
+        else [],
+        draft=draft,
+        confidence=confidence,
+        timings=Timings(
+            retrieval_ms=found.retrieval_ms,
+            first_token_ms=spans.ms(draft.first_token_at),
+            total_ms=spans.ms(time.perf_counter()),
+        ),
+        trace=trace,
+        spans=spans,
+    )
+
+
+async def _store_and_retrieve(
+    *, conversation: Conversation, asked: Asked, queued: Message | None
+) -> tuple[Message | None, tuple[list[Hit], tuple[float, float] | None] | BaseException]:
+    """The question stored, and the passages searched beside it: the question's vector is
+    cached by the input rails, so one waits on PostgreSQL while the other writes. A failed
+    search belongs to the answer, which is on screen by then."""
     reply, searched = await asyncio.gather(
         in_thread(_question_store)(conversation=conversation, asked=asked, queued=queued),
         _searched(conversation=conversation, asked=asked),
@@ -134,128 +250,112 @@ async def answer(
         raise QuestionNotStored from reply
     if isinstance(reply, BaseException):
         raise reply
-    if on_stored is not None:
-        on_stored()
-    if reply is None:
-        return None
-    asked_at = time.perf_counter()
-    policy = asked.policy
-    trace = {
-        "policy": _policy_trace(policy),
-        "search_query": asked.search_query,
-        "rails": {"input": asked.verdict.trace()},
-    }
-    if asked.verdict.refusal:
-        return await in_thread(answer_finish)(
-            message=reply,
-            text=_refusal(policy=policy, company=asked.company, question=asked.text),
-            outcome=Message.Outcome.REFUSED,
-            cited=[],
-            backend="",
-            generation_error="",
-            timings=Timings(None, None, _ms_between(started, time.perf_counter())),
-            policy=policy,
-            trace=trace,
-        )
-    retrieval_ms, hits, sources = None, [], []
-    instructions = system_prompt(policy=policy, company=asked.company)
+    return reply, searched
+
+
+async def _found_and_drafted(
+    *,
+    conversation: Conversation,
+    reply: Message | None,
+    asked: Asked,
+    searched: tuple[list[Hit], tuple[float, float] | None] | BaseException,
+    spans: Spans,
+) -> tuple[Found, Draft]:
+    """The passages to answer from, and the backend's draft from them (none without
+    them: a refused question, or one a person takes, is not searched)."""
+    found = Found(hits=[], sources=[], retrieval_ms=None)
+    generation_started = time.perf_counter()
     try:
         if isinstance(searched, BaseException):
             raise searched
         hits, searching = searched
-        retrieval_ms = None if searching is None else _span_ms(started, *searching)
-        sources = _good_enough(hits)
-        generation_started = time.perf_counter()
-        draft = await _generate(
-            reply=reply,
-            rails=OutputRails(
-                policy=policy,
-                sources=sources,
-                instructions=system_prompt(policy=policy, company=asked.company, with_scope=False),
-            ),
-            arguments={
-                "question": asked.text,
-                "search_query": asked.search_query,
-                "history": [_turn(message) for message in asked.history],
-                "sources": sources,
-                "system": instructions,
-                "max_words": policy.answer_max_words,
-            },
+        found = Found(
+            hits=hits,
+            sources=_good_enough(hits),
+            retrieval_ms=None if searching is None else spans.span_ms(*searching),
         )
+        generation_started = time.perf_counter()
+        draft = NOT_GENERATED
+        if found.sources:
+            draft = await _generate(
+                reply=reply,
+                rails=OutputRails(
+                    policy=asked.policy,
+                    sources=found.sources,
+                    instructions=system_prompt(
+                        policy=asked.policy, company=asked.company, with_scope=False
+                    ),
+                ),
+                arguments={
+                    "question": asked.text,
+                    "search_query": asked.search_query,
+                    "history": [_turn(message) for message in asked.history],
+                    "sources": found.sources,
+                    "system": system_prompt(policy=asked.policy, company=asked.company),
+                    "max_words": asked.policy.answer_max_words,
+                },
+            )
     except Exception:
         # The answer is on screen, being written: it must end, never spin forever.
         logger.exception("Answering in conversation %s failed", conversation.pk)
         draft = Draft(text="", backend="", first_token_at=None, error="internal error")
         generation_started = time.perf_counter()
     generated_at = time.perf_counter()
-
-    numbered = citations_number(text=draft.text, source_count=len(sources))
-    ungrounded = sum(
-        any(verdict["rail"] == "grounding" for verdict in removed["rails"])
-        for removed in draft.removed
-    )
-    signals = signals_of(sources=sources, kept=draft.kept, ungrounded=ungrounded)
-    confidence = confidence_of(signals)
-    unsure = bool(numbered.cited) and confidence < policy.confidence_threshold
-    if unsure:  # what streamed is taken back: the assistant says it does not know
-        await events.answer_restarted(message=reply)
-    if draft.replaced:
-        outcome, text_shown, cited = (
-            Message.Outcome.REFUSED,
-            _refusal(policy=policy, company=asked.company, question=asked.text),
-            [],
-        )
-    elif not draft.text:
-        failed = in_customer_language(FAILED_MESSAGE, text=asked.text)
-        outcome, text_shown, cited = Message.Outcome.FAILED, failed, []
-    elif unsure or _says_dont_know(numbered.text) or not numbered.cited:
-        dont_know = _dont_know(question=asked.text, hits=hits)
-        outcome, text_shown, cited = Message.Outcome.DONT_KNOW, dont_know, []
-    else:
-        outcome, text_shown = Message.Outcome.ANSWERED, numbered.text
-        cited = [sources[index] for index in numbered.cited]
-
-    timings = Timings(
-        retrieval_ms=retrieval_ms,
-        first_token_ms=_ms_between(started, draft.first_token_at),
-        total_ms=_ms_between(started, time.perf_counter()),
-    )
-    trace["rails"]["output"] = {"removed": draft.removed, "replaced": draft.replaced}
-    trace["confidence"] = {"score": confidence, "signals": signals.as_dict(), "unsure": unsure}
-    # Where the time went, up to the store (whose own time the stored answer cannot hold).
     rails_started = generated_at - draft.rails_seconds  # the rails' time, as one span
-    trace["stages_ms"] = stages_ms(
-        started=started,
-        spans={
-            "question_and_input_rails": (started, checked_at),
-            "store_and_retrieval": (checked_at, asked_at),  # side by side
-            "generation": (generation_started, rails_started),
-            "output_rails": (rails_started, generated_at),
-        },
-    )
+    spans.stages["generation"] = (generation_started, rails_started)
+    spans.stages["output_rails"] = (rails_started, generated_at)
+    return found, draft
+
+
+def _shown(*, decision: Decision, asked: Asked, text: str, hits: Sequence[Hit]) -> str:
+    """What the customer reads, in their language unless it is the answer itself."""
+    match decision.outcome:
+        case Message.Outcome.ANSWERED:
+            return text
+        case Message.Outcome.REFUSED:
+            return _refusal(policy=asked.policy, company=asked.company, question=asked.text)
+        case Message.Outcome.FAILED:
+            return in_customer_language(FAILED_MESSAGE, text=asked.text)
+    return _dont_know(question=asked.text, hits=hits)
+
+
+async def _finish(
+    *,
+    reply: Message,
+    asked: Asked,
+    decision: Decision,
+    shown: str,
+    cited: list[Hit],
+    draft: Draft,
+    confidence: float | None,
+    timings: Timings,
+    trace: dict,
+    spans: Spans,
+) -> Message:
+    """The answer stored with its trace, and shown; if it cannot be kept, the customer is
+    told now, not left watching "…" (the stored placeholder is failed later by
+    `interrupted_answers_fail`)."""
     try:
         return await in_thread(answer_finish)(
             message=reply,
-            text=text_shown,
-            outcome=outcome,
+            text=shown,
+            outcome=decision.outcome,
             cited=cited,
             backend=draft.backend,
             generation_error=draft.error,
             timings=timings,
-            policy=policy,
+            policy=asked.policy,
             confidence=confidence,
             removed=draft.removed,
             trace={
                 **trace,
-                "retrieved": [_hit_trace(hit, used=hit in sources) for hit in hits],
                 "cited_chunks": [hit.chunk_id for hit in cited],
-                "generation": {"backend": draft.backend, "error": draft.error},
                 "timings": asdict(timings),
+                # Where the time went, up to the store (whose own time the answer cannot hold).
+                "stages_ms": spans.stages_ms(),
             },
         )
     except DatabaseError:
-        # The answer could not be kept: the customer is told now, not left watching "…";
-        # the stored placeholder is failed later by `interrupted_answers_fail`.
         interrupted = in_customer_language(INTERRUPTED_MESSAGE, text=asked.text)
         await events.answer_interrupted(message=reply, text=interrupted)
         raise
@@ -302,34 +402,6 @@ def _hit_trace(hit: Hit, *, used: bool) -> dict:
     }
 
 
-class Asked(NamedTuple):
-    """The question read and checked, before anything of it is stored."""
-
-    policy: PolicyVersion
-    company: str  # the workspace's name, which the policy's texts speak for
-    state: Conversation.State
-    search_query: str
-    text: str  # the question as it will be stored: personal data replaced by placeholders
-    history: list[Message]  # the recent turns before it
-    verdict: InputVerdict
-    trigger: Trigger | None  # why it must go to a person now (None once one has it)
-
-    @property
-    def gets_reply(self) -> bool:
-        """The assistant answers (or refuses); otherwise a person has, or is about to
-        take, the conversation."""
-        return self.state not in PERSON_HAS_IT and self.trigger is None
-
-    @property
-    def gets_search(self) -> bool:
-        return self.gets_reply and not self.verdict.refusal
-
-
-PERSON_HAS_IT = (Conversation.State.WAITING, Conversation.State.AGENT)
-HISTORY_TURNS = 6
-LOOP_ANSWERS = 2  # unhelpful answers in a row before a repeated question goes to a person
-
-
 def _question_check(*, conversation: Conversation, text: str) -> Asked:
     """The question through the input rails, read with all it depends on: a few queries,
     no writes."""
@@ -361,7 +433,9 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
         company=current.workspace.name,
         state=current.state,
         search_query=search_query_for(
-            question=question, previous_query=earlier[-1].search_query if earlier else None
+            question=question,
+            previous_query=earlier[-1].search_query if earlier else None,
+            knowledge_bases=knowledge_bases_in_workspace(workspace_slug=current.workspace.slug),
         ),
         text=question,
         history=so_far[-HISTORY_TURNS:],
@@ -416,8 +490,6 @@ def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
 
 async def _generate(*, reply: Message, rails: OutputRails, arguments: dict) -> Draft:
     """The configured backend's answer; the extractive one if that backend fails."""
-    if not arguments["sources"]:
-        return Draft(text=DONT_KNOW_REPLY, backend="", first_token_at=None)
     backend = answer_backend()
     try:
         return await _streamed(reply=reply, backend=backend, rails=rails, arguments=arguments)
@@ -476,15 +548,15 @@ async def _streamed(
         async for batch in batches:
             if not await show(batch):
                 return Draft(
-                    "",
-                    backend.name,
-                    first_token_at,
+                    text="",
+                    backend=backend.name,
+                    first_token_at=first_token_at,
                     removed=removed,
                     replaced=True,
                     rails_seconds=rails_seconds,
                 )
     text = "".join(kept).strip()
-    return Draft(
+    return Draft.written(
         text=text or (DONT_KNOW_REPLY if removed else ""),
         backend=backend.name,
         first_token_at=first_token_at,
@@ -506,23 +578,3 @@ def _turn(message: Message) -> Turn:
     return Turn(
         role="user" if message.role == Message.Role.CUSTOMER else "assistant", text=message.text
     )
-
-
-def _says_dont_know(text: str) -> bool:
-    plain = text.strip().casefold().replace("\N{RIGHT SINGLE QUOTATION MARK}", "'")
-    return plain.startswith(("i don't know", "i do not know"))
-
-
-def _ms_between(start: float, end: float | None) -> int | None:
-    return None if end is None else round((end - start) * 1000)
-
-
-def stages_ms(*, started: float, spans: dict[str, tuple[float, float]]) -> dict[str, int]:
-    """Where an answer's time went, stage by stage: never more in all than its total."""
-    return {stage: _span_ms(started, begin, end) for stage, (begin, end) in spans.items()}
-
-
-def _span_ms(started: float, begin: float, end: float) -> int:
-    """A span's whole milliseconds on the answer's clock, which starts at `started`: spans
-    rounded this way add up to no more than their rounded whole."""
-    return _ms_between(started, end) - _ms_between(started, begin)

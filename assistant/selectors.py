@@ -68,6 +68,14 @@ def conversation_messages(*, conversation_id: int) -> QuerySet[Message]:
     return messages_for_display().filter(conversation_id=conversation_id)
 
 
+def customer_questions_recent(*, conversation_id: int, count: int = 3) -> list[str]:
+    """The customer's last few messages, oldest first: enough to tell their language."""
+    texts = Message.objects.filter(
+        conversation_id=conversation_id, role=Message.Role.CUSTOMER
+    ).order_by("-created_at", "-pk")[:count]
+    return list(reversed(texts.values_list("text", flat=True)))
+
+
 def message_in_conversation(*, conversation_id: int, message_id: int) -> Message | None:
     """A message, only if it belongs to this conversation: customers reach no other."""
     return Message.objects.filter(conversation_id=conversation_id, pk=message_id).first()

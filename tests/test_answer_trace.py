@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from assistant.models import Membership, Message
-from assistant.pipeline import stages_ms
+from assistant.pipeline import Spans
 from tests.chat import one_question
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
@@ -58,5 +58,5 @@ async def test_agents_export_an_answers_trace_and_no_one_else_can(demo_help_cent
 
 def test_stages_rounded_one_by_one_never_add_up_to_more_than_the_total():
     # 0.6 ms twice: each rounds to 1 ms on its own, the whole 1.2 ms to 1 ms.
-    stages = stages_ms(started=0.0, spans={"a": (0.0, 0.0006), "b": (0.0006, 0.0012)})
-    assert stages == {"a": 1, "b": 0}
+    spans = Spans(started=0.0, stages={"a": (0.0, 0.0006), "b": (0.0006, 0.0012)})
+    assert spans.stages_ms() == {"a": 1, "b": 0}

@@ -88,8 +88,8 @@ async def test_follow_up_question_is_searched_with_its_topic(demo_help_center):
     await chat.ask("How much does shipping a bike cost in the US?")
     answer = await chat.ask("and to Canada?")
 
-    first, follow_up = await messages_of(workspace, role=Message.Role.CUSTOMER)
-    assert follow_up.search_query.startswith(first.text)
+    _, follow_up = await messages_of(workspace, role=Message.Role.CUSTOMER)
+    assert follow_up.search_query == "How much does shipping a bike cost in Canada?"
     assert "CA$" in answer.text  # Canadian prices, from the Canada article
     reply = (await messages_of(workspace, role=Message.Role.ASSISTANT))[-1]
     assert any("Canada" in citation.document_title for citation in await citations_of(reply))

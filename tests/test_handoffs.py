@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection, connections
 from django.test import AsyncClient, Client
 from django.urls import reverse
+from django.utils import translation
 
 from assistant import pipeline
 from assistant.handoffs import IllegalTransition, claim
@@ -20,6 +21,10 @@ from tests.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFa
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
+NO_ONE_ONLINE = (
+    "No one from our team is online right now. Leave your e-mail address so a person can "
+    "contact you when they are back:"
+)
 ASKS_FOR_PERSON = "I want to talk to a real person. Not a bot. A person."
 
 
@@ -94,8 +99,9 @@ async def test_a_message_that_needs_a_person_goes_to_the_queue_and_the_bot_stays
     # No one is online: the customer is asked for an e-mail address.
     status = await chat.until('id="ticket-email"')
 
-    assert "No one from our team is online" in visible_text(status)
     handoff = await the_handoff(workspace)
+    with translation.override(handoff.language):  # said in the customer's language
+        assert translation.gettext(NO_ONE_ONLINE) in visible_text(status)
     assert (handoff.reason, handoff.reason_detail) == (reason, detail)
     assert handoff.conversation.state == Conversation.State.WAITING
     stored = await messages(workspace)

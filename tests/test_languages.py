@@ -5,7 +5,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from assistant.models import Message
-from tests.chat import ChatClient, one_question
+from tests.chat import ChatClient, one_question, visible_text
 from tests.factories import PolicyVersionFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -75,7 +75,7 @@ async def test_an_english_question_still_gets_english(demo_help_center):
     assert reply.text.startswith("I'm sorry, I couldn't find the answer")
 
 
-async def test_the_redaction_notice_and_the_handoff_are_in_the_customers_language(
+async def test_the_redaction_notice_the_handoff_and_the_queue_status_are_in_the_customers_language(
     demo_help_center,
 ):
     workspace = demo_help_center.workspace
@@ -92,7 +92,14 @@ async def test_the_redaction_notice_and_the_handoff_are_in_the_customers_languag
     )
     await chat.until("he quitado los datos personales")
     await chat.send({"type": "handoff"})
-    await chat.until("Te paso con una persona de nuestro equipo")
+    # Where they stand is said in Spanish too: nobody is online, so they may leave an e-mail.
+    expected = {"Te paso con una persona de nuestro equipo", "Ahora mismo no hay nadie"}
+    while expected:
+        frame = visible_text(await chat.receive())
+        expected = {text for text in expected if text not in frame}
+    await chat.send({"type": "ticket", "email": "ana@example.com"})
+    status = await chat.until("podrá escribirte a")
+    assert "ana@example.com" in status
     await chat.close()
 
 

@@ -1,0 +1,97 @@
+"""What becomes of a customer's question, decided in one place from what the stages found.
+
+The pipeline checks the question, stores it and retrieves passages, generates a draft,
+then asks `decide()`: answer, don't know, refuse, hand over, or fail. `decide()` reads
+nothing and writes nothing, so each rule is read, and tested, apart from the database,
+the search and the backends.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from assistant.models import Message
+from assistant.prompts import DONT_KNOW_REPLY
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the backend wrote, as the customer saw it stream."""
+
+    text: str
+    backend: str
+    first_token_at: float | None
+    dont_know: bool = False  # the backend, or the rails, left nothing it knew to say
+    error: str = ""
+    removed: list[dict] = field(default_factory=list)  # sentences the output rails removed
+    replaced: bool = False  # a rail replaced the whole answer, as the policy asks
+    kept: int = 0  # sentences shown
+    rails_seconds: float = 0.0  # spent checking sentences with the output rails
+
+    @classmethod
+    def written(cls, *, text: str, **rest) -> "Draft":
+        """A backend's text; the prompt's don't-know reply (a model may add to it) is
+        the one place text is read as "I don't know"."""
+        plain = text.strip().casefold().replace("\N{RIGHT SINGLE QUOTATION MARK}", "'")
+        says_so = plain.startswith((DONT_KNOW_REPLY.casefold().rstrip("."), "i do not know"))
+        return cls(text=text, dont_know=says_so, **rest)
+
+
+NOT_GENERATED = Draft(text="", backend="", first_token_at=None, dont_know=True)
+
+
+class Why(StrEnum):
+    """The rule `decide()` applied, kept in the answer's trace."""
+
+    PERSON = "a person has, or takes, the conversation"
+    REFUSED_QUESTION = "the input rails refused the question"
+    REFUSED_ANSWER = "an output rail replaced the answer"
+    FAILED = "no answer could be written"
+    UNSURE = "the answer's confidence is below the policy's threshold"
+    NO_SOURCES = "no passage is on the subject"
+    BACKEND_DID_NOT_KNOW = "the backend found no answer in the sources"
+    UNCITED = "the answer cites no source"
+    ANSWERED = "a cited answer, confident enough"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Message.Outcome
+    why: Why
+
+    @property
+    def takes_back(self) -> bool:
+        """What streamed is wiped: the customer saw an answer the assistant now doubts."""
+        return self.why is Why.UNSURE
+
+
+def decide(
+    *,
+    person_takes_it: bool,
+    refused: bool,
+    sources: int,
+    draft: Draft,
+    cited: int,
+    confidence: float | None,
+    threshold: float,
+) -> Decision:
+    """The outcome of a question. `sources`: passages given to the backend; `cited`:
+    sources its answer cites; `confidence`: how likely that answer is right (None when
+    nothing was searched); `threshold`: the policy's confidence threshold."""
+    Outcome = Message.Outcome
+    if person_takes_it:
+        return Decision(Outcome.HANDED_OFF, Why.PERSON)
+    if refused:
+        return Decision(Outcome.REFUSED, Why.REFUSED_QUESTION)
+    if draft.replaced:
+        return Decision(Outcome.REFUSED, Why.REFUSED_ANSWER)
+    if not draft.text and not draft.dont_know:
+        return Decision(Outcome.FAILED, Why.FAILED)
+    if cited and confidence is not None and confidence < threshold:
+        return Decision(Outcome.DONT_KNOW, Why.UNSURE)
+    if not sources:
+        return Decision(Outcome.DONT_KNOW, Why.NO_SOURCES)
+    if draft.dont_know:
+        return Decision(Outcome.DONT_KNOW, Why.BACKEND_DID_NOT_KNOW)
+    if not cited:
+        return Decision(Outcome.DONT_KNOW, Why.UNCITED)
+    return Decision(Outcome.ANSWERED, Why.ANSWERED)

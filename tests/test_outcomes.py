@@ -1,0 +1,87 @@
+"""`decide()`: what becomes of a question, from what the pipeline's stages found."""
+
+import pytest
+
+from assistant.models import Message
+from assistant.outcomes import NOT_GENERATED, Draft, Why, decide
+
+Outcome = Message.Outcome
+ANSWER = Draft.written(text="Orders ship in 2 days [1].", backend="extractive", first_token_at=1.0)
+THRESHOLD = 0.2
+
+
+def decided(**changes):
+    facts = {
+        "person_takes_it": False,
+        "refused": False,
+        "sources": 4,
+        "draft": ANSWER,
+        "cited": 1,
+        "confidence": 0.8,
+        "threshold": THRESHOLD,
+    } | changes
+    return decide(**facts)
+
+
+def test_a_cited_confident_answer_is_answered():
+    decision = decided()
+    assert (decision.outcome, decision.why) == (Outcome.ANSWERED, Why.ANSWERED)
+    assert not decision.takes_back
+
+
+@pytest.mark.parametrize(
+    ("changes", "outcome", "why"),
+    [
+        ({"person_takes_it": True, "draft": NOT_GENERATED}, Outcome.HANDED_OFF, Why.PERSON),
+        ({"refused": True, "draft": NOT_GENERATED}, Outcome.REFUSED, Why.REFUSED_QUESTION),
+        (
+            {"draft": Draft(text="", backend="x", first_token_at=None, replaced=True)},
+            Outcome.REFUSED,
+            Why.REFUSED_ANSWER,
+        ),
+        (
+            {"draft": Draft(text="", backend="", first_token_at=None, error="boom"), "cited": 0},
+            Outcome.FAILED,
+            Why.FAILED,
+        ),
+        ({"sources": 0, "draft": NOT_GENERATED, "cited": 0}, Outcome.DONT_KNOW, Why.NO_SOURCES),
+        (
+            {"draft": Draft.written(text="I don't know.", backend="x", first_token_at=None)},
+            Outcome.DONT_KNOW,
+            Why.BACKEND_DID_NOT_KNOW,
+        ),
+        ({"cited": 0}, Outcome.DONT_KNOW, Why.UNCITED),
+    ],
+)
+def test_each_rule(changes, outcome, why):
+    decision = decided(**changes)
+    assert (decision.outcome, decision.why) == (outcome, why)
+    assert not decision.takes_back
+
+
+def test_a_cited_answer_below_the_threshold_is_taken_back_as_dont_know():
+    decision = decided(confidence=THRESHOLD - 0.01)
+    assert (decision.outcome, decision.why) == (Outcome.DONT_KNOW, Why.UNSURE)
+    assert decision.takes_back
+    assert decided(confidence=THRESHOLD).outcome == Outcome.ANSWERED
+
+
+def test_a_person_or_a_refusal_comes_before_anything_written():
+    assert decided(person_takes_it=True, refused=True).outcome == Outcome.HANDED_OFF
+    assert decided(refused=True).outcome == Outcome.REFUSED
+
+
+@pytest.mark.parametrize(
+    "text", ["I don't know.", "I don\N{RIGHT SINGLE QUOTATION MARK}t know that.", "I do not know"]
+)
+def test_the_prompts_dont_know_reply_is_read_as_dont_know(text):
+    assert Draft.written(text=text, backend="x", first_token_at=None).dont_know
+
+
+def test_an_answer_that_only_mentions_not_knowing_is_an_answer():
+    draft = Draft.written(
+        text="Returns: if you don't know the order number, ask us [1].",
+        backend="x",
+        first_token_at=None,
+    )
+    assert not draft.dont_know
