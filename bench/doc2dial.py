@@ -34,7 +34,12 @@ from bench.customer_turns import (
     site_knowledge_base,
     turn_read,
 )
-from bench.measurements import bench_workspace_delete, documents_ranked, folder_ingest
+from bench.measurements import (
+    bench_workspace_delete,
+    document_sources,
+    documents_ranked,
+    folder_ingest,
+)
 from bench.report import machine_describe
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.search import chunk_search
@@ -117,7 +122,11 @@ def pages_ingest(*, knowledge_base: KnowledgeBase, pages: Sequence[Page]) -> dic
 
 
 def questions_ask(
-    *, address: str, knowledge_base: KnowledgeBase, questions: Sequence[Question], doc_ids: dict
+    *,
+    address: str,
+    knowledge_base: KnowledgeBase,
+    questions: Sequence[Question],
+    doc_ids: dict[str, str],
 ) -> list[dict]:
     """Each question through the customer websocket at `address`, then its result line."""
     sent = messages_send(
@@ -156,9 +165,7 @@ def question_result(
     )
     searched = documents_ranked(
         hits=chunk_search(knowledge_bases=[knowledge_base], query=question.text, k=RANKED_PASSAGES),
-        sources=dict(
-            Document.objects.filter(knowledge_base=knowledge_base).values_list("pk", "source")
-        ),
+        sources=document_sources(knowledge_base=knowledge_base),
     )
     return {
         "id": question.id,
