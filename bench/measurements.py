@@ -279,20 +279,24 @@ def knowledge_base_fresh(
 ) -> KnowledgeBase:
     """An empty knowledge base in a bench workspace (named `workspace_name`, else after the
     knowledge base); the last run's workspace, files included, goes."""
+    bench_workspace_delete(workspace_slug=workspace_slug)
+    with transaction.atomic():
+        workspace = Workspace.objects.create(
+            name=workspace_name or f"Bench: {name}", slug=workspace_slug
+        )
+        return KnowledgeBase.objects.create(workspace=workspace, name=name, slug=slug)
+
+
+def bench_workspace_delete(*, workspace_slug: str) -> None:
+    """A bench workspace gone with its stored files, so no other run reads its rows."""
     stale_files = list(
         Document.objects.filter(knowledge_base__workspace__slug=workspace_slug)
         .exclude(file="")
         .values_list("file", flat=True)
     )
-    with transaction.atomic():
-        Workspace.objects.filter(slug=workspace_slug).delete()
-        workspace = Workspace.objects.create(
-            name=workspace_name or f"Bench: {name}", slug=workspace_slug
-        )
-        knowledge_base = KnowledgeBase.objects.create(workspace=workspace, name=name, slug=slug)
+    Workspace.objects.filter(slug=workspace_slug).delete()
     for file_name in stale_files:
         default_storage.delete(file_name)
-    return knowledge_base
 
 
 def model_warm_up(*, abstracts: Sequence[Abstract]) -> None:
