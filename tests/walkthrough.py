@@ -70,6 +70,8 @@ ROUTES = {
     "document_delete": Expectation(Access.ADMIN, Kind.ACTION),
     "document_archive": Expectation(Access.ADMIN, Kind.ACTION),
     "document_reindex": Expectation(Access.ADMIN, Kind.ACTION),
+    "document": Expectation(Access.ADMIN, Kind.PAGE),
+    "document_dates": Expectation(Access.ADMIN, Kind.ACTION),
     "chunk_release": Expectation(Access.ADMIN, Kind.ACTION),
     "widget_settings": Expectation(Access.ADMIN, Kind.PAGE),
     "widget_identity_secret": Expectation(Access.ADMIN, Kind.ACTION),
