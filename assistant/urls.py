@@ -41,6 +41,11 @@ workspace_patterns = [
         name="document_dates",
     ),
     path(
+        "knowledge/<slug:knowledge_base_slug>/conflicts/",
+        knowledge.conflicts,
+        name="knowledge_conflicts",
+    ),
+    path(
         "knowledge/<slug:knowledge_base_slug>/documents/<int:document_id>/delete/",
         knowledge.document_remove,
         name="document_delete",

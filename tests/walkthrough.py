@@ -72,6 +72,7 @@ ROUTES = {
     "document_reindex": Expectation(Access.ADMIN, Kind.ACTION),
     "document": Expectation(Access.ADMIN, Kind.PAGE),
     "document_dates": Expectation(Access.ADMIN, Kind.ACTION),
+    "knowledge_conflicts": Expectation(Access.ADMIN, Kind.PAGE),
     "chunk_release": Expectation(Access.ADMIN, Kind.ACTION),
     "widget_settings": Expectation(Access.ADMIN, Kind.PAGE),
     "widget_identity_secret": Expectation(Access.ADMIN, Kind.ACTION),

@@ -1,12 +1,14 @@
-"""Admin pages for knowledge bases: upload, watch indexing, delete, re-index, archive, and
-a document's dates."""
+"""Admin pages for knowledge bases: upload, watch indexing, delete, re-index, archive, a
+document's dates, and the conflicts between documents."""
 
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant.access import admin_required
 from assistant.forms import DocumentDatesForm
 from assistant.quarantine import chunk_release
+from knowledge.conflicts import knowledge_base_conflicts
 from knowledge.ingest import document_archive, document_dates_set, document_delete
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.selectors import (
@@ -46,6 +48,18 @@ def knowledge_bases(request):
 def knowledge_base_detail(request, knowledge_base_slug: str):
     knowledge_base = _knowledge_base(request, knowledge_base_slug)
     return render(request, "knowledge/knowledge_base.html", _documents_context(knowledge_base))
+
+
+@require_GET
+@admin_required
+def conflicts(request, knowledge_base_slug: str):
+    knowledge_base = _knowledge_base(request, knowledge_base_slug)
+    found = knowledge_base_conflicts(knowledge_base=knowledge_base, today=timezone.localdate())
+    return render(
+        request,
+        "knowledge/conflicts.html",
+        {"knowledge_base": knowledge_base, "conflicts": found},
+    )
 
 
 @require_GET
