@@ -89,8 +89,15 @@ def _parsed(written: str) -> date | None:
 def stated_period(text: str, *, written: date) -> Period:
     """The period the opening of the text gives itself, the year of an end that leaves it
     out taken from `written` (the date the notice was written, or else received): the
-    period that runs at that date, or the next one."""
-    opening = text[:OPENING_CHARACTERS]
+    period that runs at that date, or the next one. A period over before the text was
+    written is history it tells ("between March 2010 and May 2012, …"), not its own."""
+    period = _period(text[:OPENING_CHARACTERS], written=written)
+    if period.valid_until and period.valid_until < written:
+        return Period()
+    return period
+
+
+def _period(opening: str, *, written: date) -> Period:
     if found := _RANGE.search(opening):
         start = found["start"] or found["dashed_start"]
         end = found["end"] or found["dashed_end"]

@@ -115,6 +115,12 @@ def help_center(tmp_path, knowledge_base):
             date(2024, 6, 3),
             (None, None),
         ),
+        # Over before the text was written: history it tells, not its period.
+        (
+            "Between 1 March 2010 and 31 May 2012, 400 riders were surveyed.",
+            date(2025, 1, 1),
+            (None, None),
+        ),
         # A range far down a page is one of its facts, not the page's period.
         (
             "Returns within 30 days. " + "More text. " * 80 + "Closed from 24 to 26 December.",
