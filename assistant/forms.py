@@ -16,6 +16,7 @@ from assistant.models import (
 )
 from assistant.origins import origin_of
 from assistant.policy_rules import rules_invalid
+from knowledge.models import Document
 
 MAX_AVATAR_BYTES = 512 * 1024
 MAX_CASES_FILE_BYTES = 5_000_000  # some ten thousand cases
@@ -241,3 +242,31 @@ class GapArticleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["knowledge_base"].queryset = workspace.knowledge_bases.order_by("name")
         self.fields["questions"].queryset = questions
+
+
+class DocumentDatesForm(forms.ModelForm):
+    """A document's dates as an admin sets them; each may be left empty."""
+
+    class Meta:
+        model = Document
+        fields = ["effective_date", "valid_from", "valid_until"]
+        labels = {
+            "effective_date": "Effective date",
+            "valid_from": "Applies from",
+            "valid_until": "Applies until",
+        }
+        help_texts = {
+            "effective_date": "Of two documents saying the same thing, the newer one is used.",
+            "valid_from": "For a temporary notice: not used before this day.",
+            "valid_until": "For a temporary notice: not used after this day.",
+        }
+        widgets = {
+            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d") for name in fields
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and start > end:
+            self.add_error("valid_until", "The notice cannot end before it starts.")
+        return cleaned

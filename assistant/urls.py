@@ -31,6 +31,21 @@ workspace_patterns = [
     ),
     path("knowledge/<slug:knowledge_base_slug>/upload/", knowledge.upload, name="document_upload"),
     path(
+        "knowledge/<slug:knowledge_base_slug>/documents/<int:document_id>/",
+        knowledge.document_detail,
+        name="document",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/documents/<int:document_id>/dates/",
+        knowledge.document_dates,
+        name="document_dates",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/conflicts/",
+        knowledge.conflicts,
+        name="knowledge_conflicts",
+    ),
+    path(
         "knowledge/<slug:knowledge_base_slug>/documents/<int:document_id>/delete/",
         knowledge.document_remove,
         name="document_delete",

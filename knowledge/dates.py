@@ -1,13 +1,19 @@
 """A document's effective date, read from its own text ("Effective 1 March 2025",
-"Last updated: 2025-03-01", "Published March 1, 2025").
+"Last updated: 2025-03-01", "Published March 1, 2025"), and a temporary notice's period
+("From 20 December to 5 January", "Valid until 31 January 2026").
 
 The cue words find the date; dateparser (a well-kept parser of dates written many ways)
 reads it. When a document states several, the latest counts: a page effective in March
 and revised in June says what holds since June.
+
+A period is read from the document's opening only (its title and first lines): a notice
+announces its own period first, while a range further down a page ("the shop is closed
+from 24 to 26 December") is one of its facts, not the page's lifetime.
 """
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import dateparser
 
@@ -31,6 +37,42 @@ _STATED = re.compile(
 )
 _PARSER_SETTINGS = {"PREFER_DAY_OF_MONTH": "first", "REQUIRE_PARTS": ["month", "year"]}
 
+# A period's ends may leave out the year ("20 December"): the notice's own date tells it.
+_PERIOD_DATE = (
+    rf"{_DATE}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}"  # 20 December
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b"  # December 20
+)
+_UNTIL = r"to|until|till|through|thru|and"
+_DASH = r"[\-\u2013\u2014]"
+_RANGE = re.compile(
+    rf"\b(?:from|between)\s+(?P<start>{_PERIOD_DATE})\s*(?:{_UNTIL}|{_DASH})\s*"
+    rf"(?P<end>{_PERIOD_DATE})"
+    rf"|(?P<dashed_start>{_PERIOD_DATE})\s*{_DASH}\s*(?P<dashed_end>{_PERIOD_DATE})",
+    re.IGNORECASE,
+)
+_ENDS = re.compile(
+    rf"\b(?:until|till|ends?(?:\s+on)?|expires?(?:\s+on)?|valid\s+(?:through|thru|to))"
+    rf"\s+(?P<end>{_PERIOD_DATE})",
+    re.IGNORECASE,
+)
+_STARTS = re.compile(
+    rf"\b(?:valid\s+from|starting(?:\s+on|\s+from)?|starts\s+on|begins\s+on)"
+    rf"\s+(?P<start>{_PERIOD_DATE})",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b\d{4}\b")
+# How much of a document's opening is read for its period.
+OPENING_CHARACTERS = 600
+
+
+@dataclass(frozen=True)
+class Period:
+    """When a notice applies: either end may be open (None)."""
+
+    valid_from: date | None = None
+    valid_until: date | None = None
+
 
 def stated_effective_date(text: str) -> date | None:
     """The latest date the text gives as its effective, update, review or publication
@@ -41,4 +83,54 @@ def stated_effective_date(text: str) -> date | None:
 
 def _parsed(written: str) -> date | None:
     parsed = dateparser.parse(written, languages=["en"], settings=_PARSER_SETTINGS)
+    return parsed.date() if parsed else None
+
+
+def stated_period(text: str, *, written: date) -> Period:
+    """The period the opening of the text gives itself, the year of an end that leaves it
+    out taken from `written` (the date the notice was written, or else received): the
+    period that runs at that date, or the next one. A period over before the text was
+    written is history it tells ("between March 2010 and May 2012, …"), not its own."""
+    period = _period(text[:OPENING_CHARACTERS], written=written)
+    if period.valid_until and period.valid_until < written:
+        return Period()
+    return period
+
+
+def _period(opening: str, *, written: date) -> Period:
+    if found := _RANGE.search(opening):
+        start = found["start"] or found["dashed_start"]
+        end = found["end"] or found["dashed_end"]
+        if _YEAR.search(start) and not _YEAR.search(end):
+            valid_from = _day(start, base=written, prefer="current_period", first=True)
+            return Period(
+                valid_from=valid_from,
+                valid_until=valid_from and _day(end, base=valid_from, prefer="future"),
+            )
+        valid_until = _day(end, base=written - timedelta(days=1), prefer="future")
+        return Period(
+            valid_from=valid_until and _day(start, base=valid_until, prefer="past", first=True),
+            valid_until=valid_until,
+        )
+    starts, ends = _STARTS.search(opening), _ENDS.search(opening)
+    return Period(
+        valid_from=starts
+        and _day(starts["start"], base=written, prefer="current_period", first=True),
+        valid_until=ends and _day(ends["end"], base=written - timedelta(days=1), prefer="future"),
+    )
+
+
+def _day(written: str, *, base: date, prefer: str, first: bool = False) -> date | None:
+    """One end of a period, its missing year the one `prefer`red from `base`; a month
+    without a day ("until January 2026") starts on its first day and ends on its last."""
+    parsed = dateparser.parse(
+        written,
+        languages=["en"],
+        settings={
+            "RELATIVE_BASE": datetime.combine(base, datetime.min.time()),
+            "PREFER_DATES_FROM": prefer,
+            "PREFER_DAY_OF_MONTH": "first" if first else "last",
+            "REQUIRE_PARTS": ["month"],
+        },
+    )
     return parsed.date() if parsed else None

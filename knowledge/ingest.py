@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.core.files.storage import Storage
 from django.db import transaction
@@ -25,6 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from knowledge.chunking import ChunkDraft, sections_chunk
+from knowledge.dates import Period, stated_period
 from knowledge.embeddings import texts_embed
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.parsing import (
@@ -51,7 +53,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 4: text a web page hides from readers is kept apart and quarantined.
 # 5: each chunk's sentences are embedded too (see `knowledge.sentences`).
 # 6: each document's effective date is read (see `knowledge.dates`).
-INDEX_VERSION = 6
+# 7: a temporary notice's period is read too.
+INDEX_VERSION = 7
 HIDDEN_REASON = "Hidden in the page: its readers never see this text"
 
 
@@ -184,6 +187,7 @@ class PreparedIndex:
     vectors: np.ndarray | None = None
     sentence_vectors: list[np.ndarray] = field(default_factory=list)  # one array per draft
     effective_date: date | None = None
+    period: Period = field(default_factory=Period)
     problem: str = ""
 
 
@@ -213,11 +217,16 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
             version = _version_to_index(document)
             with version.open("rb") as stored:
                 parsed = document_parse(filename=Path(version.name).name, data=stored.read())
+            effective_date = _effective_date(document=document, parsed=parsed)
             chunked.append(
                 PreparedIndex(
                     parsed=parsed,
                     drafts=sections_chunk(sections=parsed.sections),
-                    effective_date=_effective_date(document=document, parsed=parsed),
+                    effective_date=effective_date,
+                    period=stated_period(
+                        f"{parsed.title}\n{parsed.visible_text}",
+                        written=effective_date or timezone.localdate(),
+                    ),
                 )
             )
         except UnreadableDocument as problem:
@@ -277,6 +286,7 @@ def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]
         ]
         failed = [document for document, index in stored if index.problem]
         indexed = [document for document, index in stored if not index.problem]
+        dated_by_hand = _dates_set_by_hand(indexed)
         Chunk.objects.filter(document__in=indexed).delete()
         chunks = Chunk.objects.bulk_create(
             chunk
@@ -285,7 +295,12 @@ def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]
             for chunk in _chunks(document=document, prepared=index)
         )
         for document, index in stored:
-            _document_outcome(document=document, prepared=index, now=now)
+            _document_outcome(
+                document=document,
+                prepared=index,
+                now=now,
+                dates_by_hand=dated_by_hand.get(document.pk),
+            )
         Document.objects.bulk_update(failed, fields=FAILED_FIELDS)
         Document.objects.bulk_update(indexed, fields=INDEXED_FIELDS)
         # Receivers may quarantine chunks: in this transaction, before anyone can search them.
@@ -298,11 +313,12 @@ def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]
     return documents
 
 
+DATE_FIELDS = ["effective_date", "valid_from", "valid_until"]
 FAILED_FIELDS = ["status", "error", "chunk_count", "updated_at", "pending_file", "pending_hash"]
 INDEXED_FIELDS = [
     *FAILED_FIELDS,
     *["file", "content_hash", "size_bytes", "index_version", "title", "page_count", "indexed_at"],
-    "effective_date",
+    *DATE_FIELDS,
 ]
 
 
@@ -326,9 +342,11 @@ def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
         )
 
 
-def _document_outcome(*, document: Document, prepared: PreparedIndex, now: datetime) -> None:
-    """The document's fields as indexing left it (saved by the caller); the file it no
-    longer needs is deleted once that commits."""
+def _document_outcome(
+    *, document: Document, prepared: PreparedIndex, now: datetime, dates_by_hand: tuple | None
+) -> None:
+    """The document's fields as indexing left it (saved by the caller), its dates those a
+    person set if one did; the file it no longer needs is deleted once that commits."""
     document.updated_at = now
     if prepared.problem:
         _document_failed(document=document, problem=prepared.problem)
@@ -340,7 +358,11 @@ def _document_outcome(*, document: Document, prepared: PreparedIndex, now: datet
         document.pending_file, document.pending_hash = "", ""
     document.title = prepared.parsed.title[: Document._meta.get_field("title").max_length]
     document.page_count = prepared.parsed.page_count
-    document.effective_date = prepared.effective_date
+    document.effective_date, document.valid_from, document.valid_until = dates_by_hand or (
+        prepared.effective_date,
+        prepared.period.valid_from,
+        prepared.period.valid_until,
+    )
     document.chunk_count = len(prepared.drafts)
     document.status = Document.Status.READY
     document.error = ""
@@ -381,6 +403,17 @@ def _versions_unchanged(documents: list[Document]) -> set[int]:
     )
     read = {document.pk: (document.file.name, document.pending_file.name) for document in documents}
     return {pk for pk, file, pending_file in rows if read[pk] == (file, pending_file)}
+
+
+def _dates_set_by_hand(documents: list[Document]) -> dict[int, tuple]:
+    """The dates a person set on these (locked) documents, as they are now: re-indexing
+    keeps them over the ones read from the text."""
+    return {
+        pk: tuple(dates)
+        for pk, *dates in Document.objects.filter(
+            pk__in=[document.pk for document in documents], dates_set_at__isnull=False
+        ).values_list("pk", *DATE_FIELDS)
+    }
 
 
 def files_ingest(
@@ -528,6 +561,26 @@ def document_archive(*, document: Document, archived: bool) -> None:
     """Archived, a document stays with its chunks (restored as it was) but is not searched."""
     document.archived = archived
     document.save(update_fields=["archived", "updated_at"])
+
+
+def document_dates_set(
+    *,
+    document: Document,
+    effective_date: date | None,
+    valid_from: date | None,
+    valid_until: date | None,
+    actor: AbstractBaseUser,
+) -> Document:
+    """An admin's dates for the document, kept over those its text states, re-indexing
+    included: the admin knows when a page took effect or a notice applies."""
+    document.effective_date, document.valid_from, document.valid_until = (
+        effective_date,
+        valid_from,
+        valid_until,
+    )
+    document.dates_set_by, document.dates_set_at = actor, timezone.now()
+    document.save(update_fields=[*DATE_FIELDS, "dates_set_by", "dates_set_at", "updated_at"])
+    return document
 
 
 def document_delete(*, document: Document) -> None:

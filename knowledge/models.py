@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -70,6 +71,14 @@ class Document(models.Model):
     # The date its text says it took effect (or was updated), else its file's date: of two
     # documents on the same subject, the newer one's passages are the ones answered from.
     effective_date = models.DateField(null=True, blank=True)
+    # A temporary notice's period ("From 20 December to 5 January"): searched only inside it.
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    # Who set the three dates above by hand, and when: re-indexing keeps a person's dates.
+    dates_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dates_set_at = models.DateTimeField(null=True, blank=True)
     # Kept, with its chunks, but never searched: an admin's way to retire a page.
     archived = models.BooleanField(default=False)
 

@@ -62,6 +62,11 @@ class ParsedDocument:
     # from the whole page, since its "Effective …" line is often outside the main content.
     effective_date: date | None = None
 
+    @property
+    def visible_text(self) -> str:
+        """The text its readers see (not a web page's hidden text)."""
+        return "\n".join(section.text for section in self.sections if not section.hidden)
+
 
 def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
     extension = PurePath(filename).suffix.lower()
@@ -78,8 +83,7 @@ def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
         raise UnreadableDocument("No text was found in the file.")
     if parsed.effective_date:
         return parsed
-    visible = "\n".join(section.text for section in parsed.sections if not section.hidden)
-    return replace(parsed, effective_date=stated_effective_date(visible))
+    return replace(parsed, effective_date=stated_effective_date(parsed.visible_text))
 
 
 def filename_title(filename: str) -> str:

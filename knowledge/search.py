@@ -27,7 +27,9 @@ later effective date (`Document.effective_date`; cosine similarity of the two pa
 least `SAME_PASSAGE_SIMILARITY`) is dropped, so an answer never quotes the superseded
 value. Passages of one document never supersede each other, and undated documents are
 never dropped: only a dated, newer restatement of the same thing outranks a passage.
-Passages of an archived document are dropped there too (kept, never answered from).
+Passages of an archived document are dropped there too (kept, never answered from), and
+so are those of a temporary notice outside its period (`Document.valid_from`/`valid_until`):
+neither answers, nor outranks a passage as its newer restatement.
 """
 
 from collections.abc import Sequence
@@ -37,6 +39,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from pgvector import Vector
 
 from knowledge.embeddings import query_embed
@@ -175,14 +178,20 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
     FROM fused
     JOIN knowledge_chunk chunk ON chunk.id = fused.id
     JOIN knowledge_document document ON document.id = chunk.document_id
-    WHERE NOT document.archived AND NOT EXISTS (
-        SELECT 1
-        FROM fused other
-        JOIN knowledge_chunk newer ON newer.id = other.id
-        JOIN knowledge_document newer_document ON newer_document.id = newer.document_id
-        WHERE newer_document.effective_date > document.effective_date
-            AND 1 - (newer.embedding <=> chunk.embedding) >= %(same_passage)s
-    )
+    WHERE NOT document.archived
+        AND %(today)s::date BETWEEN coalesce(document.valid_from, '-infinity')
+            AND coalesce(document.valid_until, 'infinity')
+        AND NOT EXISTS (
+            SELECT 1
+            FROM fused other
+            JOIN knowledge_chunk newer ON newer.id = other.id
+            JOIN knowledge_document newer_document ON newer_document.id = newer.document_id
+            WHERE newer_document.effective_date > document.effective_date
+                AND 1 - (newer.embedding <=> chunk.embedding) >= %(same_passage)s
+                AND NOT newer_document.archived
+                AND %(today)s::date BETWEEN coalesce(newer_document.valid_from, '-infinity')
+                    AND coalesce(newer_document.valid_until, 'infinity')
+        )
     ORDER BY fused.score DESC
     LIMIT %(k)s
 )
@@ -231,6 +240,7 @@ def chunk_search(
                 "k": k,
                 "pool": k * SUPERSEDED_POOL,
                 "same_passage": SAME_PASSAGE_SIMILARITY,
+                "today": timezone.localdate(),
             },
         )
         rows = cursor.fetchall()

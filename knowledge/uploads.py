@@ -44,3 +44,11 @@ def outdated_documents_reindex() -> int:
     for document in outdated:
         document_reindex(document=document)
     return len(outdated)
+
+
+def document_dates_forget(*, document: Document) -> None:
+    """Back to the dates the document's text states: it is indexed again to read them."""
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(dates_set_by=None, dates_set_at=None)
+        if document.file:
+            document_reindex(document=document)

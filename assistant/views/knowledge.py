@@ -1,11 +1,15 @@
-"""Admin pages for knowledge bases: upload, watch indexing, delete, re-index, archive."""
+"""Admin pages for knowledge bases: upload, watch indexing, delete, re-index, archive, a
+document's dates, and the conflicts between documents."""
 
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant.access import admin_required
+from assistant.forms import DocumentDatesForm
 from assistant.quarantine import chunk_release
-from knowledge.ingest import document_archive, document_delete
+from knowledge.conflicts import knowledge_base_conflicts
+from knowledge.ingest import document_archive, document_dates_set, document_delete
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.selectors import (
     chunks_quarantined,
@@ -13,7 +17,7 @@ from knowledge.selectors import (
     documents_pending,
     knowledge_base_list,
 )
-from knowledge.uploads import document_reindex, documents_upload
+from knowledge.uploads import document_dates_forget, document_reindex, documents_upload
 
 
 def _knowledge_base(request, knowledge_base_slug: str) -> KnowledgeBase:
@@ -44,6 +48,18 @@ def knowledge_bases(request):
 def knowledge_base_detail(request, knowledge_base_slug: str):
     knowledge_base = _knowledge_base(request, knowledge_base_slug)
     return render(request, "knowledge/knowledge_base.html", _documents_context(knowledge_base))
+
+
+@require_GET
+@admin_required
+def conflicts(request, knowledge_base_slug: str):
+    knowledge_base = _knowledge_base(request, knowledge_base_slug)
+    found = knowledge_base_conflicts(knowledge_base=knowledge_base, today=timezone.localdate())
+    return render(
+        request,
+        "knowledge/conflicts.html",
+        {"knowledge_base": knowledge_base, "conflicts": found},
+    )
 
 
 @require_GET
@@ -96,6 +112,49 @@ def document_archive_request(request, knowledge_base_slug: str, document_id: int
     document = _document(request, knowledge_base_slug, document_id)
     document_archive(document=document, archived=request.POST.get("archived") != "0")
     return _document_table_or_page(request, document.knowledge_base)
+
+
+@require_GET
+@admin_required
+def document_detail(request, knowledge_base_slug: str, document_id: int):
+    document = _document(request, knowledge_base_slug, document_id)
+    return render(
+        request,
+        "knowledge/document.html",
+        {"document": document, "form": DocumentDatesForm(instance=document)},
+    )
+
+
+@require_POST
+@admin_required
+def document_dates(request, knowledge_base_slug: str, document_id: int):
+    """Set the document's dates, or (`read_from_text`) go back to those its text states."""
+    document = _document(request, knowledge_base_slug, document_id)
+    form = DocumentDatesForm(request.POST, instance=document)
+    if "read_from_text" in request.POST:
+        document_dates_forget(document=document)
+        saved = "The dates will be read from the document again as it is re-indexed."
+    elif form.is_valid():
+        document_dates_set(document=document, **form.cleaned_data, actor=request.user)
+        saved = "Saved. Re-indexing keeps these dates."
+    elif request.htmx:  # htmx swaps a 2xx response only: the errors show in place
+        return render(
+            request, "knowledge/_document_dates.html", {"document": document, "form": form}
+        )
+    else:
+        return render(
+            request, "knowledge/document.html", {"document": document, "form": form}, status=400
+        )
+    if not request.htmx:
+        return redirect(
+            "document",
+            workspace_slug=request.workspace.slug,
+            knowledge_base_slug=knowledge_base_slug,
+            document_id=document.pk,
+        )
+    document.refresh_from_db()
+    context = {"document": document, "form": DocumentDatesForm(instance=document), "saved": saved}
+    return render(request, "knowledge/_document_dates.html", context)
 
 
 def _document(request, knowledge_base_slug: str, document_id: int) -> Document:

@@ -1,0 +1,313 @@
+"""Conflicts in a knowledge base: two passages that state different values for the same
+thing (a price, a number of days, a percentage, a yes or a no), so an admin can fix the
+source before a customer is told the wrong one.
+
+Deterministic, in two steps. Passages alike enough to speak of the same subject are
+paired by pgvector (each passage's nearest neighbours in its knowledge base, itself
+included: a page can contradict itself). Then, sentence by sentence (the vectors stored at
+indexing, `knowledge.sentences`), two sentences state the same thing when they are alike
+(cosine), use nearly the same words once their values are set aside (Jaccard), and
+neither names something the other does not ("Canada"/"Mexico", "Basic"/"Premium": two
+things, each with its own value; a number that is no quantity, as in "Trail 14", names a
+thing too). Such a pair conflicts when a unit both give (days, $, %...) has values in
+one that the other does not give, or when one says exactly what the other says, negated
+("can"/"cannot"); a negation that comes with other words or values is a condition's
+("if it was not damaged…, 30 days"), and the two sentences are two cases.
+
+Only what the assistant may answer from is compared: archived documents, notices outside
+their period and quarantined passages are left out.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Q
+
+from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.sentences import Sentences
+
+# Passages this alike may speak of the same subject; the sentences decide. Lower than
+# search's bar for a restatement (0.85): a fact changed amid other text is still found,
+# and the sentence checks are cheap (1,360 passages: 9,000 pairs, 2 s on a quiet machine).
+PASSAGE_SIMILARITY = 0.6
+NEIGHBOURS = 10
+# Sentences stating one thing with two values score 0.94-0.98 ("within 14/30 days"); one
+# and its negation from 0.75 ("can"/"cannot be exchanged for cash"). Two things with
+# their own values score as much (shipping to two countries, 0.73): the words tell them
+# apart, not this.
+SENTENCE_SIMILARITY = 0.75
+SAME_WORDS = 0.75
+# A statement names what it is about: two table cells ("20-30 minutes") are no statements.
+SUBJECT_WORDS = 2
+
+_NUMBER_WORDS = {
+    word: Decimal(value)
+    for value, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+} | {"thirty": Decimal(30), "forty": Decimal(40), "sixty": Decimal(60), "ninety": Decimal(90)}
+_NUMBER = rf"\d+(?:[.,]\d+)*|{'|'.join(_NUMBER_WORDS)}"
+_UNITS = {
+    "%": "%",
+    "percent": "%",
+    "per cent": "%",
+    "minute": "minutes",
+    "min": "minutes",
+    "hour": "hours",
+    "hr": "hours",
+    "day": "days",
+    "calendar day": "days",
+    "business day": "working days",
+    "working day": "working days",
+    "week": "weeks",
+    "month": "months",
+    "year": "years",
+    "gb": "GB",
+    "mb": "MB",
+    "tb": "TB",
+    "kg": "kg",
+    "lb": "lb",
+    "km": "km",
+    "mile": "miles",
+}
+_CURRENCIES = {
+    "$": "$",
+    "usd": "$",
+    "dollar": "$",
+    "€": "€",
+    "eur": "€",
+    "euro": "€",
+    "£": "£",
+    "gbp": "£",
+    "pound": "£",
+}
+_UNIT = "|".join(sorted((re.escape(unit) for unit in _UNITS), key=len, reverse=True))
+_CURRENCY_WORD = "|".join(name for name in _CURRENCIES if name.isalpha())
+_QUANTITY = re.compile(
+    rf"(?P<prefix>\b[A-Z]{{1,2}})?(?P<symbol>[$€£])\s?(?P<amount>\d+(?:[.,]\d+)*)"
+    rf"|\b(?P<priced>\d+(?:[.,]\d+)*)\s?(?P<currency>{_CURRENCY_WORD})s?\b"
+    rf"|\b(?P<value>{_NUMBER})(?:\s*(?:-|\u2013|to|or)\s*(?P<upto>{_NUMBER}))?"
+    rf"[\s-]*(?P<unit>{_UNIT})(?:s\b|\b|(?<=%))",
+    re.IGNORECASE,
+)
+# "won't", "can't" (or "can t", as scraped text often has it) said in full first, then
+# every negation taken out, the word it was joined to kept ("cannot" → "can").
+_CONTRACTED = re.compile(r"\b(wo|ca|sha)n['\u2019 ]t\b", re.IGNORECASE)
+_CONTRACTED_IN_FULL = {"wo": "will not", "ca": "can not", "sha": "shall not"}
+_NEGATION = re.compile(
+    r"\b(?:not|never|none|nothing|neither|nor|no(?=\s+\w))\b"  # "No." alone answers
+    r"|(?<=\bcan)not\b|(?<=\w)n['\u2019 ]t\b",
+    re.IGNORECASE,
+)
+# A word, or a number that is no quantity (a model's, a plan's): it names the thing.
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?|\d+(?:[.,]\d+)*")
+
+
+@dataclass(frozen=True)
+class Statement:
+    sentence: str
+    document: Document
+    chunk_id: int
+
+
+@dataclass(frozen=True)
+class Conflict:
+    first: Statement
+    second: Statement
+    first_value: str  # as written: "14 days", "yes"
+    second_value: str
+
+    @property
+    def sides(self) -> tuple[tuple[Statement, str], tuple[Statement, str]]:
+        return (self.first, self.first_value), (self.second, self.second_value)
+
+    @property
+    def newer(self) -> Statement | None:
+        """The one the assistant answers from: its document's effective date is later.
+        None when nothing tells (the same document, no date, or the same date)."""
+        first, second = self.first.document.effective_date, self.second.document.effective_date
+        if not first or not second or first == second:
+            return None
+        return self.first if first > second else self.second
+
+
+def knowledge_base_conflicts(*, knowledge_base: KnowledgeBase, today: date) -> list[Conflict]:
+    """Pairs of sentences of the knowledge base that give the same thing different values,
+    among the passages searched on `today`."""
+    pairs = _similar_passages(knowledge_base=knowledge_base)
+    chunks = {
+        chunk.pk: chunk
+        for chunk in Chunk.objects.filter(
+            pk__in={chunk_id for pair in pairs for chunk_id in pair},
+            document__archived=False,
+        )
+        .filter(Q(document__valid_from__isnull=True) | Q(document__valid_from__lte=today))
+        .filter(Q(document__valid_until__isnull=True) | Q(document__valid_until__gte=today))
+        .exclude(sentences=[])
+        .select_related("document")
+        .only("pk", "sentences", "sentence_embeddings", "document")
+    }
+    conflicts = [
+        conflict
+        for first, second in sorted(pairs)
+        if first in chunks and second in chunks
+        for conflict in _passage_conflicts(chunks[first], chunks[second])
+    ]
+    return sorted(
+        conflicts, key=lambda c: (c.first.document.title, c.second.document.title, c.first.chunk_id)
+    )
+
+
+_SIMILAR_PASSAGES_SQL = """
+SELECT chunk.id, neighbour.id
+FROM knowledge_chunk chunk
+CROSS JOIN LATERAL (
+    SELECT other.id, other.embedding <=> chunk.embedding AS distance
+    FROM knowledge_chunk other
+    WHERE other.knowledge_base_id = chunk.knowledge_base_id AND NOT other.quarantined
+    ORDER BY other.embedding <=> chunk.embedding
+    LIMIT %(neighbours)s
+) neighbour
+WHERE chunk.knowledge_base_id = %(knowledge_base_id)s AND NOT chunk.quarantined
+    AND neighbour.distance <= %(distance)s
+"""
+
+
+def _similar_passages(*, knowledge_base: KnowledgeBase) -> set[tuple[int, int]]:
+    """Each passage with itself and with its nearest alike neighbours (HNSW), each pair once."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Local to the transaction: the index scan goes on past other knowledge bases' chunks.
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true),"
+            " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            [str(NEIGHBOURS * 4)],
+        )
+        cursor.execute(
+            _SIMILAR_PASSAGES_SQL,
+            {
+                "knowledge_base_id": knowledge_base.pk,
+                "neighbours": NEIGHBOURS,
+                "distance": 1 - PASSAGE_SIMILARITY,
+            },
+        )
+        return {(min(pair), max(pair)) for pair in cursor.fetchall()}
+
+
+def _passage_conflicts(first: Chunk, second: Chunk) -> list[Conflict]:
+    first_sentences = Sentences.unpacked(texts=first.sentences, packed=first.sentence_embeddings)
+    second_sentences = Sentences.unpacked(texts=second.sentences, packed=second.sentence_embeddings)
+    similarity = first_sentences.vectors @ second_sentences.vectors.T
+    conflicts = []
+    for i, j in zip(*np.nonzero(similarity >= SENTENCE_SIMILARITY), strict=True):
+        if first.pk == second.pk and i >= j:  # a passage against itself: each pair once
+            continue
+        values = _values_differing(first_sentences.texts[i], second_sentences.texts[j])
+        if values:
+            conflicts.append(
+                Conflict(
+                    first=Statement(first_sentences.texts[i], first.document, first.pk),
+                    second=Statement(second_sentences.texts[j], second.document, second.pk),
+                    first_value=values[0],
+                    second_value=values[1],
+                )
+            )
+    return conflicts
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What a sentence says, as far as comparing it with another goes."""
+
+    sequence: tuple[str, ...]  # its words in order, lower case, without values and negations
+    names: frozenset[str]  # its words written with a capital, and numbers (lower case)
+    quantities: dict[str, dict[tuple[Decimal, ...], str]]  # unit → value → as written
+    negated: bool
+
+    @property
+    def words(self) -> frozenset[str]:
+        return frozenset(self.sequence)
+
+
+def _values_differing(first: str, second: str) -> tuple[str, str] | None:
+    """The two values, as written, when the sentences give one thing two values."""
+    a, b = _claim(first), _claim(second)
+    differing = a.words ^ b.words
+    if differing & (a.names | b.names):
+        return None
+    shared = a.words & b.words
+    if len(shared) < SUBJECT_WORDS or len(shared) < SAME_WORDS * len(a.words | b.words):
+        return None
+    if a.negated != b.negated:
+        # The same words, one of them negated. Other words too, or other values, and the
+        # negation is a condition's ("if it was not due to…"): two cases, not one thing.
+        if a.sequence != b.sequence or a.quantities != b.quantities:
+            return None
+        return ("no", "yes") if a.negated else ("yes", "no")
+    for unit in a.quantities.keys() & b.quantities.keys():
+        if not a.quantities[unit].keys() & b.quantities[unit].keys():
+            return ", ".join(a.quantities[unit].values()), ", ".join(b.quantities[unit].values())
+    return None
+
+
+@lru_cache(maxsize=4096)  # a sentence is compared with each of its neighbours'
+def _claim(sentence: str) -> _Claim:
+    quantities: dict[str, dict[tuple[Decimal, ...], str]] = {}
+    for found in _QUANTITY.finditer(sentence):
+        unit, value = _quantity(found)
+        quantities.setdefault(unit, {})[value] = found[0].strip()
+    in_full = _CONTRACTED.sub(lambda found: _CONTRACTED_IN_FULL[found[1].lower()], sentence)
+    words = _WORD.findall(_NEGATION.sub(" ", _QUANTITY.sub(" ", in_full)))
+    return _Claim(
+        sequence=tuple(word.lower() for word in words),
+        names=frozenset(word.lower() for word in words if not word[0].islower()),
+        quantities=quantities,
+        negated=bool(_NEGATION.search(in_full)),
+    )
+
+
+def _quantity(found: re.Match) -> tuple[str, tuple[Decimal, ...]]:
+    """A matched quantity's unit (currencies by symbol, "CA$" apart) and value(s)."""
+    if found["symbol"]:
+        return f"{found['prefix'] or ''}{found['symbol']}".upper(), (_number(found["amount"]),)
+    if found["priced"]:
+        return _CURRENCIES[found["currency"].lower()], (_number(found["priced"]),)
+    values = (found["value"], found["upto"]) if found["upto"] else (found["value"],)
+    return _UNITS[found["unit"].lower()], tuple(_number(value) for value in values)
+
+
+def _number(written: str) -> Decimal:
+    """A number word, or digits whose last separator marks decimals unless three digits
+    follow it (1,000 and 1.000.000 are thousands; 9,99, 22,805.34 and 1.234,56 decimals)."""
+    if written.lower() in _NUMBER_WORDS:
+        return _NUMBER_WORDS[written.lower()]
+    *whole, last = re.split(r"[.,]", written)
+    if whole and len(last) != 3:
+        return Decimal(f"{''.join(whole)}.{last}")
+    return Decimal(f"{''.join(whole)}{last}")
