@@ -128,3 +128,64 @@ def test_two_pages_are_combined_each_cited_once(tmp_path, knowledge_base):
     assert "Delivery to an address in zone B costs $30 per order" in answer
     assert answer.count("[1]") == 1
     assert answer.count("[2]") == 1
+
+
+REFUNDS = """# Refunds
+
+Once your return reaches our warehouse, we inspect it and refund the full price of
+the item to the payment method you used.
+Refunds for orders paid with a gift card go back onto the gift card.
+We email you when we issue the refund.
+Your bank then needs 5 to 7 business days to show the money on your statement.
+"""
+
+WORKSHOP = """# Visiting the workshop
+
+The workshop is open to everyone, members and visitors alike.
+Opening days change with the school holidays, so check the calendar before you visit.
+The workshop also opens for repair cafés, classes and open evenings.
+When the workshop is open, a volunteer at the door shows you around.
+The workshop is closed on public holidays.
+Bring your own tools if you have them; we lend the rest.
+Doors open at 9 am and close at 5 pm from Monday to Friday.
+"""
+
+SAFETY = """# Safety on the water
+
+Your safety on the water comes first: wear your life jacket and stay within sight of
+the pier.
+Children under 12 must be accompanied by an adult in the same boat.
+"""
+
+
+def test_a_how_long_question_gets_the_sentence_that_says_how_long(tmp_path, knowledge_base):
+    """Three sentences about refunds read closer to the question than the one that
+    answers it; the answer is the one holding a duration."""
+    answer = _answer(
+        tmp_path, knowledge_base, "How long does a refund take?", **{"refunds.md": REFUNDS}
+    )
+
+    assert "Your bank then needs 5 to 7 business days to show the money" in answer
+
+
+def test_a_when_open_question_gets_the_sentence_with_the_opening_times(tmp_path, knowledge_base):
+    answer = _answer(
+        tmp_path, knowledge_base, "When is the workshop open?", **{"workshop.md": WORKSHOP}
+    )
+
+    assert "Doors open at 9 am and close at 5 pm from Monday to Friday [1]." in answer
+
+
+def test_a_second_page_is_quoted_only_for_what_it_adds(tmp_path, knowledge_base):
+    """The rental FAQ's life-jacket sentence says nothing the safety page's does not."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "Do I have to wear a life jacket?",
+        **{"faq.txt": FAQ, "safety.md": SAFETY},
+    )
+
+    assert answer == (
+        "Your safety on the water comes first: wear your life jacket and stay within sight "
+        "of the pier [1]."
+    )
