@@ -51,7 +51,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 4: text a web page hides from readers is kept apart and quarantined.
 # 5: each chunk's sentences are embedded too (see `knowledge.sentences`).
 # 6: each document's effective date is read (see `knowledge.dates`).
-INDEX_VERSION = 6
+# 7: a chunk that starts inside a table repeats the table's header line.
+INDEX_VERSION = 7
 HIDDEN_REASON = "Hidden in the page: its readers never see this text"
 
 

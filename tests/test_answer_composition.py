@@ -60,6 +60,22 @@ Delivery to an address in zone A costs $15 per order.
 Delivery to an address in zone B costs $30 per order.
 """
 
+COUNTRIES = (
+    "Austria Belgium Bulgaria Croatia Cyprus Czechia Denmark Estonia Finland France Germany "
+    "Greece Hungary Iceland Ireland Italy Latvia Liechtenstein Lithuania Luxembourg Malta "
+    "Monaco Netherlands Norway Poland Portugal Romania Slovakia Slovenia Spain Sweden "
+    "Switzerland"
+)
+SHIPPING_RATES = (
+    "# Shipping rates in Europe\n\n| Country | Shipping cost | Delivery time |\n|---|---|---|\n"
+    + (
+        "".join(
+            f"| {country} | EUR {20 + index} per parcel | {2 + index % 5} business days |\n"
+            for index, country in enumerate(COUNTRIES.split())
+        )
+    )
+)
+
 
 def _answer(tmp_path, knowledge_base, question, **files):
     for name, text in files.items():
@@ -189,3 +205,16 @@ def test_a_second_page_is_quoted_only_for_what_it_adds(tmp_path, knowledge_base)
         "Your safety on the water comes first: wear your life jacket and stay within sight "
         "of the pier [1]."
     )
+
+
+def test_a_row_of_a_long_table_names_its_columns_in_every_chunk(tmp_path, knowledge_base):
+    """The table is longer than a chunk: the rows of the later chunks still have the
+    header's column names, not the first carried row's values."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "How much does shipping to Slovenia cost?",
+        **{"rates.md": SHIPPING_RATES},
+    )
+
+    assert "Slovenia — Shipping cost: EUR 48 per parcel; Delivery time: 5 business days" in answer
