@@ -13,7 +13,8 @@ with the price in it.
 After the best sentence come sentences of the same document as close in meaning, and,
 from any document, sentences that hold what the question asks and the chosen ones do
 not yet (a zone on one page, its price on another); a second document that only repeats
-the first is not quoted. Chosen sentences keep their document order, so the answer reads
+the first is not quoted. A "how do I" question answered by a step of a list gets the
+list's other steps too. Chosen sentences keep their document order, so the answer reads
 as the help article does; a chosen list item comes after the line that introduces its
 list, and each run of sentences from one source is cited once.
 
@@ -40,7 +41,7 @@ from assistant.question_focus import (
 )
 from knowledge.embeddings import query_embed
 from knowledge.search import Hit
-from knowledge.sentences import readable_lines, sentence_lead_ins
+from knowledge.sentences import readable_lines, sentence_lead_ins, sentence_lists
 
 SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't know"
 CLOSE_TO_BEST = 0.12  # more sentences of a quoted document must score within this of the best
@@ -56,7 +57,7 @@ MAX_WORDS = 90
 MIN_WORDS = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per sentence: the same only as itself
 class _Candidate:
     source_number: int  # 1-based, the citation marker
     document_id: int
@@ -64,6 +65,7 @@ class _Candidate:
     text: str
     vector: np.ndarray
     lead_in: str | None  # the line introducing the list this sentence is an item of
+    list_start: int | None  # where in its passage that list starts
     terms: frozenset[str]  # its content words, and its section heading's
     facts: frozenset[FactKind]
 
@@ -172,7 +174,28 @@ def _chosen(
         terms |= candidate.terms & weights.keys()
         facts |= candidate.facts & focus.wants
         words += length
+    if focus.wants_steps and best.candidate.list_start is not None:
+        chosen += _other_steps(ranked, of=best.candidate, chosen=chosen, room=max_words - words)
     return chosen
+
+
+def _other_steps(
+    ranked: list[_Scored], *, of: _Candidate, chosen: list[_Candidate], room: int
+) -> list[_Candidate]:
+    """For a "how do I" question answered by one item of a list, the list's other items:
+    a step out of its sequence does not say how. As many as the answer has room for."""
+    steps = []
+    for candidate in sorted(
+        (scored.candidate for scored in ranked), key=lambda candidate: candidate.position
+    ):
+        length = len(candidate.text.split())
+        sibling = (
+            candidate.source_number == of.source_number and candidate.list_start == of.list_start
+        )
+        if sibling and candidate not in chosen and length <= room:
+            steps.append(candidate)
+            room -= length
+    return steps
 
 
 def _with_lead_ins(chosen: list[_Candidate]) -> list[tuple[int, str]]:
@@ -193,6 +216,7 @@ def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
     for number, source in enumerate(sources[:SOURCES_READ], start=1):
         lines = set(readable_lines(source.text))
         lead_ins = sentence_lead_ins(source.text)
+        lists = sentence_lists(source.text)
         sentences = source.sentences
         for position, (text, vector) in enumerate(
             zip(sentences.texts, sentences.vectors, strict=True)
@@ -209,6 +233,7 @@ def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
                     text=text,
                     vector=vector,
                     lead_in=lead_ins.get(text),
+                    list_start=lists.get(text),
                     terms=content_terms(f"{source.heading} {text}"),
                     facts=facts_stated(text=text),
                 )

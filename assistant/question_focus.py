@@ -26,7 +26,7 @@ _UNWEIGHED = frozenset(
     must my myself of on or our ours out please she should so some something than that the
     their them then there these they this those to too under up us very was we were what
     whats what's when where which while who whom why will with would you your yours you're
-    know tell thanks thank hi hello want need like no not yes
+    know tell thanks thank hi hello want need like no not yes one
     """.split()  # noqa: SIM905 (a list of 130 quoted words would read worse)
 )
 _WORD = re.compile(r"\w+(?:'\w+)?")
@@ -102,10 +102,15 @@ _STATES = {
 }
 
 
+# "How do I…" asks for a procedure: the steps of a list, not one of them.
+_ASKS_STEPS = re.compile(r"\bhow (?:do|can|should|would) (?:i|we)\b|\bhow to\b")
+
+
 @dataclass(frozen=True)
 class QuestionFocus:
     terms: frozenset[str]  # stemmed content words
     wants: frozenset[FactKind]
+    wants_steps: bool = False
 
 
 def question_focus(*, question: str) -> QuestionFocus:
@@ -118,7 +123,11 @@ def question_focus(*, question: str) -> QuestionFocus:
     wants = {kind for kind, asks in _ASKS.items() if asks.search(asked)}
     if FactKind.DURATION in wants:  # "how many days" asks for days, not any number
         wants.discard(FactKind.COUNT)
-    return QuestionFocus(terms=content_terms(question), wants=frozenset(wants))
+    return QuestionFocus(
+        terms=content_terms(question),
+        wants=frozenset(wants),
+        wants_steps=bool(_ASKS_STEPS.search(asked)),
+    )
 
 
 def content_terms(text: str) -> frozenset[str]:

@@ -66,6 +66,21 @@ def sentence_lead_ins(text: str) -> dict[str, str]:
     }
 
 
+def sentence_lists(text: str) -> dict[str, int]:
+    """Each list item's sentence and the line number where its list starts, so an answer
+    can quote the other steps of a procedure it quotes one step of."""
+    lists: dict[str, int] = {}
+    start: int | None = None
+    for number, line in enumerate(text.splitlines()):
+        if not _BULLET.match(line):
+            start = None
+            continue
+        start = number if start is None else start
+        for sentence in _segmented(_BULLET.sub("", line)):
+            lists.setdefault(sentence, start)
+    return lists
+
+
 def table_headers(text: str) -> dict[str, str]:
     """Each table row's line and the first line of its table, which names the columns, so
     a chunk that starts inside a table can open with that line and its rows still read

@@ -218,3 +218,32 @@ def test_a_row_of_a_long_table_names_its_columns_in_every_chunk(tmp_path, knowle
     )
 
     assert "Slovenia — Shipping cost: EUR 48 per parcel; Delivery time: 5 business days" in answer
+
+
+CARD_MOVE = """# Moving your membership card to a new phone
+
+Your membership card lives in the Harbor app and works on one phone at a time.
+
+- Install the Harbor app on the new phone and sign in.
+- On the new phone, tap Card, then Move to this phone.
+- Type the code we text you to confirm the move.
+- Give the old phone a minute to let go of the card.
+
+Lost your old phone? Call the front desk and we move the card for you.
+"""
+
+
+def test_a_how_do_i_question_gets_every_step_of_the_list(tmp_path, knowledge_base):
+    """One step quoted alone does not say how: the answer is the whole procedure."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "How do I move my membership card to my new phone?",
+        **{"card.md": CARD_MOVE},
+    )
+
+    assert answer.startswith(
+        "Install the Harbor app on the new phone and sign in. On the new phone, tap Card, "
+        "then Move to this phone. Type the code we text you to confirm the move. Give the "
+        "old phone a minute to let go of the card"
+    )
