@@ -4,7 +4,8 @@ A chunk never crosses a heading or a PDF page (its heading path and page are exa
 ends mid-sentence (sentencex finds the boundaries), and fits the embedding model's input
 window of 256 word pieces (about 190 words), heading path included, so nothing a chunk
 says is invisible to its vector. Consecutive chunks of a section overlap by a sentence
-or two, so a fact split across the boundary is still found whole.
+or two, so a fact split across the boundary is still found whole; a chunk that starts
+inside a table opens with the table's header line, so its rows still name their columns.
 """
 
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from sentencex import segment
 
 from knowledge.embeddings import max_input_tokens, token_count
 from knowledge.parsing import Section
-from knowledge.sentences import chunk_sentences
+from knowledge.sentences import chunk_sentences, table_headers
 
 HEADING_SEPARATOR = " > "
 OVERLAP_TOKENS = 40
@@ -38,16 +39,23 @@ def sections_chunk(*, sections: list[Section], language: str = "en") -> list[Chu
     drafts: list[ChunkDraft] = []
     for section in sections:
         heading = HEADING_SEPARATOR.join(section.heading_path)
-        budget = max_input_tokens() - token_count(heading) - 2  # [CLS] and [SEP]
+        headers = table_headers(section.text)
+        # Room for a table's header line, repeated when a chunk starts inside its table.
+        header_room = max(map(token_count, set(headers.values())), default=0)
+        budget = max_input_tokens() - token_count(heading) - 2 - header_room  # [CLS], [SEP]
         sentences = list(_sentences(section.text, language=language, budget=budget))
         for sentence_group in _pack(sentences, budget=budget):
             text = "".join(sentence for sentence, _ in sentence_group).strip()
+            tokens = sum(tokens for _, tokens in sentence_group)
+            header = headers.get(text.split("\n", 1)[0])
+            if header:
+                text, tokens = f"{header}\n{text}", tokens + token_count(header)
             drafts.append(
                 ChunkDraft(
                     heading=heading,
                     page=section.page,
                     text=text,
-                    token_count=sum(tokens for _, tokens in sentence_group),
+                    token_count=tokens,
                     sentences=chunk_sentences(text),
                     hidden=section.hidden,
                 )

@@ -54,7 +54,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 5: each chunk's sentences are embedded too (see `knowledge.sentences`).
 # 6: each document's effective date is read (see `knowledge.dates`).
 # 7: a temporary notice's period is read too.
-INDEX_VERSION = 7
+# 8: a chunk that starts inside a table repeats the table's header line.
+INDEX_VERSION = 8
 HIDDEN_REASON = "Hidden in the page: its readers never see this text"
 
 

@@ -66,13 +66,44 @@ def sentence_lead_ins(text: str) -> dict[str, str]:
     }
 
 
+def sentence_lists(text: str) -> dict[str, int]:
+    """Each list item's sentence and the line number where its list starts, so an answer
+    can quote the other steps of a procedure it quotes one step of."""
+    lists: dict[str, int] = {}
+    start: int | None = None
+    for number, line in enumerate(text.splitlines()):
+        if not _BULLET.match(line):
+            start = None
+            continue
+        start = number if start is None else start
+        for sentence in _segmented(_BULLET.sub("", line)):
+            lists.setdefault(sentence, start)
+    return lists
+
+
+def table_headers(text: str) -> dict[str, str]:
+    """Each table row's line and the first line of its table, which names the columns, so
+    a chunk that starts inside a table can open with that line and its rows still read
+    "Route 17 — Price: $27", not the first carried row taken for the columns' names."""
+    headers: dict[str, str] = {}
+    header: str | None = None
+    for line in text.splitlines():
+        if len(_cells(line)) < 2:
+            header = None
+        elif header is None:
+            header = line
+        else:
+            headers.setdefault(line.strip(), header)
+    return headers
+
+
 def _lines_with_lead_ins(text: str) -> list[tuple[str, str | None]]:
     lines: list[tuple[str, str | None]] = []
     header: list[str] | None = None
     lead_in: str | None = None  # before a list, the line's sentence that ends with a colon
     for raw in text.splitlines():
         line = _FAQ_LABEL.sub("", raw)
-        cells = [cell.strip() for cell in _CELL_BORDER.split(line.strip())]
+        cells = _cells(line)
         if len(cells) > 1 and header is None:  # a table's first row names its columns
             header = cells
         elif len(cells) > 1:
@@ -86,6 +117,10 @@ def _lines_with_lead_ins(text: str) -> list[tuple[str, str | None]]:
             lead_in = _segmented(line)[-1] if line.rstrip().endswith(":") else None
             lines.append((line, None))
     return lines
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in _CELL_BORDER.split(line.strip())]
 
 
 def _segmented(line: str) -> list[str]:

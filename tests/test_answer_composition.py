@@ -60,6 +60,22 @@ Delivery to an address in zone A costs $15 per order.
 Delivery to an address in zone B costs $30 per order.
 """
 
+COUNTRIES = (
+    "Austria Belgium Bulgaria Croatia Cyprus Czechia Denmark Estonia Finland France Germany "
+    "Greece Hungary Iceland Ireland Italy Latvia Liechtenstein Lithuania Luxembourg Malta "
+    "Monaco Netherlands Norway Poland Portugal Romania Slovakia Slovenia Spain Sweden "
+    "Switzerland"
+)
+SHIPPING_RATES = (
+    "# Shipping rates in Europe\n\n| Country | Shipping cost | Delivery time |\n|---|---|---|\n"
+    + (
+        "".join(
+            f"| {country} | EUR {20 + index} per parcel | {2 + index % 5} business days |\n"
+            for index, country in enumerate(COUNTRIES.split())
+        )
+    )
+)
+
 
 def _answer(tmp_path, knowledge_base, question, **files):
     for name, text in files.items():
@@ -128,3 +144,106 @@ def test_two_pages_are_combined_each_cited_once(tmp_path, knowledge_base):
     assert "Delivery to an address in zone B costs $30 per order" in answer
     assert answer.count("[1]") == 1
     assert answer.count("[2]") == 1
+
+
+REFUNDS = """# Refunds
+
+Once your return reaches our warehouse, we inspect it and refund the full price of
+the item to the payment method you used.
+Refunds for orders paid with a gift card go back onto the gift card.
+We email you when we issue the refund.
+Your bank then needs 5 to 7 business days to show the money on your statement.
+"""
+
+WORKSHOP = """# Visiting the workshop
+
+The workshop is open to everyone, members and visitors alike.
+Opening days change with the school holidays, so check the calendar before you visit.
+The workshop also opens for repair cafés, classes and open evenings.
+When the workshop is open, a volunteer at the door shows you around.
+The workshop is closed on public holidays.
+Bring your own tools if you have them; we lend the rest.
+Doors open at 9 am and close at 5 pm from Monday to Friday.
+"""
+
+SAFETY = """# Safety on the water
+
+Your safety on the water comes first: wear your life jacket and stay within sight of
+the pier.
+Children under 12 must be accompanied by an adult in the same boat.
+"""
+
+
+def test_a_how_long_question_gets_the_sentence_that_says_how_long(tmp_path, knowledge_base):
+    """Three sentences about refunds read closer to the question than the one that
+    answers it; the answer is the one holding a duration."""
+    answer = _answer(
+        tmp_path, knowledge_base, "How long does a refund take?", **{"refunds.md": REFUNDS}
+    )
+
+    assert "Your bank then needs 5 to 7 business days to show the money" in answer
+
+
+def test_a_when_open_question_gets_the_sentence_with_the_opening_times(tmp_path, knowledge_base):
+    answer = _answer(
+        tmp_path, knowledge_base, "When is the workshop open?", **{"workshop.md": WORKSHOP}
+    )
+
+    assert "Doors open at 9 am and close at 5 pm from Monday to Friday [1]." in answer
+
+
+def test_a_second_page_is_quoted_only_for_what_it_adds(tmp_path, knowledge_base):
+    """The rental FAQ's life-jacket sentence says nothing the safety page's does not."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "Do I have to wear a life jacket?",
+        **{"faq.txt": FAQ, "safety.md": SAFETY},
+    )
+
+    assert answer == (
+        "Your safety on the water comes first: wear your life jacket and stay within sight "
+        "of the pier [1]."
+    )
+
+
+def test_a_row_of_a_long_table_names_its_columns_in_every_chunk(tmp_path, knowledge_base):
+    """The table is longer than a chunk: the rows of the later chunks still have the
+    header's column names, not the first carried row's values."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "How much does shipping to Slovenia cost?",
+        **{"rates.md": SHIPPING_RATES},
+    )
+
+    assert "Slovenia — Shipping cost: EUR 48 per parcel; Delivery time: 5 business days" in answer
+
+
+CARD_MOVE = """# Moving your membership card to a new phone
+
+Your membership card lives in the Harbor app and works on one phone at a time.
+
+- Install the Harbor app on the new phone and sign in.
+- On the new phone, tap Card, then Move to this phone.
+- Type the code we text you to confirm the move.
+- Give the old phone a minute to let go of the card.
+
+Lost your old phone? Call the front desk and we move the card for you.
+"""
+
+
+def test_a_how_do_i_question_gets_every_step_of_the_list(tmp_path, knowledge_base):
+    """One step quoted alone does not say how: the answer is the whole procedure."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "How do I move my membership card to my new phone?",
+        **{"card.md": CARD_MOVE},
+    )
+
+    assert answer.startswith(
+        "Install the Harbor app on the new phone and sign in. On the new phone, tap Card, "
+        "then Move to this phone. Type the code we text you to confirm the move. Give the "
+        "old phone a minute to let go of the card"
+    )
