@@ -26,7 +26,12 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from assistant import events, handoffs
-from assistant.answerability import NOTHING_TO_JUDGE, Judgement, answerability_judge
+from assistant.answerability import (
+    NOTHING_TO_JUDGE,
+    Judgement,
+    answerability_judge,
+    answerable_below,
+)
 from assistant.citations import MarkerFilter, citations_number
 from assistant.confidence import confidence_of, signals_of
 from assistant.conversations import (
@@ -225,7 +230,7 @@ async def answer(
         trace["retrieved"] = [_hit_trace(hit, used=hit in found.sources) for hit in found.hits]
         trace["answerability"] = {
             **found.judgement.as_trace(),
-            "threshold": asked.policy.confidence_threshold,
+            "threshold": answerable_below(confidence_threshold=asked.policy.confidence_threshold),
         }
     return await _finish(
         reply=reply,
@@ -286,7 +291,8 @@ async def _found_and_drafted(
         judgement = await in_thread(answerability_judge)(
             question=asked.search_query, sources=on_subject
         )
-        answers = judgement.score >= asked.policy.confidence_threshold
+        needed = answerable_below(confidence_threshold=asked.policy.confidence_threshold)
+        answers = judgement.score >= needed
         found = Found(
             hits=hits,
             sources=on_subject if answers else [],

@@ -69,8 +69,8 @@ def answerability_fit(*, data: Path = DATA_DIR) -> None:
 
 def demo_check(*, project_root: Path) -> None:
     """The shipped weights on a help center they were not fitted on: the demo's questions
-    (each answerable) judged at the default threshold."""
-    from assistant.answerability import answerability_judge
+    (each answerable) judged at the default policy's threshold."""
+    from assistant.answerability import answerability_judge, answerable_below
     from assistant.models import PolicyVersion
     from assistant.pipeline import SOURCES_PER_ANSWER
     from bench.measurements import folder_ingest, knowledge_base_fresh
@@ -80,7 +80,7 @@ def demo_check(*, project_root: Path) -> None:
         workspace_slug="bench-answerability-demo", slug="help-center", name="Help center"
     )
     folder_ingest(knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center")
-    threshold = PolicyVersion().confidence_threshold
+    threshold = answerable_below(confidence_threshold=PolicyVersion().confidence_threshold)
     cases = json.loads((project_root / "knowledge" / "demo" / "questions.json").read_text())
     scores = [
         answerability_judge(
