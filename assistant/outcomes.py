@@ -47,6 +47,7 @@ class Why(StrEnum):
     REFUSED_ANSWER = "an output rail replaced the answer"
     FAILED = "no answer could be written"
     UNSURE = "the answer's confidence is below the policy's threshold"
+    UNANSWERABLE = "the passages on the subject were judged not to answer it"
     NO_SOURCES = "no passage is on the subject"
     BACKEND_DID_NOT_KNOW = "the backend found no answer in the sources"
     UNCITED = "the answer cites no source"
@@ -68,13 +69,16 @@ def decide(
     *,
     person_takes_it: bool,
     refused: bool,
+    unanswerable: bool,
     sources: int,
     draft: Draft,
     cited: int,
     confidence: float | None,
     threshold: float,
 ) -> Decision:
-    """The outcome of a question. `sources`: passages given to the backend; `cited`:
+    """The outcome of a question. `unanswerable`: passages on the subject were found,
+    and judged not to answer it (`assistant.answerability`); `sources`: passages given
+    to the backend; `cited`:
     sources its answer cites; `confidence`: how likely that answer is right (None when
     nothing was searched); `threshold`: the policy's confidence threshold."""
     Outcome = Message.Outcome
@@ -88,6 +92,8 @@ def decide(
         return Decision(Outcome.FAILED, Why.FAILED)
     if cited and confidence is not None and confidence < threshold:
         return Decision(Outcome.DONT_KNOW, Why.UNSURE)
+    if unanswerable:
+        return Decision(Outcome.DONT_KNOW, Why.UNANSWERABLE)
     if not sources:
         return Decision(Outcome.DONT_KNOW, Why.NO_SOURCES)
     if draft.dont_know:

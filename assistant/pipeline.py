@@ -26,6 +26,12 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from assistant import events, handoffs
+from assistant.answerability import (
+    NOTHING_TO_JUDGE,
+    Judgement,
+    answerability_judge,
+    answerable_below,
+)
 from assistant.citations import MarkerFilter, citations_number
 from assistant.confidence import confidence_of, signals_of
 from assistant.conversations import (
@@ -145,8 +151,14 @@ class Found(NamedTuple):
     """What retrieval found, and what of it the backend answers from."""
 
     hits: list[Hit]
-    sources: list[Hit]
+    sources: list[Hit]  # none when no passage is on the subject, or none answers
+    judgement: Judgement  # does the best passage on the subject answer the question?
     retrieval_ms: int | None
+
+    @property
+    def unanswerable(self) -> bool:
+        """Passages on the subject came back, and none was judged to answer."""
+        return self.judgement is not NOTHING_TO_JUDGE and not self.sources
 
 
 async def answer(
@@ -197,6 +209,7 @@ async def answer(
     decision = decide(
         person_takes_it=reply is None,
         refused=bool(asked.verdict.refusal),
+        unanswerable=found.unanswerable,
         sources=len(found.sources),
         draft=draft,
         cited=len(numbered.cited),
@@ -224,6 +237,10 @@ async def answer(
     }
     if asked.gets_search:  # a refused question is not searched
         trace["retrieved"] = [_hit_trace(hit, used=hit in found.sources) for hit in found.hits]
+        trace["answerability"] = {
+            **found.judgement.as_trace(),
+            "threshold": answerable_below(confidence_threshold=asked.policy.confidence_threshold),
+        }
     return await _finish(
         reply=reply,
         asked=asked,
@@ -272,15 +289,23 @@ async def _found_and_drafted(
 ) -> tuple[Found, Draft]:
     """The passages to answer from, and the backend's draft from them (none without
     them: a refused question, or one a person takes, is not searched)."""
-    found = Found(hits=[], sources=[], retrieval_ms=None)
+    found = Found(hits=[], sources=[], judgement=NOTHING_TO_JUDGE, retrieval_ms=None)
     generation_started = time.perf_counter()
     try:
         if isinstance(searched, BaseException):
             raise searched
         hits, searching = searched
+        on_subject = _good_enough(hits)
+        # Before generation, so both backends answer only what the passages answer.
+        judgement = await in_thread(answerability_judge)(
+            question=asked.search_query, sources=on_subject
+        )
+        needed = answerable_below(confidence_threshold=asked.policy.confidence_threshold)
+        answers = judgement.score >= needed
         found = Found(
             hits=hits,
-            sources=_good_enough(hits),
+            sources=on_subject if answers else [],
+            judgement=judgement,
             retrieval_ms=None if searching is None else spans.span_ms(*searching),
         )
         generation_started = time.perf_counter()

@@ -40,13 +40,22 @@ def main() -> None:
     """`python -m bench [knowledge] [answers] [rails] [scale]`: the named sections, or all
     of them (`scale` then at 10k chunks only; named, at 10k and 100k).
     `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own.
-    `python -m bench doc2dial [--limit N]`: doc2dial's first turns, on their own."""
+    `python -m bench doc2dial [--limit N]`: doc2dial's first turns, on their own.
+    `python -m bench answerability [DATA_DIR]`: the answerability judgement refitted on
+    doc2dial, its weights printed."""
     sections = sys.argv[1:]
     if sections[:1] == ["acceptance"]:
         acceptance_main(arguments=sections[1:])
         return
     if sections[:1] == ["doc2dial"]:
         doc2dial_main(arguments=sections[1:])
+        return
+    if sections[:1] == ["answerability"]:
+        django_setup()
+        from bench.answerability import DATA_DIR, answerability_fit, demo_check
+
+        answerability_fit(data=Path(sections[1]) if sections[1:] else DATA_DIR)
+        demo_check(project_root=PROJECT_ROOT)
         return
     started = time.perf_counter()
     load_before = os.getloadavg()

@@ -14,6 +14,7 @@ def decided(**changes):
     facts = {
         "person_takes_it": False,
         "refused": False,
+        "unanswerable": False,
         "sources": 4,
         "draft": ANSWER,
         "cited": 1,
@@ -45,6 +46,11 @@ def test_a_cited_confident_answer_is_answered():
             Why.FAILED,
         ),
         ({"sources": 0, "draft": NOT_GENERATED, "cited": 0}, Outcome.DONT_KNOW, Why.NO_SOURCES),
+        (
+            {"unanswerable": True, "sources": 0, "draft": NOT_GENERATED, "cited": 0},
+            Outcome.DONT_KNOW,
+            Why.UNANSWERABLE,
+        ),
         (
             {"draft": Draft.written(text="I don't know.", backend="x", first_token_at=None)},
             Outcome.DONT_KNOW,

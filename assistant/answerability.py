@@ -1,0 +1,160 @@
+"""Does a retrieved passage answer the question, or is it only about the same topic?
+
+A help center's passages on a neighbouring subject come back for any question: "Do you
+sell skateboards?" finds the page on bikes. What tells them apart is the closest of the
+passage's sentences to the question, how far the best passage stands above the next
+(one clearly matching passage beats several vague ones), and whether the passage holds
+the question's rare words: a question about a thing the help center does not cover names
+a word no passage has. Rarity is the word's frequency in the language at large
+(`wordfreq`), so "skateboards" weighs much and "how" nothing; words are matched by their
+stems (Snowball, as PostgreSQL's full-text search stems them).
+
+These features go through a logistic function fitted by `python -m bench answerability`
+on doc2dial's help pages (see that module for how); the judgement of a question is that
+of its best source, and below half the policy's confidence threshold the assistant says
+it does not know before anything is generated.
+"""
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import snowballstemmer
+from wordfreq import zipf_frequency
+
+from assistant.escalation import customer_language
+from knowledge.embeddings import query_embed
+from knowledge.search import Hit
+
+# LogisticRegression (balanced classes) on 3,528 doc2dial passages, 591 answering: held-out
+# ROC AUC 0.895 per passage, 0.974 per question (see docs/benchmarks.md). The passage's own
+# cosine, whether the full-text search found it, and the rarest question word it lacks
+# were fitted too, and added nothing.
+# `python -m bench answerability` refits and prints these.
+INTERCEPT = -6.15
+WEIGHTS = {"sentence": 7.98, "coverage": 1.50, "margin": 5.52}
+# The policy's confidence threshold is how likely an answer must be right; a question is
+# judged unanswerable below this share of it. At the whole threshold (0.20 by default) the
+# demo help center's own questions lost 5 of 30 (paraphrases such as "a voucher" for a
+# gift card score 0.11-0.19), so the judgement only stops what it is surest of.
+THRESHOLD_SHARE = 0.5
+# Zipf frequency (log10 of occurrences per billion words) of the most common words: a word
+# this frequent says nothing of the subject; one unknown to the list weighs this much.
+COMMON_ZIPF = 7.0
+_WORD = re.compile(r"[^\W_]+")
+# The languages whose words are stemmed (Snowball) and weighed (wordfreq) as their own;
+# a question in another is read as English.
+_STEMMERS = {
+    "da": "danish",
+    "de": "german",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "it": "italian",
+    "nl": "dutch",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    score: float  # how likely the best source answers the question, 0 to 1
+    chunk_id: int | None  # that source
+    features: dict[str, float]  # its features, as the logistic read them
+
+    def as_trace(self) -> dict:
+        return {
+            "score": round(self.score, 4),
+            "chunk_id": self.chunk_id,
+            "features": {name: round(value, 4) for name, value in self.features.items()},
+        }
+
+
+NOTHING_TO_JUDGE = Judgement(score=0.0, chunk_id=None, features={})
+
+
+def answerable_below(*, confidence_threshold: float) -> float:
+    """The judgement a question needs to be answered, under the policy's threshold."""
+    return confidence_threshold * THRESHOLD_SHARE
+
+
+def answerability_judge(*, question: str, sources: Sequence[Hit]) -> Judgement:
+    """The judgement of the best of `sources` (the search's hits, best first). Embeds the
+    question (cached: the search embedded it) and reads no database."""
+    if not sources:
+        return NOTHING_TO_JUDGE
+    language = customer_language(questions=[question])
+    features = sources_features(
+        question=question,
+        question_vector=query_embed(query=question),
+        language=language if language in _STEMMERS else "en",
+        sources=sources,
+    )
+    return max(
+        (
+            Judgement(_probability(each), hit.chunk_id, each)
+            for hit, each in zip(sources, features, strict=True)
+        ),
+        key=lambda judgement: judgement.score,
+    )
+
+
+def sources_features(
+    *, question: str, question_vector: np.ndarray, language: str, sources: Sequence[Hit]
+) -> list[dict[str, float]]:
+    """Each source's features, in order: sentence, its closest sentence's cosine;
+    coverage, the rarity-weighted share of the question's words it holds (title and
+    heading included); margin, the best passage's cosine over the next one's (the same
+    for all)."""
+    rarity = word_rarity(text=question, language=language)
+    total = sum(rarity.values())
+    similarities = sorted((float(hit.similarity or 0.0) for hit in sources), reverse=True)
+    margin = similarities[0] - (similarities[1] if len(similarities) > 1 else 0.0)
+    features = []
+    for hit in sources:
+        vectors = hit.sentences.vectors
+        held = _stems(text=f"{hit.document_title}\n{hit.heading}\n{hit.text}", language=language)
+        covered = sum(weight for stem, weight in rarity.items() if stem in held)
+        features.append(
+            {
+                "sentence": float(np.max(vectors @ question_vector)) if len(vectors) else 0.0,
+                "coverage": covered / total if total else 0.0,
+                "margin": margin,
+            }
+        )
+    return features
+
+
+def word_rarity(*, text: str, language: str) -> dict[str, float]:
+    """Each stem of the text's words, weighed by how rare its rarest word is."""
+    rarity: dict[str, float] = {}
+    for word in _WORD.findall(text.lower()):
+        weight = max(0.0, COMMON_ZIPF - zipf_frequency(word, language))
+        stem = _stem(word, language)
+        rarity[stem] = max(rarity.get(stem, 0.0), weight)
+    return rarity
+
+
+def _stems(*, text: str, language: str) -> set[str]:
+    return {_stem(word, language) for word in set(_WORD.findall(text.lower()))}
+
+
+@lru_cache(maxsize=100_000)
+def _stem(word: str, language: str) -> str:
+    """Cached: a help center's words recur, and Snowball in Python is slow (a stemmer of
+    its own each time, as one is not safe to share between threads)."""
+    return snowballstemmer.stemmer(_STEMMERS[language]).stemWord(word)
+
+
+def _probability(features: dict[str, float]) -> float:
+    score = INTERCEPT + sum(weight * features[name] for name, weight in WEIGHTS.items())
+    return 1 / (1 + math.exp(-score))

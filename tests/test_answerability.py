@@ -1,0 +1,111 @@
+"""A passage on the question's topic that does not answer it is no answer: the customer
+gets "I don't know" and the offer of a person, through the real socket, pipeline, search
+and embeddings, with either backend; a question the help center answers still gets it."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from assistant.models import Message
+from assistant.pipeline import DONT_KNOW_MESSAGE
+from knowledge.ingest import files_ingest
+from tests.chat import one_question
+from tests.factories import KnowledgeBaseFactory, WorkspaceFactory
+from tests.llm_server import Reply
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
+
+PAGES = {
+    "gift-cards.md": """# Gift cards
+
+Gift cards are sold in our bakeries and in the online shop, from 10 to 200 euros.
+A gift card is valid for three years from the day it was bought.
+You can check a gift card's balance on your receipt or by asking at the counter.
+Gift cards can be used for bread, pastries and coffee in every Crumb & Co bakery.
+""",
+    "opening-hours.md": """# Opening hours
+
+Our bakeries open at 7 in the morning and close at 7 in the evening, Monday to Saturday.
+On Sundays we open at 8 and close at 1 in the afternoon.
+""",
+    "delivery.md": """# Delivery
+
+We deliver cakes and bread boxes within the city for a fee of 5 euros.
+Orders placed before noon are delivered the same afternoon.
+""",
+    "payment.md": """# Paying in our bakeries
+
+We take cash, debit and credit cards, and contactless payment with a phone or a watch.
+Orders in the online shop are paid by card when you order.
+""",
+    "allergens.md": """# Allergens
+
+Every bread and pastry has a label listing the allergens it contains.
+Our kitchens handle nuts, sesame and gluten, so traces can be in any product.
+""",
+    "custom-cakes.md": """# Cakes made to order
+
+Birthday and wedding cakes are made to order: ask at least five days ahead.
+A cake for up to 20 people costs from 45 euros; we confirm the price when you order.
+""",
+}
+# Close to the pages on cakes and allergens, but about a thing no page covers.
+NEAR_MISS = "Are your cakes halal certified?"
+
+
+@pytest.fixture
+def bakery(transactional_db, tmp_path):
+    knowledge_base = KnowledgeBaseFactory(workspace=WorkspaceFactory(name="Crumb & Co"))
+    for name, text in PAGES.items():
+        (tmp_path / name).write_text(text)
+    list(files_ingest(knowledge_base=knowledge_base, paths=sorted(tmp_path.iterdir())))
+    return knowledge_base.workspace
+
+
+@database_sync_to_async
+def last_answer(workspace) -> Message:
+    return Message.objects.filter(
+        conversation__workspace=workspace, role=Message.Role.ASSISTANT
+    ).latest("pk")
+
+
+async def test_a_near_miss_gets_dont_know_and_a_person_with_the_judgement_in_the_trace(bakery):
+    answer = await one_question(bakery.public_key, NEAR_MISS)
+
+    reply = await last_answer(bakery)
+    assert reply.outcome == Message.Outcome.DONT_KNOW
+    assert reply.text == DONT_KNOW_MESSAGE
+    assert "talk to a person" in answer.text
+    judged = reply.trace["answerability"]
+    assert judged["score"] < judged["threshold"]
+    assert set(judged["features"]) == {"sentence", "coverage", "margin"}
+    assert (
+        reply.trace["decision"]["why"] == "the passages on the subject were judged not to answer it"
+    )
+
+
+async def test_a_question_the_page_answers_is_still_answered(bakery):
+    answer = await one_question(bakery.public_key, "How long is a gift card valid?")
+
+    reply = await last_answer(bakery)
+    assert reply.outcome == Message.Outcome.ANSWERED
+    assert "three years" in answer.text
+    judged = reply.trace["answerability"]
+    assert judged["score"] >= judged["threshold"]
+
+
+async def test_with_a_model_a_near_miss_is_not_sent_to_it(bakery, llm_server):
+    llm_server.default = Reply(pieces=["Yes, all of them are [1]."])
+
+    await one_question(bakery.public_key, NEAR_MISS)
+
+    assert (await last_answer(bakery)).outcome == Message.Outcome.DONT_KNOW
+    assert llm_server.requests == []
+
+
+async def test_with_a_model_an_answerable_question_is_sent_to_it(bakery, llm_server):
+    llm_server.default = Reply(pieces=["A gift card is valid for three years [1]."])
+
+    await one_question(bakery.public_key, "How long is a gift card valid?")
+
+    assert (await last_answer(bakery)).outcome == Message.Outcome.ANSWERED
+    assert len(llm_server.requests) == 1
