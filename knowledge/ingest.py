@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from knowledge.chunking import ChunkDraft, sections_chunk
 from knowledge.embeddings import texts_embed
-from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.languages import text_language
+from knowledge.models import DEFAULT_LANGUAGE, Chunk, Document, KnowledgeBase
 from knowledge.parsing import (
     EMPTY_FILE,
     ParsedDocument,
@@ -184,6 +185,7 @@ class PreparedIndex:
     vectors: np.ndarray | None = None
     sentence_vectors: list[np.ndarray] = field(default_factory=list)  # one array per draft
     effective_date: date | None = None
+    language: str = DEFAULT_LANGUAGE
     problem: str = ""
 
 
@@ -213,11 +215,13 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
             version = _version_to_index(document)
             with version.open("rb") as stored:
                 parsed = document_parse(filename=Path(version.name).name, data=stored.read())
+            language = _document_language(parsed)
             chunked.append(
                 PreparedIndex(
                     parsed=parsed,
-                    drafts=sections_chunk(sections=parsed.sections),
+                    drafts=sections_chunk(sections=parsed.sections, language=language),
                     effective_date=_effective_date(document=document, parsed=parsed),
+                    language=language,
                 )
             )
         except UnreadableDocument as problem:
@@ -225,6 +229,12 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
         except FileNotFoundError:
             chunked.append(PreparedIndex(problem="The stored file is missing; upload it again."))
     return chunked
+
+
+def _document_language(parsed: ParsedDocument) -> str:
+    """Told from what its readers see: text hidden in a page may be in any language."""
+    sections = [section for section in parsed.sections if not section.hidden] or parsed.sections
+    return text_language(text="\n".join(section.text for section in sections))
 
 
 def _effective_date(*, document: Document, parsed: ParsedDocument) -> date | None:
@@ -303,6 +313,7 @@ INDEXED_FIELDS = [
     *FAILED_FIELDS,
     *["file", "content_hash", "size_bytes", "index_version", "title", "page_count", "indexed_at"],
     "effective_date",
+    "language",
 ]
 
 
@@ -323,6 +334,7 @@ def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
             sentence_embeddings=vectors_packed(sentence_vectors),
             quarantined=draft.hidden,
             quarantine_reason=HIDDEN_REASON if draft.hidden else "",
+            language=prepared.language,
         )
 
 
@@ -341,6 +353,7 @@ def _document_outcome(*, document: Document, prepared: PreparedIndex, now: datet
     document.title = prepared.parsed.title[: Document._meta.get_field("title").max_length]
     document.page_count = prepared.parsed.page_count
     document.effective_date = prepared.effective_date
+    document.language = prepared.language
     document.chunk_count = len(prepared.drafts)
     document.status = Document.Status.READY
     document.error = ""

@@ -6,8 +6,11 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
+
 EMBEDDING_DIMENSIONS = 384
-SEARCH_CONFIG = "english"
+# Rows written without one (before languages were detected, or by hand) were English.
+DEFAULT_LANGUAGE = "en"
 
 
 class KnowledgeBase(models.Model):
@@ -72,6 +75,10 @@ class Document(models.Model):
     effective_date = models.DateField(null=True, blank=True)
     # Kept, with its chunks, but never searched: an admin's way to retire a page.
     archived = models.BooleanField(default=False)
+    # ISO 639-1 code of the language its text is written in (`knowledge.languages`).
+    language = models.CharField(
+        max_length=12, default=DEFAULT_LANGUAGE, db_default=DEFAULT_LANGUAGE
+    )
 
     class Meta:
         constraints = [
@@ -83,6 +90,13 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def _search_vector(*, config: str) -> SearchVector:
+    """The heading weighs more (A) than the text (B)."""
+    return SearchVector("heading", weight="A", config=config) + SearchVector(
+        "text", weight="B", config=config
+    )
 
 
 class Chunk(models.Model):
@@ -101,9 +115,20 @@ class Chunk(models.Model):
     # Kept out of search until an admin has looked at it (text that instructs an assistant).
     quarantined = models.BooleanField(default=False)
     quarantine_reason = models.CharField(max_length=200, blank=True)
+    # Its document's language, copied so the row can build its own `search`.
+    language = models.CharField(
+        max_length=12, default=DEFAULT_LANGUAGE, db_default=DEFAULT_LANGUAGE
+    )
+    # Stemmed with its language's text-search configuration; kept in the row (storage
+    # MAIN, migration 0009): the keyword leg reads it for thousands of chunks a question.
     search = models.GeneratedField(
-        expression=SearchVector("heading", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("text", weight="B", config=SEARCH_CONFIG),
+        expression=models.Case(
+            *(
+                models.When(language=language, then=_search_vector(config=config))
+                for language, config in TEXT_SEARCH_CONFIGS.items()
+            ),
+            default=_search_vector(config=FALLBACK_CONFIG),
+        ),
         output_field=SearchVectorField(),
         db_persist=True,
     )
@@ -126,3 +151,27 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} #{self.position}"
+
+
+class Lexeme(models.Model):
+    """How many chunks of a knowledge base in one language hold a lexeme: the full-text
+    leg's document frequencies, read instead of counted per question.
+
+    Kept by triggers on `knowledge_chunk` (migration 0009), so every way chunks come and
+    go (indexing, deleting a document or a knowledge base, COPY) keeps the counts true.
+    """
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=12)
+    lexeme = models.TextField()
+    chunks = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["knowledge_base", "language", "lexeme"], name="lexeme_unique_in_kb"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lexeme} ({self.language}): {self.chunks}"
