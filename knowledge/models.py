@@ -86,7 +86,15 @@ class Document(models.Model):
                 fields=["knowledge_base", "source"], name="document_source_unique_in_kb"
             )
         ]
-        indexes = [models.Index(fields=["knowledge_base", "content_hash"])]
+        indexes = [
+            models.Index(fields=["knowledge_base", "content_hash"]),
+            # The searched chunks per language, for each question: read from this index alone.
+            models.Index(
+                fields=["knowledge_base", "language"],
+                include=["chunk_count"],
+                name="document_language_chunks",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

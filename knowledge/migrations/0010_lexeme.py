@@ -118,6 +118,14 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('knowledge_base', 'language', 'lexeme'), name='lexeme_unique_in_kb')],
             },
         ),
+        migrations.AddIndex(
+            model_name="document",
+            index=models.Index(
+                fields=["knowledge_base", "language"],
+                include=("chunk_count",),
+                name="document_language_chunks",
+            ),
+        ),
         migrations.RunSQL(LEXEME_TRIGGERS, DROP_LEXEME_TRIGGERS),
         migrations.RunSQL(LEXEMES_COUNT, migrations.RunSQL.noop),
     ]
