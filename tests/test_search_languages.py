@@ -92,7 +92,11 @@ def test_lexeme_counts_follow_the_chunks_through_every_change(help_center, knowl
     ingest(help_center, knowledge_base)  # re-indexed: old chunks out, new ones in
     assert lexemes_kept()[(knowledge_base.pk, "en", "gift")] == 1
 
-    Chunk.objects.filter(document__title="Delivery").update(quarantined=True)  # counts stay
+    delivery = Chunk.objects.filter(document__title="Delivery")
+    delivery.update(quarantined=True)  # counts stay
+    delivery.update(language="es")  # stemmed again, counted under Spanish
+    assert lexemes_kept() == lexemes_counted_now()
+    assert (knowledge_base.pk, "en", "parcel") not in lexemes_kept()
     document_delete(document=Document.objects.get(title="Reembolsos"))
     assert (knowledge_base.pk, "es", "reembols") not in lexemes_kept()
 
