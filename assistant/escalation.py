@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import py3langid
 
 from assistant.models import Handoff, Message
 from assistant.rails.input_rails import InputVerdict
 from knowledge.embeddings import texts_embed_cached
+from knowledge.languages import text_language
 
 UNHELPFUL = {Message.Outcome.DONT_KNOW, Message.Outcome.FAILED, Message.Outcome.REFUSED}
 # "How long does delivery to Canada take?" and "how long until my parcel reaches Canada"
@@ -68,8 +68,7 @@ def conversation_summary(*, questions: Sequence[str]) -> str:
 
 def customer_language(*, questions: Sequence[str]) -> str:
     """ISO 639-1 code of the language the customer writes in."""
-    language, _ = py3langid.classify(" ".join(questions))
-    return language
+    return text_language(text=" ".join(questions))
 
 
 def suggested_reply(*, extractive_answer: str | None) -> str:

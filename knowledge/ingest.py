@@ -28,7 +28,8 @@ from django.utils import timezone
 from knowledge.chunking import ChunkDraft, sections_chunk
 from knowledge.dates import Period, stated_period
 from knowledge.embeddings import texts_embed
-from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.languages import text_language
+from knowledge.models import DEFAULT_LANGUAGE, Chunk, Document, KnowledgeBase
 from knowledge.parsing import (
     EMPTY_FILE,
     ParsedDocument,
@@ -189,6 +190,7 @@ class PreparedIndex:
     sentence_vectors: list[np.ndarray] = field(default_factory=list)  # one array per draft
     effective_date: date | None = None
     period: Period = field(default_factory=Period)
+    language: str = DEFAULT_LANGUAGE
     problem: str = ""
 
 
@@ -219,15 +221,17 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
             with version.open("rb") as stored:
                 parsed = document_parse(filename=Path(version.name).name, data=stored.read())
             effective_date = _effective_date(document=document, parsed=parsed)
+            language = _document_language(parsed)
             chunked.append(
                 PreparedIndex(
                     parsed=parsed,
-                    drafts=sections_chunk(sections=parsed.sections),
+                    drafts=sections_chunk(sections=parsed.sections, language=language),
                     effective_date=effective_date,
                     period=stated_period(
                         f"{parsed.title}\n{parsed.visible_text}",
                         written=effective_date or timezone.localdate(),
                     ),
+                    language=language,
                 )
             )
         except UnreadableDocument as problem:
@@ -235,6 +239,12 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
         except FileNotFoundError:
             chunked.append(PreparedIndex(problem="The stored file is missing; upload it again."))
     return chunked
+
+
+def _document_language(parsed: ParsedDocument) -> str:
+    """Told from what its readers see: text hidden in a page may be in any language."""
+    sections = [section for section in parsed.sections if not section.hidden] or parsed.sections
+    return text_language(text="\n".join(section.text for section in sections))
 
 
 def _effective_date(*, document: Document, parsed: ParsedDocument) -> date | None:
@@ -320,6 +330,7 @@ INDEXED_FIELDS = [
     *FAILED_FIELDS,
     *["file", "content_hash", "size_bytes", "index_version", "title", "page_count", "indexed_at"],
     *DATE_FIELDS,
+    "language",
 ]
 
 
@@ -340,6 +351,7 @@ def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
             sentence_embeddings=vectors_packed(sentence_vectors),
             quarantined=draft.hidden,
             quarantine_reason=HIDDEN_REASON if draft.hidden else "",
+            language=prepared.language,
         )
 
 
@@ -364,6 +376,7 @@ def _document_outcome(
         prepared.period.valid_from,
         prepared.period.valid_until,
     )
+    document.language = prepared.language
     document.chunk_count = len(prepared.drafts)
     document.status = Document.Status.READY
     document.error = ""

@@ -7,8 +7,11 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
+
 EMBEDDING_DIMENSIONS = 384
-SEARCH_CONFIG = "english"
+# Rows written without one (before languages were detected, or by hand) were English.
+DEFAULT_LANGUAGE = "en"
 
 
 class KnowledgeBase(models.Model):
@@ -81,6 +84,10 @@ class Document(models.Model):
     dates_set_at = models.DateTimeField(null=True, blank=True)
     # Kept, with its chunks, but never searched: an admin's way to retire a page.
     archived = models.BooleanField(default=False)
+    # ISO 639-1 code of the language its text is written in (`knowledge.languages`).
+    language = models.CharField(
+        max_length=12, default=DEFAULT_LANGUAGE, db_default=DEFAULT_LANGUAGE
+    )
 
     class Meta:
         constraints = [
@@ -88,10 +95,25 @@ class Document(models.Model):
                 fields=["knowledge_base", "source"], name="document_source_unique_in_kb"
             )
         ]
-        indexes = [models.Index(fields=["knowledge_base", "content_hash"])]
+        indexes = [
+            models.Index(fields=["knowledge_base", "content_hash"]),
+            # The searched chunks per language, for each question: read from this index alone.
+            models.Index(
+                fields=["knowledge_base", "language"],
+                include=["chunk_count"],
+                name="document_language_chunks",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+
+def _search_vector(*, config: str) -> SearchVector:
+    """The heading weighs more (A) than the text (B)."""
+    return SearchVector("heading", weight="A", config=config) + SearchVector(
+        "text", weight="B", config=config
+    )
 
 
 class Chunk(models.Model):
@@ -110,9 +132,20 @@ class Chunk(models.Model):
     # Kept out of search until an admin has looked at it (text that instructs an assistant).
     quarantined = models.BooleanField(default=False)
     quarantine_reason = models.CharField(max_length=200, blank=True)
+    # Its document's language, copied so the row can build its own `search`.
+    language = models.CharField(
+        max_length=12, default=DEFAULT_LANGUAGE, db_default=DEFAULT_LANGUAGE
+    )
+    # Stemmed with its language's text-search configuration; kept in the row (storage
+    # MAIN, migration 0009): the keyword leg reads it for thousands of chunks a question.
     search = models.GeneratedField(
-        expression=SearchVector("heading", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("text", weight="B", config=SEARCH_CONFIG),
+        expression=models.Case(
+            *(
+                models.When(language=language, then=_search_vector(config=config))
+                for language, config in TEXT_SEARCH_CONFIGS.items()
+            ),
+            default=_search_vector(config=FALLBACK_CONFIG),
+        ),
         output_field=SearchVectorField(),
         db_persist=True,
     )
@@ -135,3 +168,27 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} #{self.position}"
+
+
+class Lexeme(models.Model):
+    """How many chunks of a knowledge base in one language hold a lexeme: the full-text
+    leg's document frequencies, read instead of counted per question.
+
+    Kept by triggers on `knowledge_chunk` (migration 0009), so every way chunks come and
+    go (indexing, deleting a document or a knowledge base, COPY) keeps the counts true.
+    """
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=12)
+    lexeme = models.TextField()
+    chunks = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["knowledge_base", "language", "lexeme"], name="lexeme_unique_in_kb"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lexeme} ({self.language}): {self.chunks}"

@@ -5,6 +5,10 @@ ranked high by either, and better by both, comes first. Both lists are filtered 
 given knowledge bases; pgvector's iterative index scan keeps the vector list full when
 that filter removes most of the nearest neighbours.
 
+Each chunk is stemmed in its own language (`Chunk.language`); the question is stemmed
+once per language among the searched documents, and each stemming is matched against the
+chunks of that language only: a Spanish page answers a Spanish question in Spanish stems.
+
 The full-text list matches any of the question's words (AND semantics, as in
 `websearch_to_tsquery`, would match almost nothing for a long natural question) and weighs
 each word by its inverse document frequency among the searched chunks, as BM25 does:
@@ -16,9 +20,9 @@ Scoring every chunk that holds any of the question's words grows with the knowle
 `KEEL_KEYWORD_BUDGET` chunks: those holding the question's rarest words, rarest first,
 while their chunks fit the budget (the rarest word's always, cut to the budget in table
 order if it alone is in more). A chunk without any of them holds only words common
-enough to weigh little. A word's chunks are counted for its IDF unless ANALYZE's
-statistics (the column's most common lexemes) already put it above the budget, whose
-estimate then stands in. While a question's words fit the budget, the list is exact;
+enough to weigh little. A word's chunks, for its IDF, are read from `Lexeme`, which
+triggers keep as chunks come and go: counting them per question took longer than the
+vector leg. While a question's words fit the budget, the list is exact;
 `python -m bench scale` measures how far it agrees with the exhaustive list.
 
 Newest fact wins: help centers keep superseded pages (last year's fees beside this
@@ -43,7 +47,8 @@ from django.utils import timezone
 from pgvector import Vector
 
 from knowledge.embeddings import query_embed
-from knowledge.models import SEARCH_CONFIG, KnowledgeBase
+from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
+from knowledge.models import KnowledgeBase
 from knowledge.sentences import Sentences, chunk_sentences
 
 RRF_K = 60
@@ -101,67 +106,69 @@ WITH vector_hits AS (
         LIMIT %(vector_candidates)s
     ) nearest
 ),
-query_terms AS (  -- already normalised: to_tsquery would stem each lexeme a second time
-    SELECT lexeme, quote_literal(lexeme)::tsquery AS term
-    FROM unnest(tsvector_to_array(to_tsvector('{SEARCH_CONFIG}', %(query)s))) AS lexeme
-),
-searched AS (
-    SELECT coalesce(sum(chunk_count), 0) AS chunks
+searched AS (  -- the searched chunks' languages, and how many chunks each
+    SELECT language, sum(chunk_count) AS chunks
     FROM knowledge_document
     WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
+    GROUP BY language
 ),
-common_lexemes AS (  -- ANALYZE's most common lexemes, with the share of all chunks holding each
-    SELECT lexeme, share
-    FROM pg_stats,
-        unnest(most_common_elems::text::text[], most_common_elem_freqs) AS common(lexeme, share)
-    WHERE schemaname = current_schema() AND tablename = 'knowledge_chunk' AND attname = 'search'
+query_terms AS (  -- the question stemmed as each language's chunks are; already normalised:
+                  -- to_tsquery would stem each lexeme a second time
+    SELECT DISTINCT searched.language, searched.chunks AS searched, lexeme
+    FROM searched
+    LEFT JOIN unnest(%(languages)s::text[], %(configs)s::text[]) AS config(language, name)
+        USING (language),
+    LATERAL unnest(tsvector_to_array(
+        to_tsvector(coalesce(config.name, %(fallback_config)s)::regconfig, %(query)s)
+    )) AS lexeme
 ),
-term_counts AS MATERIALIZED (  -- once per query; a count only where the statistics allow
-    SELECT lexeme, term, searched.chunks AS searched,
-           CASE
-               WHEN common_lexemes.share * searched.chunks > %(keyword_budget)s
-                   THEN common_lexemes.share * searched.chunks
-               ELSE (
-                   SELECT count(*)
-                   FROM knowledge_chunk
-                   WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
-                       AND search @@ query_terms.term
-               )
-           END AS chunks
-    FROM query_terms CROSS JOIN searched LEFT JOIN common_lexemes USING (lexeme)
-),
-term_weights AS (
-    SELECT lexeme, term, chunks, ln(1 + (searched - chunks + 0.5) / (chunks + 0.5)) AS idf
-    FROM term_counts
+term_weights AS MATERIALIZED (  -- each lexeme's chunks, as indexing counted them (`Lexeme`)
+    SELECT language, lexeme, quote_literal(lexeme)::tsquery AS term, counted.chunks,
+           ln(1 + (searched - counted.chunks + 0.5) / (counted.chunks + 0.5)) AS idf
+    FROM query_terms,
+    LATERAL (
+        SELECT coalesce(sum(chunks), 0) AS chunks
+        FROM knowledge_lexeme
+        WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
+            AND language = query_terms.language AND lexeme = query_terms.lexeme
+    ) counted
 ),
 rare_terms AS (  -- the rarest lexemes, up to the budget of chunks (always the rarest one)
-    SELECT lexeme
+    SELECT language, lexeme
     FROM (
-        SELECT lexeme, chunks,
-               sum(chunks) OVER (ORDER BY chunks, lexeme ROWS UNBOUNDED PRECEDING) AS running
+        SELECT language, lexeme, chunks,
+               sum(chunks) OVER (ORDER BY chunks, language, lexeme ROWS UNBOUNDED PRECEDING)
+                   AS running
         FROM term_weights
     ) ranked
     WHERE running <= %(keyword_budget)s OR running = chunks
 ),
 keyword_candidates AS MATERIALIZED (  -- chunks holding a rare lexeme: others rank low
-    SELECT id, search || ''::tsvector AS search  -- a copy: faster to test for each lexeme
+    SELECT id, language, search
     FROM knowledge_chunk
     WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND NOT quarantined
         AND search @@ (SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM rare_terms)
+        AND language IN (SELECT language FROM rare_terms)
     LIMIT %(keyword_budget)s
 ),
 keyword_hits AS (
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
     FROM (
-        SELECT candidate.id,
-               sum(
-                   term_weights.idf
-                   * ts_rank('{TERM_WEIGHTS}', candidate.search, term_weights.term, 0)
-               )
-                   AS score
-        FROM keyword_candidates candidate
-        JOIN term_weights ON candidate.search @@ term_weights.term
-        GROUP BY candidate.id
+        SELECT id, score
+        FROM (
+            SELECT candidate.id,
+                   (  -- per chunk, not a join: a join's sort would carry every tsvector
+                       SELECT sum(
+                           term_weights.idf
+                           * ts_rank('{TERM_WEIGHTS}', candidate.search, term_weights.term, 0)
+                       )
+                       FROM term_weights
+                       WHERE term_weights.language = candidate.language
+                           AND candidate.search @@ term_weights.term
+                   ) AS score
+            FROM keyword_candidates candidate
+        ) scored
+        WHERE score IS NOT NULL  -- admitted by another language's lexeme, none of its own
         ORDER BY score DESC
         LIMIT %(keyword_candidates)s
     ) matching
@@ -233,6 +240,9 @@ def chunk_search(
                 "embedding": Vector(embedding).to_text(),
                 "knowledge_base_ids": knowledge_base_ids,
                 "query": query,
+                "languages": list(TEXT_SEARCH_CONFIGS),
+                "configs": list(TEXT_SEARCH_CONFIGS.values()),
+                "fallback_config": FALLBACK_CONFIG,
                 "vector_candidates": candidates if mode != SearchMode.KEYWORD else 0,
                 "keyword_candidates": candidates if mode != SearchMode.VECTOR else 0,
                 "keyword_budget": settings.KEEL_KEYWORD_BUDGET,
