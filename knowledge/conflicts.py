@@ -19,6 +19,7 @@ their period and quarantined passages are left out.
 """
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -223,22 +224,37 @@ def _similar_passages(*, knowledge_base: KnowledgeBase) -> set[tuple[int, int]]:
 def _passage_conflicts(first: Chunk, second: Chunk) -> list[Conflict]:
     first_sentences = Sentences.unpacked(texts=first.sentences, packed=first.sentence_embeddings)
     second_sentences = Sentences.unpacked(texts=second.sentences, packed=second.sentence_embeddings)
-    similarity = first_sentences.vectors @ second_sentences.vectors.T
-    conflicts = []
+    return [
+        Conflict(
+            first=Statement(first_sentences.texts[i], first.document, first.pk),
+            second=Statement(second_sentences.texts[j], second.document, second.pk),
+            first_value=values[0],
+            second_value=values[1],
+        )
+        for i, j, values in _sentence_conflicts(
+            first_sentences, second_sentences, same_passage=first.pk == second.pk
+        )
+    ]
+
+
+def passages_disagree(first: Sentences, second: Sentences) -> bool:
+    """Two passages give one thing two values somewhere (search drops the older one)."""
+    return next(_sentence_conflicts(first, second, same_passage=False), None) is not None
+
+
+def _sentence_conflicts(
+    first: Sentences, second: Sentences, *, same_passage: bool
+) -> Iterator[tuple[int, int, tuple[str, str]]]:
+    """(i, j, their values) for each pair of sentences that give one thing two values."""
+    if not len(first.texts) or not len(second.texts):
+        return
+    similarity = first.vectors @ second.vectors.T
     for i, j in zip(*np.nonzero(similarity >= SENTENCE_SIMILARITY), strict=True):
-        if first.pk == second.pk and i >= j:  # a passage against itself: each pair once
+        if same_passage and i >= j:  # a passage against itself: each pair once
             continue
-        values = _values_differing(first_sentences.texts[i], second_sentences.texts[j])
+        values = _values_differing(first.texts[i], second.texts[j])
         if values:
-            conflicts.append(
-                Conflict(
-                    first=Statement(first_sentences.texts[i], first.document, first.pk),
-                    second=Statement(second_sentences.texts[j], second.document, second.pk),
-                    first_value=values[0],
-                    second_value=values[1],
-                )
-            )
-    return conflicts
+            yield int(i), int(j), values
 
 
 @dataclass(frozen=True)

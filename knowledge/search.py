@@ -34,10 +34,15 @@ never dropped: only a dated, newer restatement of the same thing outranks a pass
 Passages of an archived document are dropped there too (kept, never answered from), and
 so are those of a temporary notice outside its period (`Document.valid_from`/`valid_until`):
 neither answers, nor outranks a passage as its newer restatement.
+A superseded page is often rewritten, not restated (the passages then score below that
+bar): so, sentence by sentence, a passage that gives a value that a passage of a newer
+document among the best gives differently ("within 14 days" against "within 30 days",
+`knowledge.conflicts`, the same test as the admins' Conflicts page) is dropped too.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from functools import cached_property
 
@@ -46,6 +51,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from pgvector import Vector
 
+from knowledge.conflicts import passages_disagree
 from knowledge.embeddings import query_embed
 from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
 from knowledge.models import KnowledgeBase
@@ -85,6 +91,7 @@ class Hit:
     keyword_score: float | None  # IDF-weighted term rank, when in the full-text list
     vector_rank: int | None
     keyword_rank: int | None
+    effective_date: date | None
     stored_sentences: Sentences | None = field(default=None, compare=False, repr=False)
 
     @cached_property
@@ -200,11 +207,12 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
                     AND coalesce(newer_document.valid_until, 'infinity')
         )
     ORDER BY fused.score DESC
-    LIMIT %(k)s
+    LIMIT %(pool)s
 )
 SELECT chunk.id, document.id, document.title, document.url, chunk.heading, chunk.page,
        chunk.text, fresh.score, vector_hits.similarity, keyword_hits.score,
-       vector_hits.rank, keyword_hits.rank, chunk.sentences, chunk.sentence_embeddings
+       vector_hits.rank, keyword_hits.rank, document.effective_date,
+       chunk.sentences, chunk.sentence_embeddings
 FROM fresh
 JOIN knowledge_chunk chunk ON chunk.id = fresh.id
 JOIN knowledge_document document ON document.id = chunk.document_id
@@ -247,14 +255,35 @@ def chunk_search(
                 "keyword_candidates": candidates if mode != SearchMode.VECTOR else 0,
                 "keyword_budget": settings.KEEL_KEYWORD_BUDGET,
                 "rrf_k": RRF_K,
-                "k": k,
                 "pool": k * SUPERSEDED_POOL,
                 "same_passage": SAME_PASSAGE_SIMILARITY,
                 "today": timezone.localdate(),
             },
         )
         rows = cursor.fetchall()
-    return [Hit(*row[:-2], stored_sentences=_stored(*row[-2:])) for row in rows]
+    hits = [Hit(*row[:-2], stored_sentences=_stored(*row[-2:])) for row in rows]
+    return _without_superseded_values(hits)[:k]
+
+
+def _without_superseded_values(hits: list[Hit]) -> list[Hit]:
+    """The hits but those giving a value that a newer document's hit gives differently."""
+    return [
+        hit
+        for hit in hits
+        if not any(
+            _newer(other, than=hit) and passages_disagree(hit.sentences, other.sentences)
+            for other in hits
+        )
+    ]
+
+
+def _newer(hit: Hit, *, than: Hit) -> bool:
+    return (
+        hit.document_id != than.document_id
+        and hit.effective_date is not None
+        and than.effective_date is not None
+        and hit.effective_date > than.effective_date
+    )
 
 
 def _stored(texts: list[str], packed: bytes) -> Sentences | None:

@@ -4,13 +4,14 @@ newer document restates is never the one answered from."""
 import os
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 from channels.db import database_sync_to_async
 
 from knowledge.dates import stated_effective_date
-from knowledge.models import Document
+from knowledge.models import Chunk, Document
 from knowledge.parsing import document_parse
-from knowledge.search import chunk_search
+from knowledge.search import SAME_PASSAGE_SIMILARITY, chunk_search
 from tests.chat import one_question
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
@@ -126,6 +127,54 @@ def test_search_drops_a_passage_a_newer_document_restates(tmp_path, knowledge_ba
     assert "30 days" not in texts
     # An older page on a neighbouring subject says something else: it stays.
     assert "store credit" in texts
+
+
+REWRITTEN_OLD = """# Sending a phone back
+
+Effective 1 June 2022.
+
+Changed your mind? Phones can be returned within 14 days of purchase.
+Pack the phone in its original box with every accessory and the receipt.
+Our warehouse checks each returned phone before the refund is approved.
+"""
+REWRITTEN_NEW = """# Returns and exchanges
+
+Last updated: 2025-02-01
+
+Phones can be returned within 30 days of purchase.
+Visit any of our stores or request a prepaid label from your account page.
+Exchanges for another colour or size are free of charge.
+"""
+
+
+@pytest.mark.django_db
+def test_search_drops_an_older_page_that_gives_a_value_the_newer_one_gives_differently(
+    tmp_path, knowledge_base
+):
+    """Rewritten rather than restated: the two pages are too unlike for the restatement
+    bar, but one sentence of each gives the return period, differently."""
+    folder = tmp_path / "help"
+    folder.mkdir()
+    (folder / "phone-returns-2022.md").write_text(REWRITTEN_OLD)
+    (folder / "returns.md").write_text(REWRITTEN_NEW)
+    ingest(folder, knowledge_base)
+    old, new = (
+        Chunk.objects.get(document__source__endswith=name)
+        for name in ("phone-returns-2022.md", "returns.md")
+    )
+    assert cosine(old.embedding, new.embedding) < SAME_PASSAGE_SIMILARITY
+
+    hits = chunk_search(
+        knowledge_bases=[knowledge_base], query="How many days do I have to return a phone?"
+    )
+
+    texts = " ".join(hit.text for hit in hits)
+    assert "30 days" in texts
+    assert "14 days" not in texts
+
+
+def cosine(first, second) -> float:
+    return float(np.dot(first, second) / (np.linalg.norm(first) * np.linalg.norm(second)))
 
 
 @pytest.mark.django_db
