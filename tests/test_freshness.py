@@ -129,19 +129,19 @@ def test_search_drops_a_passage_a_newer_document_restates(tmp_path, knowledge_ba
     assert "store credit" in texts
 
 
-REWRITTEN_OLD = """# Sending a phone back
+REWRITTEN_OLD = """# Sending a bike back
 
 Effective 1 June 2022.
 
-Changed your mind? Phones can be returned within 14 days of purchase.
-Pack the phone in its original box with every accessory and the receipt.
-Our warehouse checks each returned phone before the refund is approved.
+Changed your mind? Bikes can be returned within 14 days of purchase.
+Pack the bike in its original box with every part and the receipt.
+Our warehouse checks each returned bike before the refund is approved.
 """
 REWRITTEN_NEW = """# Returns and exchanges
 
 Last updated: 2025-02-01
 
-Phones can be returned within 30 days of purchase.
+Bikes can be returned within 30 days of purchase.
 Visit any of our stores or request a prepaid label from your account page.
 Exchanges for another colour or size are free of charge.
 """
@@ -155,17 +155,17 @@ def test_search_drops_an_older_page_that_gives_a_value_the_newer_one_gives_diffe
     bar, but one sentence of each gives the return period, differently."""
     folder = tmp_path / "help"
     folder.mkdir()
-    (folder / "phone-returns-2022.md").write_text(REWRITTEN_OLD)
+    (folder / "bike-returns-2022.md").write_text(REWRITTEN_OLD)
     (folder / "returns.md").write_text(REWRITTEN_NEW)
     ingest(folder, knowledge_base)
     old, new = (
         Chunk.objects.get(document__source__endswith=name)
-        for name in ("phone-returns-2022.md", "returns.md")
+        for name in ("bike-returns-2022.md", "returns.md")
     )
     assert cosine(old.embedding, new.embedding) < SAME_PASSAGE_SIMILARITY
 
     hits = chunk_search(
-        knowledge_bases=[knowledge_base], query="How many days do I have to return a phone?"
+        knowledge_bases=[knowledge_base], query="How many days do I have to return a bike?"
     )
 
     texts = " ".join(hit.text for hit in hits)
