@@ -19,14 +19,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import snowballstemmer
 from wordfreq import zipf_frequency
 
 from assistant.escalation import customer_language
 from knowledge.embeddings import query_embed
+from knowledge.languages import word_stem
 from knowledge.search import Hit
 
 # LogisticRegression (balanced classes) on 3,528 doc2dial passages, 591 answering: held-out
@@ -47,22 +46,9 @@ COMMON_ZIPF = 7.0
 _WORD = re.compile(r"[^\W_]+")
 # The languages whose words are stemmed (Snowball) and weighed (wordfreq) as their own;
 # a question in another is read as English.
-_STEMMERS = {
-    "da": "danish",
-    "de": "german",
-    "en": "english",
-    "es": "spanish",
-    "fi": "finnish",
-    "fr": "french",
-    "hu": "hungarian",
-    "it": "italian",
-    "nl": "dutch",
-    "pt": "portuguese",
-    "ro": "romanian",
-    "ru": "russian",
-    "sv": "swedish",
-    "tr": "turkish",
-}
+_LANGUAGES = frozenset(
+    {"da", "de", "en", "es", "fi", "fr", "hu", "it", "nl", "pt", "ro", "ru", "sv", "tr"}
+)
 
 
 @dataclass(frozen=True)
@@ -96,7 +82,7 @@ def answerability_judge(*, question: str, sources: Sequence[Hit]) -> Judgement:
     features = sources_features(
         question=question,
         question_vector=query_embed(query=question),
-        language=language if language in _STEMMERS else "en",
+        language=language if language in _LANGUAGES else "en",
         sources=sources,
     )
     return max(
@@ -139,20 +125,13 @@ def word_rarity(*, text: str, language: str) -> dict[str, float]:
     rarity: dict[str, float] = {}
     for word in _WORD.findall(text.lower()):
         weight = max(0.0, COMMON_ZIPF - zipf_frequency(word, language))
-        stem = _stem(word, language)
+        stem = word_stem(word=word, language=language)
         rarity[stem] = max(rarity.get(stem, 0.0), weight)
     return rarity
 
 
 def _stems(*, text: str, language: str) -> set[str]:
-    return {_stem(word, language) for word in set(_WORD.findall(text.lower()))}
-
-
-@lru_cache(maxsize=100_000)
-def _stem(word: str, language: str) -> str:
-    """Cached: a help center's words recur, and Snowball in Python is slow (a stemmer of
-    its own each time, as one is not safe to share between threads)."""
-    return snowballstemmer.stemmer(_STEMMERS[language]).stemWord(word)
+    return {word_stem(word=word, language=language) for word in set(_WORD.findall(text.lower()))}
 
 
 def _probability(features: dict[str, float]) -> float:

@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-import py3langid
-import snowballstemmer
+from knowledge.languages import text_language, word_stem
 
 # Function words and the words questions are phrased with, which say nothing about the
 # subject; written out rather than taken from a library's list, which holds words that
@@ -116,8 +115,7 @@ class QuestionFocus:
 def question_focus(*, question: str) -> QuestionFocus:
     """The question's content words and the kinds of fact it asks for; nothing for a
     question in another language than English, which is answered on meaning alone."""
-    language, _ = py3langid.classify(question)
-    if language != "en":
+    if text_language(text=question) != "en":
         return QuestionFocus(terms=frozenset(), wants=frozenset())
     asked = question.casefold()
     wants = {kind for kind, asks in _ASKS.items() if asks.search(asked)}
@@ -137,8 +135,7 @@ def content_terms(text: str) -> frozenset[str]:
         for word in _WORD.findall(text.casefold().replace("\u2019", "'"))
         if word not in _UNWEIGHED and (len(word) > 1 or word.isdigit())
     ]
-    # A stemmer keeps state while it works: one per call, as answers run in threads.
-    return frozenset(snowballstemmer.stemmer("english").stemWords(words))
+    return frozenset(word_stem(word=word, language="en") for word in words)
 
 
 def facts_stated(*, text: str) -> frozenset[FactKind]:
