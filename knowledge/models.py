@@ -1,4 +1,5 @@
 import uuid
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -107,6 +108,12 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def file_name(self) -> str:
+        """The source as staff pages show it: a folder ingest's path names the server's
+        folders, which are nobody's business but the operator's."""
+        return PurePosixPath(self.source).name
 
 
 def _search_vector(*, config: str) -> SearchVector:

@@ -302,3 +302,22 @@ def test_the_document_page_escapes_what_the_document_says(admin_client, knowledg
         and b"<b>bad" not in content
     )
     assert b"&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in content
+
+
+@pytest.mark.django_db
+def test_staff_pages_name_a_document_by_its_file_never_the_servers_folders(
+    admin_client, help_center, tmp_path
+):
+    returns = help_center["returns.md"]
+    assert str(tmp_path) in returns.source  # a folder ingest keeps the whole path
+    documents_page = reverse(
+        "knowledge_base",
+        kwargs={
+            "workspace_slug": returns.knowledge_base.workspace.slug,
+            "knowledge_base_slug": returns.knowledge_base.slug,
+        },
+    )
+    for page in (document_url("document", returns), documents_page):
+        content = admin_client.get(page).content.decode()
+        assert "returns.md" in content
+        assert str(tmp_path) not in content
