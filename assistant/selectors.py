@@ -1,15 +1,12 @@
 """Reads for workspaces, their staff and their conversations."""
 
 import math
-from collections import Counter
 from datetime import date, timedelta
-from functools import lru_cache
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from assistant.escalation import customer_language
 from assistant.models import (
     AgentNote,
     AgentPresence,
@@ -25,11 +22,7 @@ from assistant.models import (
     VaultEntry,
     Workspace,
 )
-from knowledge.models import Chunk, Document
-
-# Passages read to tell a knowledge base's language: the first of each of this many
-# documents (a help center's pages are each in one language).
-LANGUAGE_SAMPLE_DOCUMENTS = 50
+from knowledge.models import Document
 
 
 def membership_first(*, user: AbstractBaseUser) -> Membership | None:
@@ -355,25 +348,14 @@ def staff_membership(*, user: AbstractBaseUser, workspace_slug: str) -> Membersh
 
 def knowledge_language(*, workspace_id: int) -> str:
     """The language most of the workspace's passages are written in ("" with none): what
-    a question in another language is translated into for the search. Each knowledge
-    base's is read once for each size it has (a sample of its passages)."""
-    sizes = (
-        Document.objects.filter(knowledge_base__workspace_id=workspace_id)
-        .values_list("knowledge_base_id")
+    a question in another language is translated into for the search. Each document's
+    language is told at indexing (`knowledge.languages`)."""
+    most = (
+        Document.objects.filter(knowledge_base__workspace_id=workspace_id, archived=False)
+        .values("language")
         .annotate(chunks=Sum("chunk_count"))
+        .filter(chunks__gt=0)
+        .order_by("-chunks", "language")
+        .first()
     )
-    passages = Counter()
-    for knowledge_base_id, chunks in sizes:
-        if chunks:
-            passages[_knowledge_base_language(knowledge_base_id, chunks)] += chunks
-    return passages.most_common(1)[0][0] if passages else ""
-
-
-@lru_cache(maxsize=1024)
-def _knowledge_base_language(knowledge_base_id: int, chunks: int) -> str:
-    """`chunks` is only the cache's key: a knowledge base that changed is read again."""
-    texts = Chunk.objects.filter(
-        knowledge_base_id=knowledge_base_id, position=0, quarantined=False
-    ).values_list("text", flat=True)[:LANGUAGE_SAMPLE_DOCUMENTS]
-    languages = Counter(customer_language(questions=[text]) for text in texts)
-    return languages.most_common(1)[0][0] if languages else ""
+    return most["language"] if most else ""
