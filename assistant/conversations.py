@@ -125,7 +125,7 @@ def question_and_answer_add(
     search_query: str,
     policy: PolicyVersion,
     queued: Message | None = None,
-) -> Message:
+) -> tuple[Message, Message]:
     """The question, stored as `question_add` stores it, and under it the answer's place
     on screen, where its text streams in while it is written: one transaction, so the
     customer sees both or, the database failing, neither."""
@@ -143,7 +143,7 @@ def question_and_answer_add(
         )
         _question_recorded(question=question, verdict=verdict, policy=policy, queued=queued)
         events.messages_added(messages=[question, answer])
-    return answer
+    return question, answer
 
 
 def _queued_moved(*, queued: Message, question: Message) -> None:
@@ -226,9 +226,12 @@ def answer_finish(
     confidence: float | None = None,
     removed: Sequence[dict] = (),
     trace: dict | None = None,
+    question: Message | None = None,
 ) -> Message:
     """Stores the answer with its citations; `cited[i]` is the source marked [i + 1].
-    `removed`: sentences the output rails kept from the customer, and why, audited."""
+    `removed`: sentences the output rails kept from the customer, and why, audited.
+    `question`: the one answered, with the search query an LLM wrote while it was
+    already on screen (the next message's follow-up rule and a handoff read it)."""
     message.text = text
     message.policy = policy if policy.pk else None
     message.confidence = confidence
@@ -241,6 +244,8 @@ def answer_finish(
     message.trace = trace or {}
     with transaction.atomic():
         message.save()
+        if question is not None:
+            question.save(update_fields=["search_query"])
         answer_counted(
             outcome=outcome, total_ms=timings.total_ms, first_token_ms=timings.first_token_ms
         )

@@ -177,24 +177,15 @@ async def answer(
     # If this fails, nothing is on the customer's screen yet; the caller tells them.
     try:
         asked = await in_thread(_question_check)(conversation=conversation, text=text)
-        if asked.gets_search:  # with an LLM, the model writes the query (see followups)
-            asked = asked._replace(
-                search_query=await search_query_written(
-                    question=asked.text,
-                    history=asked.history,
-                    offline_query=asked.search_query,
-                    workspace_id=conversation.workspace_id,
-                )
-            )
     except (DatabaseError, ObjectDoesNotExist) as error:  # the database, or the conversation, gone
         raise QuestionNotStored from error
     checked_at = time.perf_counter()
     spans.stages["question_and_input_rails"] = (spans.started, checked_at)
-    reply, searched = await _store_and_retrieve(
-        conversation=conversation, asked=asked, queued=queued
+    question, reply, searched = await _store_and_retrieve(
+        conversation=conversation, asked=asked, queued=queued, on_stored=on_stored
     )
-    if on_stored is not None:
-        on_stored()
+    if not isinstance(searched, BaseException):
+        asked = asked._replace(search_query=searched.query)
     spans.stages["store_and_retrieval"] = (checked_at, time.perf_counter())  # side by side
     found, draft = await _found_and_drafted(
         conversation=conversation, reply=reply, asked=asked, searched=searched, spans=spans
@@ -242,6 +233,7 @@ async def answer(
             "threshold": answerable_below(confidence_threshold=asked.policy.confidence_threshold),
         }
     return await _finish(
+        question=question,
         reply=reply,
         asked=asked,
         decision=decision,
@@ -261,22 +253,43 @@ async def answer(
     )
 
 
+class Searched(NamedTuple):
+    query: str  # what was searched: the offline rule's, or the one an LLM wrote
+    hits: list[Hit]
+    span: tuple[float, float] | None  # when finding them began and ended; None unsearched
+
+
 async def _store_and_retrieve(
-    *, conversation: Conversation, asked: Asked, queued: Message | None
-) -> tuple[Message | None, tuple[list[Hit], tuple[float, float] | None] | BaseException]:
+    *,
+    conversation: Conversation,
+    asked: Asked,
+    queued: Message | None,
+    on_stored: Callable[[], None] | None,
+) -> tuple[Message, Message | None, Searched | BaseException]:
     """The question stored, and the passages searched beside it: the question's vector is
-    cached by the input rails, so one waits on PostgreSQL while the other writes. A failed
-    search belongs to the answer, which is on screen by then."""
-    reply, searched = await asyncio.gather(
-        in_thread(_question_store)(conversation=conversation, asked=asked, queued=queued),
-        _searched(conversation=conversation, asked=asked),
-        return_exceptions=True,
+    cached by the input rails, so one waits on PostgreSQL while the other writes, and the
+    customer sees their question (`on_stored`) while an LLM writes the search query. A
+    failed search belongs to the answer, which is on screen by then."""
+
+    async def store() -> tuple[Message, Message | None]:
+        stored = await in_thread(_question_store)(
+            conversation=conversation, asked=asked, queued=queued
+        )
+        if on_stored is not None:
+            on_stored()
+        return stored
+
+    stored, searched = await asyncio.gather(
+        store(), _searched(conversation=conversation, asked=asked), return_exceptions=True
     )
-    if isinstance(reply, DatabaseError | ObjectDoesNotExist):
-        raise QuestionNotStored from reply
-    if isinstance(reply, BaseException):
-        raise reply
-    return reply, searched
+    if isinstance(stored, DatabaseError | ObjectDoesNotExist):
+        raise QuestionNotStored from stored
+    if isinstance(stored, BaseException):
+        raise stored
+    question, reply = stored
+    if not isinstance(searched, BaseException):
+        question.search_query = searched.query  # kept with the answer (`answer_finish`)
+    return question, reply, searched
 
 
 async def _found_and_drafted(
@@ -284,7 +297,7 @@ async def _found_and_drafted(
     conversation: Conversation,
     reply: Message | None,
     asked: Asked,
-    searched: tuple[list[Hit], tuple[float, float] | None] | BaseException,
+    searched: Searched | BaseException,
     spans: Spans,
 ) -> tuple[Found, Draft]:
     """The passages to answer from, and the backend's draft from them (none without
@@ -294,7 +307,7 @@ async def _found_and_drafted(
     try:
         if isinstance(searched, BaseException):
             raise searched
-        hits, searching = searched
+        hits, searching = searched.hits, searched.span
         on_subject = _good_enough(hits)
         # Before generation, so both backends answer only what the passages answer.
         judgement = await in_thread(answerability_judge)(
@@ -355,6 +368,7 @@ def _shown(*, decision: Decision, asked: Asked, text: str, hits: Sequence[Hit]) 
 
 async def _finish(
     *,
+    question: Message,
     reply: Message,
     asked: Asked,
     decision: Decision,
@@ -372,6 +386,7 @@ async def _finish(
     try:
         return await in_thread(answer_finish)(
             message=reply,
+            question=question,
             text=shown,
             outcome=decision.outcome,
             cited=cited,
@@ -480,7 +495,7 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
 
 def _question_store(
     *, conversation: Conversation, asked: Asked, queued: Message | None
-) -> Message | None:
+) -> tuple[Message, Message | None]:
     """The question stored (or, `queued`, claimed); then either the answer's place on
     screen, or (a person has it, or it must go to one) no answer from the assistant."""
     if asked.state == Conversation.State.RESOLVED:
@@ -494,18 +509,26 @@ def _question_store(
     }
     if asked.gets_reply:
         return question_and_answer_add(**stored)
-    question_add(**stored)
+    question = question_add(**stored)
     if asked.trigger is not None:
         handoff_start(conversation=conversation, trigger=asked.trigger)
-    return None
+    return question, None
 
 
-async def _searched(
-    *, conversation: Conversation, asked: Asked
-) -> tuple[list[Hit], tuple[float, float] | None]:
+async def _searched(*, conversation: Conversation, asked: Asked) -> Searched:
+    """The passages for the question; with an LLM, the model writes the query first (see
+    followups), and the question is stored meanwhile with the offline rule's query, the
+    one the next message's follow-up rule reads."""
     if not asked.gets_search:
-        return [], None
-    return await in_thread(_retrieve)(conversation=conversation, query=asked.search_query)
+        return Searched(query=asked.search_query, hits=[], span=None)
+    query = await search_query_written(
+        question=asked.text,
+        history=asked.history,
+        offline_query=asked.search_query,
+        workspace_id=conversation.workspace_id,
+    )
+    hits, span = await in_thread(_retrieve)(conversation=conversation, query=query)
+    return Searched(query=query, hits=hits, span=span)
 
 
 def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], tuple[float, float]]:

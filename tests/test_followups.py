@@ -2,12 +2,14 @@
 new words in place of the old; with an LLM, the model writes the search query (in the
 knowledge base's language), and the offline rule stands in when it fails."""
 
+import threading
+
 import pytest
 from channels.db import database_sync_to_async
 
 from assistant.followups import search_query_for
 from assistant.models import Message
-from tests.chat import Answer, ChatClient, visible_text
+from tests.chat import Answer, ChatClient, finished_answer, visible_text
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
 from tests.llm_server import Reply, first_source
@@ -192,6 +194,40 @@ async def test_with_an_llm_a_question_in_another_language_is_searched_in_the_art
     assert "in the language of the customer's last message" in answered["messages"][0]["content"]
     assert first_source(answered).startswith("Orders to Canada")
     assert answered["messages"][-1]["content"] == "¿Cuánto tarda el envío a Canadá?"
+
+
+@pytest.mark.asyncio
+async def test_the_question_is_on_screen_while_the_model_writes_its_search_query(
+    roastery, llm_server, settings
+):
+    # Both longer than the socket's frame timeout: the question waits for no model.
+    settings.LLM_TIMEOUT_SECONDS = settings.LLM_REWRITE_TIMEOUT_SECONDS = 120
+    written = "How long does delivery to Canada take?"
+    released = threading.Event()
+    answering = model(query=Reply(pieces=[written]), answer="De 4 a 7 días hábiles [1].")
+
+    def respond(body: dict) -> Reply:
+        if query_written(body):
+            released.wait(timeout=120)  # held until the question has reached the customer
+        return answering(body)
+
+    llm_server.respond = respond
+    chat = ChatClient(roastery.workspace.public_key)
+    assert await chat.connect()
+    await chat.hello()
+
+    # A first question in another language than the articles': the model translates it.
+    await chat.send({"type": "ask", "message": "¿Cuánto tarda el envío a Canadá?"})
+    await chat.until("¿Cuánto tarda el envío a Canadá?")
+    released.set()
+    while not finished_answer(frame := await chat.receive()):
+        pass
+    await chat.close()
+
+    assert "De 4 a 7 días hábiles" in visible_text(frame)
+    [(query, traced, cited)] = await searched(roastery.workspace)
+    assert query == traced == written  # kept on the question once written
+    assert cited == ["Shipping to Canada"]
 
 
 @pytest.mark.asyncio
