@@ -34,15 +34,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.question_focus import (
+    Count,
     FactKind,
     QuestionFocus,
     content_terms,
+    count_range,
     facts_stated,
     question_focus,
+    question_parts,
 )
 from knowledge.embeddings import query_embed
 from knowledge.search import Hit
-from knowledge.sentences import readable_lines, sentence_lead_ins, sentence_lists
+from knowledge.sentences import (
+    TableRow,
+    readable_lines,
+    sentence_lead_ins,
+    sentence_lists,
+    sentence_table_rows,
+)
 
 SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't know"
 CLOSE_TO_BEST = 0.12  # more sentences of a quoted document must score within this of the best
@@ -69,20 +78,79 @@ class _Candidate:
     list_start: int | None  # where in its passage that list starts
     terms: frozenset[str]  # its content words, and its section heading's
     facts: frozenset[FactKind]
+    row: TableRow | None  # the table row it reads, if it is one
+    holds_count: bool  # a table row whose range holds a number the question names
 
 
 def extractive_answer(
     *, question: str, sources: Sequence[Hit], max_words: int = MAX_WORDS
 ) -> str | None:
     """An answer of at most a few sentences with `[n]` markers, or None when none fits."""
-    candidates = _candidates(sources)
+    focus = question_focus(question=question)
+    candidates = _candidates(sources, counts=focus.counts)
     if not candidates:
         return None
-    focus = question_focus(question=question)
+    vectors = np.stack([candidate.vector for candidate in candidates])
+    similarities = vectors @ query_embed(query=question)
+    ranked = _ranked(candidates, sources=sources, similarities=similarities, focus=focus)
+    if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
+        return None
+    parts = question_parts(question=question)
+    if len(parts) == 1:
+        chosen = _chosen(ranked, focus=focus, max_words=min(max_words, MAX_WORDS))
+    else:
+        chosen = _chosen_for_parts(
+            parts,
+            candidates=candidates,
+            sources=sources,
+            similarities=similarities,
+            max_words=min(max_words, MAX_WORDS * len(parts)),
+        )
+    chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
+    quoted = _with_lead_ins(chosen)
+    # One marker after each run of sentences from the same source, as a person cites.
+    return " ".join(
+        _cited(text, source_number=number)
+        if index == len(quoted) - 1 or quoted[index + 1][0] != number
+        else _ended(text)
+        for index, (number, text) in enumerate(quoted)
+    )
+
+
+def _chosen_for_parts(
+    parts: list[str],
+    *,
+    candidates: list[_Candidate],
+    sources: Sequence[Hit],
+    similarities: np.ndarray,
+    max_words: int,
+) -> list[_Candidate]:
+    """For a question that asks several things, the sentences answering each, each part
+    with its share of the words: the first part's answer must not crowd out the rest. A
+    part is read with the whole question's meaning beside its own ("how much is the fee"
+    after "what if I pay late" is the late fee)."""
+    vectors = np.stack([candidate.vector for candidate in candidates])
+    chosen: list[_Candidate] = []
+    for part in parts:
+        focus = question_focus(question=part)
+        part_similarities = (similarities + vectors @ query_embed(query=part)) / 2
+        ranked = _ranked(candidates, sources=sources, similarities=part_similarities, focus=focus)
+        if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
+            continue  # nothing here answers this part: better unsaid than a loose quote
+        part_chosen = _chosen(ranked, focus=focus, max_words=max_words // len(parts))
+        chosen += [candidate for candidate in part_chosen if candidate not in chosen]
+    return chosen
+
+
+def _ranked(
+    candidates: list[_Candidate],
+    *,
+    sources: Sequence[Hit],
+    similarities: np.ndarray,
+    focus: QuestionFocus,
+) -> list["_Scored"]:
     weights = _term_weights(focus=focus, candidates=candidates)
-    question_vector = query_embed(query=question)
-    similarities = np.stack([candidate.vector for candidate in candidates]) @ question_vector
-    ranked = sorted(
+    return sorted(
         (
             _scored(
                 candidate,
@@ -94,18 +162,6 @@ def extractive_answer(
             for candidate, similarity in zip(candidates, similarities, strict=True)
         ),
         key=lambda scored: -scored.score,
-    )
-    if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
-        return None
-    chosen = _chosen(ranked, focus=focus, weights=weights, max_words=min(max_words, MAX_WORDS))
-    chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
-    quoted = _with_lead_ins(chosen)
-    # One marker after each run of sentences from the same source, as a person cites.
-    return " ".join(
-        _cited(text, source_number=number)
-        if index == len(quoted) - 1 or quoted[index + 1][0] != number
-        else _ended(text)
-        for index, (number, text) in enumerate(quoted)
     )
 
 
@@ -140,21 +196,20 @@ def _scored(
         - RANK_PENALTY * (candidate.source_number - 1)
     )
     words_held = sum(weights.get(term, 0.0) for term in candidate.terms)
-    fact_held = bool(candidate.facts & focus.wants)
+    facts_held = bool(candidate.facts & focus.wants) + candidate.holds_count
     return _Scored(
         candidate=candidate,
         similarity=similarity,
         meaning=meaning,
-        score=meaning + TERMS_WEIGHT * words_held + FACT_WEIGHT * fact_held,
+        score=meaning + TERMS_WEIGHT * words_held + FACT_WEIGHT * facts_held,
     )
 
 
-def _chosen(
-    ranked: list[_Scored], *, focus: QuestionFocus, weights: dict[str, float], max_words: int
-) -> list[_Candidate]:
+def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> list[_Candidate]:
     """The best sentence, then sentences of the same document as close to the question in
     meaning, and (from any document) sentences holding what the question asks that the
     chosen ones do not: another document is quoted only for what it adds."""
+    weights = _term_weights(focus=focus, candidates=[scored.candidate for scored in ranked])
     best = ranked[0]
     chosen = [best.candidate]
     terms = best.candidate.terms & weights.keys()
@@ -211,13 +266,14 @@ def _with_lead_ins(chosen: list[_Candidate]) -> list[tuple[int, str]]:
     return quoted
 
 
-def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
+def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
     for number, source in enumerate(sources[:SOURCES_READ], start=1):
         lines = set(readable_lines(source.text))
         lead_ins = sentence_lead_ins(source.text)
         lists = sentence_lists(source.text)
+        rows = sentence_table_rows(source.text)
         sentences = source.sentences
         for position, (text, vector) in enumerate(
             zip(sentences.texts, sentences.vectors, strict=True)
@@ -237,9 +293,37 @@ def _candidates(sources: Sequence[Hit]) -> list[_Candidate]:
                     list_start=lists.get(text),
                     terms=content_terms(f"{source.heading} {text}"),
                     facts=facts_stated(text=text),
+                    row=rows.get(text),
+                    holds_count=_holds_count(rows.get(text), counts=counts),
                 )
             )
-    return candidates
+    return _other_ranges_left_out(candidates, counts=counts)
+
+
+def _holds_count(row: TableRow | None, *, counts: frozenset[Count]) -> bool:
+    covered = count_range(text=row.name) if row else None
+    return covered is not None and any(covered.holds(count) for count in counts)
+
+
+def _other_ranges_left_out(
+    candidates: list[_Candidate], *, counts: frozenset[Count]
+) -> list[_Candidate]:
+    """Of a table whose rows are ranges ("2-4 lines", "5-9", "10+"), only the row holding
+    the number the question names ("12 lines"): the others are prices the customer will
+    not pay. Rows that name no range stay."""
+    holding = {
+        (candidate.source_number, candidate.row.table)
+        for candidate in candidates
+        if candidate.holds_count
+    }
+    return [
+        candidate
+        for candidate in candidates
+        if candidate.holds_count
+        or candidate.row is None
+        or (candidate.source_number, candidate.row.table) not in holding
+        or count_range(text=candidate.row.name) is None
+    ]
 
 
 def _answer_like(sentence: str, *, whole_line: bool) -> bool:
