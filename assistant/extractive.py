@@ -30,6 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
@@ -44,6 +45,7 @@ from assistant.question_focus import (
     question_parts,
 )
 from knowledge.embeddings import query_embed
+from knowledge.languages import word_stem
 from knowledge.search import Hit
 from knowledge.sentences import (
     TableRow,
@@ -65,6 +67,17 @@ SOURCES_READ = 3  # sentences of the fourth passage were rarely chosen
 MAX_SENTENCES = 3
 MAX_WORDS = 90
 MIN_WORDS = 4
+
+# A price for each of something: "$18 per day", "€2.50 a line", a row's "Price per line: $32".
+_AMOUNT = r"(?P<{}currency>[$€£])\s?(?P<{}amount>\d+(?:\.\d{{2}})?)(?![\d,.]\d)"
+_PRICE_PER = re.compile(
+    _AMOUNT.format("", "") + r"(?:/|\s+(?:per|a|an|each|every)\s+)(?P<unit>[a-z]+)\b"
+    r"|\bper (?P<row_unit>[a-z]+):\s*" + _AMOUNT.format("row_", "row_"),
+    re.IGNORECASE,
+)
+_PRICES = re.compile(
+    r"[$€£¥₹]\s?\d|\d\s?(?:USD|EUR|GBP|CAD|AUD|dollars?|euros?|cents?)\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, eq=False)  # one per sentence: the same only as itself
@@ -96,18 +109,13 @@ def extractive_answer(
     if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
         return None
     parts = question_parts(question=question)
-    if len(parts) == 1:
-        chosen = _chosen(ranked, focus=focus, max_words=min(max_words, MAX_WORDS))
-    else:
-        chosen = _chosen_for_parts(
-            parts,
-            candidates=candidates,
-            sources=sources,
-            similarities=similarities,
-            max_words=min(max_words, MAX_WORDS * len(parts)),
-        )
+    # Each part of a question that asks several things has its own share of the words.
+    room = min(max_words, MAX_WORDS * len(parts)) // len(parts)
+    chosen = _chosen(ranked, focus=focus, max_words=room)
+    if len(parts) > 1:
+        chosen += _chosen_for_parts(parts, ranked=ranked, chosen=chosen, sources=sources, room=room)
     chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
-    quoted = _with_lead_ins(chosen)
+    quoted = _with_total(_with_lead_ins(chosen), best=ranked[0].candidate, counts=focus.counts)
     # One marker after each run of sentences from the same source, as a person cites.
     return " ".join(
         _cited(text, source_number=number)
@@ -120,26 +128,31 @@ def extractive_answer(
 def _chosen_for_parts(
     parts: list[str],
     *,
-    candidates: list[_Candidate],
+    ranked: list["_Scored"],
+    chosen: list[_Candidate],
     sources: Sequence[Hit],
-    similarities: np.ndarray,
-    max_words: int,
+    room: int,
 ) -> list[_Candidate]:
-    """For a question that asks several things, the sentences answering each, each part
-    with its share of the words: the first part's answer must not crowd out the rest. A
-    part is read with the whole question's meaning beside its own ("how much is the fee"
-    after "what if I pay late" is the late fee)."""
+    """For a question that asks several things, the sentences answering each part that
+    the sentences chosen for the whole do not already hold: the first part's answer must
+    not crowd out the rest. A part is answered only from sentences about the whole
+    question, read with its meaning beside the part's ("how much is the fee" after "what
+    if I pay late" is the late fee, not the activation fee)."""
+    about = [scored for scored in ranked if scored.score >= ranked[0].score - FURTHER_FROM_BEST]
+    candidates = [scored.candidate for scored in about]
     vectors = np.stack([candidate.vector for candidate in candidates])
-    chosen: list[_Candidate] = []
+    added: list[_Candidate] = []
     for part in parts:
         focus = question_focus(question=part)
-        part_similarities = (similarities + vectors @ query_embed(query=part)) / 2
-        ranked = _ranked(candidates, sources=sources, similarities=part_similarities, focus=focus)
-        if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
+        similarities = (
+            np.array([scored.similarity for scored in about]) + vectors @ query_embed(query=part)
+        ) / 2
+        part_ranked = _ranked(candidates, sources=sources, similarities=similarities, focus=focus)
+        if part_ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
             continue  # nothing here answers this part: better unsaid than a loose quote
-        part_chosen = _chosen(ranked, focus=focus, max_words=max_words // len(parts))
-        chosen += [candidate for candidate in part_chosen if candidate not in chosen]
-    return chosen
+        part_chosen = _chosen(part_ranked, focus=focus, max_words=room)
+        added += [candidate for candidate in part_chosen if candidate not in chosen + added]
+    return added
 
 
 def _ranked(
@@ -264,6 +277,36 @@ def _with_lead_ins(chosen: list[_Candidate]) -> list[tuple[int, str]]:
             quoted.append((candidate.source_number, candidate.lead_in))
         quoted.append((candidate.source_number, candidate.text))
     return quoted
+
+
+def _with_total(
+    quoted: list[tuple[int, str]], *, best: _Candidate, counts: frozenset[Count]
+) -> list[tuple[int, str]]:
+    """The best sentence followed by its short calculation, when it has one: the sum a
+    customer would otherwise work out, shown so it can be checked. Only the best: a
+    price quoted beside it may be another product's."""
+    total = _total(text=best.text, counts=counts)
+    if total is None:
+        return quoted
+    at = quoted.index((best.source_number, best.text)) + 1
+    return [*quoted[:at], (best.source_number, total), *quoted[at:]]
+
+
+def _total(*, text: str, counts: frozenset[Count]) -> str | None:
+    """The short calculation, count times price, when the question names one number of
+    something (12 lines) and the sentence one price, per that thing ("$32 per line").
+    Nothing when it is not that plain: two prices, a price per another thing, two
+    numbers in the question (2 bikes for 3 days)."""
+    if len(counts) != 1 or len(_PRICES.findall(text)) != 1:
+        return None
+    match = _PRICE_PER.search(text)
+    [asked] = counts
+    unit = match and (match["unit"] or match["row_unit"]).casefold()
+    if not unit or word_stem(word=unit, language="en") != asked.unit:
+        return None
+    currency = match["currency"] or match["row_currency"]
+    price = Decimal(match["amount"] or match["row_amount"])
+    return f"{asked.value} \u00d7 {currency}{price} = {currency}{price * asked.value}."
 
 
 def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Candidate]:

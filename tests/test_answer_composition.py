@@ -347,3 +347,39 @@ def test_the_table_row_whose_range_holds_the_number_asked_is_quoted(
 
     assert row in answer
     assert not any(price in answer for price in other_prices)
+
+
+BIKES = """# Bike rental
+
+City bikes cost $18 per day, helmet included.
+E-bikes cost $35 per day on weekdays and $45 per day at weekends.
+Tandems cost $30 or EUR 28 per day, whichever currency you pay in.
+Child seats can be added to any bike for free.
+"""
+
+
+def test_a_price_per_day_for_a_number_of_days_gets_its_short_calculation(tmp_path, knowledge_base):
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "I want to rent a city bike for 4 days, what will it cost?",
+        **{"bikes.md": BIKES},
+    )
+
+    assert "City bikes cost $18 per day, helmet included. 4 \u00d7 $18 = $72" in answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I want to rent an e-bike for 4 days, what will it cost?",  # two prices a day
+        "What does a city bike cost for 3 hours?",  # priced per day, asked in hours
+        "How much is a tandem for 2 days?",  # two currencies
+        "What do 2 city bikes cost for 3 days?",  # days, and bikes: which to multiply?
+    ],
+)
+def test_no_calculation_when_it_is_not_plain(tmp_path, knowledge_base, question):
+    answer = _answer(tmp_path, knowledge_base, question, **{"bikes.md": BIKES})
+
+    assert answer
+    assert "\u00d7" not in answer
