@@ -14,9 +14,13 @@ After the best sentence come sentences of the same document as close in meaning,
 from any document, sentences that hold what the question asks and the chosen ones do
 not yet (a zone on one page, its price on another); a second document that only repeats
 the first is not quoted. A "how do I" question answered by a step of a list gets the
-list's other steps too. Chosen sentences keep their document order, so the answer reads
-as the help article does; a chosen list item comes after the line that introduces its
-list, and each run of sentences from one source is cited once.
+list's other steps too. A question that asks several things ("how do I pause it, and how
+long can it last?") gets, beside the sentences chosen for the whole, each part's own, each
+part with its share of the words. Of a table whose rows are ranges ("2-4 lines", "10+"),
+only the row holding the number the question names is quoted, and a plain price per that
+unit gets its short calculation. Chosen sentences keep their document order, so the
+answer reads as the help article does; a chosen list item comes after the line that
+introduces its list, and each run of sentences from one source is cited once.
 
 The constants were set on the demo help center's questions (knowledge/demo/questions.json:
 24 of 30 answers cite the expected article, as on meaning alone, and 23 cite only it, from
