@@ -114,10 +114,13 @@ def extractive_answer(
         return None
     parts = question_parts(question=question)
     # Each part of a question that asks several things has its own share of the words.
-    room = min(max_words, MAX_WORDS * len(parts)) // len(parts)
+    longest = min(max_words, MAX_WORDS * len(parts))
+    room = longest // len(parts)
     chosen = _chosen(ranked, focus=focus, max_words=room)
     if len(parts) > 1:
-        chosen += _chosen_for_parts(parts, ranked=ranked, chosen=chosen, sources=sources, room=room)
+        chosen += _chosen_for_parts(
+            parts, ranked=ranked, chosen=chosen, sources=sources, room=room, max_words=longest
+        )
     chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
     quoted = _with_total(_with_lead_ins(chosen), best=ranked[0].candidate, counts=focus.counts)
     # One marker after each run of sentences from the same source, as a person cites.
@@ -136,6 +139,7 @@ def _chosen_for_parts(
     chosen: list[_Candidate],
     sources: Sequence[Hit],
     room: int,
+    max_words: int,
 ) -> list[_Candidate]:
     """For a question that asks several things, the sentences answering each part that
     the sentences chosen for the whole do not already hold: the first part's answer must
@@ -146,6 +150,7 @@ def _chosen_for_parts(
     candidates = [scored.candidate for scored in about]
     vectors = np.stack([candidate.vector for candidate in candidates])
     added: list[_Candidate] = []
+    words = sum(len(candidate.text.split()) for candidate in chosen)
     for part in parts:
         focus = question_focus(question=part)
         similarities = (
@@ -155,7 +160,11 @@ def _chosen_for_parts(
         if part_ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
             continue  # nothing here answers this part: better unsaid than a loose quote
         part_chosen = _chosen(part_ranked, focus=focus, max_words=room)
-        added += [candidate for candidate in part_chosen if candidate not in chosen + added]
+        for candidate in part_chosen:
+            length = len(candidate.text.split())
+            if candidate not in chosen + added and words + length <= max_words:
+                added.append(candidate)
+                words += length
     return added
 
 

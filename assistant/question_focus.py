@@ -119,7 +119,7 @@ _PART_BOUNDARY = re.compile(
     rf"(?={_ASKING})",
     re.IGNORECASE,
 )
-_ASKS_SOMETHING = re.compile(rf"^{_ASKING}|\?$", re.IGNORECASE)
+_ASKS_SOMETHING = re.compile(rf"^{_ASKING}|[?\uff1f]$", re.IGNORECASE)
 _PART_MIN_WORDS = 3  # "and when?" alone says too little to be searched for on its own
 
 # A number of something the question names: "12 lines", "three devices", "8 days".

@@ -4,7 +4,7 @@ combined when the question needs both. Own small help center, real ingest and se
 
 import pytest
 
-from assistant.extractive import extractive_answer
+from assistant.extractive import MAX_WORDS, extractive_answer
 from assistant.pipeline import SOURCES_PER_ANSWER
 from knowledge.search import chunk_search
 from tests.commands import ingest
@@ -77,12 +77,12 @@ SHIPPING_RATES = (
 )
 
 
-def _answer(tmp_path, knowledge_base, question, **files):
+def _answer(tmp_path, knowledge_base, question, max_words=MAX_WORDS, **files):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     ingest(tmp_path, knowledge_base)
     hits = chunk_search(knowledge_bases=[knowledge_base], query=question, k=SOURCES_PER_ANSWER)
-    return extractive_answer(question=question, sources=hits)
+    return extractive_answer(question=question, sources=hits, max_words=max_words)
 
 
 def test_a_wrapped_faq_answer_is_quoted_whole_without_its_label(tmp_path, knowledge_base):
@@ -383,3 +383,17 @@ def test_no_calculation_when_it_is_not_plain(tmp_path, knowledge_base, question)
 
     assert answer
     assert "\u00d7" not in answer
+
+
+def test_a_question_of_many_parts_stays_within_the_longest_answer(tmp_path, knowledge_base):
+    """Each part has its share of the words, and together they keep to the limit."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "When are books due back, do you send a reminder, how much is the fine, how can I "
+        "pay it, and when is my library card blocked?",
+        max_words=40,
+        **{"late.md": LATE_RETURNS},
+    )
+
+    assert len(answer.replace(" [1]", "").split()) <= 40
