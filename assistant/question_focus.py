@@ -8,9 +8,12 @@ stemmed (Snowball's English stemmer: "shipping" and "shipped" are one word); fun
 words and the question's own wording ("how", "much", "please") carry nothing.
 """
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from sentencex import segment
 
 from knowledge.languages import text_language, word_stem
 
@@ -105,11 +108,83 @@ _STATES = {
 _ASKS_STEPS = re.compile(r"\bhow (?:do|can|should|would) (?:i|we)\b|\bhow to\b")
 
 
+# Where a question asks a second thing: ", and how long…", " or can I…", "; when…".
+_ASKING = (
+    r"(?:how|what|when|where|which|who|why|whether|is there|are there"
+    r"|(?:do|does|did|can|could|will|would|should|is|are|must|may)"
+    r" (?:i|we|you|it|they|he|she|there|my|our|your|the|this|that|these|those)\b)"
+)
+_PART_BOUNDARY = re.compile(
+    rf"(?:\s*[,;]\s*(?:(?:and also|and|or|also|plus)\s+)?|\s+(?:and also|and|or|also)\s+)"
+    rf"(?={_ASKING})",
+    re.IGNORECASE,
+)
+_ASKS_SOMETHING = re.compile(rf"^{_ASKING}|[?\uff1f]$", re.IGNORECASE)
+_PART_MIN_WORDS = 3  # "and when?" alone says too little to be searched for on its own
+
+# A number of something the question names: "12 lines", "three devices", "8 days".
+_NUMBERS = {
+    word: value
+    for value, word in enumerate(
+        "one two three four five six seven eight nine ten eleven twelve".split(),  # noqa: SIM905
+        start=1,
+    )
+}
+_COUNTED = re.compile(rf"(?<![$€£¥₹\d.,])\b(\d+|{'|'.join(_NUMBERS)})\s+([a-z]+)\b")
+# A table row naming a range of counts: "2-4", "5 to 9 lines", "10+", "up to 3", "1 line".
+_RANGE = re.compile(
+    r"^(?:(?P<low>\d+)\s*(?:-|\u2013|\u2014|to)\s*(?P<high>\d+)"
+    r"|(?P<least>\d+)\s*\+|(?P<below>under|fewer than|less than|up to)\s+(?P<most>\d+)"
+    r"|(?P<only>\d+))\s*(?P<unit>[a-z]+)?\s*(?P<more>\+|or more|and (?:up|over|above))?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int
+    unit: str  # stemmed: "line", "day"
+
+
+@dataclass(frozen=True)
+class CountRange:
+    low: float
+    high: float
+    unit: str | None  # stemmed, when the row names it
+
+    def holds(self, count: Count) -> bool:
+        return self.low <= count.value <= self.high and self.unit in (None, count.unit)
+
+
 @dataclass(frozen=True)
 class QuestionFocus:
     terms: frozenset[str]  # stemmed content words
     wants: frozenset[FactKind]
     wants_steps: bool = False
+    counts: frozenset[Count] = frozenset()  # "12 lines": numbers of things it names
+
+
+def question_parts(*, question: str) -> list[str]:
+    """The things a question asks, each on its own: its sentences that ask, each split
+    where a clause starts asking again ("How do I pause it, and how long can it last?").
+    A lead-in that only sets the scene ("If I move abroad, …") stays with what it leads
+    to; a message that asks nothing in so many words is one part."""
+    asked = [
+        sentence.strip()
+        for sentence in segment(text_language(text=question), question)
+        if _ASKS_SOMETHING.search(sentence.strip())
+    ]
+    parts: list[str] = []
+    for sentence in asked:
+        pieces = _PART_BOUNDARY.split(sentence)
+        if not _ASKS_SOMETHING.search(pieces[0]) and len(pieces) > 1:
+            pieces[:2] = [f"{pieces[0]}, {pieces[1]}"]
+        for piece in pieces:
+            if parts and len(piece.split()) < _PART_MIN_WORDS:
+                parts[-1] = f"{parts[-1]} and {piece}"
+            else:
+                parts.append(piece)
+    return parts or [question]
 
 
 def question_focus(*, question: str) -> QuestionFocus:
@@ -125,7 +200,33 @@ def question_focus(*, question: str) -> QuestionFocus:
         terms=content_terms(question),
         wants=frozenset(wants),
         wants_steps=bool(_ASKS_STEPS.search(asked)),
+        counts=frozenset(
+            Count(value=int(_NUMBERS.get(number, number)), unit=_stem(unit))
+            for number, unit in _COUNTED.findall(asked)
+            if unit not in _UNWEIGHED
+        ),
     )
+
+
+def count_range(*, text: str) -> CountRange | None:
+    """The counts a table row's name covers ("10-200 lines": 10 to 200 lines), if it
+    names a range or a count of something."""
+    match = _RANGE.match(text.strip().casefold())
+    if not match:
+        return None
+    unit = _stem(match["unit"]) if match["unit"] else None
+    if match["low"]:
+        return CountRange(low=int(match["low"]), high=int(match["high"]), unit=unit)
+    if match["least"] or match["more"]:
+        return CountRange(low=int(match["least"] or match["only"]), high=math.inf, unit=unit)
+    if match["most"]:
+        most = int(match["most"]) - (match["below"] != "up to")  # "under 5" is at most 4
+        return CountRange(low=0, high=most, unit=unit)
+    return CountRange(low=int(match["only"]), high=int(match["only"]), unit=unit)
+
+
+def _stem(word: str) -> str:
+    return word_stem(word=word, language="en")
 
 
 def content_terms(text: str) -> frozenset[str]:
@@ -135,7 +236,7 @@ def content_terms(text: str) -> frozenset[str]:
         for word in _WORD.findall(text.casefold().replace("\u2019", "'"))
         if word not in _UNWEIGHED and (len(word) > 1 or word.isdigit())
     ]
-    return frozenset(word_stem(word=word, language="en") for word in words)
+    return frozenset(_stem(word) for word in words)
 
 
 def facts_stated(*, text: str) -> frozenset[FactKind]:

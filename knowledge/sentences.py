@@ -45,10 +45,23 @@ def vectors_packed(vectors: np.ndarray) -> bytes:
     return vectors.astype(_STORED_TYPE).tobytes()
 
 
+@dataclass(frozen=True)
+class TableRow:
+    table: int  # the line number of its table's first row: rows of one table share it
+    name: str  # its first cell, which names the row ("10-200 lines", "Bikes")
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    lead_in: str | None = None  # a list item's: the line that introduces its list
+    row: TableRow | None = None  # a table row's: which row of which table
+
+
 def readable_lines(text: str) -> list[str]:
     """The chunk's lines as sentences a reader could be quoted: no bullets, no FAQ labels,
     and each table row naming its columns ("Bikes — Shipping cost: CA$89; Carrier: courier.")."""
-    return [line for line, _ in _lines_with_lead_ins(text)]
+    return [line.text for line in _readable(text)]
 
 
 def chunk_sentences(text: str) -> list[str]:
@@ -59,10 +72,21 @@ def sentence_lead_ins(text: str) -> dict[str, str]:
     """Each list item's sentence and the line that introduces its list ("You can pay:"),
     so an answer quoting the item can say what it is an item of."""
     return {
-        sentence: lead_in
-        for line, lead_in in _lines_with_lead_ins(text)
-        if lead_in
-        for sentence in _segmented(line)
+        sentence: line.lead_in
+        for line in _readable(text)
+        if line.lead_in
+        for sentence in _segmented(line.text)
+    }
+
+
+def sentence_table_rows(text: str) -> dict[str, TableRow]:
+    """Each table row's sentence and the row it reads, so an answer can pick, of a table's
+    rows, the one a question names ("12 lines" is the row "10-200 lines", not "2-4")."""
+    return {
+        sentence: line.row
+        for line in _readable(text)
+        if line.row
+        for sentence in _segmented(line.text)
     }
 
 
@@ -97,25 +121,27 @@ def table_headers(text: str) -> dict[str, str]:
     return headers
 
 
-def _lines_with_lead_ins(text: str) -> list[tuple[str, str | None]]:
-    lines: list[tuple[str, str | None]] = []
+def _readable(text: str) -> list[_Line]:
+    lines: list[_Line] = []
     header: list[str] | None = None
+    table = 0
     lead_in: str | None = None  # before a list, the line's sentence that ends with a colon
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines()):
         line = _FAQ_LABEL.sub("", raw)
         cells = _cells(line)
         if len(cells) > 1 and header is None:  # a table's first row names its columns
-            header = cells
+            header, table = cells, number
         elif len(cells) > 1:
-            lines.append((_table_row(cells, header=header), None))
+            row = TableRow(table=table, name=cells[0])
+            lines.append(_Line(text=_table_row(cells, header=header), row=row))
         elif _BULLET.match(line):
             header = None
-            lines.append((_BULLET.sub("", line), lead_in))
+            lines.append(_Line(text=_BULLET.sub("", line), lead_in=lead_in))
         else:
             header = None
             # its last sentence: "It contains:" after what the paragraph says first
             lead_in = _segmented(line)[-1] if line.rstrip().endswith(":") else None
-            lines.append((line, None))
+            lines.append(_Line(text=line))
     return lines
 
 

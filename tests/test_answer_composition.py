@@ -4,7 +4,7 @@ combined when the question needs both. Own small help center, real ingest and se
 
 import pytest
 
-from assistant.extractive import extractive_answer
+from assistant.extractive import MAX_WORDS, extractive_answer
 from assistant.pipeline import SOURCES_PER_ANSWER
 from knowledge.search import chunk_search
 from tests.commands import ingest
@@ -77,12 +77,12 @@ SHIPPING_RATES = (
 )
 
 
-def _answer(tmp_path, knowledge_base, question, **files):
+def _answer(tmp_path, knowledge_base, question, max_words=MAX_WORDS, **files):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     ingest(tmp_path, knowledge_base)
     hits = chunk_search(knowledge_bases=[knowledge_base], query=question, k=SOURCES_PER_ANSWER)
-    return extractive_answer(question=question, sources=hits)
+    return extractive_answer(question=question, sources=hits, max_words=max_words)
 
 
 def test_a_wrapped_faq_answer_is_quoted_whole_without_its_label(tmp_path, knowledge_base):
@@ -247,3 +247,153 @@ def test_a_how_do_i_question_gets_every_step_of_the_list(tmp_path, knowledge_bas
         "then Move to this phone. Type the code we text you to confirm the move. Give the "
         "old phone a minute to let go of the card"
     )
+
+
+PAUSE = """# Pausing your membership
+
+You can pause your membership from your account page under Membership, then Pause.
+Choose the date the pause starts and the date it ends.
+A pause can start on any day of the month you choose.
+You can pause your membership once per calendar year.
+While your membership is paused, we do not charge the monthly membership fee.
+Your locker is kept for you during a pause, with its contents untouched.
+A pause lasts at least one month and at most three months.
+"""
+
+LATE_RETURNS = """# Late returns
+
+Books are due back three weeks after you borrow them.
+We send you a reminder email two days before a book is due.
+If you return a book late, we add a fine to your library account.
+The fine is $0.25 per book for each day it is late, up to $5 per book.
+You can pay fines at the front desk or online in your library account.
+When your fines reach $10, your library card is blocked until you pay them.
+Books more than 60 days late are billed to your library account as lost.
+"""
+
+
+LOCKERS = """# Lockers
+
+Members can rent a locker at any of our boathouses for $8 a month.
+Lockers are emptied when a membership ends, and we keep the contents for 30 days.
+You bring your own padlock; we cut off locks left on lockers that are not rented.
+"""
+
+
+def test_each_part_of_a_question_gets_its_own_answer_from_its_own_page(tmp_path, knowledge_base):
+    """How to pause is on one page, the padlock on another: the first part is not
+    crowded out by the sentences the two parts together read closest to."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "How do I pause my membership, and do I need my own padlock for a locker?",
+        **{"pause.md": PAUSE, "lockers.md": LOCKERS},
+    )
+
+    assert "You can pause your membership from your account page under Membership" in answer
+    assert "You bring your own padlock" in answer
+    assert answer.count("[1]") == 1
+    assert answer.count("[2]") == 1
+
+
+def test_each_part_of_a_question_is_answered_in_document_order(tmp_path, knowledge_base):
+    """The due date and the fine read closer to the question than how to pay it."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "When are books due back, and how can I pay a fine?",
+        **{"late.md": LATE_RETURNS},
+    )
+
+    due = answer.index("Books are due back three weeks after you borrow them")
+    pay = answer.index("You can pay fines at the front desk or online")
+    assert due < pay
+    assert answer.count("[1]") == 1
+
+
+TOURS = """# Guided kayak tours
+
+Our guides take groups out every morning from the east pier.
+
+| Group size | Price per person | Snacks |
+|---|---|---|
+| 1-4 people | $40 | Not included |
+| 5 to 9 | $35 | Included |
+| 10+ | $30 | Included |
+
+Tours last about three hours.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "row", "other_prices"),
+    [
+        (
+            "We are a group of 12 people, what is the price per person for a guided tour?",
+            "10+ — Price per person: $30; Snacks: Included",
+            ["$40", "$35"],
+        ),
+        (
+            "What would a guided tour cost per person for 6 people?",
+            "5 to 9 — Price per person: $35; Snacks: Included",
+            ["$40", "$30"],
+        ),
+    ],
+)
+def test_the_table_row_whose_range_holds_the_number_asked_is_quoted(
+    tmp_path, knowledge_base, question, row, other_prices
+):
+    answer = _answer(tmp_path, knowledge_base, question, **{"tours.md": TOURS})
+
+    assert row in answer
+    assert not any(price in answer for price in other_prices)
+
+
+BIKES = """# Bike rental
+
+City bikes cost $18 per day, helmet included.
+E-bikes cost $35 per day on weekdays and $45 per day at weekends.
+Tandems cost $30 or EUR 28 per day, whichever currency you pay in.
+Child seats can be added to any bike for free.
+"""
+
+
+def test_a_price_per_day_for_a_number_of_days_gets_its_short_calculation(tmp_path, knowledge_base):
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "I want to rent a city bike for 4 days, what will it cost?",
+        **{"bikes.md": BIKES},
+    )
+
+    assert "City bikes cost $18 per day, helmet included. 4 \u00d7 $18 = $72" in answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I want to rent an e-bike for 4 days, what will it cost?",  # two prices a day
+        "What does a city bike cost for 3 hours?",  # priced per day, asked in hours
+        "How much is a tandem for 2 days?",  # two currencies
+        "What do 2 city bikes cost for 3 days?",  # days, and bikes: which to multiply?
+    ],
+)
+def test_no_calculation_when_it_is_not_plain(tmp_path, knowledge_base, question):
+    answer = _answer(tmp_path, knowledge_base, question, **{"bikes.md": BIKES})
+
+    assert answer
+    assert "\u00d7" not in answer
+
+
+def test_a_question_of_many_parts_stays_within_the_longest_answer(tmp_path, knowledge_base):
+    """Each part has its share of the words, and together they keep to the limit."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "When are books due back, do you send a reminder, how much is the fine, how can I "
+        "pay it, and when is my library card blocked?",
+        max_words=40,
+        **{"late.md": LATE_RETURNS},
+    )
+
+    assert len(answer.replace(" [1]", "").split()) <= 40
