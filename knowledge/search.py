@@ -150,7 +150,7 @@ rare_terms AS (  -- the rarest lexemes, up to the budget of chunks (always the r
     ) ranked
     WHERE running <= %(keyword_budget)s OR running = chunks
 ),
-keyword_candidates AS MATERIALIZED (  -- chunks holding a rare lexeme: others rank low
+keyword_candidates AS (  -- chunks holding a rare lexeme: others rank low
     SELECT id, language, search
     FROM knowledge_chunk
     WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND NOT quarantined
@@ -161,22 +161,20 @@ keyword_candidates AS MATERIALIZED (  -- chunks holding a rare lexeme: others ra
 keyword_hits AS (
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
     FROM (
-        SELECT id, score
-        FROM (
-            SELECT candidate.id,
-                   (  -- per chunk, not a join: a join's sort would carry every tsvector
-                       SELECT sum(
-                           term_weights.idf
-                           * ts_rank('{TERM_WEIGHTS}', candidate.search, term_weights.term, 0)
-                       )
-                       FROM term_weights
-                       WHERE term_weights.language = candidate.language
-                           AND candidate.search @@ term_weights.term
-                   ) AS score
-            FROM keyword_candidates candidate
+        SELECT candidate.id, scored.score
+        FROM keyword_candidates candidate,
+        LATERAL (  -- per chunk, not a join: a join's sort would carry every tsvector; and
+                   -- not a scalar subquery, which the filter below would score a second time
+            SELECT sum(
+                term_weights.idf
+                * ts_rank('{TERM_WEIGHTS}', candidate.search, term_weights.term, 0)
+            ) AS score
+            FROM term_weights
+            WHERE term_weights.language = candidate.language
+                AND candidate.search @@ term_weights.term
         ) scored
-        WHERE score IS NOT NULL  -- admitted by another language's lexeme, none of its own
-        ORDER BY score DESC
+        WHERE scored.score IS NOT NULL  -- admitted by another language's lexeme, none of its own
+        ORDER BY scored.score DESC
         LIMIT %(keyword_candidates)s
     ) matching
 ),

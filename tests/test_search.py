@@ -153,6 +153,42 @@ def test_a_rare_word_wins_the_keyword_leg_among_thousands_of_common_ones(tmp_pat
     assert hits[0].text == "Return a tandem bike to the shop."
 
 
+def plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def test_the_keyword_leg_scores_each_matching_chunk_once(tmp_path, knowledge_base):
+    """Scoring a chunk (a ts_rank per question word it holds) is most of the full-text leg's
+    work: the statement scored each one twice, once to drop chunks no word of their language
+    matched and again to rank them."""
+    for n in range(3):
+        (tmp_path / f"{n}.md").write_text(f"# Tandem {n}\n\nReturn a tandem bike, ticket {n}.\n")
+    ingest(tmp_path, knowledge_base)
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        chunk_search(
+            knowledge_bases=[knowledge_base], query="return my tandem", mode=SearchMode.KEYWORD
+        )
+    [(sql, params)] = [statement for statement in statements if "ts_rank" in statement[0]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {sql}", params)
+        [[[explained]]] = cursor.fetchall()
+
+    scorings = [
+        node["Actual Loops"]
+        for node in plan_nodes(explained["Plan"])
+        if node["Node Type"] == "Aggregate" and "ts_rank" in " ".join(node["Output"])
+    ]
+    assert sum(scorings) == 3  # the three chunks holding "return" and "tandem"
+
+
 def test_search_command_prints_scores_document_heading_and_page(demo_knowledge_base):
     out = StringIO()
     call_command(
