@@ -69,6 +69,13 @@ def help_center(folder):
         ("Effective from June 2025", date(2025, 6, 1)),
         # The latest stated date counts: the page was revised after it took effect.
         ("Effective 1 March 2024. Last updated 10/02/2025.", date(2025, 10, 2)),
+        # In the other languages Keel replies in, their month names too.
+        ("**Vigente desde el 1 de septiembre de 2025.**", date(2025, 9, 1)),
+        ("Stand: 1. März 2025", date(2025, 3, 1)),
+        ("Mis à jour le 3 février 2025", date(2025, 2, 3)),
+        ("Laatst bijgewerkt op 4 juni 2024", date(2024, 6, 4)),
+        ("Updated March 2025 prices: see below.", date(2025, 3, 1)),
+        ("Updated 3 widgets 2025", None),  # a word that names no month
         ("Effective immediately, returns are free.", None),
         ("Order 2025-01-01 shipped.", None),  # a date without a cue is not the page's
         ("", None),
@@ -227,7 +234,8 @@ Dogs on a lead are welcome in every store.
 """
 NEIGHBOURS = {
     "bike-delivery.md": "# Bike delivery\n\nWe send your new bike assembled, in a box.\n",
-    "trade-in.md": "# Trade in\n\nSend us your old bike back and we take its value off a new bike.\n",
+    "trade-in.md": "# Trade in\n\nSend us your old bike back and we take its value off a "
+    "new bike.\n",
     "order-changes.md": "# Changing an order\n\nChanged your mind about a bike before we send it? "
     "Edit the order in your account.\n",
     "bike-care.md": "# Bike care\n\nOil the chain of your new bike every month.\n",
