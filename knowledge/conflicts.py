@@ -37,9 +37,9 @@ from pgvector import Vector
 from knowledge.models import Chunk, Contradiction, Document, KnowledgeBase
 from knowledge.sentences import Sentences
 
-# Passages this alike may speak of the same subject; the sentences decide. Lower than
-# search's bar for a restatement (0.85): a fact changed amid other text is still found,
-# and the sentence checks are cheap (1,360 passages: 9,000 pairs, 2 s on a quiet machine).
+# Passages this alike (or this near a sentence giving a value) may speak of the same
+# subject; the sentences decide. Lower than search's bar for a restatement (0.85): a fact
+# changed amid other text is still found, and the sentence checks are cheap.
 PASSAGE_SIMILARITY = 0.6
 NEIGHBOURS = 10
 # Sentences stating one thing with two values score 0.94-0.98 ("within 14/30 days"); one
@@ -172,8 +172,10 @@ def contradictions_store(*, chunk_ids: Sequence[int]) -> None:
         chunk.pk: chunk
         for chunk in Chunk.objects.filter(pk__in=chunk_ids)
         .exclude(sentences=[])
-        .only("pk", "knowledge_base_id", "sentences", "sentence_embeddings")
+        .only("pk", "knowledge_base_id", "embedding", "sentences", "sentence_embeddings")
     }
+    if not indexed:  # a document without a readable sentence, or none indexed
+        return
     pairs = _passages_near_values(chunks=list(indexed.values()))
     compared = indexed | {
         chunk.pk: chunk
@@ -269,11 +271,11 @@ WHERE neighbour.distance <= %(distance)s
 
 
 def _passages_near_values(*, chunks: Sequence[Chunk]) -> set[tuple[int, int]]:
-    """Each passage with itself, and with the passages nearest each of its sentences that
-    gives a value (HNSW): a page about many things may state one of them in a sentence
-    its own vector says little of. Each pair once."""
+    """Each passage with itself, with its nearest alike passages, and with the passages
+    nearest each of its sentences that gives a value (HNSW): a page about many things may
+    state one of them in a sentence its own vector says little of. Each pair once."""
     pairs = {(chunk.pk, chunk.pk) for chunk in chunks}
-    valued = [
+    valued = [(chunk, chunk.embedding) for chunk in chunks] + [
         (chunk, vector)
         for chunk in chunks
         for text, vector in zip(
@@ -283,8 +285,6 @@ def _passages_near_values(*, chunks: Sequence[Chunk]) -> set[tuple[int, int]]:
         )
         if _claim(text).quantities or _claim(text).negated
     ]
-    if not valued:
-        return pairs
     with transaction.atomic(), connection.cursor() as cursor:
         # Local to the transaction: the index scan goes on past other knowledge bases' chunks.
         cursor.execute(
