@@ -59,7 +59,7 @@ from assistant.rails.grounding import SentenceSplitter
 from assistant.rails.input_rails import InputVerdict, input_rails
 from assistant.rails.output_rails import OutputRails, Violation
 from assistant.rails.personal_data import personal_data_redact
-from assistant.selectors import conversation_so_far, policy_for_conversation
+from assistant.selectors import conversation_so_far, knowledge_language, policy_for_conversation
 from assistant.threads import in_thread
 from assistant.vault import conversation_placeholders
 from knowledge.search import Hit, chunk_search
@@ -109,6 +109,7 @@ class Asked(NamedTuple):
     history: list[Message]  # the recent turns before it
     verdict: InputVerdict
     trigger: Trigger | None  # why it must go to a person now (None once one has it)
+    articles_language: str  # the language most of the workspace's help articles are in
 
     @property
     def gets_reply(self) -> bool:
@@ -237,7 +238,7 @@ async def answer(
         reply=reply,
         asked=asked,
         decision=decision,
-        shown=_shown(decision=decision, asked=asked, text=numbered.text, hits=found.hits),
+        shown=_shown(decision=decision, asked=asked, text=numbered.text),
         cited=[found.sources[index] for index in numbered.cited]
         if decision.outcome == Message.Outcome.ANSWERED
         else [],
@@ -354,7 +355,7 @@ async def _found_and_drafted(
     return found, draft
 
 
-def _shown(*, decision: Decision, asked: Asked, text: str, hits: Sequence[Hit]) -> str:
+def _shown(*, decision: Decision, asked: Asked, text: str) -> str:
     """What the customer reads, in their language unless it is the answer itself."""
     match decision.outcome:
         case Message.Outcome.ANSWERED:
@@ -363,7 +364,7 @@ def _shown(*, decision: Decision, asked: Asked, text: str, hits: Sequence[Hit]) 
             return _refusal(policy=asked.policy, company=asked.company, question=asked.text)
         case Message.Outcome.FAILED:
             return in_customer_language(FAILED_MESSAGE, text=asked.text)
-    return _dont_know(question=asked.text, hits=hits)
+    return _dont_know(question=asked.text, articles_language=asked.articles_language)
 
 
 async def _finish(
@@ -410,15 +411,14 @@ async def _finish(
         raise
 
 
-def _dont_know(*, question: str, hits: Sequence[Hit]) -> str:
+def _dont_know(*, question: str, articles_language: str) -> str:
     """In the customer's language; it says so when the articles are in another one, as
-    then the search cannot have matched the customer's words."""
+    then the search cannot have matched the customer's words. The articles' language is
+    the help center's (most of its passages), not that of the passages found: a French
+    question finds the one Spanish page of an English help center before the others."""
     language = customer_language(questions=[question])
-    # One language for all the passages found, or none is named (a mixed help center).
-    found = {customer_language(questions=[hit.text]) for hit in hits[:SOURCES_PER_ANSWER]}
-    articles = found.pop() if len(found) == 1 else language
-    if articles != language and articles in LANG_INFO:
-        name = get_language_info(articles)["name_translated"]
+    if articles_language != language and articles_language in LANG_INFO:
+        name = get_language_info(articles_language)["name_translated"]
         return in_language(OTHER_LANGUAGE_MESSAGE, language=language, language_name=name)
     return in_language(DONT_KNOW_MESSAGE, language=language)
 
@@ -490,6 +490,7 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
         history=so_far[-HISTORY_TURNS:],
         verdict=verdict,
         trigger=trigger,
+        articles_language=knowledge_language(workspace_id=current.workspace_id),
     )
 
 

@@ -14,12 +14,16 @@ one that the other does not give, or when one says exactly what the other says, 
 ("can"/"cannot"); a negation that comes with other words or values is a condition's
 ("if it was not damaged…, 30 days"), and the two sentences are two cases.
 
-Only what the assistant may answer from is compared: archived documents, notices outside
-their period and quarantined passages are left out.
+Each passage is compared with its neighbours when it is indexed, and what is found is
+stored (`Contradiction`, both ways round): search drops a passage a newer document
+contradicts without comparing anything per question, and the Conflicts page reads the
+list. Only what the assistant may answer from is listed: archived documents, notices
+outside their period and quarantined passages are left out when it is read, as the dates
+that decide which side is newer are, so an admin's change needs no new comparison.
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,14 +31,15 @@ from functools import lru_cache
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from pgvector import Vector
 
-from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.models import Chunk, Contradiction, Document, KnowledgeBase
 from knowledge.sentences import Sentences
 
-# Passages this alike may speak of the same subject; the sentences decide. Lower than
-# search's bar for a restatement (0.85): a fact changed amid other text is still found,
-# and the sentence checks are cheap (1,360 passages: 9,000 pairs, 2 s on a quiet machine).
+# Passages this alike (or this near a sentence giving a value) may speak of the same
+# subject; the sentences decide. Lower than search's bar for a restatement (0.85): a fact
+# changed amid other text is still found, and the sentence checks are cheap.
 PASSAGE_SIMILARITY = 0.6
 NEIGHBOURS = 10
 # Sentences stating one thing with two values score 0.94-0.98 ("within 14/30 days"); one
@@ -45,6 +50,7 @@ SENTENCE_SIMILARITY = 0.75
 SAME_WORDS = 0.75
 # A statement names what it is about: two table cells ("20-30 minutes") are no statements.
 SUBJECT_WORDS = 2
+VALUE_LENGTH = Contradiction._meta.get_field("value").max_length
 
 _NUMBER_WORDS = {
     word: Decimal(value)
@@ -159,50 +165,126 @@ class Conflict:
         return self.first if first > second else self.second
 
 
+def contradictions_store(*, chunk_ids: Sequence[int]) -> None:
+    """Finds and stores the contradictions of newly indexed passages with their knowledge
+    base's (themselves and each other included), in the caller's transaction."""
+    indexed = {
+        chunk.pk: chunk
+        for chunk in Chunk.objects.filter(pk__in=chunk_ids)
+        .exclude(sentences=[])
+        .only("pk", "knowledge_base_id", "embedding", "sentences", "sentence_embeddings")
+    }
+    if not indexed:  # a document without a readable sentence, or none indexed
+        return
+    pairs = _passages_near_values(chunks=list(indexed.values()))
+    compared = indexed | {
+        chunk.pk: chunk
+        for chunk in Chunk.objects.filter(
+            pk__in={pk for pair in pairs for pk in pair} - set(indexed)
+        )
+        .exclude(sentences=[])
+        .only("pk", "sentences", "sentence_embeddings")
+    }
+    found = [
+        contradiction
+        for first, second in sorted(pairs)
+        if first in compared and second in compared
+        for contradiction in _both_ways(compared[first], compared[second])
+    ]
+    Contradiction.objects.bulk_create(found, ignore_conflicts=True)
+
+
+def _both_ways(first: Chunk, second: Chunk) -> Iterator[Contradiction]:
+    first_sentences = Sentences.unpacked(texts=first.sentences, packed=first.sentence_embeddings)
+    second_sentences = Sentences.unpacked(texts=second.sentences, packed=second.sentence_embeddings)
+    for i, j, (first_value, second_value) in _sentence_conflicts(
+        first_sentences, second_sentences, same_passage=first.pk == second.pk
+    ):
+        yield Contradiction(
+            chunk=first,
+            sentence=i,
+            value=first_value[:VALUE_LENGTH],
+            other_chunk=second,
+            other_sentence=j,
+            other_value=second_value[:VALUE_LENGTH],
+        )
+        yield Contradiction(
+            chunk=second,
+            sentence=j,
+            value=second_value[:VALUE_LENGTH],
+            other_chunk=first,
+            other_sentence=i,
+            other_value=first_value[:VALUE_LENGTH],
+        )
+
+
 def knowledge_base_conflicts(*, knowledge_base: KnowledgeBase, today: date) -> list[Conflict]:
     """Pairs of sentences of the knowledge base that give the same thing different values,
     among the passages searched on `today`."""
-    pairs = _similar_passages(knowledge_base=knowledge_base)
-    chunks = {
-        chunk.pk: chunk
-        for chunk in Chunk.objects.filter(
-            pk__in={chunk_id for pair in pairs for chunk_id in pair},
-            document__archived=False,
+    searched = (
+        Q(document__archived=False, quarantined=False)
+        & (Q(document__valid_from__isnull=True) | Q(document__valid_from__lte=today))
+        & (Q(document__valid_until__isnull=True) | Q(document__valid_until__gte=today))
+    )
+    chunks = Chunk.objects.filter(searched, knowledge_base=knowledge_base)
+    contradictions = (
+        Contradiction.objects.filter(chunk__in=chunks, other_chunk__in=chunks)
+        # Each pair once: stored both ways round.
+        .filter(
+            Q(chunk_id__lt=F("other_chunk_id"))
+            | Q(chunk_id=F("other_chunk_id"), sentence__lt=F("other_sentence"))
         )
-        .filter(Q(document__valid_from__isnull=True) | Q(document__valid_from__lte=today))
-        .filter(Q(document__valid_until__isnull=True) | Q(document__valid_until__gte=today))
-        .exclude(sentences=[])
-        .select_related("document")
-        .only("pk", "sentences", "sentence_embeddings", "document")
-    }
+        .select_related("chunk__document", "other_chunk__document")
+        .order_by("chunk_id", "sentence", "other_chunk_id", "other_sentence")
+    )
     conflicts = [
-        conflict
-        for first, second in sorted(pairs)
-        if first in chunks and second in chunks
-        for conflict in _passage_conflicts(chunks[first], chunks[second])
+        Conflict(
+            first=_statement(contradiction.chunk, contradiction.sentence),
+            second=_statement(contradiction.other_chunk, contradiction.other_sentence),
+            first_value=contradiction.value,
+            second_value=contradiction.other_value,
+        )
+        for contradiction in contradictions
     ]
     return sorted(
         conflicts, key=lambda c: (c.first.document.title, c.second.document.title, c.first.chunk_id)
     )
 
 
-_SIMILAR_PASSAGES_SQL = """
-SELECT chunk.id, neighbour.id
-FROM knowledge_chunk chunk
+def _statement(chunk: Chunk, sentence: int) -> Statement:
+    return Statement(chunk.sentences[sentence], chunk.document, chunk.pk)
+
+
+_PASSAGES_NEAR_SQL = """
+SELECT value.chunk_id, neighbour.id
+FROM unnest(%(chunk_ids)s::bigint[], %(knowledge_base_ids)s::bigint[], %(vectors)s::vector[])
+    AS value(chunk_id, knowledge_base_id, embedding)
 CROSS JOIN LATERAL (
-    SELECT other.id, other.embedding <=> chunk.embedding AS distance
+    SELECT other.id, other.embedding <=> value.embedding AS distance
     FROM knowledge_chunk other
-    WHERE other.knowledge_base_id = chunk.knowledge_base_id AND NOT other.quarantined
-    ORDER BY other.embedding <=> chunk.embedding
+    WHERE other.knowledge_base_id = value.knowledge_base_id
+    ORDER BY other.embedding <=> value.embedding
     LIMIT %(neighbours)s
 ) neighbour
-WHERE chunk.knowledge_base_id = %(knowledge_base_id)s AND NOT chunk.quarantined
-    AND neighbour.distance <= %(distance)s
+WHERE neighbour.distance <= %(distance)s
 """
 
 
-def _similar_passages(*, knowledge_base: KnowledgeBase) -> set[tuple[int, int]]:
-    """Each passage with itself and with its nearest alike neighbours (HNSW), each pair once."""
+def _passages_near_values(*, chunks: Sequence[Chunk]) -> set[tuple[int, int]]:
+    """Each passage with itself, with its nearest alike passages, and with the passages
+    nearest each of its sentences that gives a value (HNSW): a page about many things may
+    state one of them in a sentence its own vector says little of. Each pair once."""
+    pairs = {(chunk.pk, chunk.pk) for chunk in chunks}
+    valued = [(chunk, chunk.embedding) for chunk in chunks] + [
+        (chunk, vector)
+        for chunk in chunks
+        for text, vector in zip(
+            chunk.sentences,
+            Sentences.unpacked(texts=chunk.sentences, packed=chunk.sentence_embeddings).vectors,
+            strict=True,
+        )
+        if _claim(text).quantities or _claim(text).negated
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         # Local to the transaction: the index scan goes on past other knowledge bases' chunks.
         cursor.execute(
@@ -211,35 +293,16 @@ def _similar_passages(*, knowledge_base: KnowledgeBase) -> set[tuple[int, int]]:
             [str(NEIGHBOURS * 4)],
         )
         cursor.execute(
-            _SIMILAR_PASSAGES_SQL,
+            _PASSAGES_NEAR_SQL,
             {
-                "knowledge_base_id": knowledge_base.pk,
+                "chunk_ids": [chunk.pk for chunk, _ in valued],
+                "knowledge_base_ids": [chunk.knowledge_base_id for chunk, _ in valued],
+                "vectors": [Vector(vector).to_text() for _, vector in valued],
                 "neighbours": NEIGHBOURS,
                 "distance": 1 - PASSAGE_SIMILARITY,
             },
         )
-        return {(min(pair), max(pair)) for pair in cursor.fetchall()}
-
-
-def _passage_conflicts(first: Chunk, second: Chunk) -> list[Conflict]:
-    first_sentences = Sentences.unpacked(texts=first.sentences, packed=first.sentence_embeddings)
-    second_sentences = Sentences.unpacked(texts=second.sentences, packed=second.sentence_embeddings)
-    return [
-        Conflict(
-            first=Statement(first_sentences.texts[i], first.document, first.pk),
-            second=Statement(second_sentences.texts[j], second.document, second.pk),
-            first_value=values[0],
-            second_value=values[1],
-        )
-        for i, j, values in _sentence_conflicts(
-            first_sentences, second_sentences, same_passage=first.pk == second.pk
-        )
-    ]
-
-
-def passages_disagree(first: Sentences, second: Sentences) -> bool:
-    """Two passages give one thing two values somewhere (search drops the older one)."""
-    return next(_sentence_conflicts(first, second, same_passage=False), None) is not None
+        return pairs | {(min(pair), max(pair)) for pair in cursor.fetchall()}
 
 
 def _sentence_conflicts(

@@ -1,6 +1,8 @@
 """A document's effective date, read from its own text ("Effective 1 March 2025",
-"Last updated: 2025-03-01", "Published March 1, 2025"), and a temporary notice's period
-("From 20 December to 5 January", "Valid until 31 January 2026").
+"Last updated: 2025-03-01", "Published March 1, 2025", and so in the other languages
+Keel replies in: "Vigente desde el 1 de septiembre de 2025", "Stand: 1. März 2025"), and
+a temporary notice's period ("From 20 December to 5 January", "Valid until 31 January
+2026").
 
 The cue words find the date; dateparser (a well-kept parser of dates written many ways)
 reads it. When a document states several, the latest counts: a page effective in March
@@ -32,10 +34,28 @@ _CUE = (
     r"|(?:last\s+)?(?:updated|reviewed|revised|modified)(?:\s+on)?"
     r"|published(?:\s+on)?"
 )
+# The other languages Keel replies in (settings.LANGUAGES): a page in one of them states
+# its date in its own words, its month named in them ("1 de septiembre de 2025",
+# "1. März 2025"); dateparser tells a month's name from any other word.
+_CUE_ELSEWHERE = (
+    r"vigente\s+desde(?:\s+el)?|en\s+vigor\s+desde(?:\s+el)?|actualizado(?:\s+el)?"  # es
+    r"|última\s+actualización"
+    r"|gültig\s+ab|stand(?=\s*:)|zuletzt\s+aktualisiert(?:\s+am)?|aktualisiert\s+am"  # de
+    r"|en\s+vigueur\s+(?:depuis\s+le|à\s+compter\s+du|le)|mis\s+à\s+jour\s+le"  # fr
+    r"|dernière\s+mise\s+à\s+jour"
+    r"|em\s+vigor\s+desde|atualizado\s+em|última\s+atualização"  # pt
+    r"|in\s+vigore\s+dal|aggiornato\s+al|ultimo\s+aggiornamento"  # it
+    r"|geldig\s+vanaf|laatst\s+bijgewerkt(?:\s+op)?|bijgewerkt\s+op"  # nl
+)
+_WORDED_DATE = r"\d{1,2}(?:\.|er|º)?\s+(?:de\s+)?[^\W\d_]{3,}\.?\s+(?:de\s+)?\d{4}"
 _STATED = re.compile(
-    rf"\b(?:{_CUE})\s*[:\-\u2013\u2014]?\s*(?:on\s+)?(?P<date>{_DATE})\b", re.IGNORECASE
+    rf"\b(?:{_CUE}|{_CUE_ELSEWHERE})\s*[:\-\u2013\u2014]?\s*(?:on\s+)?"
+    rf"(?P<date>{_DATE}|{_WORDED_DATE})\b",
+    re.IGNORECASE,
 )
 _PARSER_SETTINGS = {"PREFER_DAY_OF_MONTH": "first", "REQUIRE_PARTS": ["month", "year"]}
+# English first: a date in digits reads month first, as it did before other languages.
+_OTHER_LANGUAGES = ["es", "de", "fr", "pt", "it", "nl"]
 
 # A period's ends may leave out the year ("20 December"): the notice's own date tells it.
 _PERIOD_DATE = (
@@ -82,7 +102,9 @@ def stated_effective_date(text: str) -> date | None:
 
 
 def _parsed(written: str) -> date | None:
-    parsed = dateparser.parse(written, languages=["en"], settings=_PARSER_SETTINGS)
+    parsed = dateparser.parse(
+        written, languages=["en"], settings=_PARSER_SETTINGS
+    ) or dateparser.parse(written, languages=_OTHER_LANGUAGES, settings=_PARSER_SETTINGS)
     return parsed.date() if parsed else None
 
 

@@ -26,6 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from knowledge.chunking import ChunkDraft, sections_chunk
+from knowledge.conflicts import contradictions_store
 from knowledge.dates import Period, stated_period
 from knowledge.embeddings import texts_embed
 from knowledge.languages import text_language
@@ -314,6 +315,7 @@ def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]
             )
         Document.objects.bulk_update(failed, fields=FAILED_FIELDS)
         Document.objects.bulk_update(indexed, fields=INDEXED_FIELDS)
+        contradictions_store(chunk_ids=[chunk.pk for chunk in chunks])
         # Receivers may quarantine chunks: in this transaction, before anyone can search them.
         for document in indexed:
             chunks_stored.send(

@@ -199,3 +199,30 @@ class Lexeme(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lexeme} ({self.language}): {self.chunks}"
+
+
+class Contradiction(models.Model):
+    """A sentence of a passage giving a value that a sentence of another passage (or of
+    the same one) gives differently (`knowledge.conflicts`), found when the later of the
+    two passages was indexed. Stored both ways round: search drops the older document's
+    passage whichever question retrieved it, and the Conflicts page lists the pairs,
+    neither comparing passages per request. Which side is newer, and whether it may be
+    answered from (archived, a notice's period, quarantine), is decided when read."""
+
+    chunk = models.ForeignKey(Chunk, on_delete=models.CASCADE, related_name="contradictions")
+    sentence = models.PositiveIntegerField()  # its index in `chunk.sentences`
+    value = models.CharField(max_length=200)  # as written: "14 days", "yes"
+    other_chunk = models.ForeignKey(Chunk, on_delete=models.CASCADE, related_name="+")
+    other_sentence = models.PositiveIntegerField()
+    other_value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chunk", "sentence", "other_chunk", "other_sentence"],
+                name="contradiction_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chunk_id}:{self.sentence} {self.value} / {self.other_value}"

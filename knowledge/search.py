@@ -35,9 +35,14 @@ Passages of an archived document are dropped there too (kept, never answered fro
 so are those of a temporary notice outside its period (`Document.valid_from`/`valid_until`):
 neither answers, nor outranks a passage as its newer restatement.
 A superseded page is often rewritten, not restated (the passages then score below that
-bar): so, sentence by sentence, a passage that gives a value that a passage of a newer
-document among the best gives differently ("within 14 days" against "within 30 days",
-`knowledge.conflicts`, the same test as the admins' Conflicts page) is dropped too.
+bar), and the newer page's passage need not be among this question's best at all (it
+speaks of more things, or in other words): so a passage is dropped too when one of its
+sentences gives a value that a sentence of any newer, searchable document of its
+knowledge base gives differently ("within 14 days" against "within 30 days",
+`knowledge.conflicts`, the test of the admins' Conflicts page). Those pairs are found
+when a passage is indexed and stored (`Contradiction`), so a question reads them, never
+compares passages. The whole passage goes, not only its sentence: what is left of a
+superseded page beside it is as old, and a quote never reads a passage with a hole in it.
 """
 
 from collections.abc import Sequence
@@ -51,7 +56,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 from pgvector import Vector
 
-from knowledge.conflicts import passages_disagree
 from knowledge.embeddings import query_embed
 from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
 from knowledge.models import KnowledgeBase
@@ -204,8 +208,20 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
                 AND %(today)s::date BETWEEN coalesce(newer_document.valid_from, '-infinity')
                     AND coalesce(newer_document.valid_until, 'infinity')
         )
+        AND NOT EXISTS (  -- a value a newer document's passage gives differently, anywhere
+            SELECT 1
+            FROM knowledge_contradiction contradiction
+            JOIN knowledge_chunk newer ON newer.id = contradiction.other_chunk_id
+            JOIN knowledge_document newer_document ON newer_document.id = newer.document_id
+            WHERE contradiction.chunk_id = chunk.id
+                AND newer_document.effective_date > document.effective_date
+                AND NOT newer.quarantined
+                AND NOT newer_document.archived
+                AND %(today)s::date BETWEEN coalesce(newer_document.valid_from, '-infinity')
+                    AND coalesce(newer_document.valid_until, 'infinity')
+        )
     ORDER BY fused.score DESC
-    LIMIT %(pool)s
+    LIMIT %(k)s
 )
 SELECT chunk.id, document.id, document.title, document.url, chunk.heading, chunk.page,
        chunk.text, fresh.score, vector_hits.similarity, keyword_hits.score,
@@ -254,34 +270,13 @@ def chunk_search(
                 "keyword_budget": settings.KEEL_KEYWORD_BUDGET,
                 "rrf_k": RRF_K,
                 "pool": k * SUPERSEDED_POOL,
+                "k": k,
                 "same_passage": SAME_PASSAGE_SIMILARITY,
                 "today": timezone.localdate(),
             },
         )
         rows = cursor.fetchall()
-    hits = [Hit(*row[:-2], stored_sentences=_stored(*row[-2:])) for row in rows]
-    return _without_superseded_values(hits)[:k]
-
-
-def _without_superseded_values(hits: list[Hit]) -> list[Hit]:
-    """The hits but those giving a value that a newer document's hit gives differently."""
-    return [
-        hit
-        for hit in hits
-        if not any(
-            _newer(other, than=hit) and passages_disagree(hit.sentences, other.sentences)
-            for other in hits
-        )
-    ]
-
-
-def _newer(hit: Hit, *, than: Hit) -> bool:
-    return (
-        hit.document_id != than.document_id
-        and hit.effective_date is not None
-        and than.effective_date is not None
-        and hit.effective_date > than.effective_date
-    )
+    return [Hit(*row[:-2], stored_sentences=_stored(*row[-2:])) for row in rows]
 
 
 def _stored(texts: list[str], packed: bytes) -> Sentences | None:

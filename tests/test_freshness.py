@@ -69,6 +69,13 @@ def help_center(folder):
         ("Effective from June 2025", date(2025, 6, 1)),
         # The latest stated date counts: the page was revised after it took effect.
         ("Effective 1 March 2024. Last updated 10/02/2025.", date(2025, 10, 2)),
+        # In the other languages Keel replies in, their month names too.
+        ("**Vigente desde el 1 de septiembre de 2025.**", date(2025, 9, 1)),
+        ("Stand: 1. März 2025", date(2025, 3, 1)),
+        ("Mis à jour le 3 février 2025", date(2025, 2, 3)),
+        ("Laatst bijgewerkt op 4 juni 2024", date(2024, 6, 4)),
+        ("Updated March 2025 prices: see below.", date(2025, 3, 1)),
+        ("Updated 3 widgets 2025", None),  # a word that names no month
         ("Effective immediately, returns are free.", None),
         ("Order 2025-01-01 shipped.", None),  # a date without a cue is not the page's
         ("", None),
@@ -205,3 +212,82 @@ async def test_the_answer_quotes_the_newest_value_only(tmp_path, transactional_d
 
     assert "14 days" in answer.text
     assert "30 days" not in answer.text
+
+
+# The old page answers the question in its words; the newer page gives the period among
+# other store rules, in other words, and ranks below three other pages for it.
+BIKE_RETURNS_2022 = """# Sending a bike back
+
+Effective 1 June 2022.
+
+Changed your mind about your new bike? Bikes can be returned within 14 days of purchase.
+"""
+STORE_RULES = """# Store rules
+
+Last updated: 2025-02-01
+
+Our stores open at 9:00 on weekdays and at 10:00 on Saturdays.
+Gift wrapping is free at the till. We match any local shop's advertised price.
+Bikes can be returned within 30 days of purchase.
+Loyalty members collect one point for every dollar spent in our stores.
+Dogs on a lead are welcome in every store.
+"""
+NEIGHBOURS = {
+    "bike-delivery.md": "# Bike delivery\n\nWe send your new bike assembled, in a box.\n",
+    "trade-in.md": "# Trade in\n\nSend us your old bike back and we take its value off a "
+    "new bike.\n",
+    "order-changes.md": "# Changing an order\n\nChanged your mind about a bike before we send it? "
+    "Edit the order in your account.\n",
+    "bike-care.md": "# Bike care\n\nOil the chain of your new bike every month.\n",
+}
+BIKE_QUESTION = "Changed my mind about my new bike: how many days do I have to send it back?"
+
+
+def store_help_center(folder):
+    folder.mkdir()
+    for name, text in {
+        "bike-returns-2022.md": BIKE_RETURNS_2022,
+        "store-rules.md": STORE_RULES,
+        **NEIGHBOURS,
+    }.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.mark.django_db
+def test_search_drops_a_value_a_newer_page_gives_differently_though_not_found_with_it(
+    tmp_path, knowledge_base
+):
+    ingest(store_help_center(tmp_path / "help"), knowledge_base)
+
+    hits = chunk_search(knowledge_bases=[knowledge_base], query=BIKE_QUESTION, k=1)
+
+    assert "14 days" not in " ".join(hit.text for hit in hits)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "newer_page",
+    [
+        {"archived": True},
+        {"valid_from": date(2020, 1, 1), "valid_until": date(2020, 2, 1)},  # a notice, over
+        {"effective_date": None},  # undated: nothing says it is newer
+    ],
+)
+def test_only_a_dated_searchable_newer_page_supersedes(tmp_path, knowledge_base, newer_page):
+    ingest(store_help_center(tmp_path / "help"), knowledge_base)
+    Document.objects.filter(source__endswith="store-rules.md").update(**newer_page)
+
+    hits = chunk_search(knowledge_bases=[knowledge_base], query=BIKE_QUESTION, k=1)
+
+    assert "14 days" in " ".join(hit.text for hit in hits)
+
+
+@pytest.mark.django_db
+def test_an_undated_page_is_never_dropped(tmp_path, knowledge_base):
+    ingest(store_help_center(tmp_path / "help"), knowledge_base)
+    Document.objects.filter(source__endswith="bike-returns-2022.md").update(effective_date=None)
+
+    hits = chunk_search(knowledge_bases=[knowledge_base], query=BIKE_QUESTION, k=1)
+
+    assert "14 days" in " ".join(hit.text for hit in hits)

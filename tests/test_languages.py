@@ -6,7 +6,8 @@ from channels.db import database_sync_to_async
 
 from assistant.models import Message
 from tests.chat import ChatClient, one_question, visible_text
-from tests.factories import PolicyVersionFactory
+from tests.commands import ingest
+from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
@@ -115,3 +116,45 @@ async def test_a_message_over_the_limit_is_told_so_in_its_language(demo_help_cen
 
     await chat.until("Il tuo messaggio è lungo 59 caratteri; il limite è 40.")
     await chat.close()
+
+
+# An English help center with one longer Spanish page: a French question's nearest
+# passages are the Spanish page's.
+ENGLISH_PAGES = {
+    "delivery.md": "# Delivery\n\nParcels reach most addresses within three working days.\n",
+    "refunds.md": "# Refunds\n\nWe refund returned items within ten working days.\n",
+    "warranty.md": "# Warranty\n\nFrames are covered for five years against defects.\n",
+    "sizes.md": "# Sizes\n\nChoose a frame by your height; our size chart lists each model.\n",
+    "repairs.md": "# Repairs\n\nOur workshop services any bike, booked online.\n",
+}
+SPANISH_PAGE = """# Ayuda en español
+
+## Tiendas
+Nuestras tiendas abren de lunes a sábado, de 9 a 19 horas, y cierran los domingos.
+
+## Pedidos
+Puedes seguir tu pedido en tu cuenta, en la sección de pedidos recientes.
+
+## Pagos
+Aceptamos tarjetas de crédito, transferencias y pagos a plazos sin intereses.
+
+## Contacto
+Nuestro equipo responde a los mensajes de la comunidad en un día laborable.
+"""
+
+
+async def test_dont_know_names_the_language_most_articles_are_in(tmp_path, transactional_db):
+    """Not the language of the passages found: here the one Spanish page."""
+    knowledge_base = await database_sync_to_async(KnowledgeBaseFactory)()
+    for name, text in {**ENGLISH_PAGES, "ayuda.md": SPANISH_PAGE}.items():
+        (tmp_path / name).write_text(text)
+    await database_sync_to_async(ingest)(tmp_path, knowledge_base)
+    workspace = await database_sync_to_async(lambda: knowledge_base.workspace)()
+
+    await one_question(
+        workspace.public_key, "Quelle est la population de la ville de Lyon en France ?"
+    )
+
+    reply = await last_reply(workspace)
+    assert reply.outcome == Message.Outcome.DONT_KNOW
+    assert "qui sont rédigés en Anglais" in reply.text

@@ -118,7 +118,8 @@ def test_the_migration_restems_chunks_indexed_before_languages(help_center, know
         assert cursor.fetchone()[0] == 0  # English stems: "reembolsamo"
 
     executor = MigrationExecutor(connection)
-    executor.migrate([("knowledge", "0011_lexeme")])
+    # Up to the latest: search reads tables added after 0010 too.
+    executor.migrate(executor.loader.graph.leaf_nodes("knowledge"))
 
     assert Document.objects.get(title="Reembolsos").language == "es"
     assert (
