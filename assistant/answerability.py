@@ -27,14 +27,21 @@ from assistant.escalation import customer_language
 from knowledge.embeddings import query_embed
 from knowledge.languages import word_stem
 from knowledge.search import Hit
+from knowledge.selectors import lexeme_chunks
 
 # LogisticRegression (balanced classes) on 3,528 doc2dial passages, 591 answering: held-out
 # ROC AUC 0.895 per passage, 0.974 per question (see docs/benchmarks.md). The passage's own
 # cosine, whether the full-text search found it, and the rarest question word it lacks
 # were fitted too, and added nothing.
 # `python -m bench answerability` refits and prints these.
-INTERCEPT = -6.15
-WEIGHTS = {"sentence": 7.98, "coverage": 1.50, "margin": 5.52}
+INTERCEPT = -4.98
+WEIGHTS = {
+    "sentence": 7.49,
+    "coverage": 0.76,
+    "margin": 6.26,
+    "absent": -1.48,
+    "unknown": -1.93,
+}
 # The policy's confidence threshold is how likely an answer must be right; a question is
 # judged unanswerable below this share of it. At the whole threshold (0.20 by default) the
 # demo help center's own questions lost 5 of 30 (paraphrases such as "a voucher" for a
@@ -75,15 +82,20 @@ def answerable_below(*, confidence_threshold: float) -> float:
 
 def answerability_judge(*, question: str, sources: Sequence[Hit]) -> Judgement:
     """The judgement of the best of `sources` (the search's hits, best first). Embeds the
-    question (cached: the search embedded it) and reads no database."""
+    question (cached: the search embedded it) and reads the database once: which of the
+    question's words the sources' knowledge bases hold."""
     if not sources:
         return NOTHING_TO_JUDGE
     language = customer_language(questions=[question])
+    language = language if language in _LANGUAGES else "en"
     features = sources_features(
         question=question,
         question_vector=query_embed(query=question),
-        language=language if language in _LANGUAGES else "en",
+        language=language,
         sources=sources,
+        lexemes=lexeme_chunks(
+            text=question, language=language, document_ids=[hit.document_id for hit in sources]
+        ),
     )
     return max(
         (
@@ -95,16 +107,25 @@ def answerability_judge(*, question: str, sources: Sequence[Hit]) -> Judgement:
 
 
 def sources_features(
-    *, question: str, question_vector: np.ndarray, language: str, sources: Sequence[Hit]
+    *,
+    question: str,
+    question_vector: np.ndarray,
+    language: str,
+    sources: Sequence[Hit],
+    lexemes: dict[str, int] | None,
 ) -> list[dict[str, float]]:
     """Each source's features, in order: sentence, its closest sentence's cosine;
     coverage, the rarity-weighted share of the question's words it holds (title and
-    heading included); margin, the best passage's cosine over the next one's (the same
-    for all)."""
+    heading included); margin, the best passage's cosine over the next one's; absent, the
+    rarity-weighted share of the question's words no passage of the knowledge base holds
+    (`lexemes`: each word's chunks there, None if unknown), and unknown, the rarity of the
+    rarest of them ("halal" weighs more than "shut"). Margin, absent and unknown are the
+    same for all."""
     rarity = word_rarity(text=question, language=language)
     total = sum(rarity.values())
     similarities = sorted((float(hit.similarity or 0.0) for hit in sources), reverse=True)
     margin = similarities[0] - (similarities[1] if len(similarities) > 1 else 0.0)
+    absent, unknown = _knowledge_base_rarity(rarity=rarity, lexemes=lexemes or {})
     features = []
     for hit in sources:
         vectors = hit.sentences.vectors
@@ -115,9 +136,23 @@ def sources_features(
                 "sentence": float(np.max(vectors @ question_vector)) if len(vectors) else 0.0,
                 "coverage": covered / total if total else 0.0,
                 "margin": margin,
+                "absent": absent,
+                "unknown": unknown,
             }
         )
     return features
+
+
+def _knowledge_base_rarity(
+    *, rarity: dict[str, float], lexemes: dict[str, int]
+) -> tuple[float, float]:
+    """Of the question's indexed words (stop words left out): the rarity-weighted share no
+    chunk holds, and the rarity of the rarest of those (a share of the most a word weighs)."""
+    weighed = {lexeme: rarity.get(lexeme, 0.0) for lexeme in lexemes}
+    total = sum(weighed.values())
+    missing = [weight for lexeme, weight in weighed.items() if not lexemes[lexeme]]
+    share = sum(missing) / total if total else 0.0
+    return share, max(missing, default=0.0) / COMMON_ZIPF
 
 
 def word_rarity(*, text: str, language: str) -> dict[str, float]:
