@@ -40,8 +40,6 @@ FOLDS = 4
 NEAR_MISS_SEED = 21
 # A near miss's word is drawn among the other services' words closest in frequency.
 NEAR_MISS_CHOICES = 5
-# The judgement's share of the default policy's threshold, where recall is reported.
-OPERATING_POINT = 0.10
 KINDS = ("own", "other", "near miss")
 SPECIFIC_ZIPF = 5.0
 
@@ -121,6 +119,10 @@ def _questions_report(*, pairs: list[Pair]) -> None:
     ones answered and the others not?"""
     from sklearn.metrics import roc_auc_score
 
+    from assistant.answerability import answerable_below
+    from assistant.models import PolicyVersion
+
+    shipped = answerable_below(confidence_threshold=PolicyVersion().confidence_threshold)
     best: dict[tuple[int, str], float] = {}
     found: dict[tuple[int, str], bool] = {}
     for pair in pairs:
@@ -134,7 +136,7 @@ def _questions_report(*, pairs: list[Pair]) -> None:
         labels = [1] * len(answerable) + [0] * len(unanswerable)
         auc = roc_auc_score(labels, [*answerable, *unanswerable])
         print(f"  against {len(unanswerable)} {kind}: ROC AUC {auc:.3f}")
-        for threshold in (OPERATING_POINT, 0.2, 0.3, 0.5):
+        for threshold in (shipped, 0.1, 0.2, 0.3, 0.5):
             print(
                 f"    threshold {threshold:.2f}: answerable answered "
                 f"{np.mean(answerable >= threshold):.1%}, {kind} judged unanswerable "
