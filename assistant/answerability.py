@@ -37,10 +37,11 @@ from knowledge.selectors import lexeme_chunks
 # LogisticRegression (balanced classes) on doc2dial's passages, with near-miss questions
 # made from its own (see bench/answerability.py), four folds of pages held out in turn:
 # per question, ROC AUC 0.956 against questions of another service, 0.890 against near
-# misses (0.972 and 0.818 without the knowledge base's words; docs/benchmarks.md). The
-# passage's own cosine, whether the full-text search found it, the rarest question word it
-# lacks, and whether it holds the question's word the fewest passages hold were fitted
-# too, and added nothing. `python -m bench answerability` refits and prints these.
+# misses (0.972 and 0.818 without the knowledge base's words; docs/benchmarks.md).
+# Whether the passage holds the question's word the fewest passages hold added nothing,
+# as the passage's own cosine, whether the full-text search found it and the rarest
+# question word it lacks did in the fit before. `python -m bench answerability` refits
+# and prints these.
 INTERCEPT = -4.98
 WEIGHTS = {
     "sentence": 7.49,

@@ -292,8 +292,8 @@ def _pairs(*, searches: list[Searched]) -> list[Pair]:
             gold = [hit for hit in hits if hit.document_title == question["doc_id"]]
             holding = [hit for hit in gold if question["answer"][:60] in hit.text]
             answering = (holding or gold)[:1] if kind == "own" else []
-            judged = [hit for hit in sources if hit not in answering]
-            judged = judged if kind != "own" else [h for h in judged if h not in gold]
+            # A near miss's gold page does not answer it either.
+            judged = [hit for hit in sources if kind != "own" or hit not in gold]
             features = sources_features(
                 question=text,
                 question_vector=query_embed(query=text),
