@@ -9,24 +9,39 @@ list with no passage on the subject, as `pipeline` judges it, is left out):
   answer, else the best found of that page) answers; the passages of other pages found
   beside it do not;
 - in another service's pages: none of the passages found answers (a question the help
-  center does not cover, as a customer asks it).
+  center does not cover, as a customer asks it);
+- a near miss, in its own service's pages: the question with its most specific word (the
+  one its gold passage shares with it that the fewest passages hold) replaced by a word of
+  about the same frequency in the language that other services' questions use and no
+  page of its own service holds: still on the subject, no longer answered there ("how do I
+  renew my license" becoming "how do I renew my pension"). None of the passages answers.
 
-A quarter of the pages, with their questions, is held out: the logistic is fitted on the
-rest and judged on them (per passage, and per question: its best passage, answerable in
-its own service with the gold page found, unanswerable in another), then refitted on all
-and printed as the constants to paste.
+The pages are cut into four folds, each question with its gold page: the logistic is fitted
+on three and judged on the fourth, in turn (per passage, and per question: its best
+passage, answerable in its own service with the gold page found, unanswerable in another or
+as a near miss), then refitted on all and printed as the constants to paste.
 """
 
 import gzip
 import json
+import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+_WORD = re.compile(r"[^\W_]+")
+
 DATA_DIR = Path("/work/shared/data/support")
 GOLD_DEPTH = 12  # how deep the gold page's passage is looked for
+FOLDS = 4
+NEAR_MISS_SEED = 21
+# A near miss's word is drawn among the other services' words closest in frequency.
+NEAR_MISS_CHOICES = 5
+KINDS = ("own", "other", "near miss")
+SPECIFIC_ZIPF = 5.0
 
 
 @dataclass
@@ -35,13 +50,15 @@ class Pair:
     page: str  # the question's gold page
     features: dict[str, float]
     answers: bool
-    own: bool  # searched in its own service's pages
+    kind: str  # "own": searched in its own service's pages; "other": in another's;
+    # "near miss": with its most specific word swapped, in its own
     score: float = 0.0
 
 
 def answerability_fit(*, data: Path = DATA_DIR) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
 
     from assistant.answerability import WEIGHTS
 
@@ -49,22 +66,23 @@ def answerability_fit(*, data: Path = DATA_DIR) -> None:
     names = list(WEIGHTS)
     features = np.array([[pair.features[name] for name in names] for pair in pairs])
     labels = np.array([pair.answers for pair in pairs])
-    pages = sorted({pair.page for pair in pairs})
-    held_pages = set(pages[::4])
-    held = np.array([pair.page in held_pages for pair in pairs])
-    model = LogisticRegression(class_weight="balanced").fit(features[~held], labels[~held])
-    scores = model.predict_proba(features)[:, 1]
+    pages = np.array([pair.page for pair in pairs])
+    scores = np.zeros(len(pairs))
+    for fitted, judged in GroupKFold(n_splits=FOLDS).split(features, labels, groups=pages):
+        model = LogisticRegression(class_weight="balanced").fit(features[fitted], labels[fitted])
+        scores[judged] = model.predict_proba(features[judged])[:, 1]
     for pair, score in zip(pairs, scores, strict=True):
         pair.score = float(score)
-    print(f"pairs {len(pairs)}, answering {int(labels.sum())}; held-out pages {len(held_pages)}")
-    print(f"held out, per passage: ROC AUC {roc_auc_score(labels[held], scores[held]):.3f}")
-    _questions_report(pairs=[pair for pair in pairs if pair.page in held_pages])
+    kinds = {kind: sum(pair.kind == kind for pair in pairs) for kind in KINDS}
+    print(f"pairs {len(pairs)} {kinds}, answering {int(labels.sum())}; {FOLDS} folds of pages")
+    print(f"held out, per passage: ROC AUC {roc_auc_score(labels, scores):.3f}")
+    _questions_report(pairs=pairs)
     model = LogisticRegression(class_weight="balanced").fit(features, labels)
     print(f"INTERCEPT = {model.intercept_[0]:.2f}")
-    weights = ",\n    ".join(
+    weights = ", ".join(
         f'"{name}": {weight:.2f}' for name, weight in zip(names, model.coef_[0], strict=True)
     )
-    print(f"WEIGHTS = {{\n    {weights},\n}}")
+    print(f"WEIGHTS = {{{weights}}}")
 
 
 def demo_check(*, project_root: Path) -> None:
@@ -101,36 +119,41 @@ def _questions_report(*, pairs: list[Pair]) -> None:
     ones answered and the others not?"""
     from sklearn.metrics import roc_auc_score
 
-    best: dict[tuple[int, bool], float] = {}
-    found: dict[tuple[int, bool], bool] = {}
+    from assistant.answerability import answerable_below
+    from assistant.models import PolicyVersion
+
+    shipped = answerable_below(confidence_threshold=PolicyVersion().confidence_threshold)
+    best: dict[tuple[int, str], float] = {}
+    found: dict[tuple[int, str], bool] = {}
     for pair in pairs:
-        key = (pair.question, pair.own)
+        key = (pair.question, pair.kind)
         best[key] = max(best.get(key, 0.0), pair.score)
         found[key] = found.get(key, False) or pair.answers
-    answerable = [best[key] for key in best if key[1] and found[key]]
-    unanswerable = [best[key] for key in best if not key[1]]
-    labels = [1] * len(answerable) + [0] * len(unanswerable)
-    auc = roc_auc_score(labels, answerable + unanswerable)
-    print(
-        f"held out, per question: {len(answerable)} answerable (gold page found), "
-        f"{len(unanswerable)} asked of another service; ROC AUC {auc:.3f}"
-    )
-    for threshold in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-        print(
-            f"  threshold {threshold:.1f}: answerable answered "
-            f"{np.mean(np.array(answerable) >= threshold):.0%}, others answered "
-            f"{np.mean(np.array(unanswerable) >= threshold):.0%}"
-        )
+    answerable = np.array([best[key] for key in best if key[1] == "own" and found[key]])
+    print(f"held out, per question: {len(answerable)} answerable (gold page found)")
+    for kind in ("other", "near miss"):
+        unanswerable = np.array([best[key] for key in best if key[1] == kind])
+        labels = [1] * len(answerable) + [0] * len(unanswerable)
+        auc = roc_auc_score(labels, [*answerable, *unanswerable])
+        print(f"  against {len(unanswerable)} {kind}: ROC AUC {auc:.3f}")
+        for threshold in (shipped, 0.1, 0.2, 0.3, 0.5):
+            print(
+                f"    threshold {threshold:.2f}: answerable answered "
+                f"{np.mean(answerable >= threshold):.1%}, {kind} judged unanswerable "
+                f"{np.mean(unanswerable < threshold):.1%}"
+            )
 
 
 @dataclass(frozen=True)
 class Searched:
     """A first-turn question and what the search found for it in its own service's pages
-    and in another's."""
+    and in another's; and its near miss, if one was made, and what that found."""
 
     question: dict
     own: list  # of Hit, best first
     other: list
+    near_miss: str | None = None
+    near: tuple = ()
 
 
 def _searches(*, data: Path) -> list[Searched]:
@@ -140,6 +163,8 @@ def _searches(*, data: Path) -> list[Searched]:
     services = sorted(knowledge_bases)
     with gzip.open(data / "questions.jsonl.gz", "rt") as lines:
         questions = [q for line in lines if (q := json.loads(line))["is_first_turn"]]
+    vocabularies = _vocabularies(knowledge_bases=knowledge_bases, questions=questions)
+    chooser = random.Random(NEAR_MISS_SEED)
     searched = []
     for question in tqdm(questions, desc="Searching", unit="question"):
         other = services[(services.index(question["domain"]) + 1) % len(services)]
@@ -149,34 +174,137 @@ def _searches(*, data: Path) -> list[Searched]:
             )
             for service in (question["domain"], other)
         }
-        searched.append(Searched(question, hits[question["domain"]], hits[other]))
+        near_miss = _near_miss(
+            question=question,
+            own=hits[question["domain"]],
+            vocabulary=vocabularies[question["domain"]],
+            chooser=chooser,
+        )
+        near = ()
+        if near_miss is not None:
+            near = tuple(
+                chunk_search(
+                    knowledge_bases=[knowledge_bases[question["domain"]]],
+                    query=near_miss,
+                    k=GOLD_DEPTH,
+                )
+            )
+        searched.append(Searched(question, hits[question["domain"]], hits[other], near_miss, near))
     return searched
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A service's indexed stems, with their chunks, and the words other services'
+    questions use that none of its pages holds (with their frequency in the language)."""
+
+    chunks: dict[str, int]
+    foreign: list[tuple[float, str]]  # (Zipf frequency, word), by frequency
+
+
+def _vocabularies(*, knowledge_bases: dict, questions: list[dict]) -> dict[str, Vocabulary]:
+    from wordfreq import zipf_frequency
+
+    from knowledge.languages import word_stem
+    from knowledge.models import Lexeme
+
+    vocabularies = {}
+    for service, knowledge_base in knowledge_bases.items():
+        chunks = dict(
+            Lexeme.objects.filter(knowledge_base=knowledge_base, language="en").values_list(
+                "lexeme", "chunks"
+            )
+        )
+        words = {
+            word
+            for question in questions
+            if question["domain"] != service
+            for word in _WORD.findall(question["question"].lower())
+            if word_stem(word=word, language="en") not in chunks
+        }
+        foreign = sorted((zipf_frequency(word, "en"), word) for word in words if _specific(word))
+        vocabularies[service] = Vocabulary(chunks=chunks, foreign=foreign)
+    return vocabularies
+
+
+def _near_miss(
+    *, question: dict, own: list, vocabulary: Vocabulary, chooser: random.Random
+) -> str | None:
+    """The question with its most specific word (the gold passage holds it, the fewest of
+    its service's passages do) swapped for another service's word of about the same
+    frequency; None when the gold passage is not found or shares no such word."""
+    from wordfreq import zipf_frequency
+
+    from knowledge.languages import word_stem
+
+    gold = [hit for hit in own if hit.document_title == question["doc_id"]]
+    if not gold:
+        return None
+    held = {
+        word_stem(word=word, language="en")
+        for hit in gold[:1]
+        for word in _WORD.findall(hit.text.lower())
+    }
+    linking = [
+        word
+        for word in set(_WORD.findall(question["question"].lower()))
+        if _specific(word)
+        and (stem := word_stem(word=word, language="en")) in held
+        and vocabulary.chunks.get(stem)
+    ]
+    if not linking or not vocabulary.foreign:
+        return None
+    word = min(
+        sorted(linking),
+        key=lambda each: (vocabulary.chunks[word_stem(word=each, language="en")], each),
+    )
+    frequency = zipf_frequency(word, "en")
+    closest = sorted(vocabulary.foreign, key=lambda each: abs(each[0] - frequency))
+    _, replacement = chooser.choice(closest[:NEAR_MISS_CHOICES])
+    return re.sub(rf"\b{re.escape(word)}\b", replacement, question["question"], flags=re.I)
+
+
+def _specific(word: str) -> bool:
+    """A word that names a thing: letters only, known to the language, and well below its
+    most common words (Zipf 5: "time", "number")."""
+    from wordfreq import zipf_frequency
+
+    return word.isalpha() and 0 < zipf_frequency(word, "en") < SPECIFIC_ZIPF
 
 
 def _pairs(*, searches: list[Searched]) -> list[Pair]:
     from assistant.answerability import sources_features
     from assistant.pipeline import MIN_SOURCE_SIMILARITY, SOURCES_PER_ANSWER
     from knowledge.embeddings import query_embed
+    from knowledge.selectors import lexeme_chunks
 
     pairs = []
     for index, searched in enumerate(searches):
         question = searched.question
-        for own, hits in ((True, searched.own), (False, searched.other)):
+        for kind, text, hits in (
+            ("own", question["question"], searched.own),
+            ("other", question["question"], searched.other),
+            ("near miss", searched.near_miss, list(searched.near)),
+        ):
             sources = hits[:SOURCES_PER_ANSWER]
             if max((hit.similarity or 0.0 for hit in sources), default=0.0) < MIN_SOURCE_SIMILARITY:
-                continue  # nothing on the subject: the pipeline judges none of them
-            gold = [hit for hit in hits if hit.document_title == question["doc_id"]] if own else []
+                continue  # nothing on the subject (or no near miss): the pipeline judges none
+            gold = [hit for hit in hits if hit.document_title == question["doc_id"]]
             holding = [hit for hit in gold if question["answer"][:60] in hit.text]
-            answering = (holding or gold)[:1]
-            judged = [hit for hit in sources if hit.document_title != question["doc_id"]]
+            answering = (holding or gold)[:1] if kind == "own" else []
+            # A near miss's gold page does not answer it either.
+            judged = [hit for hit in sources if kind != "own" or hit not in gold]
             features = sources_features(
-                question=question["question"],
-                question_vector=query_embed(query=question["question"]),
+                question=text,
+                question_vector=query_embed(query=text),
                 language="en",
                 sources=[*answering, *judged],
+                lexemes=lexeme_chunks(
+                    text=text, language="en", document_ids=[hit.document_id for hit in sources]
+                ),
             )
             for hit, each in zip([*answering, *judged], features, strict=True):
-                pairs.append(Pair(index, question["doc_id"], each, hit in answering, own))
+                pairs.append(Pair(index, question["doc_id"], each, hit in answering, kind))
     return pairs
 
 

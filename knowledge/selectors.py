@@ -2,8 +2,10 @@
 
 import itertools
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 
+from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
 from knowledge.models import Chunk, Document, KnowledgeBase
 
 
@@ -47,3 +49,43 @@ def chunks_quarantined(*, knowledge_base: KnowledgeBase) -> QuerySet[Chunk]:
         .select_related("document")
         .order_by("document__title", "position")
     )
+
+
+_LEXEME_CHUNKS_SQL = """
+WITH bases AS (
+    SELECT DISTINCT knowledge_base_id FROM knowledge_document WHERE id = ANY(%(documents)s)
+)
+SELECT asked.lexeme, coalesce(sum(counted.chunks), 0)
+FROM unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(text)s))) AS asked(lexeme)
+LEFT JOIN knowledge_lexeme counted
+    ON counted.lexeme = asked.lexeme AND counted.language = %(language)s
+    AND counted.knowledge_base_id IN (SELECT knowledge_base_id FROM bases)
+GROUP BY asked.lexeme
+UNION ALL  -- a row with no lexeme: whether those knowledge bases hold the language at all
+SELECT NULL, count(*) FROM (
+    SELECT 1 FROM knowledge_lexeme
+    WHERE language = %(language)s AND knowledge_base_id IN (SELECT knowledge_base_id FROM bases)
+    LIMIT 1
+) held
+"""
+
+
+def lexeme_chunks(*, text: str, language: str, document_ids: list[int]) -> dict[str, int] | None:
+    """Each lexeme of `text` (stemmed as full-text search stems `language`, stop words
+    left out) and how many chunks of the documents' knowledge bases hold it: none names
+    a thing those knowledge bases never mention. None when they have no chunk in
+    `language` (nothing to tell)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LEXEME_CHUNKS_SQL,
+            {
+                "documents": document_ids,
+                "config": TEXT_SEARCH_CONFIGS.get(language, FALLBACK_CONFIG),
+                "text": text,
+                "language": language,
+            },
+        )
+        rows = cursor.fetchall()
+    counts = {lexeme: int(chunks) for lexeme, chunks in rows if lexeme is not None}
+    held = any(lexeme is None and chunks for lexeme, chunks in rows)
+    return counts if held else None

@@ -50,6 +50,17 @@ A cake for up to 20 people costs from 45 euros; we confirm the price when you or
 }
 # Close to the pages on cakes and allergens, but about a thing no page covers.
 NEAR_MISS = "Are your cakes halal certified?"
+# On a page's subject (allergens, the bakeries), each naming a thing no page has: a
+# product, a town. The passages' words and closeness alone judged both answerable.
+NAMED_NEAR_MISSES = [
+    "Do you sell gluten-free sourdough?",
+    "Do you have a bakery in Antwerp?",
+]
+# Answered by a page in other words than the page's own ("spend", "given"; "shops", "shut").
+PARAPHRASES = [
+    ("Until when can I still spend a gift card I was given?", "three years"),
+    ("What time do your shops shut on Sunday?", "1 in the afternoon"),
+]
 
 
 @pytest.fixture
@@ -77,7 +88,13 @@ async def test_a_near_miss_gets_dont_know_and_a_person_with_the_judgement_in_the
     assert "talk to a person" in answer.text
     judged = reply.trace["answerability"]
     assert judged["score"] < judged["threshold"]
-    assert set(judged["features"]) == {"sentence", "coverage", "margin"}
+    assert set(judged["features"]) == {
+        "sentence",
+        "coverage",
+        "margin",
+        "absent",
+        "unknown",
+    }
     assert (
         reply.trace["decision"]["why"] == "the passages on the subject were judged not to answer it"
     )
@@ -91,6 +108,41 @@ async def test_a_question_the_page_answers_is_still_answered(bakery):
     assert "three years" in answer.text
     judged = reply.trace["answerability"]
     assert judged["score"] >= judged["threshold"]
+
+
+@pytest.mark.parametrize("question", NAMED_NEAR_MISSES)
+async def test_a_question_naming_what_no_page_has_gets_dont_know_and_a_person(bakery, question):
+    answer = await one_question(bakery.public_key, question)
+
+    reply = await last_answer(bakery)
+    assert reply.outcome == Message.Outcome.DONT_KNOW
+    assert "talk to a person" in answer.text
+    assert (
+        reply.trace["decision"]["why"] == "the passages on the subject were judged not to answer it"
+    )
+    assert reply.trace["answerability"]["features"]["unknown"] > 0
+
+
+@pytest.mark.parametrize("question", NAMED_NEAR_MISSES)
+async def test_with_a_model_a_question_naming_what_no_page_has_is_not_sent_to_it(
+    bakery, llm_server, question
+):
+    llm_server.default = Reply(pieces=["Yes, we do [1]."])
+
+    answer = await one_question(bakery.public_key, question)
+
+    assert (await last_answer(bakery)).outcome == Message.Outcome.DONT_KNOW
+    assert "talk to a person" in answer.text
+    assert llm_server.requests == []
+
+
+@pytest.mark.parametrize(("question", "fact"), PARAPHRASES)
+async def test_a_question_in_other_words_than_the_page_is_still_answered(bakery, question, fact):
+    answer = await one_question(bakery.public_key, question)
+
+    reply = await last_answer(bakery)
+    assert reply.outcome == Message.Outcome.ANSWERED
+    assert fact in answer.text
 
 
 async def test_with_a_model_a_near_miss_is_not_sent_to_it(bakery, llm_server):
