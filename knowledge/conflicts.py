@@ -135,6 +135,11 @@ _NEGATION = re.compile(
 )
 # A word, or a number that is no quantity (a model's, a plan's): it names the thing.
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?|\d+(?:[.,]\d+)*")
+# A sentence's first word is written with a capital whatever it is: a name only if it is
+# written so again inside the sentence, or names a table row ("Basic — Price: $20.",
+# `knowledge.sentences`).
+_OPENING_WORD = re.compile(r"^[\W_]*([^\W\d_]+(?:['\u2019][^\W\d_]+)?)")
+_ROW_NAME = re.compile(r"^[^\n\u2014]+ \u2014 ")
 
 
 @dataclass(frozen=True)
@@ -325,7 +330,7 @@ class _Claim:
     """What a sentence says, as far as comparing it with another goes."""
 
     sequence: tuple[str, ...]  # its words in order, lower case, without values and negations
-    names: frozenset[str]  # its words written with a capital, and numbers (lower case)
+    names: frozenset[str]  # its words written with a capital (its opening one aside), numbers
     quantities: dict[str, dict[tuple[Decimal, ...], str]]  # unit → value → as written
     negated: bool
 
@@ -363,9 +368,13 @@ def _claim(sentence: str) -> _Claim:
         quantities.setdefault(unit, {})[value] = found[0].strip()
     in_full = _CONTRACTED.sub(lambda found: _CONTRACTED_IN_FULL[found[1].lower()], sentence)
     words = _WORD.findall(_NEGATION.sub(" ", _QUANTITY.sub(" ", in_full)))
+    capitalised = [word for word in words if not word[0].islower()]
+    opening = _OPENING_WORD.match(sentence)
+    if opening and not _ROW_NAME.match(sentence) and capitalised.count(opening[1]) == 1:
+        capitalised.remove(opening[1])  # "A", "The", "Price:" start a sentence, name nothing
     return _Claim(
         sequence=tuple(word.lower() for word in words),
-        names=frozenset(word.lower() for word in words if not word[0].islower()),
+        names=frozenset(word.lower() for word in capitalised),
         quantities=quantities,
         negated=bool(_NEGATION.search(in_full)),
     )

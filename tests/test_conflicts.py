@@ -118,6 +118,29 @@ def test_prices_written_with_thousands_and_decimals_conflict(tmp_path, knowledge
     assert values == {("$1,249.50", "1.299,00 USD"), ("$1,249.50", "$1,299")}
 
 
+INVOICES = """# Paying your invoice
+
+Effective 1 January {year}.
+
+{article} late fee of {fee} is added to any invoice paid after its due date.
+"""
+
+
+@pytest.mark.django_db
+def test_a_capital_that_only_starts_the_sentence_names_nothing(tmp_path, knowledge_base):
+    """One fee, "a late fee" or "the late fee": neither "A" nor "The" is a name."""
+    pages = {
+        "invoices-2023.md": INVOICES.format(year=2023, article="A", fee="$12"),
+        "invoices.md": INVOICES.format(year=2025, article="The", fee="$9.50"),
+    }
+    ingest(help_center(tmp_path / "help", pages), knowledge_base)
+
+    [conflict] = conflicts_of(knowledge_base)
+
+    assert sorted(value for _, value in conflict.sides) == ["$12", "$9.50"]
+    assert conflict.newer.document.effective_date.year == 2025
+
+
 @pytest.mark.django_db
 def test_numbers_of_different_things_do_not_conflict(tmp_path, knowledge_base):
     ingest(help_center(tmp_path / "help", {"delivery.md": DELIVERY}), knowledge_base)
