@@ -26,7 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from knowledge.chunking import ChunkDraft, sections_chunk
-from knowledge.conflicts import contradictions_store
+from knowledge.conflicts import contradictions_store, sentence_gives_value
 from knowledge.dates import Period, stated_period
 from knowledge.embeddings import texts_embed
 from knowledge.languages import text_language
@@ -57,7 +57,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 6: each document's effective date is read (see `knowledge.dates`).
 # 7: a temporary notice's period is read too.
 # 8: a chunk that starts inside a table repeats the table's header line.
-INDEX_VERSION = 8
+# 9: sentences giving a value are embedded with their heading too (`knowledge.conflicts`).
+INDEX_VERSION = 9
 HIDDEN_REASON = "Hidden in the page: its readers never see this text"
 
 
@@ -189,6 +190,7 @@ class PreparedIndex:
     drafts: list[ChunkDraft] = field(default_factory=list)
     vectors: np.ndarray | None = None
     sentence_vectors: list[np.ndarray] = field(default_factory=list)  # one array per draft
+    headed_vectors: list[np.ndarray] = field(default_factory=list)  # the same, heading in front
     effective_date: date | None = None
     period: Period = field(default_factory=Period)
     language: str = DEFAULT_LANGUAGE
@@ -266,18 +268,39 @@ def _version_to_index(document: Document) -> FieldFile:
 
 def _chunks_embed(chunked: list[PreparedIndex]) -> list[PreparedIndex]:
     """All the documents' chunks and sentences go to the model in one call: small files
-    then fill its batches instead of each paying for a half-empty one."""
+    then fill its batches instead of each paying for a half-empty one. A sentence giving a
+    value is embedded a second time, its heading in front (`knowledge.conflicts`)."""
     drafts = [draft for prepared in chunked for draft in prepared.drafts]
     sentences = [draft.sentences for draft in drafts]
+    in_order = ((draft.heading, sentence) for draft in drafts for sentence in draft.sentences)
+    valued = [
+        (index, f"{heading}\n{sentence}")
+        for index, (heading, sentence) in enumerate(in_order)
+        if sentence_gives_value(sentence)
+    ]
     vectors = texts_embed(
-        texts=[*(draft.embedding_input for draft in drafts), *itertools.chain(*sentences)]
+        texts=[
+            *(draft.embedding_input for draft in drafts),
+            *itertools.chain(*sentences),
+            *(headed for _, headed in valued),
+        ]
     )
-    by_draft = np.split(vectors[len(drafts) :], np.cumsum([len(s) for s in sentences])[:-1])
+    sentence_count = sum(len(s) for s in sentences)
+    plain = vectors[len(drafts) : len(drafts) + sentence_count]
+    headed = np.zeros_like(plain)
+    headed[[index for index, _ in valued]] = vectors[len(drafts) + sentence_count :]
+    bounds = np.cumsum([len(s) for s in sentences])[:-1]
+    by_draft, headed_by_draft = np.split(plain, bounds), np.split(headed, bounds)
     embedded, start = [], 0
     for prepared in chunked:
         end = start + len(prepared.drafts)
         embedded.append(
-            replace(prepared, vectors=vectors[start:end], sentence_vectors=by_draft[start:end])
+            replace(
+                prepared,
+                vectors=vectors[start:end],
+                sentence_vectors=by_draft[start:end],
+                headed_vectors=headed_by_draft[start:end],
+            )
         )
         start = end
     return embedded
@@ -337,8 +360,14 @@ INDEXED_FIELDS = [
 
 
 def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
-    for position, (draft, vector, sentence_vectors) in enumerate(
-        zip(prepared.drafts, prepared.vectors, prepared.sentence_vectors, strict=True)
+    for position, (draft, vector, sentence_vectors, headed_vectors) in enumerate(
+        zip(
+            prepared.drafts,
+            prepared.vectors,
+            prepared.sentence_vectors,
+            prepared.headed_vectors,
+            strict=True,
+        )
     ):
         yield Chunk(
             document=document,
@@ -351,6 +380,7 @@ def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
             embedding=vector,
             sentences=draft.sentences,
             sentence_embeddings=vectors_packed(sentence_vectors),
+            headed_sentence_embeddings=vectors_packed(headed_vectors),
             quarantined=draft.hidden,
             quarantine_reason=HIDDEN_REASON if draft.hidden else "",
             language=prepared.language,

@@ -136,6 +136,9 @@ class Chunk(models.Model):
     # Its readable sentences and their vectors, float16 row after row (`knowledge.sentences`).
     sentences = ArrayField(models.TextField(), default=list, db_default=[])
     sentence_embeddings = models.BinaryField(default=bytes, db_default=b"")
+    # The same with the heading path in front, for the sentences that give a value (zeros
+    # for the others): what "Price: $10 a day" is the price of (`knowledge.conflicts`).
+    headed_sentence_embeddings = models.BinaryField(default=bytes, db_default=b"")
     # Kept out of search until an admin has looked at it (text that instructs an assistant).
     quarantined = models.BooleanField(default=False)
     quarantine_reason = models.CharField(max_length=200, blank=True)

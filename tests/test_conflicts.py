@@ -118,6 +118,43 @@ def test_prices_written_with_thousands_and_decimals_conflict(tmp_path, knowledge
     assert values == {("$1,249.50", "1.299,00 USD"), ("$1,249.50", "$1,299")}
 
 
+FERRY_FARES = """# Ferry fares
+
+Effective 1 April 2023.
+
+## Day return
+
+Price: $12 per adult.
+
+## Weekend Ferry Pass
+
+Price: $30 per adult for each weekend.
+"""
+FERRY_PASSES = """# Ferry passes
+
+Effective 1 April 2025.
+
+The Weekend Ferry Pass costs $36 per adult, per weekend.
+The Weekday Ferry Pass costs $20 per adult, per day.
+"""
+
+
+@pytest.mark.django_db
+def test_a_sentence_is_about_what_its_heading_names(tmp_path, knowledge_base):
+    """The pass's price is "Price: $30" under the heading "Weekend Ferry Pass"; the day
+    return's price under its own heading, and the weekday pass's, are other things."""
+    pages = {"ferry-fares-2023.md": FERRY_FARES, "ferry-passes.md": FERRY_PASSES}
+    ingest(help_center(tmp_path / "help", pages), knowledge_base)
+
+    [conflict] = conflicts_of(knowledge_base)
+
+    assert {(statement.sentence, value) for statement, value in conflict.sides} == {
+        ("Price: $30 per adult for each weekend.", "$30"),
+        ("The Weekend Ferry Pass costs $36 per adult, per weekend.", "$36"),
+    }
+    assert conflict.newer.document.title == "Ferry passes"
+
+
 INVOICES = """# Paying your invoice
 
 Effective 1 January {year}.
