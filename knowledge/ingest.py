@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from knowledge.chunking import ChunkDraft, sections_chunk
 from knowledge.conflicts import contradictions_store, sentence_gives_value
-from knowledge.dates import Period, stated_period
+from knowledge.dates import Period, stated_period, stated_replacement
 from knowledge.embeddings import texts_embed
 from knowledge.languages import text_language
 from knowledge.models import DEFAULT_LANGUAGE, Chunk, Document, KnowledgeBase
@@ -41,6 +41,7 @@ from knowledge.parsing import (
 )
 from knowledge.sentences import vectors_packed
 from knowledge.signals import chunks_stored
+from knowledge.supersession import documents_supersede
 
 # Documents whose chunks the folder ingest embeds in one model call. On 500 SciFact
 # abstracts (2 cores), pipeline/bare-encode throughput was 0.58-0.67 with 16, 0.75-0.84
@@ -194,6 +195,7 @@ class PreparedIndex:
     effective_date: date | None = None
     period: Period = field(default_factory=Period)
     language: str = DEFAULT_LANGUAGE
+    replaces: str = ""  # what its text says it replaces (`knowledge.supersession`)
     problem: str = ""
 
 
@@ -225,6 +227,7 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
                 parsed = document_parse(filename=Path(version.name).name, data=stored.read())
             effective_date = _effective_date(document=document, parsed=parsed)
             language = _document_language(parsed)
+            replacement = stated_replacement(f"{parsed.title}\n{parsed.visible_text}")
             chunked.append(
                 PreparedIndex(
                     parsed=parsed,
@@ -235,6 +238,7 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
                         written=effective_date or timezone.localdate(),
                     ),
                     language=language,
+                    replaces=replacement.statement[:REPLACES_LENGTH] if replacement else "",
                 )
             )
         except UnreadableDocument as problem:
@@ -339,6 +343,8 @@ def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]
         Document.objects.bulk_update(failed, fields=FAILED_FIELDS)
         Document.objects.bulk_update(indexed, fields=INDEXED_FIELDS)
         contradictions_store(chunk_ids=[chunk.pk for chunk in chunks])
+        for knowledge_base_id in {document.knowledge_base_id for document in indexed}:
+            documents_supersede(knowledge_base=KnowledgeBase(pk=knowledge_base_id))
         # Receivers may quarantine chunks: in this transaction, before anyone can search them.
         for document in indexed:
             chunks_stored.send(
@@ -356,7 +362,9 @@ INDEXED_FIELDS = [
     *["file", "content_hash", "size_bytes", "index_version", "title", "page_count", "indexed_at"],
     *DATE_FIELDS,
     "language",
+    "replaces",
 ]
+REPLACES_LENGTH = Document._meta.get_field("replaces").max_length
 
 
 def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
@@ -409,6 +417,7 @@ def _document_outcome(
         prepared.period.valid_until,
     )
     document.language = prepared.language
+    document.replaces = prepared.replaces
     document.chunk_count = len(prepared.drafts)
     document.status = Document.Status.READY
     document.error = ""
@@ -625,7 +634,10 @@ def document_dates_set(
         valid_until,
     )
     document.dates_set_by, document.dates_set_at = actor, timezone.now()
-    document.save(update_fields=[*DATE_FIELDS, "dates_set_by", "dates_set_at", "updated_at"])
+    with transaction.atomic():
+        document.save(update_fields=[*DATE_FIELDS, "dates_set_by", "dates_set_at", "updated_at"])
+        # A replaced page is found by its date: another date, another match.
+        documents_supersede(knowledge_base=document.knowledge_base)
     return document
 
 

@@ -85,6 +85,13 @@ class Document(models.Model):
     dates_set_at = models.DateTimeField(null=True, blank=True)
     # Kept, with its chunks, but never searched: an admin's way to retire a page.
     archived = models.BooleanField(default=False)
+    # What its text says it replaces ("This policy replaces the one dated 1 February
+    # 2024"), and the newer document that replaces this one by saying so: not searched
+    # while that one is (`knowledge.supersession`).
+    replaces = models.CharField(max_length=500, blank=True, default="", db_default="")
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
     # ISO 639-1 code of the language its text is written in (`knowledge.languages`).
     language = models.CharField(
         max_length=12, default=DEFAULT_LANGUAGE, db_default=DEFAULT_LANGUAGE
