@@ -9,8 +9,13 @@ indexing, `knowledge.sentences`), two sentences state the same thing when they a
 (cosine), use nearly the same words once their values are set aside (Jaccard), and
 neither names something the other does not ("Canada"/"Mexico", "Basic"/"Premium": two
 things, each with its own value; a number that is no quantity, as in "Trail 14", names a
-thing too). Such a pair conflicts when a unit both give (days, $, %...) has values in
-one that the other does not give, or when one says exactly what the other says, negated
+thing too; a capital that only opens the sentence, as in "A"/"The", names nothing). A
+sentence may leave its subject to its heading ("Price: $30 per adult" under "Weekend
+Pass"): compared with their headings in front (vectors stored at indexing too), two
+sentences nearly alike (`HEADED_SIMILARITY`) state the same thing when neither names
+something the other and its heading do not; the values still come from the sentences.
+Such a pair conflicts when a unit both give (days, $, %...) has values in one that the
+other does not give, or when one says exactly what the other says, negated
 ("can"/"cannot"); a negation that comes with other words or values is a condition's
 ("if it was not damaged…, 30 days"), and the two sentences are two cases.
 
