@@ -66,8 +66,13 @@ WHOLE_TITLE_WORDS = 2
 def documents_supersede(*, knowledge_base: KnowledgeBase) -> None:
     """Record, for each document of the knowledge base, the newer document that says it
     replaces it (or none), in the caller's transaction."""
+    in_knowledge_base = Document.objects.filter(knowledge_base=knowledge_base)
+    if not in_knowledge_base.filter(Q(superseded_by__isnull=False) | ~Q(replaces="")).exists():
+        return  # most help centers: no page says it replaces another, none was replaced
     documents = list(
-        Document.objects.filter(knowledge_base=knowledge_base, status=Document.Status.READY)
+        in_knowledge_base.filter(status=Document.Status.READY).only(
+            "pk", "title", "effective_date", "replaces", "superseded_by"
+        )
     )
     superseded_by: dict[int, Document] = {}
     for newer in sorted(documents, key=_date_order):  # the latest claim wins a tie
