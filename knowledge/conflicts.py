@@ -9,8 +9,13 @@ indexing, `knowledge.sentences`), two sentences state the same thing when they a
 (cosine), use nearly the same words once their values are set aside (Jaccard), and
 neither names something the other does not ("Canada"/"Mexico", "Basic"/"Premium": two
 things, each with its own value; a number that is no quantity, as in "Trail 14", names a
-thing too). Such a pair conflicts when a unit both give (days, $, %...) has values in
-one that the other does not give, or when one says exactly what the other says, negated
+thing too; a capital that only opens the sentence, as in "A"/"The", names nothing). A
+sentence may leave its subject to its heading ("Price: $30 per adult" under "Weekend
+Pass"): compared with their headings in front (vectors stored at indexing too), two
+sentences nearly alike (`HEADED_SIMILARITY`) state the same thing when neither names
+something the other and its heading do not; the values still come from the sentences.
+Such a pair conflicts when a unit both give (days, $, %...) has values in one that the
+other does not give, or when one says exactly what the other says, negated
 ("can"/"cannot"); a negation that comes with other words or values is a condition's
 ("if it was not damaged…, 30 days"), and the two sentences are two cases.
 
@@ -48,6 +53,11 @@ NEIGHBOURS = 10
 # apart, not this.
 SENTENCE_SIMILARITY = 0.75
 SAME_WORDS = 0.75
+# A sentence may leave its subject to its heading ("International Day Pass" > "Price: $10
+# a day" against "The International Day Pass costs $12 a day": 0.63 alone, 0.93 with the
+# headings in front). Then their words differ too much to tell; headed, they must be as
+# alike as restated sentences are, and still name nothing the other does not.
+HEADED_SIMILARITY = 0.9
 # A statement names what it is about: two table cells ("20-30 minutes") are no statements.
 SUBJECT_WORDS = 2
 VALUE_LENGTH = Contradiction._meta.get_field("value").max_length
@@ -135,6 +145,11 @@ _NEGATION = re.compile(
 )
 # A word, or a number that is no quantity (a model's, a plan's): it names the thing.
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?|\d+(?:[.,]\d+)*")
+# A sentence's first word is written with a capital whatever it is: a name only if it is
+# written so again inside the sentence, or names a table row ("Basic — Price: $20.",
+# `knowledge.sentences`).
+_OPENING_WORD = re.compile(r"^[\W_]*([^\W\d_]+(?:['\u2019][^\W\d_]+)?)")
+_ROW_NAME = re.compile(r"^[^\n\u2014]+ \u2014 ")
 
 
 @dataclass(frozen=True)
@@ -172,7 +187,7 @@ def contradictions_store(*, chunk_ids: Sequence[int]) -> None:
         chunk.pk: chunk
         for chunk in Chunk.objects.filter(pk__in=chunk_ids)
         .exclude(sentences=[])
-        .only("pk", "knowledge_base_id", "embedding", "sentences", "sentence_embeddings")
+        .only(*_COMPARED, "knowledge_base_id", "embedding")
     }
     if not indexed:  # a document without a readable sentence, or none indexed
         return
@@ -183,7 +198,7 @@ def contradictions_store(*, chunk_ids: Sequence[int]) -> None:
             pk__in={pk for pair in pairs for pk in pair} - set(indexed)
         )
         .exclude(sentences=[])
-        .only("pk", "sentences", "sentence_embeddings")
+        .only(*_COMPARED)
     }
     found = [
         contradiction
@@ -194,11 +209,12 @@ def contradictions_store(*, chunk_ids: Sequence[int]) -> None:
     Contradiction.objects.bulk_create(found, ignore_conflicts=True)
 
 
+_COMPARED = ("pk", "heading", "sentences", "sentence_embeddings", "headed_sentence_embeddings")
+
+
 def _both_ways(first: Chunk, second: Chunk) -> Iterator[Contradiction]:
-    first_sentences = Sentences.unpacked(texts=first.sentences, packed=first.sentence_embeddings)
-    second_sentences = Sentences.unpacked(texts=second.sentences, packed=second.sentence_embeddings)
     for i, j, (first_value, second_value) in _sentence_conflicts(
-        first_sentences, second_sentences, same_passage=first.pk == second.pk
+        _Passage.of(first), _Passage.of(second), same_passage=first.pk == second.pk
     ):
         yield Contradiction(
             chunk=first,
@@ -272,18 +288,20 @@ WHERE neighbour.distance <= %(distance)s
 
 def _passages_near_values(*, chunks: Sequence[Chunk]) -> set[tuple[int, int]]:
     """Each passage with itself, with its nearest alike passages, and with the passages
-    nearest each of its sentences that gives a value (HNSW): a page about many things may
-    state one of them in a sentence its own vector says little of. Each pair once."""
+    nearest each of its sentences that gives a value, alone and headed (HNSW): a page
+    about many things may state one of them in a sentence its own vector says little of.
+    Each pair once."""
     pairs = {(chunk.pk, chunk.pk) for chunk in chunks}
     valued = [(chunk, chunk.embedding) for chunk in chunks] + [
         (chunk, vector)
         for chunk in chunks
-        for text, vector in zip(
-            chunk.sentences,
-            Sentences.unpacked(texts=chunk.sentences, packed=chunk.sentence_embeddings).vectors,
-            strict=True,
+        for passage in [_Passage.of(chunk)]
+        for index, text in enumerate(chunk.sentences)
+        if sentence_gives_value(text)
+        for vector in (
+            passage.sentences.vectors[index],
+            *(() if passage.headed is None else (passage.headed[index],)),
         )
-        if _claim(text).quantities or _claim(text).negated
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         # Local to the transaction: the index scan goes on past other knowledge bases' chunks.
@@ -305,17 +323,46 @@ def _passages_near_values(*, chunks: Sequence[Chunk]) -> set[tuple[int, int]]:
         return pairs | {(min(pair), max(pair)) for pair in cursor.fetchall()}
 
 
+@dataclass(frozen=True)
+class _Passage:
+    """A passage's sentences as compared: their vectors alone and with the heading in front
+    (None for a passage indexed before those were stored), and the heading's words."""
+
+    sentences: Sentences
+    headed: np.ndarray | None
+    heading_words: frozenset[str]
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> "_Passage":
+        headed = bytes(chunk.headed_sentence_embeddings)
+        return cls(
+            sentences=Sentences.unpacked(texts=chunk.sentences, packed=chunk.sentence_embeddings),
+            headed=Sentences.unpacked(texts=chunk.sentences, packed=headed).vectors
+            if headed
+            else None,
+            heading_words=frozenset(word.lower() for word in _WORD.findall(chunk.heading)),
+        )
+
+
 def _sentence_conflicts(
-    first: Sentences, second: Sentences, *, same_passage: bool
+    first: _Passage, second: _Passage, *, same_passage: bool
 ) -> Iterator[tuple[int, int, tuple[str, str]]]:
-    """(i, j, their values) for each pair of sentences that give one thing two values."""
-    if not len(first.texts) or not len(second.texts):
+    """(i, j, their values) for each pair of sentences that give one thing two values: alike
+    as they are, or alike once their headings say what they are about."""
+    if not len(first.sentences.texts) or not len(second.sentences.texts):
         return
-    similarity = first.vectors @ second.vectors.T
-    for i, j in zip(*np.nonzero(similarity >= SENTENCE_SIMILARITY), strict=True):
+    alike = first.sentences.vectors @ second.sentences.vectors.T >= SENTENCE_SIMILARITY
+    headed = np.zeros_like(alike)
+    if first.headed is not None and second.headed is not None:
+        headed = first.headed @ second.headed.T >= HEADED_SIMILARITY
+    for i, j in zip(*np.nonzero(alike | headed), strict=True):
         if same_passage and i >= j:  # a passage against itself: each pair once
             continue
-        values = _values_differing(first.texts[i], second.texts[j])
+        values = _values_differing(
+            first.sentences.texts[i],
+            second.sentences.texts[j],
+            headings=(first.heading_words, second.heading_words) if headed[i, j] else None,
+        )
         if values:
             yield int(i), int(j), values
 
@@ -325,7 +372,7 @@ class _Claim:
     """What a sentence says, as far as comparing it with another goes."""
 
     sequence: tuple[str, ...]  # its words in order, lower case, without values and negations
-    names: frozenset[str]  # its words written with a capital, and numbers (lower case)
+    names: frozenset[str]  # its words written with a capital (its opening one aside), numbers
     quantities: dict[str, dict[tuple[Decimal, ...], str]]  # unit → value → as written
     negated: bool
 
@@ -334,14 +381,22 @@ class _Claim:
         return frozenset(self.sequence)
 
 
-def _values_differing(first: str, second: str) -> tuple[str, str] | None:
-    """The two values, as written, when the sentences give one thing two values."""
+def _values_differing(
+    first: str, second: str, *, headings: tuple[frozenset[str], frozenset[str]] | None
+) -> tuple[str, str] | None:
+    """The two values, as written, when the sentences give one thing two values. With
+    their `headings`' words, the sentences are about one thing when neither names what
+    the other and its heading do not (their words may differ otherwise)."""
     a, b = _claim(first), _claim(second)
-    differing = a.words ^ b.words
-    if differing & (a.names | b.names):
+    a_words, b_words = (
+        (a.words | headings[0], b.words | headings[1]) if headings else (a.words, b.words)
+    )
+    if (a_words ^ b_words) & (a.names | b.names):
         return None
-    shared = a.words & b.words
-    if len(shared) < SUBJECT_WORDS or len(shared) < SAME_WORDS * len(a.words | b.words):
+    shared = a_words & b_words
+    if len(shared) < SUBJECT_WORDS:
+        return None
+    if not headings and len(shared) < SAME_WORDS * len(a_words | b_words):
         return None
     if a.negated != b.negated:
         # The same words, one of them negated. Other words too, or other values, and the
@@ -355,6 +410,12 @@ def _values_differing(first: str, second: str) -> tuple[str, str] | None:
     return None
 
 
+def sentence_gives_value(sentence: str) -> bool:
+    """A quantity, or a yes or no: what two sentences can state differently."""
+    claim = _claim(sentence)
+    return bool(claim.quantities or claim.negated)
+
+
 @lru_cache(maxsize=4096)  # a sentence is compared with each of its neighbours'
 def _claim(sentence: str) -> _Claim:
     quantities: dict[str, dict[tuple[Decimal, ...], str]] = {}
@@ -363,9 +424,13 @@ def _claim(sentence: str) -> _Claim:
         quantities.setdefault(unit, {})[value] = found[0].strip()
     in_full = _CONTRACTED.sub(lambda found: _CONTRACTED_IN_FULL[found[1].lower()], sentence)
     words = _WORD.findall(_NEGATION.sub(" ", _QUANTITY.sub(" ", in_full)))
+    capitalised = [word for word in words if not word[0].islower()]
+    opening = _OPENING_WORD.match(sentence)
+    if opening and not _ROW_NAME.match(sentence) and capitalised.count(opening[1]) == 1:
+        capitalised.remove(opening[1])  # "A", "The", "Price:" start a sentence, name nothing
     return _Claim(
         sequence=tuple(word.lower() for word in words),
-        names=frozenset(word.lower() for word in words if not word[0].islower()),
+        names=frozenset(word.lower() for word in capitalised),
         quantities=quantities,
         negated=bool(_NEGATION.search(in_full)),
     )

@@ -156,3 +156,59 @@ def _day(written: str, *, base: date, prefer: str, first: bool = False) -> date 
         },
     )
     return parsed.date() if parsed else None
+
+
+# A page speaking of itself ("This policy replaces the returns policy dated 1 February
+# 2024", "It supersedes our Returns Policy (2024)", "Replaces: the version of March 2023"),
+# what it replaces named up to the sentence's end; "The Gold plan replaces the Silver
+# plan" speaks of plans, not of pages.
+_REPLACES = re.compile(
+    r"(?:^|(?<=[.!?:\n])\s*)(?:(?:this|these)(?:\s+[^\W\d_]+){1,3}|it)?\s*"
+    r"\b(?P<cue>replaces|supersedes)\b\s*:?(?P<named>(?:[^.\n]|\.(?=\s*\d))*)",
+    re.IGNORECASE,
+)
+_NAMED_DATE = re.compile(
+    rf"(?P<day>\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{4}})"
+    rf"|(?P<month>{_MONTH}\s+\d{{4}})"
+    rf"|(?P<year>\b\d{{4}}\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What a page says it replaces: the words naming it, and the date it gives it, as
+    precisely as written ("1 February 2024": the day; "March 2023": the month; "2024")."""
+
+    statement: str
+    named: str  # the words after "replaces", its date left out
+    named_date: date | None = None
+    precision: str = ""  # "day", "month" or "year"
+
+    def dates_match(self, effective_date: date | None) -> bool:
+        if not self.named_date or not effective_date:
+            return False
+        parts = {"day": 3, "month": 2, "year": 1}[self.precision]
+        as_tuple = (effective_date.year, effective_date.month, effective_date.day)
+        named = (self.named_date.year, self.named_date.month, self.named_date.day)
+        return as_tuple[:parts] == named[:parts]
+
+
+def stated_replacement(text: str) -> Replacement | None:
+    """The first statement of the text that it replaces an earlier document, if any."""
+    found = _REPLACES.search(text)
+    if not found:
+        return None
+    named = found["named"]
+    written = _NAMED_DATE.search(named)
+    if not written:
+        return Replacement(statement=found[0].strip(), named=named.strip())
+    precision = written.lastgroup
+    named_date = date(int(written["year"]), 1, 1) if precision == "year" else _parsed(written[0])
+    return Replacement(
+        statement=found[0].strip(),
+        named=(named[: written.start()] + named[written.end() :]).strip(),
+        named_date=named_date,
+        precision=precision if named_date else "",
+    )

@@ -26,8 +26,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from knowledge.chunking import ChunkDraft, sections_chunk
-from knowledge.conflicts import contradictions_store
-from knowledge.dates import Period, stated_period
+from knowledge.conflicts import contradictions_store, sentence_gives_value
+from knowledge.dates import Period, stated_period, stated_replacement
 from knowledge.embeddings import texts_embed
 from knowledge.languages import text_language
 from knowledge.models import DEFAULT_LANGUAGE, Chunk, Document, KnowledgeBase
@@ -41,6 +41,7 @@ from knowledge.parsing import (
 )
 from knowledge.sentences import vectors_packed
 from knowledge.signals import chunks_stored
+from knowledge.supersession import documents_supersede
 
 # Documents whose chunks the folder ingest embeds in one model call. On 500 SciFact
 # abstracts (2 cores), pipeline/bare-encode throughput was 0.58-0.67 with 16, 0.75-0.84
@@ -57,7 +58,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 6: each document's effective date is read (see `knowledge.dates`).
 # 7: a temporary notice's period is read too.
 # 8: a chunk that starts inside a table repeats the table's header line.
-INDEX_VERSION = 8
+# 9: sentences giving a value are embedded with their heading too (`knowledge.conflicts`).
+INDEX_VERSION = 9
 HIDDEN_REASON = "Hidden in the page: its readers never see this text"
 
 
@@ -189,9 +191,11 @@ class PreparedIndex:
     drafts: list[ChunkDraft] = field(default_factory=list)
     vectors: np.ndarray | None = None
     sentence_vectors: list[np.ndarray] = field(default_factory=list)  # one array per draft
+    headed_vectors: list[np.ndarray] = field(default_factory=list)  # the same, heading in front
     effective_date: date | None = None
     period: Period = field(default_factory=Period)
     language: str = DEFAULT_LANGUAGE
+    replaces: str = ""  # what its text says it replaces (`knowledge.supersession`)
     problem: str = ""
 
 
@@ -223,6 +227,7 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
                 parsed = document_parse(filename=Path(version.name).name, data=stored.read())
             effective_date = _effective_date(document=document, parsed=parsed)
             language = _document_language(parsed)
+            replacement = stated_replacement(f"{parsed.title}\n{parsed.visible_text}")
             chunked.append(
                 PreparedIndex(
                     parsed=parsed,
@@ -233,6 +238,7 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
                         written=effective_date or timezone.localdate(),
                     ),
                     language=language,
+                    replaces=replacement.statement[:REPLACES_LENGTH] if replacement else "",
                 )
             )
         except UnreadableDocument as problem:
@@ -266,18 +272,39 @@ def _version_to_index(document: Document) -> FieldFile:
 
 def _chunks_embed(chunked: list[PreparedIndex]) -> list[PreparedIndex]:
     """All the documents' chunks and sentences go to the model in one call: small files
-    then fill its batches instead of each paying for a half-empty one."""
+    then fill its batches instead of each paying for a half-empty one. A sentence giving a
+    value is embedded a second time, its heading in front (`knowledge.conflicts`)."""
     drafts = [draft for prepared in chunked for draft in prepared.drafts]
     sentences = [draft.sentences for draft in drafts]
+    in_order = ((draft.heading, sentence) for draft in drafts for sentence in draft.sentences)
+    valued = [
+        (index, f"{heading}\n{sentence}")
+        for index, (heading, sentence) in enumerate(in_order)
+        if sentence_gives_value(sentence)
+    ]
     vectors = texts_embed(
-        texts=[*(draft.embedding_input for draft in drafts), *itertools.chain(*sentences)]
+        texts=[
+            *(draft.embedding_input for draft in drafts),
+            *itertools.chain(*sentences),
+            *(headed for _, headed in valued),
+        ]
     )
-    by_draft = np.split(vectors[len(drafts) :], np.cumsum([len(s) for s in sentences])[:-1])
+    sentence_count = sum(len(s) for s in sentences)
+    plain = vectors[len(drafts) : len(drafts) + sentence_count]
+    headed = np.zeros_like(plain)
+    headed[[index for index, _ in valued]] = vectors[len(drafts) + sentence_count :]
+    bounds = np.cumsum([len(s) for s in sentences])[:-1]
+    by_draft, headed_by_draft = np.split(plain, bounds), np.split(headed, bounds)
     embedded, start = [], 0
     for prepared in chunked:
         end = start + len(prepared.drafts)
         embedded.append(
-            replace(prepared, vectors=vectors[start:end], sentence_vectors=by_draft[start:end])
+            replace(
+                prepared,
+                vectors=vectors[start:end],
+                sentence_vectors=by_draft[start:end],
+                headed_vectors=headed_by_draft[start:end],
+            )
         )
         start = end
     return embedded
@@ -316,6 +343,8 @@ def _documents_store(*, documents: list[Document], prepared: list[PreparedIndex]
         Document.objects.bulk_update(failed, fields=FAILED_FIELDS)
         Document.objects.bulk_update(indexed, fields=INDEXED_FIELDS)
         contradictions_store(chunk_ids=[chunk.pk for chunk in chunks])
+        for knowledge_base_id in {document.knowledge_base_id for document in indexed}:
+            documents_supersede(knowledge_base=KnowledgeBase(pk=knowledge_base_id))
         # Receivers may quarantine chunks: in this transaction, before anyone can search them.
         for document in indexed:
             chunks_stored.send(
@@ -333,12 +362,20 @@ INDEXED_FIELDS = [
     *["file", "content_hash", "size_bytes", "index_version", "title", "page_count", "indexed_at"],
     *DATE_FIELDS,
     "language",
+    "replaces",
 ]
+REPLACES_LENGTH = Document._meta.get_field("replaces").max_length
 
 
 def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
-    for position, (draft, vector, sentence_vectors) in enumerate(
-        zip(prepared.drafts, prepared.vectors, prepared.sentence_vectors, strict=True)
+    for position, (draft, vector, sentence_vectors, headed_vectors) in enumerate(
+        zip(
+            prepared.drafts,
+            prepared.vectors,
+            prepared.sentence_vectors,
+            prepared.headed_vectors,
+            strict=True,
+        )
     ):
         yield Chunk(
             document=document,
@@ -351,6 +388,7 @@ def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
             embedding=vector,
             sentences=draft.sentences,
             sentence_embeddings=vectors_packed(sentence_vectors),
+            headed_sentence_embeddings=vectors_packed(headed_vectors),
             quarantined=draft.hidden,
             quarantine_reason=HIDDEN_REASON if draft.hidden else "",
             language=prepared.language,
@@ -379,6 +417,7 @@ def _document_outcome(
         prepared.period.valid_until,
     )
     document.language = prepared.language
+    document.replaces = prepared.replaces
     document.chunk_count = len(prepared.drafts)
     document.status = Document.Status.READY
     document.error = ""
@@ -595,7 +634,10 @@ def document_dates_set(
         valid_until,
     )
     document.dates_set_by, document.dates_set_at = actor, timezone.now()
-    document.save(update_fields=[*DATE_FIELDS, "dates_set_by", "dates_set_at", "updated_at"])
+    with transaction.atomic():
+        document.save(update_fields=[*DATE_FIELDS, "dates_set_by", "dates_set_at", "updated_at"])
+        # A replaced page is found by its date: another date, another match.
+        documents_supersede(knowledge_base=document.knowledge_base)
     return document
 
 

@@ -85,6 +85,13 @@ class Document(models.Model):
     dates_set_at = models.DateTimeField(null=True, blank=True)
     # Kept, with its chunks, but never searched: an admin's way to retire a page.
     archived = models.BooleanField(default=False)
+    # What its text says it replaces ("This policy replaces the one dated 1 February
+    # 2024"), and the newer document that replaces this one by saying so: not searched
+    # while that one is (`knowledge.supersession`).
+    replaces = models.CharField(max_length=500, blank=True, default="", db_default="")
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
     # ISO 639-1 code of the language its text is written in (`knowledge.languages`).
     language = models.CharField(
         max_length=12, default=DEFAULT_LANGUAGE, db_default=DEFAULT_LANGUAGE
@@ -136,6 +143,9 @@ class Chunk(models.Model):
     # Its readable sentences and their vectors, float16 row after row (`knowledge.sentences`).
     sentences = ArrayField(models.TextField(), default=list, db_default=[])
     sentence_embeddings = models.BinaryField(default=bytes, db_default=b"")
+    # The same with the heading path in front, for the sentences that give a value (zeros
+    # for the others): what "Price: $10 a day" is the price of (`knowledge.conflicts`).
+    headed_sentence_embeddings = models.BinaryField(default=bytes, db_default=b"")
     # Kept out of search until an admin has looked at it (text that instructs an assistant).
     quarantined = models.BooleanField(default=False)
     quarantine_reason = models.CharField(max_length=200, blank=True)

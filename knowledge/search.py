@@ -43,6 +43,9 @@ knowledge base gives differently ("within 14 days" against "within 30 days",
 when a passage is indexed and stored (`Contradiction`), so a question reads them, never
 compares passages. The whole passage goes, not only its sentence: what is left of a
 superseded page beside it is as old, and a quote never reads a passage with a hole in it.
+A page that says it replaces an older one ("This policy replaces the one dated
+1 February 2024") takes that one out of search wholly while it is searchable itself
+(`Document.superseded_by`, `knowledge.supersession`).
 """
 
 from collections.abc import Sequence
@@ -204,6 +207,14 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
             JOIN knowledge_document newer_document ON newer_document.id = newer.document_id
             WHERE newer_document.effective_date > document.effective_date
                 AND 1 - (newer.embedding <=> chunk.embedding) >= %(same_passage)s
+                AND NOT newer_document.archived
+                AND %(today)s::date BETWEEN coalesce(newer_document.valid_from, '-infinity')
+                    AND coalesce(newer_document.valid_until, 'infinity')
+        )
+        AND NOT EXISTS (  -- a searchable newer document says it replaces this one
+            SELECT 1
+            FROM knowledge_document newer_document
+            WHERE newer_document.id = document.superseded_by_id
                 AND NOT newer_document.archived
                 AND %(today)s::date BETWEEN coalesce(newer_document.valid_from, '-infinity')
                     AND coalesce(newer_document.valid_until, 'infinity')

@@ -118,6 +118,66 @@ def test_prices_written_with_thousands_and_decimals_conflict(tmp_path, knowledge
     assert values == {("$1,249.50", "1.299,00 USD"), ("$1,249.50", "$1,299")}
 
 
+FERRY_FARES = """# Ferry fares
+
+Effective 1 April 2023.
+
+## Day return
+
+Price: $12 per adult.
+
+## Weekend Ferry Pass
+
+Price: $30 per adult for each weekend.
+"""
+FERRY_PASSES = """# Ferry passes
+
+Effective 1 April 2025.
+
+The Weekend Ferry Pass costs $36 per adult, per weekend.
+The Weekday Ferry Pass costs $20 per adult, per day.
+"""
+
+
+@pytest.mark.django_db
+def test_a_sentence_is_about_what_its_heading_names(tmp_path, knowledge_base):
+    """The pass's price is "Price: $30" under the heading "Weekend Ferry Pass"; the day
+    return's price under its own heading, and the weekday pass's, are other things."""
+    pages = {"ferry-fares-2023.md": FERRY_FARES, "ferry-passes.md": FERRY_PASSES}
+    ingest(help_center(tmp_path / "help", pages), knowledge_base)
+
+    [conflict] = conflicts_of(knowledge_base)
+
+    assert {(statement.sentence, value) for statement, value in conflict.sides} == {
+        ("Price: $30 per adult for each weekend.", "$30"),
+        ("The Weekend Ferry Pass costs $36 per adult, per weekend.", "$36"),
+    }
+    assert conflict.newer.document.title == "Ferry passes"
+
+
+INVOICES = """# Paying your invoice
+
+Effective 1 January {year}.
+
+{article} late fee of {fee} is added to any invoice paid after its due date.
+"""
+
+
+@pytest.mark.django_db
+def test_a_capital_that_only_starts_the_sentence_names_nothing(tmp_path, knowledge_base):
+    """One fee, "a late fee" or "the late fee": neither "A" nor "The" is a name."""
+    pages = {
+        "invoices-2023.md": INVOICES.format(year=2023, article="A", fee="$12"),
+        "invoices.md": INVOICES.format(year=2025, article="The", fee="$9.50"),
+    }
+    ingest(help_center(tmp_path / "help", pages), knowledge_base)
+
+    [conflict] = conflicts_of(knowledge_base)
+
+    assert sorted(value for _, value in conflict.sides) == ["$12", "$9.50"]
+    assert conflict.newer.document.effective_date.year == 2025
+
+
 @pytest.mark.django_db
 def test_numbers_of_different_things_do_not_conflict(tmp_path, knowledge_base):
     ingest(help_center(tmp_path / "help", {"delivery.md": DELIVERY}), knowledge_base)

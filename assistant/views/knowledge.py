@@ -17,6 +17,7 @@ from knowledge.selectors import (
     documents_pending,
     knowledge_base_list,
 )
+from knowledge.supersession import knowledge_base_superseded
 from knowledge.uploads import document_dates_forget, document_reindex, documents_upload
 
 
@@ -54,12 +55,13 @@ def knowledge_base_detail(request, knowledge_base_slug: str):
 @admin_required
 def conflicts(request, knowledge_base_slug: str):
     knowledge_base = _knowledge_base(request, knowledge_base_slug)
-    found = knowledge_base_conflicts(knowledge_base=knowledge_base, today=timezone.localdate())
-    return render(
-        request,
-        "knowledge/conflicts.html",
-        {"knowledge_base": knowledge_base, "conflicts": found},
-    )
+    today = timezone.localdate()
+    context = {
+        "knowledge_base": knowledge_base,
+        "conflicts": knowledge_base_conflicts(knowledge_base=knowledge_base, today=today),
+        "superseded": knowledge_base_superseded(knowledge_base=knowledge_base, today=today),
+    }
+    return render(request, "knowledge/conflicts.html", context)
 
 
 @require_GET

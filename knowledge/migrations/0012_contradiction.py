@@ -4,24 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def contradictions_find(apps, schema_editor):
-    """The passages indexed before contradictions were stored, compared once here (the
-    service's own code: it reads only columns this migration's state has), a knowledge
-    base at a time."""
-    from knowledge.conflicts import contradictions_store
-
-    Chunk = apps.get_model("knowledge", "Chunk")
-    knowledge_base_ids = Chunk.objects.values_list("knowledge_base_id", flat=True).distinct()
-    for knowledge_base_id in knowledge_base_ids:
-        contradictions_store(
-            chunk_ids=list(
-                Chunk.objects.filter(knowledge_base_id=knowledge_base_id).values_list(
-                    "pk", flat=True
-                )
-            )
-        )
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("knowledge", "0011_lexeme"),
@@ -67,5 +49,4 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(contradictions_find, migrations.RunPython.noop, elidable=True),
     ]
