@@ -1,10 +1,13 @@
-"""An admin uploads in a real browser and watches indexing finish without reloading."""
+"""An admin in a real browser: uploads and watches indexing finish without reloading;
+follows a conflict to its documents and sets a date."""
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from knowledge.models import Document
 from tests import files
+from tests.commands import ingest
 from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
@@ -52,3 +55,51 @@ def test_upload_several_files_and_watch_their_status_change_live(
     rows.filter(has_text="locked.pdf").get_by_role("button", name="Delete").click()
     expect(rows).to_have_count(2)
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_an_admin_follows_a_conflict_to_its_documents_and_sets_a_date(
+    keel_server, page, admin_membership, knowledge_base, tmp_path
+):
+    folder = tmp_path / "help"
+    folder.mkdir()
+    (folder / "fees-2024.md").write_text(
+        "# Fees\n\nLast updated 3 March 2024.\n\nThe late payment fee is $12.\n"
+    )
+    (folder / "fees.md").write_text(
+        "# Fees\n\nEffective 1 May 2025. This page replaces the fees page dated 3 March 2024."
+        "\n\nThe late payment fee is $9.50.\n"
+    )
+    (folder / "rentals.md").write_text(
+        "# Rentals\n\nEffective 1 May 2025.\n\nA rental bike costs $18 per day.\n"
+    )
+    ingest(folder, knowledge_base)
+    knowledge_base_url = reverse(
+        "knowledge_base",
+        kwargs={
+            "workspace_slug": knowledge_base.workspace.slug,
+            "knowledge_base_slug": knowledge_base.slug,
+        },
+    )
+
+    log_in(page, url=keel_server + knowledge_base_url, membership=admin_membership)
+    page.get_by_role("link", name="Conflicts").click()
+
+    expect(page.get_by_role("heading", name="Conflicts")).to_be_visible()
+    superseded = page.locator(".superseded li")
+    expect(superseded).to_have_count(1)
+    expect(superseded).to_contain_text("(effective 3 March 2024): superseded by")
+    expect(page.locator(".conflict").first).to_contain_text("newer: the one answered from")
+
+    superseded.get_by_role("link", name="Fees").first.click()
+    expect(page.get_by_role("heading", name="Fees")).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text("Superseded")
+    expect(page.locator("dl.facts")).to_contain_text("fees-2024.md")
+
+    page.get_by_label("Effective date").fill("2024-03-10")
+    page.get_by_role("button", name="Save dates").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    expect(page.locator("#document-dates")).to_contain_text("Set by")
+    expect(page.get_by_label("Effective date")).to_have_value("2024-03-10")
+    assert str(Document.objects.get(source__endswith="/fees-2024.md").effective_date) == (
+        "2024-03-10"
+    )
