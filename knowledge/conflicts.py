@@ -216,22 +216,19 @@ def _both_ways(first: Chunk, second: Chunk) -> Iterator[Contradiction]:
     for i, j, (first_value, second_value) in _sentence_conflicts(
         _Passage.of(first), _Passage.of(second), same_passage=first.pk == second.pk
     ):
-        yield Contradiction(
-            chunk=first,
-            sentence=i,
-            value=first_value[:VALUE_LENGTH],
-            other_chunk=second,
-            other_sentence=j,
-            other_value=second_value[:VALUE_LENGTH],
-        )
-        yield Contradiction(
-            chunk=second,
-            sentence=j,
-            value=second_value[:VALUE_LENGTH],
-            other_chunk=first,
-            other_sentence=i,
-            other_value=first_value[:VALUE_LENGTH],
-        )
+        sides = ((first, i, first_value), (second, j, second_value))
+        for (chunk, sentence, value), (other, other_sentence, other_value) in (
+            sides,
+            sides[::-1],
+        ):
+            yield Contradiction(
+                chunk=chunk,
+                sentence=sentence,
+                value=value[:VALUE_LENGTH],
+                other_chunk=other,
+                other_sentence=other_sentence,
+                other_value=other_value[:VALUE_LENGTH],
+            )
 
 
 def knowledge_base_conflicts(*, knowledge_base: KnowledgeBase, today: date) -> list[Conflict]:
