@@ -182,7 +182,7 @@ async def answer(
         raise QuestionNotStored from error
     checked_at = time.perf_counter()
     spans.stages["question_and_input_rails"] = (spans.started, checked_at)
-    question, reply, searched = await _store_and_retrieve(
+    rewritten, reply, searched = await _store_and_retrieve(
         conversation=conversation, asked=asked, queued=queued, on_stored=on_stored
     )
     if not isinstance(searched, BaseException):
@@ -234,7 +234,7 @@ async def answer(
             "threshold": answerable_below(confidence_threshold=asked.policy.confidence_threshold),
         }
     return await _finish(
-        question=question,
+        rewritten=rewritten,
         reply=reply,
         asked=asked,
         decision=decision,
@@ -266,11 +266,12 @@ async def _store_and_retrieve(
     asked: Asked,
     queued: Message | None,
     on_stored: Callable[[], None] | None,
-) -> tuple[Message, Message | None, Searched | BaseException]:
+) -> tuple[Message | None, Message | None, Searched | BaseException]:
     """The question stored, and the passages searched beside it: the question's vector is
     cached by the input rails, so one waits on PostgreSQL while the other writes, and the
     customer sees their question (`on_stored`) while an LLM writes the search query. A
-    failed search belongs to the answer, which is on screen by then."""
+    failed search belongs to the answer, which is on screen by then. First comes the
+    question when an LLM wrote its query (kept with the answer), else None."""
 
     async def store() -> tuple[Message, Message | None]:
         stored = await in_thread(_question_store)(
@@ -288,8 +289,9 @@ async def _store_and_retrieve(
     if isinstance(stored, BaseException):
         raise stored
     question, reply = stored
-    if not isinstance(searched, BaseException):
-        question.search_query = searched.query  # kept with the answer (`answer_finish`)
+    if isinstance(searched, BaseException) or searched.query == asked.search_query:
+        return None, reply, searched
+    question.search_query = searched.query  # an LLM wrote it: kept with the answer
     return question, reply, searched
 
 
@@ -369,7 +371,7 @@ def _shown(*, decision: Decision, asked: Asked, text: str) -> str:
 
 async def _finish(
     *,
-    question: Message,
+    rewritten: Message | None,
     reply: Message,
     asked: Asked,
     decision: Decision,
@@ -387,7 +389,7 @@ async def _finish(
     try:
         return await in_thread(answer_finish)(
             message=reply,
-            question=question,
+            question=rewritten,
             text=shown,
             outcome=decision.outcome,
             cited=cited,
