@@ -264,8 +264,8 @@ async def test_when_the_model_cannot_write_the_query_the_rules_is_searched(
         # A name in a longer phrase may be of another kind: nothing is replaced.
         (
             "Do you ship to Canada?",
-            "What about the Kestrel grinder warranty?",
-            "What about the Kestrel grinder warranty?",
+            "What about the Corvo grinder warranty?",
+            "What about the Corvo grinder warranty?",
         ),
     ],
 )
