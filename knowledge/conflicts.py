@@ -53,10 +53,10 @@ NEIGHBOURS = 10
 # apart, not this.
 SENTENCE_SIMILARITY = 0.75
 SAME_WORDS = 0.75
-# A sentence may leave its subject to its heading ("International Day Pass" > "Price: $10
-# a day" against "The International Day Pass costs $12 a day": 0.63 alone, 0.93 with the
-# headings in front). Then their words differ too much to tell; headed, they must be as
-# alike as restated sentences are, and still name nothing the other does not.
+# A sentence may leave its subject to its heading ("Weekend Ferry Pass" > "Price: $30 per
+# adult" against "The Weekend Ferry Pass costs $25 per adult": far apart alone, close with
+# the headings in front). Then their words differ too much to tell; headed, they must be
+# as alike as restated sentences are, and still name nothing the other does not.
 HEADED_SIMILARITY = 0.9
 # A statement names what it is about: two table cells ("20-30 minutes") are no statements.
 SUBJECT_WORDS = 2

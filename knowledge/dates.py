@@ -158,8 +158,8 @@ def _day(written: str, *, base: date, prefer: str, first: bool = False) -> date 
     return parsed.date() if parsed else None
 
 
-# A page speaking of itself ("This policy replaces the returns policy dated 1 February
-# 2024", "It supersedes our Returns Policy (2024)", "Replaces: the version of March 2023"),
+# A page speaking of itself ("This policy replaces the membership policy dated 1 February
+# 2024", "It supersedes our Membership Policy (2024)", "Replaces: the version of March 2023"),
 # what it replaces named up to the sentence's end; "The Gold plan replaces the Silver
 # plan" speaks of plans, not of pages.
 _REPLACES = re.compile(
