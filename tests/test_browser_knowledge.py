@@ -13,13 +13,8 @@ from tests.conftest import log_in
 pytestmark = pytest.mark.browser
 
 
-def test_upload_several_files_and_watch_their_status_change_live(
-    keel_server, page, admin_membership, knowledge_base, worker_process, tmp_path
-):
-    (tmp_path / "returns.md").write_text("# Returns\n\nBikes go back within 30 days.\n")
-    (tmp_path / "hours.txt").write_text("Our stores open at nine every day.")
-    (tmp_path / "locked.pdf").write_bytes(files.pdf_with_password())
-    knowledge_base_url = reverse(
+def knowledge_base_url(knowledge_base) -> str:
+    return reverse(
         "knowledge_base",
         kwargs={
             "workspace_slug": knowledge_base.workspace.slug,
@@ -27,7 +22,15 @@ def test_upload_several_files_and_watch_their_status_change_live(
         },
     )
 
-    log_in(page, url=keel_server + knowledge_base_url, membership=admin_membership)
+
+def test_upload_several_files_and_watch_their_status_change_live(
+    keel_server, page, admin_membership, knowledge_base, worker_process, tmp_path
+):
+    (tmp_path / "returns.md").write_text("# Returns\n\nBikes go back within 30 days.\n")
+    (tmp_path / "hours.txt").write_text("Our stores open at nine every day.")
+    (tmp_path / "locked.pdf").write_bytes(files.pdf_with_password())
+
+    log_in(page, url=keel_server + knowledge_base_url(knowledge_base), membership=admin_membership)
     expect(page.get_by_role("heading", name=knowledge_base.name)).to_be_visible()
     page.evaluate("window.notReloaded = true")
 
@@ -73,15 +76,8 @@ def test_an_admin_follows_a_conflict_to_its_documents_and_sets_a_date(
         "# Rentals\n\nEffective 1 May 2025.\n\nA rental bike costs $18 per day.\n"
     )
     ingest(folder, knowledge_base)
-    knowledge_base_url = reverse(
-        "knowledge_base",
-        kwargs={
-            "workspace_slug": knowledge_base.workspace.slug,
-            "knowledge_base_slug": knowledge_base.slug,
-        },
-    )
 
-    log_in(page, url=keel_server + knowledge_base_url, membership=admin_membership)
+    log_in(page, url=keel_server + knowledge_base_url(knowledge_base), membership=admin_membership)
     page.get_by_role("link", name="Conflicts").click()
 
     expect(page.get_by_role("heading", name="Conflicts")).to_be_visible()
