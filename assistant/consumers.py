@@ -18,6 +18,7 @@ import json
 import logging
 import re
 
+import autobahn.exception
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -83,20 +84,24 @@ _answering: dict[int, asyncio.Task] = {}
 CLOSE_FORBIDDEN = 4403
 # RFC 6455's 1013 "try again later" in the range daphne may send; reconnect.js retries it.
 CLOSE_TRY_AGAIN_LATER = 4013
+# What sending on a socket the client has closed raises: ASGI servers raise an OSError
+# (the spec's choice); daphne, Keel's server, lets its websocket library's error through.
+CLIENT_GONE = (OSError, autobahn.exception.Disconnected)
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):
     """A socket that closes clearly, instead of crashing, when Redis is unreachable: in the
-    channel layer's receive loop, a group change or a rate limit, at any point of its life."""
+    channel layer's receive loop, a group change or a rate limit, at any point of its life;
+    and that drops, instead of crashing on, frames sent after its browser closed it."""
 
     role = ""  # which socket, for the logs
     notice_template = ""  # the partial that tells the page why it closed
     unavailable_text = ""
 
     async def __call__(self, scope, receive, send):
-        self.accepted = self.closing = False
+        self.accepted = self.closing = self.gone = False
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, self._while_open(send))
         except (*REDIS_UNREACHABLE, StorageError) as error:
             logger.warning("Redis unreachable, closing the %s socket: %s", self.role, error)
             await self.redis_lost()
@@ -121,6 +126,22 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def redis_lost(self):
         """Clean-up that `disconnect` would have done, for what lives outside Redis."""
+
+    def _while_open(self, send):
+        """`send`, dropping what reaches a socket its browser has just closed: a push on its
+        way when the page closed would otherwise crash the consumer before its `disconnect`,
+        which is on its way too and does the clean-up."""
+
+        async def send_while_open(message: dict) -> None:
+            if self.gone:
+                return
+            try:
+                await send(message)
+            except CLIENT_GONE:
+                self.gone = self.closing = True
+                logger.info("The %s socket had closed; its frames are dropped", self.role)
+
+        return send_while_open
 
 
 class ChatConsumer(RealtimeConsumer):

@@ -8,11 +8,14 @@ import re
 
 import httpx
 import pytest
+from channels_redis.core import RedisChannelLayer
 from django.urls import reverse
 
-from assistant.models import Message
+from assistant.events import console_group
+from assistant.models import AgentPresence, Message
 from assistant.threads import in_thread
 from tests.chat import AgentClient, ChatClient, visible_text
+from tests.conftest import daphne_start, free_port, wait_for_port
 from tests.factories import WorkspaceFactory
 from tests.test_handoffs import ASKS_FOR_PERSON, action_url, messages, staff, the_handoff
 
@@ -204,3 +207,42 @@ async def test_while_redis_is_away_sockets_close_clearly_and_everything_comes_ba
     await chat.close()
     await console.close()
     await agent.close()
+
+
+# Enough pushes on their way that the agent's close lands while the socket still sends.
+PUSHES_IN_FLIGHT = 400
+PUSH = f"<p>{'x' * 20_000}</p>"
+
+
+async def test_pushes_reaching_a_console_just_closed_are_dropped_and_the_agent_goes_offline(
+    redis_server, transactional_db, tmp_path
+):
+    """A push that reaches a socket whose browser has just closed it is dropped: before, it
+    crashed the consumer, which then never ran its clean-up, so the agent stayed "online"."""
+    workspace = await in_thread(WorkspaceFactory)()
+    _, session_key = await staff(workspace)
+    port, log = free_port(), tmp_path / "daphne.log"
+    with log.open("w") as output:
+        server = daphne_start(port=port, output=output, **redis_server.keel_environment())
+    try:
+        wait_for_port(server, port, name="daphne")
+        agent = AgentPages(f"http://localhost:{port}", workspace, session_key)
+        console = await agent.console_socket()
+        assert await online(workspace) == 1
+        layer = RedisChannelLayer(hosts=[redis_server.url])
+        for _ in range(PUSHES_IN_FLIGHT):
+            await layer.group_send(console_group(workspace.pk), {"type": "chat.push", "html": PUSH})
+        await console.close()
+        await agent.close()
+        async with asyncio.timeout(CLOSE_WITHIN):
+            while await online(workspace):
+                await asyncio.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "Exception inside application" not in log.read_text()
+
+
+@in_thread
+def online(workspace) -> int:
+    return AgentPresence.objects.filter(workspace=workspace).count()
