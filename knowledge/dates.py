@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta
 
 import dateparser
 
+from knowledge.languages import text_language
+
 _MONTH = (
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"  # names or abbreviations
 )
@@ -26,7 +28,7 @@ _DATE = (
     rf"\d{{4}}-\d{{1,2}}-\d{{1,2}}"  # ISO
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"  # 1 March 2025 (UK)
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # March 1, 2025 (US)
-    rf"|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{4}}"  # 03/01/2025
+    rf"|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{4}}"  # 03/01/2025, 01.03.2025
     rf"|{_MONTH}\s+\d{{4}}"  # March 2025
 )
 _CUE = (
@@ -82,6 +84,7 @@ _STARTS = re.compile(
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"\b\d{4}\b")
+_NUMERIC = re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2\d{4}\b")
 # How much of a document's opening is read for its period.
 OPENING_CHARACTERS = 600
 
@@ -97,14 +100,41 @@ class Period:
 def stated_effective_date(text: str) -> date | None:
     """The latest date the text gives as its effective, update, review or publication
     date; None when it states none."""
-    dates = [_parsed(match["date"]) for match in _STATED.finditer(text)]
+    order = numeric_date_order(text)
+    dates = [_parsed(match["date"], order=order) for match in _STATED.finditer(text)]
     return max((found for found in dates if found), default=None)
 
 
-def _parsed(written: str) -> date | None:
-    parsed = dateparser.parse(
-        written, languages=["en"], settings=_PARSER_SETTINGS
-    ) or dateparser.parse(written, languages=_OTHER_LANGUAGES, settings=_PARSER_SETTINGS)
+def numeric_date_order(text: str) -> str:
+    """How the text writes dates in digits, "MDY" or "DMY": 03/04/2025 is 4 March in the
+    US and 3 April almost everywhere else. The text tells when it can: dots are written
+    day first (03.04.2025), and a first number above 12 is a day (13/04/2025), a second
+    one a month's (04/13/2025). Else a page in English reads month first, as American
+    help centers write, and a page in any other language day first."""
+    written = _NUMERIC.findall(text)
+    if not written:
+        return "MDY"  # no date in digits to read either way
+    dotted = slashed_day_first = slashed_month_first = False
+    for first, separator, second in written:
+        dotted |= separator == "."
+        slashed_day_first |= separator == "/" and int(first) > 12
+        slashed_month_first |= separator == "/" and int(second) > 12
+    if dotted or slashed_day_first:
+        return "DMY"
+    if slashed_month_first or text_language(text=text) == "en":
+        return "MDY"
+    return "DMY"
+
+
+def _parsed(written: str, *, order: str = "MDY") -> date | None:
+    settings = (
+        {**_PARSER_SETTINGS, "DATE_ORDER": order}
+        if _NUMERIC.fullmatch(written)
+        else _PARSER_SETTINGS
+    )
+    parsed = dateparser.parse(written, languages=["en"], settings=settings) or dateparser.parse(
+        written, languages=_OTHER_LANGUAGES, settings=settings
+    )
     return parsed.date() if parsed else None
 
 
@@ -205,7 +235,11 @@ def stated_replacement(text: str) -> Replacement | None:
     if not written:
         return Replacement(statement=found[0].strip(), named=named.strip())
     precision = written.lastgroup
-    named_date = date(int(written["year"]), 1, 1) if precision == "year" else _parsed(written[0])
+    named_date = (
+        date(int(written["year"]), 1, 1)
+        if precision == "year"
+        else _parsed(written[0], order=numeric_date_order(text))
+    )
     return Replacement(
         statement=found[0].strip(),
         named=(named[: written.start()] + named[written.end() :]).strip(),

@@ -69,6 +69,12 @@ def help_center(folder):
         ("Effective from June 2025", date(2025, 6, 1)),
         # The latest stated date counts: the page was revised after it took effect.
         ("Effective 1 March 2024. Last updated 10/02/2025.", date(2025, 10, 2)),
+        # Dates in digits: month first in English, unless the page shows it writes the day
+        # first; day first in other languages and wherever dots separate them.
+        ("Last updated 03/04/2025. Our bikes ship within two days.", date(2025, 3, 4)),
+        ("Last updated 03/04/2025. Spring service from 14/04/2025.", date(2025, 4, 3)),
+        ("Dernière mise à jour : 03/04/2025. Les vélos partent sous deux jours.", date(2025, 4, 3)),
+        ("Stand: 03.04.2025", date(2025, 4, 3)),
         # In the other languages Keel replies in, their month names too.
         ("**Vigente desde el 1 de septiembre de 2025.**", date(2025, 9, 1)),
         ("Stand: 1. März 2025", date(2025, 3, 1)),
