@@ -33,9 +33,9 @@ messages: $(STAMP)
 
 # What the tests use besides: chromium drives the browser tests (Playwright cannot download
 # browsers here), redis-server carries the channel layer and rate limits shared by several
-# server processes.
+# server processes, nginx runs docker/nginx.conf in front of a test server.
 system-deps:
-	@$(call packages_ensure,chromium:chromium redis-server:redis-server)
+	@$(call packages_ensure,chromium:chromium redis-server:redis-server nginx:nginx)
 
 run: install
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v 0

@@ -47,7 +47,7 @@ from assistant.handoff_requests import person_requested
 from assistant.handoffs import IllegalTransition, csat_record, ticket_email_set
 from assistant.languages import in_customer_language
 from assistant.models import Conversation, Feedback, Message
-from assistant.origins import embedding_allowed, keel_origin, origin_of
+from assistant.origins import embedding_allowed, keel_origin, origin_of, socket_secure
 from assistant.partials import customer_status_context, transcript_and_status_html
 from assistant.presence import presence_end, presence_start
 from assistant.ratelimits import within_limit
@@ -159,8 +159,7 @@ class ChatConsumer(RealtimeConsumer):
         self.client_ip = (self.scope.get("client") or ["unknown"])[0]
         headers = dict(self.scope["headers"])
         self.keel = keel_origin(
-            host=headers.get(b"host", b"").decode("latin-1"),
-            secure=self.scope.get("scheme") == "wss",
+            host=headers.get(b"host", b"").decode("latin-1"), secure=socket_secure(scope=self.scope)
         )
         self.socket_origin = origin_of(headers.get(b"origin", b"").decode("latin-1"))
         self.workspace = await in_thread(workspace_by_public_key)(

@@ -9,6 +9,8 @@ directly (no iframe) must itself be an allowed origin.
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 from assistant.models import Workspace
 
 
@@ -27,6 +29,19 @@ def origin_of(url: str) -> str:
 
 def keel_origin(*, host: str, secure: bool) -> str:
     return origin_of(f"{'https' if secure else 'http'}://{host}")
+
+
+def socket_secure(*, scope: dict) -> bool:
+    """Did the browser open the socket over TLS? Behind a TLS proxy that Keel trusts
+    (SECURE_PROXY_SSL_HEADER, as for pages), the proxy says so: the socket daphne sees is
+    plain, and its scope has no scheme of its own."""
+    if scope.get("scheme") == "wss":
+        return True
+    if not settings.SECURE_PROXY_SSL_HEADER:
+        return False
+    header, value = settings.SECURE_PROXY_SSL_HEADER
+    name = header.removeprefix("HTTP_").replace("_", "-").lower().encode("latin-1")
+    return dict(scope["headers"]).get(name, b"").decode("latin-1") == value
 
 
 def embedding_allowed(*, workspace: Workspace, origin: str, keel: str) -> bool:

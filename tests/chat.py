@@ -5,6 +5,7 @@ import asyncio
 import html
 import json
 import re
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -42,16 +43,30 @@ class LiveSocket:
     """A websocket to a real server, with the part of the communicator's interface that
     the clients below use; it also tells how the server closed it."""
 
-    def __init__(self, server: str, path: str, *, origin: str, cookie: str = ""):
-        self.url = urlsplit(server)._replace(scheme="ws", path=path).geturl()
+    def __init__(
+        self,
+        server: str,
+        path: str,
+        *,
+        origin: str,
+        cookie: str = "",
+        tls: ssl.SSLContext | None = None,
+    ):
+        scheme = "wss" if server.startswith("https:") else "ws"
+        self.url = urlsplit(server)._replace(scheme=scheme, path=path).geturl()
         self.origin = origin
         self.headers = {"Cookie": cookie} if cookie else {}
+        self.tls = tls  # what an https server's certificate is checked with
         self.connection = None
 
     async def connect(self) -> tuple[bool, int | None]:
         try:
             self.connection = await connect(
-                self.url, origin=self.origin, additional_headers=self.headers, proxy=None
+                self.url,
+                origin=self.origin,
+                additional_headers=self.headers,
+                proxy=None,
+                ssl=self.tls,
             )
         except InvalidStatus as refusal:
             return False, refusal.response.status_code
@@ -88,16 +103,19 @@ class ChatClient:
         self,
         public_key: str,
         *,
-        origin: str = KEEL_ORIGIN,
+        origin: str = "",  # Keel's own pages' (the server's, or KEEL_ORIGIN in-process)
         ip: str = "203.0.113.5",
         server: str = "",
+        tls: ssl.SSLContext | None = None,
     ):
         path = f"/ws/chat/{public_key}/"
         if server:  # the server's own pages embed the chat; the client's address is real
-            self.communicator = LiveSocket(server, path, origin=server)
+            self.communicator = LiveSocket(server, path, origin=origin or server, tls=tls)
         else:
             self.communicator = WebsocketCommunicator(
-                application, path, headers=[(b"host", b"testserver"), (b"origin", origin.encode())]
+                application,
+                path,
+                headers=[(b"host", b"testserver"), (b"origin", (origin or KEEL_ORIGIN).encode())],
             )
             self.communicator.scope["client"] = (ip, 50000)
         self.visitor_token = ""

@@ -277,11 +277,14 @@ DAPHNE = [
 ]
 
 
-def daphne_start(*, port: int, output=None, **environment: str) -> subprocess.Popen:
+def daphne_start(
+    *, port: int, output=None, arguments: tuple[str, ...] = (), **environment: str
+) -> subprocess.Popen:
     """A daphne process serving Keel on the test database; the caller stops it. `output`:
-    a file for what it prints (its logs), else the test's own output."""
+    a file for what it prints (its logs), else the test's own output; `arguments`: more
+    of daphne's own."""
     return subprocess.Popen(
-        [*DAPHNE, "-p", str(port), "assistant.asgi:application"],
+        [*DAPHNE, "-p", str(port), *arguments, "assistant.asgi:application"],
         env=keel_process_environment(**environment),
         stdout=output,
         stderr=output,
