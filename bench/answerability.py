@@ -15,11 +15,18 @@ list with no passage on the subject, as `pipeline` judges it, is left out):
   about the same frequency in the language that other services' questions use and no
   page of its own service holds: still on the subject, no longer answered there ("how do I
   renew my license" becoming "how do I renew my pension"). None of the passages answers.
+- a neighbour, the same with a word its own service's pages do hold, elsewhere than in the
+  gold passage (a word of its other questions): the help center talks about that thing
+  and about the subject, not about the one with the other ("how do I renew my license"
+  becoming "how do I renew my registration"), as most of a company's near misses do.
+  None of the passages is taken to answer it; since a few such questions may be answered
+  somewhere after all, neighbours are judged but never fitted on.
 
 The pages are cut into four folds, each question with its gold page: the logistic is fitted
 on three and judged on the fourth, in turn (per passage, and per question: its best
-passage, answerable in its own service with the gold page found, unanswerable in another or
-as a near miss), then refitted on all and printed as the constants to paste.
+passage, answerable in its own service with the gold page found, unanswerable in another,
+as a near miss or as a neighbour), then refitted on all but the neighbours and printed as
+the constants to paste.
 """
 
 import gzip
@@ -40,7 +47,8 @@ FOLDS = 4
 NEAR_MISS_SEED = 21
 # A near miss's word is drawn among the other services' words closest in frequency.
 NEAR_MISS_CHOICES = 5
-KINDS = ("own", "other", "near miss")
+KINDS = ("own", "other", "near miss", "neighbour")
+FITTED_KINDS = KINDS[:3]
 SPECIFIC_ZIPF = 5.0
 
 
@@ -51,7 +59,8 @@ class Pair:
     features: dict[str, float]
     answers: bool
     kind: str  # "own": searched in its own service's pages; "other": in another's;
-    # "near miss": with its most specific word swapped, in its own
+    # "near miss": with its most specific word swapped for one its pages lack, in its own;
+    # "neighbour": swapped for one its pages hold elsewhere
     score: float = 0.0
 
 
@@ -67,17 +76,23 @@ def answerability_fit(*, data: Path = DATA_DIR) -> None:
     features = np.array([[pair.features[name] for name in names] for pair in pairs])
     labels = np.array([pair.answers for pair in pairs])
     pages = np.array([pair.page for pair in pairs])
+    # Neighbours are only judged: a few of them may be answered somewhere after all.
+    fitting = np.array([pair.kind in FITTED_KINDS for pair in pairs])
     scores = np.zeros(len(pairs))
     for fitted, judged in GroupKFold(n_splits=FOLDS).split(features, labels, groups=pages):
+        fitted = fitted[fitting[fitted]]
         model = LogisticRegression(class_weight="balanced").fit(features[fitted], labels[fitted])
         scores[judged] = model.predict_proba(features[judged])[:, 1]
     for pair, score in zip(pairs, scores, strict=True):
         pair.score = float(score)
     kinds = {kind: sum(pair.kind == kind for pair in pairs) for kind in KINDS}
     print(f"pairs {len(pairs)} {kinds}, answering {int(labels.sum())}; {FOLDS} folds of pages")
-    print(f"held out, per passage: ROC AUC {roc_auc_score(labels, scores):.3f}")
+    print(
+        "held out, per passage (neighbours left out): ROC AUC "
+        f"{roc_auc_score(labels[fitting], scores[fitting]):.3f}"
+    )
     _questions_report(pairs=pairs)
-    model = LogisticRegression(class_weight="balanced").fit(features, labels)
+    model = LogisticRegression(class_weight="balanced").fit(features[fitting], labels[fitting])
     print(f"INTERCEPT = {model.intercept_[0]:.2f}")
     weights = ", ".join(
         f'"{name}": {weight:.2f}' for name, weight in zip(names, model.coef_[0], strict=True)
@@ -131,7 +146,7 @@ def _questions_report(*, pairs: list[Pair]) -> None:
         found[key] = found.get(key, False) or pair.answers
     answerable = np.array([best[key] for key in best if key[1] == "own" and found[key]])
     print(f"held out, per question: {len(answerable)} answerable (gold page found)")
-    for kind in ("other", "near miss"):
+    for kind in KINDS[1:]:
         unanswerable = np.array([best[key] for key in best if key[1] == kind])
         labels = [1] * len(answerable) + [0] * len(unanswerable)
         auc = roc_auc_score(labels, [*answerable, *unanswerable])
@@ -147,13 +162,15 @@ def _questions_report(*, pairs: list[Pair]) -> None:
 @dataclass(frozen=True)
 class Searched:
     """A first-turn question and what the search found for it in its own service's pages
-    and in another's; and its near miss, if one was made, and what that found."""
+    and in another's; and its near miss and neighbour, if made, and what they found."""
 
     question: dict
     own: list  # of Hit, best first
     other: list
     near_miss: str | None = None
     near: tuple = ()
+    neighbour: str | None = None
+    beside: tuple = ()
 
 
 def _searches(*, data: Path) -> list[Searched]:
@@ -164,7 +181,8 @@ def _searches(*, data: Path) -> list[Searched]:
     with gzip.open(data / "questions.jsonl.gz", "rt") as lines:
         questions = [q for line in lines if (q := json.loads(line))["is_first_turn"]]
     vocabularies = _vocabularies(knowledge_bases=knowledge_bases, questions=questions)
-    chooser = random.Random(NEAR_MISS_SEED)
+    # One draw each, so the near misses are the same with or without the neighbours.
+    choosers = (random.Random(NEAR_MISS_SEED), random.Random(NEAR_MISS_SEED + 1))
     searched = []
     for question in tqdm(questions, desc="Searching", unit="question"):
         other = services[(services.index(question["domain"]) + 1) % len(services)]
@@ -174,32 +192,52 @@ def _searches(*, data: Path) -> list[Searched]:
             )
             for service in (question["domain"], other)
         }
-        near_miss = _near_miss(
-            question=question,
-            own=hits[question["domain"]],
-            vocabulary=vocabularies[question["domain"]],
-            chooser=chooser,
-        )
-        near = ()
-        if near_miss is not None:
-            near = tuple(
+        vocabulary = vocabularies[question["domain"]]
+        swapped = [
+            _near_miss(
+                question=question,
+                own=hits[question["domain"]],
+                vocabulary=vocabulary,
+                replacements=replacements,
+                chooser=chooser,
+            )
+            for replacements, chooser in zip(
+                (vocabulary.foreign, vocabulary.held), choosers, strict=True
+            )
+        ]
+        found = [
+            ()
+            if text is None
+            else tuple(
                 chunk_search(
-                    knowledge_bases=[knowledge_bases[question["domain"]]],
-                    query=near_miss,
-                    k=GOLD_DEPTH,
+                    knowledge_bases=[knowledge_bases[question["domain"]]], query=text, k=GOLD_DEPTH
                 )
             )
-        searched.append(Searched(question, hits[question["domain"]], hits[other], near_miss, near))
+            for text in swapped
+        ]
+        searched.append(
+            Searched(
+                question,
+                hits[question["domain"]],
+                hits[other],
+                swapped[0],
+                found[0],
+                swapped[1],
+                found[1],
+            )
+        )
     return searched
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """A service's indexed stems, with their chunks, and the words other services'
-    questions use that none of its pages holds (with their frequency in the language)."""
+    """A service's indexed stems, with their chunks, the words other services' questions
+    use that none of its pages holds, and those its own questions use that its pages
+    hold (with their frequency in the language)."""
 
     chunks: dict[str, int]
     foreign: list[tuple[float, str]]  # (Zipf frequency, word), by frequency
+    held: list[tuple[float, str]]
 
 
 def _vocabularies(*, knowledge_bases: dict, questions: list[dict]) -> dict[str, Vocabulary]:
@@ -216,23 +254,35 @@ def _vocabularies(*, knowledge_bases: dict, questions: list[dict]) -> dict[str, 
             )
         )
         words = {
-            word
+            (question["domain"] == service, word)
             for question in questions
-            if question["domain"] != service
             for word in _WORD.findall(question["question"].lower())
-            if word_stem(word=word, language="en") not in chunks
+            if _specific(word)
         }
-        foreign = sorted((zipf_frequency(word, "en"), word) for word in words if _specific(word))
-        vocabularies[service] = Vocabulary(chunks=chunks, foreign=foreign)
+        foreign, held = (
+            sorted(
+                (zipf_frequency(word, "en"), word)
+                for own, word in words
+                if own == wanted and (word_stem(word=word, language="en") in chunks) == own
+            )
+            for wanted in (False, True)
+        )
+        vocabularies[service] = Vocabulary(chunks=chunks, foreign=foreign, held=held)
     return vocabularies
 
 
 def _near_miss(
-    *, question: dict, own: list, vocabulary: Vocabulary, chooser: random.Random
+    *,
+    question: dict,
+    own: list,
+    vocabulary: Vocabulary,
+    replacements: list[tuple[float, str]],
+    chooser: random.Random,
 ) -> str | None:
     """The question with its most specific word (the gold passage holds it, the fewest of
-    its service's passages do) swapped for another service's word of about the same
-    frequency; None when the gold passage is not found or shares no such word."""
+    its service's passages do) swapped for one of `replacements` of about the same
+    frequency that neither the gold passage nor the question holds; None when the gold
+    passage is not found or shares no such word."""
     from wordfreq import zipf_frequency
 
     from knowledge.languages import word_stem
@@ -252,14 +302,23 @@ def _near_miss(
         and (stem := word_stem(word=word, language="en")) in held
         and vocabulary.chunks.get(stem)
     ]
-    if not linking or not vocabulary.foreign:
+    asked = {
+        word_stem(word=word, language="en") for word in _WORD.findall(question["question"].lower())
+    }
+    excluded = held | asked
+    candidates = [
+        (frequency, word)
+        for frequency, word in replacements
+        if word_stem(word=word, language="en") not in excluded
+    ]
+    if not linking or not candidates:
         return None
     word = min(
         sorted(linking),
         key=lambda each: (vocabulary.chunks[word_stem(word=each, language="en")], each),
     )
     frequency = zipf_frequency(word, "en")
-    closest = sorted(vocabulary.foreign, key=lambda each: abs(each[0] - frequency))
+    closest = sorted(candidates, key=lambda each: abs(each[0] - frequency))
     _, replacement = chooser.choice(closest[:NEAR_MISS_CHOICES])
     return re.sub(rf"\b{re.escape(word)}\b", replacement, question["question"], flags=re.I)
 
@@ -285,6 +344,7 @@ def _pairs(*, searches: list[Searched]) -> list[Pair]:
             ("own", question["question"], searched.own),
             ("other", question["question"], searched.other),
             ("near miss", searched.near_miss, list(searched.near)),
+            ("neighbour", searched.neighbour, list(searched.beside)),
         ):
             sources = hits[:SOURCES_PER_ANSWER]
             if max((hit.similarity or 0.0 for hit in sources), default=0.0) < MIN_SOURCE_SIMILARITY:

@@ -5,7 +5,7 @@ and embeddings, with either backend; a question the help center answers still ge
 import pytest
 from channels.db import database_sync_to_async
 
-from assistant.models import Message
+from assistant.models import Message, Workspace
 from assistant.pipeline import DONT_KNOW_MESSAGE
 from knowledge.ingest import files_ingest
 from tests.chat import one_question
@@ -63,13 +63,59 @@ PARAPHRASES = [
 ]
 
 
+BIKE_SHOP = {
+    "repairs.md": """# Repairs
+
+Our workshop services bikes of any brand.
+A standard service costs 60 euros and takes two working days.
+Puncture repairs are done while you wait, for 12 euros.
+""",
+    "rentals.md": """# Renting a bike
+
+City bikes rent for 15 euros a day and e-bikes for 35 euros a day.
+A helmet and a lock come with every rental.
+Bring an ID card; we keep a deposit of 100 euros until the bike is back.
+""",
+    "returns.md": """# Returns
+
+Unused parts and accessories can be returned within 30 days with the receipt.
+Bikes can be returned within 14 days if they have not been ridden outdoors.
+""",
+    "delivery.md": """# Delivery
+
+We deliver bikes fully assembled within 20 km of the shop for 25 euros.
+Parts and accessories ship by post anywhere in the Netherlands, free above 50 euros.
+""",
+    "warranty.md": """# Warranty
+
+Every new bike comes with a two-year warranty on the frame and parts.
+E-bike batteries are covered for two years or 500 charge cycles.
+Wear parts such as tyres, chains and brake pads are not covered.
+""",
+}
+# Answered by one sentence, in other words than the page's ("electric bike", "rent").
+BIKE_PARAPHRASES = [
+    ("How much is a day on an electric bike?", "35 euros"),
+    ("What is the deposit when I rent a bike?", "100 euros"),
+]
+
+
+def help_center(*, name: str, pages: dict[str, str], folder) -> Workspace:
+    knowledge_base = KnowledgeBaseFactory(workspace=WorkspaceFactory(name=name))
+    for file_name, text in pages.items():
+        (folder / file_name).write_text(text)
+    list(files_ingest(knowledge_base=knowledge_base, paths=sorted(folder.iterdir())))
+    return knowledge_base.workspace
+
+
+@pytest.fixture
+def bike_shop(transactional_db, tmp_path):
+    return help_center(name="Spoke & Chain", pages=BIKE_SHOP, folder=tmp_path)
+
+
 @pytest.fixture
 def bakery(transactional_db, tmp_path):
-    knowledge_base = KnowledgeBaseFactory(workspace=WorkspaceFactory(name="Crumb & Co"))
-    for name, text in PAGES.items():
-        (tmp_path / name).write_text(text)
-    list(files_ingest(knowledge_base=knowledge_base, paths=sorted(tmp_path.iterdir())))
-    return knowledge_base.workspace
+    return help_center(name="Crumb & Co", pages=PAGES, folder=tmp_path)
 
 
 @database_sync_to_async
@@ -161,3 +207,14 @@ async def test_with_a_model_an_answerable_question_is_sent_to_it(bakery, llm_ser
 
     assert (await last_answer(bakery)).outcome == Message.Outcome.ANSWERED
     assert len(llm_server.requests) == 1
+
+
+@pytest.mark.parametrize(("question", "fact"), BIKE_PARAPHRASES)
+async def test_a_question_one_sentence_answers_in_other_words_is_still_answered(
+    bike_shop, question, fact
+):
+    answer = await one_question(bike_shop.public_key, question)
+
+    reply = await last_answer(bike_shop)
+    assert reply.outcome == Message.Outcome.ANSWERED
+    assert fact in answer.text
