@@ -377,8 +377,9 @@ class _PostalAddress(EntityRecognizer):
         pass
 
     def analyze(self, text, entities, nlp_artifacts=None):
-        # pyap2 takes 5 ms a text; an address starts with its number.
-        if not _STREET_NUMBER.search(text):
+        # pyap2 takes milliseconds a text; the addresses it finds start with a number and
+        # end with a state, a province or a postcode.
+        if not (_STREET_NUMBER.search(text) and _REGION_OR_POSTCODE.search(text)):
             return []
         return _homes(
             text,
@@ -391,7 +392,10 @@ class _PostalAddress(EntityRecognizer):
         )
 
 
-_STREET_NUMBER = regex.compile(r"\b\d{1,6}[A-Za-z]?\s+\p{L}")
+_STREET_NUMBER = regex.compile(r"\b\d{1,6}[A-Za-z]?\s+\p{Lu}")
+_REGION_OR_POSTCODE = regex.compile(
+    r"\b(?:[A-Z]{2}|\d{5})\b|" + "|".join(pattern.regex for pattern in _STREET_PATTERNS[-2:])
+)
 _DASH = "-\u2010\u2011\u2012\u2013\u2014\u2015"
 
 
