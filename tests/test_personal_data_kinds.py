@@ -69,6 +69,7 @@ def test_personal_data_of_every_kind_is_replaced(text, redacted):
         "Our Leeds store: 14 Elm Road, open daily.",
         "I'm Canadian and travel a lot.",
         "Does the Elm Road branch sell gift cards?",
+        "Is the Apex 3 Carbon Road in stock, and is the X1 2TB drive compatible?",
     ],
 )
 def test_look_alikes_in_ordinary_questions_are_left_as_written(text):

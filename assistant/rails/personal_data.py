@@ -290,16 +290,19 @@ _STREET_TYPES = (
     r"|terrace|crescent|close|square|sq|parkway|pkwy|highway|hwy|circle|trail|row"
 )
 _NAME_WORD = r"\p{Lu}[\p{L}'.-]*"
+# A street number does not follow a capitalised word: "Apex 3 Carbon Road" is a bike.
+_NOT_A_MODEL = r"(?<!\p{Lu}\p{L}*\s)"
 _POSTCODE_AND_TOWN = r"(?:,?\s+\d{4,5}\s+\p{Lu}\p{L}+)?"
 _STREET_PATTERNS = [
     Pattern(
         "number, name, street type",
-        rf"\b\d{{1,5}}[A-Za-z]?\s+(?:{_NAME_WORD}\s+){{1,3}}(?i:{_STREET_TYPES})\b\.?",
+        rf"{_NOT_A_MODEL}\b\d{{1,5}}[A-Za-z]?\s+(?:{_NAME_WORD}\s+){{1,3}}(?i:{_STREET_TYPES})\b\.?",
         0.6,
     ),
     Pattern(
         "number, street type, name",
-        r"\b\d{1,4}[a-z]?,?\s+(?i:rue|avenue|av\.|boulevard|bd|chemin|place|allée|impasse|quai"
+        _NOT_A_MODEL
+        + r"\b\d{1,4}[a-z]?,?\s+(?i:rue|avenue|av\.|boulevard|bd|chemin|place|allée|impasse|quai"
         rf"|route)\s+(?:(?i:d[eu]|de\s+la|des|d')\s*)?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}"
         + _POSTCODE_AND_TOWN,
         0.6,
@@ -320,7 +323,8 @@ _STREET_PATTERNS = [
     ),
     Pattern(
         "UK postcode",
-        r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR) ?\d[ABD-HJLNP-UW-Z]{2}\b",
+        # Not a size: "X1 2TB".
+        r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR) ?(?!\d[GT]B\b)\d[ABD-HJLNP-UW-Z]{2}\b",
         0.5,
     ),
     Pattern(
