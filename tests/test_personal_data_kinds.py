@@ -61,6 +61,7 @@ def test_personal_data_of_every_kind_is_replaced(text, redacted):
     "text",
     [
         "My order 11/27 arrived damaged.",
+        "My plan expires 11/27, can I renew early?",
         "Is the bill of 11/27 correct? I was charged on 03/22/2025 twice.",
         "Version 2.1.3 of the app crashes with error code 404.",
         "The security update 2025 failed.",

@@ -7,7 +7,8 @@ check digits, phonenumbers for phones), with Keel's own recognizers beside them:
   top-level domain against a list, so "inbox.example" or a new gTLD got through);
 - a card's expiry date and a date of birth: a date found only with its context word
   before it ("exp", "born", "DOB"...), through Presidio's context enhancement, so a date
-  in a question about a bill stays; a card's security code only right after its name;
+  in a question about a bill stays (an expiry date only in a message about a card); a
+  card's security code only right after its name;
 - street addresses: pyap2 finds whole US, Canadian and UK addresses; street lines in the
   usual European forms ("10 rue de Rivoli", "Hauptstraße 5") and UK and Canadian
   postcodes are patterns here; an address followed by "store" or "branch" is a place's;
@@ -271,10 +272,10 @@ BIRTH_WORDS = [
     "geboortedatum", "verjaardag",
     "nascido", "nascida", "nasci", "aniversário",
 ]  # fmt: skip
+# The words before a card's expiry date ("vence", "scade" also name a bill's due date).
 EXPIRY_WORDS = [
     "exp", "expiry", "expires", "expire", "expiration", "expiring", "thru",
-    "ablauf", "ablaufdatum", "gültig", "expiration", "caducidad", "vence", "vencimiento",
-    "scadenza", "scade", "vervaldatum", "validade",
+    "ablauf", "ablaufdatum", "caducidad", "vervaldatum", "validade",
 ]  # fmt: skip
 # A card's security code is named right before it: "CVV 319", "security code: 042".
 _SECURITY_CODE_NAMES = (
@@ -283,6 +284,21 @@ _SECURITY_CODE_NAMES = (
     r"|c[óo]digo\s+de\s+seguran[çc]a|c[óo]digo\s+de\s+seguridad|codice\s+di\s+sicurezza"
     r"|beveiligingscode"
 )
+# An expiry date is a card's only in a message about a card ("my plan expires 11/27").
+_CARD_CONTEXT = regex.compile(
+    r"\b(?:cards?|visa|mastercard|amex|carte|karte|tarjeta|carta|kaart|cartão"
+    rf"|{_SECURITY_CODE_NAMES})\b|\[CARD_\d+\]",
+    regex.IGNORECASE,
+)
+
+
+class _CardExpiry(PatternRecognizer):
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        if not _CARD_CONTEXT.search(text):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+
 # A street with its number, in the usual forms: "2217 Juniper Hollow Road", "10 rue de
 # Rivoli", "Hauptstraße 5", "Via Roma 131", then perhaps ", 75001 Paris".
 _STREET_TYPES = (
@@ -450,7 +466,7 @@ def _keel_recognizers() -> list[EntityRecognizer]:
             patterns=[Pattern("digits, Luhn-checked", r"\b(?:\d[ -]?){11,18}\d\b", 0.3)]
         ),
         _Email(),
-        PatternRecognizer(
+        _CardExpiry(
             supported_entity="CARD_EXPIRY",
             patterns=[Pattern("month/year", r"\b(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:20)?\d{2}\b", 0.1)],
             context=EXPIRY_WORDS,
