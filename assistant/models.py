@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def public_key_new() -> str:
@@ -72,16 +73,23 @@ class Membership(models.Model):
         return f"{self.user} · {self.workspace} · {self.role}"
 
 
+# Each is a placeholder's kind ("[CARD_EXPIRY_1]", assistant/rails/personal_data.py); all
+# are on in a new policy.
 PERSONAL_DATA_KINDS = [
-    ("EMAIL", "E-mail addresses"),
-    ("PHONE", "Phone numbers"),
-    ("CARD", "Payment card numbers"),
-    ("IBAN", "Bank accounts (IBAN)"),
-    ("SSN", "US social security numbers"),
-    ("PASSPORT", "US passport numbers"),
-    ("TAX_ID", "US tax ids (ITIN)"),
-    ("NHS_NUMBER", "UK NHS numbers"),
-    ("IP_ADDRESS", "IP addresses"),
+    ("EMAIL", _("E-mail addresses")),
+    ("PHONE", _("Phone numbers")),
+    ("CARD", _("Payment card numbers")),
+    ("CARD_EXPIRY", _("Card expiry dates")),
+    ("SECURITY_CODE", _("Card security codes (CVV, CVC)")),
+    ("IBAN", _("Bank accounts (IBAN)")),
+    ("SSN", _("US social security numbers")),
+    ("PASSPORT", _("US passport numbers")),
+    ("TAX_ID", _("US tax ids (ITIN)")),
+    ("NHS_NUMBER", _("UK NHS numbers")),
+    ("IP_ADDRESS", _("IP addresses")),
+    ("BIRTH_DATE", _("Dates of birth")),
+    ("ADDRESS", _("Street addresses and postcodes")),
+    ("NAME", _("Names customers give for themselves")),
 ]
 
 

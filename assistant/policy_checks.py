@@ -32,7 +32,7 @@ from assistant.models import (
 )
 from assistant.prompts import system_prompt
 from assistant.rails.output_rails import OutputRails
-from assistant.rails.personal_data import personal_data_find
+from assistant.rails.personal_data import personal_data_find, personal_data_redact
 from assistant.sandbox import sandbox_reply
 from assistant.selectors import handoff_latest
 from assistant.threads import in_thread
@@ -127,7 +127,10 @@ async def _case_run(*, check: PolicyCheck, case: Case) -> None:
         policy_check=check,
         case_id=case.id,
         category=case.category,
-        question=case.text,
+        # As the sandbox conversation stores it: a case may hold a card number.
+        question=personal_data_redact(
+            text=case.text, kinds=frozenset(check.policy.personal_data_kinds)
+        ).text,
         expected=case.expected,
         critical=verdict.critical,
         passed=verdict.passed,

@@ -10,6 +10,7 @@ import gzip
 import json
 import time
 from collections import Counter, defaultdict
+from itertools import chain
 from pathlib import Path
 
 from assistant.demo import DEMO_POLICY
@@ -18,12 +19,14 @@ from assistant.policy_checks import gate_cases, policy_check_run
 from assistant.policy_rules import policy_fingerprint, rules
 from assistant.rails.injection import injection_check
 from assistant.rails.input_rails import ESCALATION_SIMILARITY, REFUSED_TOPIC_SIMILARITY
-from assistant.rails.personal_data import KINDS, Finding, personal_data_find, personal_data_redact
+from assistant.rails.personal_data import KINDS, Finding, personal_data_find
 from assistant.rails.pieces import message_pieces
 from assistant.rails.rules import rule_match
 
 
 def personal_data_measure(*, shared_data: Path) -> dict:
+    """Recall for every kind of the set, those Keel does not look for too (a span counts as
+    found when any finding overlaps it), and the benign questions redacted, by kind."""
     rows = [json.loads(line) for line in (shared_data / "pii" / "pii.jsonl").open()]
     found, total, false_alarms, seconds = Counter(), Counter(), Counter(), []
     for row in rows:
@@ -31,24 +34,25 @@ def personal_data_measure(*, shared_data: Path) -> dict:
         spans = personal_data_find(text=row["text"])
         seconds.append(time.perf_counter() - started)
         for gold in row["spans"]:
-            if gold["type"] in KINDS:
-                total[gold["type"]] += 1
-                found[gold["type"]] += any(_overlap(span, gold) for span in spans)
+            total[gold["type"]] += 1
+            found[gold["type"]] += any(_overlap(span, gold) for span in spans)
         for span in spans:
             if not any(_overlap(span, gold) for gold in row["spans"]):
                 false_alarms[span.kind] += 1
     with gzip.open(shared_data / "injection" / "prompts.jsonl.gz", "rt") as prompts:
         benign = [row["text"] for row in map(json.loads, prompts) if row["label"] == "benign"]
-    benign_redacted = sum(bool(personal_data_redact(text=text).replacements) for text in benign)
+    benign_kinds = [{finding.kind for finding in personal_data_find(text=text)} for text in benign]
     seconds.sort()
     return {
         "examples": len(rows),
         "recall": {
-            entity: {"spans": total[entity], "found": found[entity]} for entity in sorted(total)
+            entity: {"spans": total[entity], "found": found[entity], "sought": entity in KINDS}
+            for entity in sorted(total)
         },
         "false_alarms_in_pii_set": dict(false_alarms),
         "benign_questions": len(benign),
-        "benign_questions_redacted": benign_redacted,
+        "benign_questions_redacted": sum(bool(kinds) for kinds in benign_kinds),
+        "benign_questions_redacted_by_kind": dict(Counter(chain.from_iterable(benign_kinds))),
         "p50_ms": round(seconds[len(seconds) // 2] * 1000, 2),
     }
 

@@ -151,9 +151,10 @@ def personal_data_lines(*, figures: dict) -> list[str]:
     ]
     for entity, counts in figures["recall"].items():
         recall = counts["found"] / counts["spans"]
+        sought = "" if counts["sought"] else " (not sought)"
         lines.append(
             row(
-                label=f"  {entity}",
+                label=f"  {entity}{sought}",
                 cells=[str(counts["spans"]), str(counts["found"]), f"{recall:.3f}"],
             )
         )
