@@ -15,6 +15,7 @@ from assistant.rails.intents import ASKS_FOR_PERSON, UPSET, shouting
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
 from assistant.rails.pieces import message_pieces
 from assistant.rails.rules import RuleMatch, rule_match
+from knowledge.own_questions import own_question_vectors
 
 # Cosine similarity of a message's piece to a rule's nearest example, chosen on Keel's
 # red-team suite and the demo questions (see `make bench`, section rails): the most rule
@@ -78,6 +79,8 @@ def input_rails(
         text=text, kinds=frozenset(policy.personal_data_kinds), earlier=earlier
     )
     pieces = message_pieces(text=redacted.text)
+    # What the policy's rules must not catch besides their "not:" lines.
+    ordinary = own_question_vectors(workspace_id=policy.workspace_id)
     return InputVerdict(
         redacted=redacted,
         injection=injection_check(pieces=pieces),
@@ -85,6 +88,7 @@ def input_rails(
             vectors=pieces.vectors,
             rules=rules(policy.escalation_rules),
             threshold=ESCALATION_SIMILARITY,
+            ordinary=ordinary,
         ),
         asks_for_person=rule_match(
             vectors=pieces.vectors, rules=[ASKS_FOR_PERSON], threshold=PERSON_SIMILARITY
@@ -96,6 +100,7 @@ def input_rails(
             vectors=pieces.vectors,
             rules=rules(policy.topics_refused),
             threshold=REFUSED_TOPIC_SIMILARITY,
+            ordinary=ordinary,
         ),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
     )
@@ -105,5 +110,10 @@ def _match_trace(match: RuleMatch | None) -> dict | None:
     return (
         None
         if match is None
-        else {"rule": match.label, "example": match.example, "score": match.score}
+        else {
+            "rule": match.label,
+            "example": match.example,
+            "score": match.score,
+            "margin": match.margin,
+        }
     )
