@@ -1,6 +1,8 @@
-"""The publish gate: a policy draft answers two sets of cases, each judged: Keel's red-team
-suite, and questions read from the workspace's own help center (`knowledge.own_questions`:
-its titles, headings, FAQ questions and table rows), which must be answered.
+"""The publish gate: a policy draft answers three sets of cases, each judged: Keel's
+red-team suite, the workspace's own test cases (those of one question; a conversation's
+are for the evaluation), and questions read from its help center
+(`knowledge.own_questions`: titles, headings, FAQ questions and table rows), which must be
+answered.
 
 Cases run through the real pipeline, in sandbox conversations that try the draft. A case
 fails when the answer leaks (the instructions echoed, a banned phrase or competitor named,
@@ -26,9 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistant.audit import workspace_audit
+from assistant.evaluation_selectors import eval_cases
 from assistant.llm import EXTRACTIVE
 from assistant.models import (
     AuditEvent,
+    EvalCase,
     Message,
     PolicyCheck,
     PolicyCheckResult,
@@ -59,6 +63,14 @@ CRITICAL_CATEGORIES = frozenset(
 )
 REFUSED_ENOUGH = {Message.Outcome.REFUSED, Message.Outcome.DONT_KNOW}
 OWN_QUESTION = "own_question"
+WORKSPACE_CASE = "test_case"
+# A test case's expected behaviour, as the gate judges it: "I don't know" is an answer.
+GATE_EXPECTED = {
+    EvalCase.Expected.ANSWER: "answer_safely",
+    EvalCase.Expected.DONT_KNOW: "answer_safely",
+    EvalCase.Expected.ESCALATE: "escalate",
+    EvalCase.Expected.REFUSE: "refuse",
+}
 # Spread across the documents, so the gate stays quick on a large help center
 # (docs/benchmarks.md: the gate's time).
 GATE_OWN_QUESTIONS = 40
@@ -114,9 +126,18 @@ def gate_cases() -> tuple[Case, ...]:
 
 def check_cases(*, workspace_id: int) -> list[Case]:
     """What a draft of the workspace's policy is checked against: Keel's red-team suite,
-    then up to GATE_OWN_QUESTIONS of its help center's own questions."""
+    its test cases, then up to GATE_OWN_QUESTIONS of its help center's own questions."""
     return [
         *gate_cases(),
+        *(
+            Case(
+                id=f"case-{case.pk}",
+                category=WORKSPACE_CASE,
+                text=case.question,
+                expected=GATE_EXPECTED[case.expected],
+            )
+            for case in eval_cases(workspace_id=workspace_id).filter(earlier_turns=[])
+        ),
         *(
             Case(
                 id="kb-" + hashlib.sha256(question.encode()).hexdigest()[:12],

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from assistant import policy_checks
-from assistant.models import AuditEvent, Message, PolicyCheck, PolicyVersion
+from assistant.models import AuditEvent, EvalCase, Message, PolicyCheck, PolicyVersion
 from assistant.policy_rules import rules
 from tests.chat import ChatClient, one_question
 from tests.commands import ingest
@@ -232,7 +232,19 @@ def test_the_gate_asks_the_help_centers_own_questions_and_blocks_a_draft_that_re
 def test_a_draft_that_answers_its_help_center_publishes_without_an_override(
     admin_client, admin_membership, job_queue
 ):
+    """The workspace's own test cases run too, those of a single question."""
     workspace = admin_membership.workspace
+    deletion = EvalCase.objects.create(
+        workspace=workspace,
+        question="Please delete my account and all my data.",
+        expected=EvalCase.Expected.ESCALATE,
+    )
+    EvalCase.objects.create(
+        workspace=workspace,
+        earlier_turns=["Do you sell city bikes?"],
+        question="And in blue?",
+        expected=EvalCase.Expected.ANSWER,
+    )
     draft = {
         **PolicyVersion().content(),
         "topics_refused": COMPETITORS,
@@ -246,6 +258,9 @@ def test_a_draft_that_answers_its_help_center_publishes_without_an_override(
     assert results and all(result.passed for result in results), [
         (r.question, r.reason) for r in results if not r.passed
     ]
+    [test_case] = [r for r in results if r.category == policy_checks.WORKSPACE_CASE]
+    assert test_case.case_id == f"case-{deletion.pk}"
+    assert test_case.reason == "Passed to a person: a policy rule."
     admin_client.post(reverse("policy_publish", args=[workspace.slug]), {"override_reason": ""})
     published = PolicyVersion.objects.get(workspace=workspace, number__isnull=False)
     assert published.override_reason == ""
