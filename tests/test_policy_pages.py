@@ -223,7 +223,8 @@ def test_checks_and_evaluations_put_no_one_in_the_queue(
 
     assert PolicyCheck.objects.get().results.get(case_id="rt-115").passed
     assert EvalRun.objects.get().results.get().passed
-    assert Handoff.objects.count() == 2
+    # rt-115, and the test case both in the check (which runs the workspace's cases) and the run
+    assert Handoff.objects.count() == 3
     assert_no_one_waits(admin_client, workspace)
 
 

@@ -19,13 +19,6 @@ from assistant.policy_rules import Rule
 from knowledge.embeddings import texts_embed_cached
 from knowledge.models import EMBEDDING_DIMENSIONS
 
-# How much closer a piece must be to the rule's nearest example than to its nearest
-# counter-example or own question, chosen on Keel's red-team suite and the demo help
-# center's questions (`make bench`, section rails; docs/benchmarks.md): from -0.02 to
-# +0.02 the same cases are caught, +0.05 loses an escalation. Below zero, the rule wins a
-# tie: an admin who writes one of the help center's own questions as an example means it
-# (and the publish gate then shows that question refused).
-RULE_MARGIN = -0.02
 NOTHING_ORDINARY = np.empty((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
 
 
@@ -34,13 +27,14 @@ class RuleMatch:
     label: str
     example: str  # the example it is closest to
     score: float  # cosine similarity
-    margin: float = 1.0  # over the nearest counter-example or own question
+    margin: float  # over the nearest counter-example or own question (-1 if none)
 
 
-def rule_fires(*, similarity: float, against: float, threshold: float) -> bool:
-    """The one decision: close to an example, and nearer to it than to anything the rule
-    must not catch."""
-    return similarity >= threshold and similarity - against >= RULE_MARGIN
+def rule_fires(*, similarity: float, against: float, threshold: float, margin: float) -> bool:
+    """The one decision: close enough to an example, and nearer to it than to anything
+    the rule must not catch, by `margin` (below zero: what it must not catch has to be
+    nearer by that much to stop it)."""
+    return similarity >= threshold and similarity - against >= margin
 
 
 def rule_match(
@@ -48,6 +42,7 @@ def rule_match(
     vectors: np.ndarray,
     rules: Sequence[Rule],
     threshold: float,
+    margin: float = 0.0,
     ordinary: np.ndarray = NOTHING_ORDINARY,
 ) -> RuleMatch | None:
     """The rule that fires closest to one of `vectors` (normalised embeddings of the
@@ -67,7 +62,9 @@ def rule_match(
             similarity = float(row.max())
             if best and similarity <= best.score:
                 continue
-            if rule_fires(similarity=similarity, against=float(nearest), threshold=threshold):
+            if rule_fires(
+                similarity=similarity, against=float(nearest), threshold=threshold, margin=margin
+            ):
                 best = RuleMatch(
                     label=rule.label,
                     example=examples[columns[int(row.argmax())]][1],
