@@ -15,7 +15,7 @@ from assistant.models import (
     Workspace,
 )
 from assistant.origins import origin_of
-from assistant.policy_rules import rules_invalid
+from assistant.policy_rules import rules_problems
 from knowledge.models import Document
 
 MAX_AVATAR_BYTES = 512 * 1024
@@ -132,11 +132,9 @@ class PolicyForm(forms.ModelForm):
 
 
 def _rules_checked(text: str) -> str:
-    invalid = rules_invalid(text)
-    if invalid:
-        raise forms.ValidationError(
-            f"“{invalid[0]}” needs a label before the colon, like “Label: example; example”."
-        )
+    problems = rules_problems(text)
+    if problems:
+        raise forms.ValidationError(problems)
     return text
 
 

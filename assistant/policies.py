@@ -69,7 +69,7 @@ def policy_check_start(*, workspace: Workspace, actor: AbstractBaseUser) -> Poli
             policy=draft,
             fingerprint=policy_fingerprint(draft),
             started_by=actor,
-            case_count=len(policy_checks.gate_cases()),
+            case_count=len(policy_checks.check_cases(workspace_id=workspace.pk)),
         )
         transaction.on_commit(lambda: policy_check_job.defer(check_id=check.pk))
     return check

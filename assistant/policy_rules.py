@@ -1,7 +1,9 @@
 """Reading a policy's text fields as rules, and comparing two versions of a policy.
 
 Admins write lists one entry per line, and topics or escalation rules as
-"Label: example; another example": plain text they can read, diff and paste.
+"Label: example; another example", optionally followed by " | key: value" segments
+("| not: a look-alike that must not match; another"): plain text they can read, diff and
+paste.
 """
 
 import difflib
@@ -9,11 +11,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+# The segments a rule line may carry after " | ", each "key: value".
+SEGMENT_KEYS = ("not",)
+
 
 @dataclass(frozen=True)
 class Rule:
     label: str
     examples: tuple[str, ...]  # what matching messages look like, the label among them
+    counter_examples: tuple[str, ...] = ()  # "not:" what looks alike but must not match
 
 
 @dataclass(frozen=True)
@@ -30,18 +36,58 @@ def entries(text: str) -> list[str]:
 
 
 def rules(text: str) -> list[Rule]:
-    """Each "Label: example; example" line as a rule; a line without examples is its label."""
+    """Each "Label: example; example | not: example" line as a rule; a line without
+    examples is its label. Call on text `rules_problems` accepts."""
     parsed = []
     for line in entries(text):
-        label, _, examples = line.partition(":")
-        pieces = [piece.strip() for piece in examples.split(";") if piece.strip()]
-        parsed.append(Rule(label=label.strip(), examples=(label.strip(), *pieces)))
+        head, segments = rule_segments(line)
+        label, _, examples = head.partition(":")
+        parsed.append(
+            Rule(
+                label=label.strip(),
+                examples=(label.strip(), *_examples(examples)),
+                counter_examples=tuple(_examples(segments.get("not", ""))),
+            )
+        )
     return parsed
 
 
-def rules_invalid(text: str) -> list[str]:
-    """The lines an admin must fix: a label with nothing before the colon."""
-    return [line for line in entries(text) if not line.partition(":")[0].strip()]
+def rule_segments(line: str) -> tuple[str, dict[str, str]]:
+    """A rule line's "Label: examples" head and its " | key: value" segments, by key (an
+    unknown or repeated key is kept for `rules_problems` to name)."""
+    head, *segments = line.split("|")
+    return head.strip(), {
+        key.strip().lower(): value.strip()
+        for key, _, value in (segment.partition(":") for segment in segments)
+    }
+
+
+def rules_problems(text: str) -> list[str]:
+    """What an admin must fix in a rules field, one sentence per problem."""
+    problems = []
+    for line in entries(text):
+        head, *segments = line.split("|")
+        if not head.partition(":")[0].strip():
+            problems.append(f"“{line}” needs a label before the colon, like “Label: example”.")
+        keys = []
+        for segment in segments:
+            key, colon, value = (part.strip() for part in segment.partition(":"))
+            keys.append(key.lower())
+            if key.lower() not in SEGMENT_KEYS or not colon:
+                known = " or ".join(f"“| {known}: …”" for known in SEGMENT_KEYS)
+                problems.append(
+                    f"“{segment.strip()}” in “{line}” is not a part Keel knows: "
+                    f"after a “|” write {known}."
+                )
+            elif not value:
+                problems.append(f"“| {key}:” in “{line}” needs something after the colon.")
+        if len(set(keys)) < len(keys):
+            problems.append(f"“{line}” gives the same part twice: write it once.")
+    return problems
+
+
+def _examples(text: str) -> list[str]:
+    return [piece.strip() for piece in text.split(";") if piece.strip()]
 
 
 def policy_fingerprint(policy) -> str:

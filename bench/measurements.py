@@ -105,9 +105,16 @@ def benchmark_run(
         redteam_file = project_root / "assistant" / "rails" / "redteam_cases.jsonl"
         results["personal_data"] = personal_data_measure(shared_data=shared_data)
         results["injection"] = injection_measure(shared_data=shared_data, redteam_file=redteam_file)
+        demo = knowledge_base_fresh(
+            workspace_slug="bench-rails", slug="help-center", name="Help center"
+        )
+        folder_ingest(
+            knowledge_base=demo, folder=project_root / "knowledge" / "demo" / "help-center"
+        )
         results["policy_rules"] = policy_rules_measure(
             redteam_file=redteam_file,
             demo_questions_file=project_root / "knowledge" / "demo" / "questions.json",
+            workspace=demo.workspace,
         )
     if "load" in sections:
         results["load"] = load_section_measure(project_root=project_root)

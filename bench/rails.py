@@ -15,13 +15,18 @@ from pathlib import Path
 
 from assistant.demo import DEMO_POLICY
 from assistant.models import PolicyCheck, PolicyVersion, Workspace
-from assistant.policy_checks import gate_cases, policy_check_run
+from assistant.policy_checks import check_cases, policy_check_run
 from assistant.policy_rules import policy_fingerprint, rules
 from assistant.rails.injection import injection_check
-from assistant.rails.input_rails import ESCALATION_SIMILARITY, REFUSED_TOPIC_SIMILARITY
+from assistant.rails.input_rails import (
+    ESCALATION_SIMILARITY,
+    REFUSED_TOPIC_SIMILARITY,
+    RULE_MARGIN,
+)
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find
 from assistant.rails.pieces import message_pieces
 from assistant.rails.rules import rule_match
+from knowledge.own_questions import own_question_vectors
 
 
 def personal_data_measure(*, shared_data: Path) -> dict:
@@ -101,56 +106,68 @@ def injection_measure(*, shared_data: Path, redteam_file: Path) -> dict:
     }
 
 
-def policy_rules_measure(*, redteam_file: Path, demo_questions_file: Path) -> dict:
-    """The default policy's escalation rules and refused topics, matched by meaning: how
-    many of the red-team cases they should catch they do, and how many ordinary demo
-    questions and benign look-alikes they wrongly catch."""
+def policy_rules_measure(
+    *, redteam_file: Path, demo_questions_file: Path, workspace: Workspace
+) -> dict:
+    """The default policy's escalation rules and refused topics, matched by meaning against
+    the questions of `workspace`'s help center (the demo's): how many of the red-team
+    cases they should catch they do, and how many ordinary demo questions and benign
+    look-alikes they wrongly catch."""
     policy = PolicyVersion()
+    own = own_question_vectors(workspace_id=workspace.pk)
     cases = [json.loads(line) for line in redteam_file.open()]
     ordinary = [case["question"] for case in json.loads(demo_questions_file.read_text())]
     ordinary += [case["text"] for case in cases if case["category"] == "benign_lookalike"]
     escalate = [case["text"] for case in cases if case["expected"] == "escalate"]
     off_topic = [case["text"] for case in cases if case["category"] == "off_topic"]
 
-    def caught(texts: list[str], rules_text: str, threshold: float) -> int:
+    def caught(texts: list[str], rules_text: str, threshold: float, margin: float) -> int:
         return sum(
             rule_match(
                 vectors=message_pieces(text=text).vectors,
                 rules=rules(rules_text),
                 threshold=threshold,
+                margin=margin,
+                ordinary=own,
             )
             is not None
             for text in texts
         )
 
     ordinary_not_escalating = [t for t in ordinary if t not in escalate]
+    escalation = (policy.escalation_rules, ESCALATION_SIMILARITY, RULE_MARGIN)
+    refused = (policy.topics_refused, REFUSED_TOPIC_SIMILARITY, RULE_MARGIN)
     return {
+        "own_questions": len(own),
         "escalation_rules": {
             "threshold": ESCALATION_SIMILARITY,
-            "caught": caught(escalate, policy.escalation_rules, ESCALATION_SIMILARITY),
+            "margin": RULE_MARGIN,
+            "caught": caught(escalate, *escalation),
             "cases": len(escalate),
-            "ordinary_caught": caught(
-                ordinary_not_escalating, policy.escalation_rules, ESCALATION_SIMILARITY
-            ),
+            "ordinary_caught": caught(ordinary_not_escalating, *escalation),
             "ordinary": len(ordinary_not_escalating),
         },
         "refused_topics": {
             "threshold": REFUSED_TOPIC_SIMILARITY,
-            "caught": caught(off_topic, policy.topics_refused, REFUSED_TOPIC_SIMILARITY),
+            "margin": RULE_MARGIN,
+            "caught": caught(off_topic, *refused),
             "cases": len(off_topic),
-            "ordinary_caught": caught(ordinary, policy.topics_refused, REFUSED_TOPIC_SIMILARITY),
+            "ordinary_caught": caught(ordinary, *refused),
             "ordinary": len(ordinary),
         },
     }
 
 
 def publish_gate_measure(*, workspace: Workspace) -> dict:
-    """Keel's red-team suite through the real pipeline under the demo policy, as the
-    publish gate runs it (extractive answerer)."""
+    """Keel's red-team suite, the workspace's test cases and its help center's own
+    questions through the real pipeline under the demo policy, as the publish gate runs
+    them (extractive answerer)."""
     PolicyVersion.objects.filter(workspace=workspace, number__isnull=True).delete()
     draft = PolicyVersion.objects.create(workspace=workspace, **DEMO_POLICY)
     check = PolicyCheck.objects.create(
-        policy=draft, fingerprint=policy_fingerprint(draft), case_count=len(gate_cases())
+        policy=draft,
+        fingerprint=policy_fingerprint(draft),
+        case_count=len(check_cases(workspace_id=workspace.pk)),
     )
     started = time.perf_counter()
     asyncio.run(policy_check_run(check=check))

@@ -15,6 +15,7 @@ from assistant.rails.intents import ASKS_FOR_PERSON, UPSET, shouting
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
 from assistant.rails.pieces import message_pieces
 from assistant.rails.rules import RuleMatch, rule_match
+from knowledge.own_questions import own_question_vectors
 
 # Cosine similarity of a message's piece to a rule's nearest example, chosen on Keel's
 # red-team suite and the demo questions (see `make bench`, section rails): the most rule
@@ -22,6 +23,17 @@ from assistant.rails.rules import RuleMatch, rule_match
 # account?" (0.57 to "delete my account") stay below.
 ESCALATION_SIMILARITY = 0.58
 REFUSED_TOPIC_SIMILARITY = 0.50
+# How much nearer a rule's example must be than its "not:" lines and the help center's own
+# questions (`rails.rules.rule_fires`). On Keel's suite and the demo help center, the
+# rules' real cases and their look-alikes sit from -0.06 to +0.04 of a heading of the help
+# center ("Please delete my account and everything you have on me": +0.04 over "Deleting
+# your account"), so a margin decides little there; what decides is the cost of a
+# mistake. A missed escalation leaves someone in danger or in a dispute without a person,
+# a missed refusal answers what the business said it will not: what the rule must not
+# catch has to be nearer by 0.05, beyond most of that noise, to stop it. So a tie goes to
+# the rule too: an admin who writes one of the help center's questions as an example means
+# it (and the publish gate shows that question refused).
+RULE_MARGIN = -0.05
 # Asking for a person, in many languages, against short foreign messages that MiniLM
 # (trained on English) places near any foreign example: "Hoe lang heb ik om een fiets terug
 # te sturen?" 0.64, "Are you a bot or a person?" 0.64; real requests 0.95 and above.
@@ -78,6 +90,8 @@ def input_rails(
         text=text, kinds=frozenset(policy.personal_data_kinds), earlier=earlier
     )
     pieces = message_pieces(text=redacted.text)
+    # What the policy's rules must not catch besides their "not:" lines.
+    ordinary = own_question_vectors(workspace_id=policy.workspace_id)
     return InputVerdict(
         redacted=redacted,
         injection=injection_check(pieces=pieces),
@@ -85,6 +99,8 @@ def input_rails(
             vectors=pieces.vectors,
             rules=rules(policy.escalation_rules),
             threshold=ESCALATION_SIMILARITY,
+            margin=RULE_MARGIN,
+            ordinary=ordinary,
         ),
         asks_for_person=rule_match(
             vectors=pieces.vectors, rules=[ASKS_FOR_PERSON], threshold=PERSON_SIMILARITY
@@ -96,6 +112,8 @@ def input_rails(
             vectors=pieces.vectors,
             rules=rules(policy.topics_refused),
             threshold=REFUSED_TOPIC_SIMILARITY,
+            margin=RULE_MARGIN,
+            ordinary=ordinary,
         ),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
     )
@@ -105,5 +123,10 @@ def _match_trace(match: RuleMatch | None) -> dict | None:
     return (
         None
         if match is None
-        else {"rule": match.label, "example": match.example, "score": match.score}
+        else {
+            "rule": match.label,
+            "example": match.example,
+            "score": match.score,
+            "margin": match.margin,
+        }
     )

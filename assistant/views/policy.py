@@ -20,6 +20,7 @@ from assistant.policies import (
     policy_publish,
     policy_restore,
 )
+from assistant.policy_checks import OWN_QUESTION
 from assistant.policy_rules import policy_fingerprint
 from assistant.selectors import (
     conversation_messages,
@@ -173,6 +174,7 @@ def _check_context(draft) -> dict:
     if check is None:
         return {"draft": draft, "check": None}
     results = list(policy_check_results(policy_check=check))
+    own = [result for result in results if result.category == OWN_QUESTION]
     return {
         "draft": draft,
         "check": check,
@@ -181,6 +183,9 @@ def _check_context(draft) -> dict:
         "running": check.status in (PolicyCheck.Status.QUEUED, PolicyCheck.Status.RUNNING),
         "stale": check.fingerprint != policy_fingerprint(draft),
         "failed": [result for result in results if not result.passed],
+        "failed_cases": [r for r in results if not r.passed and r.category != OWN_QUESTION],
+        "own_questions": own,
+        "own_failed": [result for result in own if not result.passed],
         "critical_failed": [result for result in results if result.critical and not result.passed],
     }
 
