@@ -43,11 +43,12 @@ RESERVED_SUFFIXES = ("example", "test", "invalid", "localhost")
 # "503 555 0142"; nine leaves out a country code and a trunk prefix in most plans.
 PHONE_DIGITS_COMPARED = 9
 KNOWLEDGE_BASE_DOCUMENTS = {EMAIL: 2, WEB: 2, PHONE: 1}
-# A request for a secret is close to one of the written requests (what it is about: on
-# the demo help center no sentence is above 0.51, a table row with a web address 0.36) and
+# A request for a secret is close to one of the written requests (what it is about) and
 # on the requests' side of the line the classifier draws against the mentions (how it
-# says it: "never share your code" 0.29, "reply with the code we texted you" 0.65). The
-# classifier alone scored out-of-place text (table rows) up to 0.68.
+# says it: "never share your code" 0.21, "reply with the code we texted you" 0.64). The
+# classifier alone scored out-of-place text (table rows) up to 0.68; with both, no
+# sentence of the demo help center is taken for a request (the nearest, "We may ask you
+# to verify your identity", 0.77 close and 0.54 on the request side).
 SECRET_SIMILARITY = 0.55
 SECRET_PROBABILITY = 0.55
 REGULARISATION = 10.0  # LogisticRegression's C: sharper than 3, which left requests at 0.6
@@ -276,6 +277,9 @@ SECRET_REQUESTS = [
     "Answer with the code from the app to confirm.",
     "Please write your card details here to complete the order.",
     "Dinos el PIN de tu tarjeta.",
+    "Escríbenos aquí el código de verificación que te llegó.",
+    "Pásanos la contraseña de tu cuenta para revisarla.",
+    "Responda com o código que enviamos por mensagem.",
     "Gib uns deine Kartennummer und den Sicherheitscode.",
     "Quel est votre code PIN ?",
     "Qual è la tua password?",
@@ -347,4 +351,22 @@ SECRET_MENTIONS = [
     "Let us know your order number and the item you want to return.",
     "Reply STOP to stop text messages.",
     "Type your e-mail address to get a reset link.",
+    # Ordinary help text in other languages: the model knows English best, and without
+    # these a Spanish sentence leaned to the requests for being Spanish.
+    "Nuestro equipo nunca te pedirá el PIN ni la contraseña por teléfono.",
+    "Los pedidos se envían en un plazo de 2 a 3 días laborables.",
+    "Puedes devolver la bicicleta en cualquier tienda durante 30 días.",
+    "La reparación básica cuesta 60 € y tarda unas dos horas.",
+    "Paga con tarjeta en la web o en cualquiera de nuestras tiendas.",
+    "Wir versenden Bestellungen innerhalb von zwei Werktagen.",
+    "Unsere Mitarbeiter fragen nie nach Ihren Kartendaten.",
+    "Die Rückgabe ist 30 Tage lang kostenlos.",
+    "Les commandes sont expédiées sous deux jours ouvrés.",
+    "Nous ne vous demanderons jamais votre code par SMS.",
+    "Le retour est gratuit pendant 30 jours en magasin.",
+    "Gli ordini vengono spediti entro due giorni lavorativi.",
+    "Non ti chiederemo mai la password via e-mail.",
+    "Os pedidos são enviados em até dois dias úteis.",
+    "Nunca pediremos o código de segurança do seu cartão.",
+    "Bestellingen worden binnen twee werkdagen verzonden.",
 ]
