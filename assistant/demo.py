@@ -83,6 +83,7 @@ def demo_workspace_ensure(*, home: Path) -> list[DemoLogin]:
                     "returns, sizing, e-bike batteries or our stores."
                 ),
                 "brand_colour": "#2f6b3a",
+                "domains": ["trailhead-cycles.example"],
             },
         )
         PolicyVersion.objects.get_or_create(workspace=workspace, number=1, defaults=DEMO_POLICY)

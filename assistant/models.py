@@ -34,6 +34,10 @@ class Workspace(models.Model):
         blank=True,
         help_text="Sites that may embed the widget, e.g. https://www.example.com",
     )
+    # What answers may send customers to (`assistant.rails.contacts`): the company's web
+    # domains (their subdomains too) and its e-mail addresses and phone numbers.
+    domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
+    contact_details = ArrayField(models.CharField(max_length=254), default=list, blank=True)
     # The name in the policy in force, kept here for the widget's templates.
     assistant_name = models.CharField(max_length=60, default="Assistant")
     greeting = models.CharField(

@@ -55,7 +55,7 @@ from assistant.models import Conversation, Message, PolicyVersion
 from assistant.outcomes import NOT_GENERATED, Decision, Draft, Why, decide
 from assistant.policy_rules import policy_fingerprint
 from assistant.prompts import DONT_KNOW_REPLY, Turn, scope_phrase, system_prompt
-from assistant.rails.grounding import SentenceSplitter
+from assistant.rails.grounding import SentenceSplitter, markers_of
 from assistant.rails.input_rails import InputVerdict, input_rails
 from assistant.rails.output_rails import OutputRails, Violation
 from assistant.rails.personal_data import personal_data_redact
@@ -335,6 +335,7 @@ async def _found_and_drafted(
                     instructions=system_prompt(
                         policy=asked.policy, company=asked.company, with_scope=False
                     ),
+                    workspace_id=conversation.workspace_id,
                 ),
                 arguments={
                     "question": asked.text,
@@ -593,6 +594,7 @@ async def _streamed(
                 if replace_all and any(v.rail != "grounding" for v in violations):
                     await events.answer_restarted(message=reply)
                     return False
+                _markers_carried(kept, dropped=piece)
                 continue
             kept.append(piece)
             first_token_at = first_token_at or time.perf_counter()
@@ -624,6 +626,16 @@ async def _streamed(
         kept=len(kept),
         rails_seconds=rails_seconds,
     )
+
+
+def _markers_carried(kept: list[str], *, dropped: str) -> None:
+    """A quote's marker follows the last sentence of its run: when that sentence is
+    dropped, the sentences of the run kept before it (unmarked) keep their citation, in
+    the stored answer."""
+    markers = markers_of(dropped)
+    if kept and markers and not markers_of(kept[-1]):
+        sentence = kept[-1].rstrip()
+        kept[-1] = f"{sentence} {' '.join(markers)}{kept[-1][len(sentence) :]}"
 
 
 def _removed(sentence: str, violations: list[Violation]) -> dict:

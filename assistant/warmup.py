@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from assistant.escalation import customer_language
 from assistant.models import PolicyVersion
+from assistant.rails.contacts import contacts_find, secret_requested
 from assistant.rails.input_rails import input_rails
 from assistant.rails.output_rails import OutputRails
 
@@ -32,6 +33,8 @@ def answer_path_warm() -> None:
     OutputRails(policy=policy, sources=[], instructions="").violations(
         sentence=SAMPLE, generated=True
     )
+    contacts_find(text=SAMPLE)  # the contacts rail's, which reads the database too
+    secret_requested(sentence=SAMPLE)
     customer_language(questions=[SAMPLE])
     reverse("answer", args=["warm-up", 1])
     for folder in settings.TEMPLATES[0]["DIRS"]:

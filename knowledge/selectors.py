@@ -89,3 +89,30 @@ def lexeme_chunks(*, text: str, language: str, document_ids: list[int]) -> dict[
     counts = {lexeme: int(chunks) for lexeme, chunks in rows if lexeme is not None}
     held = any(lexeme is None and chunks for lexeme, chunks in rows)
     return counts if held else None
+
+
+_DOCUMENTS_GIVING_SQL = """
+SELECT given.key, count(DISTINCT chunk.document_id)
+FROM unnest(%(keys)s::text[], %(patterns)s::text[]) AS given(key, pattern)
+JOIN knowledge_chunk chunk ON chunk.text ~* given.pattern
+JOIN knowledge_document document ON document.id = chunk.document_id
+JOIN knowledge_knowledgebase base ON base.id = chunk.knowledge_base_id
+WHERE base.workspace_id = %(workspace)s AND NOT chunk.quarantined AND NOT document.archived
+GROUP BY given.key
+"""
+
+
+def documents_giving(*, workspace_id: int, patterns: dict[str, str]) -> dict[str, int]:
+    """For each key, how many searchable documents of the workspace have a passage that
+    matches its pattern (a PostgreSQL regular expression, case-insensitive): one pass over
+    the passages' text, read only for the rare answer sentence that needs it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DOCUMENTS_GIVING_SQL,
+            {
+                "keys": list(patterns),
+                "patterns": list(patterns.values()),
+                "workspace": workspace_id,
+            },
+        )
+        return dict(cursor.fetchall())

@@ -55,6 +55,36 @@ def test_admin_sees_the_embed_snippet_and_saves_the_look(admin_client, admin_mem
     assert workspace.avatar.url.encode() in panel.content
 
 
+def test_admin_sets_the_domains_and_contacts_answers_may_give(admin_client, admin_membership):
+    workspace = admin_membership.workspace
+    response = admin_client.post(
+        settings_url(workspace),
+        {
+            "greeting": "Hi",
+            "brand_colour": "#2f6b3a",
+            "domains": "https://www.Spoke-Chain.example/help\nrentals.spoke-chain.example\n",
+            "contact_details": "desk@spoke-chain.example\n  +1 (555) 010-7788 \n\n",
+        },
+    )
+
+    assert b"Saved." in response.content
+    workspace.refresh_from_db()
+    assert workspace.domains == ["rentals.spoke-chain.example", "spoke-chain.example"]
+    assert workspace.contact_details == ["desk@spoke-chain.example", "+1 (555) 010-7788"]
+    page = admin_client.get(settings_url(workspace)).content.decode()
+    assert "rentals.spoke-chain.example\nspoke-chain.example</textarea>" in page
+
+
+def test_an_agent_cannot_set_the_domains(client, admin_membership):
+    workspace = admin_membership.workspace
+    agent = MembershipFactory(workspace=workspace, role=Membership.Role.AGENT)
+    client.force_login(agent.user)
+    response = client.post(settings_url(workspace), {"domains": "evil.example"})
+    assert response.status_code == 403
+    workspace.refresh_from_db()
+    assert workspace.domains == []
+
+
 def test_the_avatar_is_served_to_anyone_and_no_other_uploaded_file_is(client, knowledge_base):
     workspace = knowledge_base.workspace
     workspace.avatar.save("face.png", ContentFile(png()))
@@ -77,6 +107,10 @@ def test_the_avatar_is_served_to_anyone_and_no_other_uploaded_file_is(client, kn
     [
         ("allowed_origins", "not a site", "is not a web address"),
         ("allowed_origins", "ftp://files.example", "is not a web address"),
+        ("domains", "not a domain", "is not a domain like example.com"),
+        ("domains", "<script>x</script>.example", "“&lt;script&gt;x&lt;/script&gt;.example”"),
+        ("contact_details", "call us any time", "is not one e-mail address or phone number"),
+        ("contact_details", "a@shop.example, b@shop.example", "is not one e-mail address"),
         ("brand_colour", "#12345g", "Use a colour like"),
         ("brand_colour", "red;}body{", "at most 7 characters"),
         ("avatar", SimpleUploadedFile("face.png", b"not an image"), "Upload a valid image"),

@@ -39,6 +39,11 @@ def claim_of(sentence: str) -> str:
     return _MARKER.sub("", sentence).strip()
 
 
+def markers_of(sentence: str) -> list[str]:
+    """Its citation markers, as written: ["[1]"]."""
+    return [marker[0] for marker in _MARKER.finditer(sentence)]
+
+
 def sentence_grounded(*, sentence: str, sources: Sequence[Hit]) -> bool:
     claim = claim_of(sentence)
     if len(claim.split()) < MIN_CLAIM_WORDS:

@@ -5,10 +5,14 @@
 - refused topics: a generated sentence about one of them;
 - personal data no source contains (a model inventing or recalling someone's details;
   the customer's own details never reach it, they are placeholders by then);
-- an echo of the instructions: seven words in a row from the system prompt or policy.
+- an echo of the instructions: seven words in a row from the system prompt or policy;
+- contacts: an e-mail address, phone number or web address not the workspace's, or a
+  request for the customer's card number, security code, PIN, password or one-time code
+  (`contacts`). Critical, and on every sentence: a planted passage quoted word for word
+  sends customers elsewhere as surely as a model's invention.
 
-Quotes of the knowledge base (the extractive answerer) skip the checks that only generated
-text can fail: the company's own articles are in scope and their contacts are public.
+Quotes of the knowledge base (the extractive answerer) skip the other checks that only
+generated text can fail: the company's own articles are in scope.
 """
 
 import re
@@ -18,6 +22,13 @@ from functools import cached_property
 
 from assistant.models import PolicyVersion
 from assistant.policy_rules import entries, rules
+from assistant.rails.contacts import (
+    WorkspaceContacts,
+    contacts_find,
+    contacts_foreign,
+    secret_requested,
+    workspace_contacts,
+)
 from assistant.rails.grounding import claim_of, sentence_grounded
 from assistant.rails.input_rails import REFUSED_TOPIC_SIMILARITY
 from assistant.rails.personal_data import personal_data_find
@@ -31,7 +42,9 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class Violation:
-    rail: str  # grounding, banned_phrase, competitor, refused_topic, personal_data, echo
+    # grounding, banned_phrase, competitor, refused_topic, personal_data, echo, contact,
+    # asks_for_secret
+    rail: str
     detail: str
 
 
@@ -40,12 +53,16 @@ class OutputRails:
     policy: PolicyVersion
     sources: Sequence[Hit]
     instructions: str  # the system prompt as sent, policy text included
+    # Whose contacts an answer may give; None where no customer reads the sentences (a
+    # stored answer judged again by the policy checks).
+    workspace_id: int | None = None
 
     def violations(self, *, sentence: str, generated: bool) -> list[Violation]:
         found = [
             *self._terms(sentence, entries(self.policy.banned_phrases), "banned_phrase"),
             *self._terms(sentence, entries(self.policy.competitors), "competitor"),
             *self._echo(sentence),
+            *self._contacts(sentence),
         ]
         if generated:
             found += [*self._personal_data(sentence), *self._refused_topic(sentence)]
@@ -72,6 +89,26 @@ class OutputRails:
     def _instruction_runs(self) -> set[tuple[str, ...]]:
         words = [word.casefold() for word in _WORD.findall(self.instructions)]
         return {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+
+    def _contacts(self, sentence: str) -> list[Violation]:
+        if self.workspace_id is None:
+            return []
+        claim = claim_of(sentence)
+        found = [
+            Violation("contact", contact.described)
+            for contact in contacts_foreign(contacts=contacts_find(text=claim), own=self._own)
+        ]
+        if claim and secret_requested(sentence=claim):
+            found.append(Violation("asks_for_secret", "asks the customer for a secret"))
+        return found
+
+    @cached_property
+    def _own(self) -> WorkspaceContacts:
+        """Read once an answer, when its first sentence is checked."""
+        return workspace_contacts(
+            workspace_id=self.workspace_id,
+            sites=[source.document_url for source in self.sources if source.document_url],
+        )
 
     def _personal_data(self, sentence: str) -> list[Violation]:
         found = []
