@@ -25,6 +25,7 @@ from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from assistant.rails.document_instructions import sentences_held
 from knowledge.chunking import ChunkDraft, sections_chunk
 from knowledge.conflicts import contradictions_store, sentence_gives_value
 from knowledge.dates import Period, stated_period, stated_replacement
@@ -37,6 +38,7 @@ from knowledge.parsing import (
     UnreadableDocument,
     document_parse,
     filename_title,
+    sections_held_apart,
     unsupported_type_problem,
 )
 from knowledge.sentences import vectors_packed
@@ -59,8 +61,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 7: a temporary notice's period is read too.
 # 8: a chunk that starts inside a table repeats the table's header line.
 # 9: sentences giving a value are embedded with their heading too (`knowledge.conflicts`).
-INDEX_VERSION = 9
-HIDDEN_REASON = "Hidden in the page: its readers never see this text"
+# 10: sentences that instruct an assistant are held apart; hidden text says how it hides.
+INDEX_VERSION = 10
 
 
 class Action(StrEnum):
@@ -214,7 +216,43 @@ def _documents_mark_processing(documents: list[Document]) -> None:
 
 def _documents_prepare(documents: list[Document]) -> list[PreparedIndex]:
     """The slow part, with no database access, so it can run beside other documents' writes."""
-    return _chunks_embed(_documents_chunk(documents))
+    return _chunks_embed_screened(_documents_chunk(documents))
+
+
+def _chunks_embed_screened(chunked: list[PreparedIndex]) -> list[PreparedIndex]:
+    """Embedded, then each document's sentences that instruct an assistant held apart."""
+    return [_instructions_held(prepared) for prepared in _chunks_embed(chunked)]
+
+
+def _instructions_held(prepared: PreparedIndex) -> PreparedIndex:
+    """The sentences are scored on the vectors just computed (`assistant.rails.
+    document_instructions`); a document with some to hold, which is rare, is chunked and
+    embedded again without them, so neither its passages' text nor their vectors carry an
+    instruction, and the held sentences become passages of their own, quarantined."""
+    held = {
+        sentence: why
+        for draft, vectors in zip(prepared.drafts, prepared.sentence_vectors, strict=True)
+        if not draft.held
+        for sentence, why in zip(
+            draft.sentences,
+            sentences_held(sentences=draft.sentences, vectors=vectors),
+            strict=True,
+        )
+        if why
+    }
+    if not held:
+        return prepared
+    sections = sections_held_apart(sections=prepared.parsed.sections, held=held)
+    [screened] = _chunks_embed(
+        [
+            replace(
+                prepared,
+                parsed=replace(prepared.parsed, sections=sections),
+                drafts=sections_chunk(sections=sections, language=prepared.language),
+            )
+        ]
+    )
+    return screened
 
 
 def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
@@ -250,7 +288,7 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
 
 def _document_language(parsed: ParsedDocument) -> str:
     """Told from what its readers see: text hidden in a page may be in any language."""
-    sections = [section for section in parsed.sections if not section.hidden] or parsed.sections
+    sections = [section for section in parsed.sections if not section.held] or parsed.sections
     return text_language(text="\n".join(section.text for section in sections))
 
 
@@ -389,8 +427,8 @@ def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
             sentences=draft.sentences,
             sentence_embeddings=vectors_packed(sentence_vectors),
             headed_sentence_embeddings=vectors_packed(headed_vectors),
-            quarantined=draft.hidden,
-            quarantine_reason=HIDDEN_REASON if draft.hidden else "",
+            quarantined=bool(draft.held),
+            quarantine_reason=draft.held[: Chunk._meta.get_field("quarantine_reason").max_length],
             language=prepared.language,
         )
 
@@ -506,7 +544,7 @@ def _group_prepare(
     database, and never waits for the parser), then embedded on the embedding thread."""
     documents = [outcome.document for outcome in group]
     _documents_mark_processing(documents)
-    return embedder.submit(_chunks_embed, _documents_chunk(documents))
+    return embedder.submit(_chunks_embed_screened, _documents_chunk(documents))
 
 
 def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:
