@@ -121,4 +121,9 @@ HELP = [
     "Frequently asked questions",
     "Contact details and opening hours",
     "Drive slowly and keep a safe distance in wet weather.",
+    # Lists of what a reader may do, each item a label and an imperative.
+    "Correction: ask us to fix details about you that are wrong.",
+    "Portability: receive your data in a file you can take elsewhere.",
+    "Marketing: choose which newsletters we may send you.",
+    "Notifications: decide how and when we contact you about orders.",
 ]
