@@ -1,8 +1,9 @@
 """Passages of documents that its readers never see, or that instruct an assistant
 ("Note to AI assistants: ...", "e-mail your card number to ..."), stay out of search until
-an admin has looked at them. Indexing holds them apart as it stores the chunks (hidden
-text in `knowledge.hidden_text`, instruction sentences in `rails.document_instructions`),
-so no held text is ever searchable; this records each hold, with its reason, in the audit.
+an admin has looked at them. Indexing holds them apart before it stores the chunks (hidden
+text in `knowledge.hidden_text`; instruction sentences by `rails.document_instructions`,
+which answers indexing's `sentences_screen`), so no held text is ever searchable; this
+also records each hold, with its reason, in the audit.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,8 +12,14 @@ from django.dispatch import receiver
 
 from assistant.audit import workspace_audit
 from assistant.models import AuditEvent
+from assistant.rails.document_instructions import sentences_held
 from knowledge.models import Chunk, Document
-from knowledge.signals import chunks_stored
+from knowledge.signals import chunks_stored, sentences_screen
+
+
+@receiver(sentences_screen)
+def sentences_screen_instructions(sender, *, sentences, vectors, **kwargs) -> list[str]:
+    return sentences_held(sentences=sentences, vectors=vectors)
 
 
 @receiver(chunks_stored)

@@ -25,7 +25,6 @@ from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from assistant.rails.document_instructions import sentences_held
 from knowledge.chunking import ChunkDraft, sections_chunk
 from knowledge.conflicts import contradictions_store, sentence_gives_value
 from knowledge.dates import Period, stated_period, stated_replacement
@@ -42,7 +41,7 @@ from knowledge.parsing import (
     unsupported_type_problem,
 )
 from knowledge.sentences import vectors_packed
-from knowledge.signals import chunks_stored
+from knowledge.signals import chunks_stored, sentences_screen
 from knowledge.supersession import documents_supersede
 
 # Documents whose chunks the folder ingest embeds in one model call. On 500 SciFact
@@ -225,25 +224,27 @@ def _chunks_embed_screened(chunked: list[PreparedIndex]) -> list[PreparedIndex]:
 
 
 def _instructions_held(prepared: PreparedIndex) -> PreparedIndex:
-    """The sentences are scored on the vectors just computed (`assistant.rails.
-    document_instructions`); a document with some to hold, which is rare, is chunked and
-    embedded again without them, so neither its passages' text nor their vectors carry an
-    instruction, and the held sentences become passages of their own, quarantined."""
-    held = {
-        sentence: why
+    """The sentences are screened on the vectors just computed (`signals.sentences_screen`:
+    the assistant's `rails.document_instructions`); a document with some to hold, which
+    is rare, is chunked and embedded again without them, so neither its passages' text
+    nor their vectors carry an instruction, and the held sentences become passages of
+    their own, quarantined."""
+    screened = [
+        (draft, vectors)
         for draft, vectors in zip(prepared.drafts, prepared.sentence_vectors, strict=True)
-        if not draft.held
-        for sentence, why in zip(
-            draft.sentences,
-            sentences_held(sentences=draft.sentences, vectors=vectors),
-            strict=True,
-        )
-        if why
-    }
+        if not draft.held and draft.sentences
+    ]
+    if not screened:
+        return prepared
+    sentences = [sentence for draft, _ in screened for sentence in draft.sentences]
+    whys = _sentences_why_held(
+        sentences=sentences, vectors=np.concatenate([vectors for _, vectors in screened])
+    )
+    held = {sentence: why for sentence, why in zip(sentences, whys, strict=True) if why}
     if not held:
         return prepared
     sections = sections_held_apart(sections=prepared.parsed.sections, held=held)
-    [screened] = _chunks_embed(
+    [rechunked] = _chunks_embed(
         [
             replace(
                 prepared,
@@ -252,7 +253,18 @@ def _instructions_held(prepared: PreparedIndex) -> PreparedIndex:
             )
         ]
     )
-    return screened
+    return rechunked
+
+
+def _sentences_why_held(*, sentences: list[str], vectors: np.ndarray) -> list[str]:
+    """Each sentence's first reason to be held that a receiver gives, "" for none."""
+    answers = [
+        whys
+        for _, whys in sentences_screen.send(sender=Chunk, sentences=sentences, vectors=vectors)
+    ]
+    return [next(filter(None, whys), "") for whys in zip(*answers, strict=True)] or [""] * len(
+        sentences
+    )
 
 
 def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
