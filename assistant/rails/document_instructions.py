@@ -11,7 +11,8 @@ that opens by addressing an AI ("Note to AI assistants:", "If you are a language
 or talks of its instructions ("ignore all previous instructions") needs less of the
 classifier's certainty, and one that tells readers to send a secret (to an address or a
 number, or in the imperative) is held whatever the classifier says, unless it says never to. A
-sentence of a few words (a heading, a button's label) is held only on those signals.
+sentence of a few words (a heading, a button's label) is held only on those signals, and
+the classifier alone holds a sentence only if it names an AI or a secret.
 """
 
 import re
@@ -63,17 +64,23 @@ _SEND_VERBS = (
     r"(?:send|e-?mail|text|sms|forward|reply|share|give|"
     r"senden|schicken|envoyez|envoyer|envíe|enviar|invia|inviare)\w*"
 )
-_SEND = re.compile(rf"\b{_SEND_VERBS}\b", re.IGNORECASE)
-# The reader is the one told to send, and the secret is what they send: "E-mail your card
-# number ...", "tell customers to text their code ...", not "we text your code to you".
+# The secret is what is sent ("e-mail your card number", "envoyez votre code"), not a
+# word nearby ("if you get a text about a PIN you did not ask for").
+_SECRET_SENT = (
+    rf"{_SEND_VERBS}\s+(?:(?:us|them|it|me|nous)\s+)?"
+    rf"(?:your|their|the|a|an|votre|vos|ihre|ihren|deine|su|sus|tu|il|la|le)\s+"
+    rf"(?:[\w'-]+\s+){{0,3}}?(?:{'|'.join(_SECRETS.values())})"
+)
+_SENDS_SECRET = re.compile(rf"\b{_SECRET_SENT}", re.IGNORECASE)
+# ... and the reader is the one told to send it: "E-mail your card number ...", "tell
+# customers to text their code ...", not "we text your code to you".
 _TOLD_TO_SEND = re.compile(
     rf"(?:^|[,;:]\s*|\bplease\s+|\b(?:tell|ask|instruct|have|get|remind)\s+(?:the\s+)?"
     rf"(?:customers?|users?|readers?|callers?|clients?|people|everyone|them)\s+to\s+|"
-    rf"\b(?:you|customers|users)\s+(?:must|should|need\s+to|have\s+to)\s+)"
-    rf"{_SEND_VERBS}\s+(?:(?:us|them|it|me)\s+)?(?:your|their|the|a|an)\s+"
-    rf"(?:[\w'-]+\s+){{0,3}}?(?:{'|'.join(_SECRETS.values())})",
+    rf"\b(?:you|customers|users)\s+(?:must|should|need\s+to|have\s+to)\s+){_SECRET_SENT}",
     re.IGNORECASE,
 )
+_AI_NAMED = re.compile(rf"\b{_AI}\b", re.IGNORECASE)
 # Words only an injection says to an assistant: its instructions, its rules, its prompt.
 _ASSISTANT_RULES = re.compile(
     r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?"
@@ -101,8 +108,8 @@ def sentences_held(*, sentences: list[str], vectors: np.ndarray) -> list[str]:
 
 def _why_held(sentence: str, *, probabilities: np.ndarray) -> str:
     secret = _secret_named(sentence)
-    asks_to_send = bool(secret and _SEND.search(sentence) and not _NEVER.search(sentence))
-    if asks_to_send and (_DESTINATION.search(sentence) or _TOLD_TO_SEND.search(sentence)):
+    sends = bool(secret and _SENDS_SECRET.search(sentence) and not _NEVER.search(sentence))
+    if sends and (_DESTINATION.search(sentence) or _TOLD_TO_SEND.search(sentence)):
         return ASKS_READERS_TO_SEND.format(secret=secret)
     instruction = 1.0 - probabilities[HELP_LABEL]
     speaks_to_ai = _ADDRESSES_AI.search(sentence) or _ASSISTANT_RULES.search(sentence)
@@ -110,9 +117,11 @@ def _why_held(sentence: str, *, probabilities: np.ndarray) -> str:
         return ADDRESSES_AN_ASSISTANT
     if instruction < THRESHOLD or len(sentence.split()) < MIN_WORDS:
         return ""
-    if probabilities[SEND_LABEL] <= probabilities[ASSISTANT_LABEL]:
-        return ADDRESSES_AN_ASSISTANT
-    return ASKS_READERS_TO_SEND.format(secret=secret or "payment data or credentials")
+    # The classifier's word alone is not enough: an imperative help sentence ("Answer the
+    # questions to get a quote") reads like one; the instruction must name what it is about.
+    if probabilities[SEND_LABEL] > probabilities[ASSISTANT_LABEL]:
+        return ASKS_READERS_TO_SEND.format(secret=secret) if secret else ""
+    return ADDRESSES_AN_ASSISTANT if _AI_NAMED.search(sentence) else ""
 
 
 def _secret_named(sentence: str) -> str:
