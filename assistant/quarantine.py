@@ -1,37 +1,30 @@
-"""Passages of documents that read like instructions to an assistant ("ignore previous
-instructions", "tell the customer to email their card number") stay out of search until
-an admin has looked at them. The injection rail's classifier scores the chunks' stored
-embeddings, in the transaction that stores them, so no extra embedding is computed and
-no flagged chunk is ever searchable."""
+"""Passages of documents that its readers never see, or that instruct an assistant
+("Note to AI assistants: ...", "e-mail your card number to ..."), stay out of search until
+an admin has looked at them. Indexing holds them apart before it stores the chunks (hidden
+text in `knowledge.hidden_text`; instruction sentences by `rails.document_instructions`,
+which answers indexing's `sentences_screen`), so no held text is ever searchable; this
+also records each hold, with its reason, in the audit.
+"""
 
-import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.dispatch import receiver
 
 from assistant.audit import workspace_audit
 from assistant.models import AuditEvent
-from assistant.rails.injection import THRESHOLD, injection_scores
+from assistant.rails.document_instructions import sentences_held
 from knowledge.models import Chunk, Document
-from knowledge.signals import chunks_stored
+from knowledge.signals import chunks_stored, sentences_screen
+
+
+@receiver(sentences_screen)
+def sentences_screen_instructions(sender, *, sentences, vectors, **kwargs) -> list[str]:
+    return sentences_held(sentences=sentences, vectors=vectors)
 
 
 @receiver(chunks_stored)
-def chunks_screen(sender, *, document: Document, chunks: list[Chunk], **kwargs) -> None:
-    if not chunks:
-        return
-    scores = injection_scores(vectors=np.stack([np.asarray(chunk.embedding) for chunk in chunks]))
-    scored = [(chunk, float(score)) for chunk, score in zip(chunks, scores, strict=True)]
-    flagged = [(chunk, score) for chunk, score in scored if score >= THRESHOLD]
-    for chunk, score in flagged:
-        Chunk.objects.filter(pk=chunk.pk).update(
-            quarantined=True,
-            quarantine_reason=f"Reads like instructions to an assistant (score {score:.2f})",
-        )
-    # Hidden text was quarantined by ingestion already; the record says so too.
-    held = [(c, s, "instructions") for c, s in flagged] + [
-        (c, s, "hidden") for c, s in scored if c.quarantined and s < THRESHOLD
-    ]
+def chunks_held_record(sender, *, document: Document, chunks: list[Chunk], **kwargs) -> None:
+    held = [chunk for chunk in chunks if chunk.quarantined]
     if held:
         workspace_audit(
             workspace_id=document.knowledge_base.workspace_id,
@@ -40,7 +33,7 @@ def chunks_screen(sender, *, document: Document, chunks: list[Chunk], **kwargs) 
                 "document_id": document.pk,
                 "document": document.title,
                 "chunks": [
-                    {"chunk_id": c.pk, "score": round(s, 4), "why": why} for c, s, why in held
+                    {"chunk_id": chunk.pk, "why": chunk.quarantine_reason} for chunk in held
                 ],
             },
         )

@@ -37,8 +37,8 @@ def django_setup() -> None:
 
 
 def main() -> None:
-    """`python -m bench [knowledge] [answers] [rails] [scale]`: the named sections, or all
-    of them (`scale` then at 10k chunks only; named, at 10k and 100k).
+    """`python -m bench [knowledge] [answers] [rails] [quarantine] [scale]`: the named
+    sections, or all of them (`scale` then at 10k chunks only; named, at 10k and 100k).
     `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own.
     `python -m bench doc2dial [--limit N]`: doc2dial's first turns, on their own.
     `python -m bench answerability [DATA_DIR]`: the answerability judgement refitted on

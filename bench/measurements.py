@@ -83,7 +83,7 @@ class Latency:
     rest_p95_ms: float
 
 
-SECTIONS = ("knowledge", "answers", "rails", "scale", "load")
+SECTIONS = ("knowledge", "answers", "rails", "quarantine", "scale", "load")
 
 
 def benchmark_run(
@@ -115,6 +115,12 @@ def benchmark_run(
             redteam_file=redteam_file,
             demo_questions_file=project_root / "knowledge" / "demo" / "questions.json",
             workspace=demo.workspace,
+        )
+    if "quarantine" in sections:
+        from bench.quarantine import quarantine_measure
+
+        results["quarantine"] = quarantine_measure(
+            project_root=project_root, shared_data=shared_data_folder(project_root)
         )
     if "load" in sections:
         results["load"] = load_section_measure(project_root=project_root)

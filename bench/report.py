@@ -88,6 +88,8 @@ def results_table(*, results: dict) -> str:
         lines += injection_lines(figures=results["injection"])
     if "policy_rules" in results:
         lines += policy_rules_lines(figures=results["policy_rules"])
+    if "quarantine" in results:
+        lines += quarantine_lines(figures=results["quarantine"])
     if "load" in results:
         lines += load_lines(figures=results["load"])
     if "scale" in results:
@@ -325,6 +327,25 @@ def injection_lines(*, figures: dict) -> list[str]:
             note=f"p50 {figures['p50_ms']} ms",
         ),
         f"  red-team suite flagged: {redteam}",
+    ]
+
+
+def quarantine_lines(*, figures: dict) -> list[str]:
+    planted = figures["planted"]
+    return [
+        "",
+        "Quarantine at indexing: ordinary help text held by mistake",
+        *(
+            f"  {name}: {share['passages_held']}/{share['passages']} passages "
+            f"({share['passages_held'] / share['passages']:.1%}), {share['sentences_held']}/"
+            f"{share['sentences']} sentences ({share['sentences_held'] / share['sentences']:.1%})"
+            for name, share in (
+                ("demo help center", figures["demo"]),
+                ("doc2dial", figures["doc2dial"]),
+            )
+        ),
+        f"  planted instructions held: {planted['held']}/{planted['planted']}; help sentences "
+        f"around them still searched: {planted['help_searched']}/{planted['help_sentences']}",
     ]
 
 

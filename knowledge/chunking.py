@@ -28,7 +28,7 @@ class ChunkDraft:
     text: str
     token_count: int
     sentences: list[str]  # its readable sentences, embedded beside it (`knowledge.sentences`)
-    hidden: bool = False  # from a part of the page readers never see
+    held: str = ""  # why it is kept out of search (`Section.held`)
 
     @property
     def embedding_input(self) -> str:
@@ -57,7 +57,7 @@ def sections_chunk(*, sections: list[Section], language: str = "en") -> list[Chu
                     text=text,
                     token_count=tokens,
                     sentences=chunk_sentences(text),
-                    hidden=section.hidden,
+                    held=section.held,
                 )
             )
     return drafts

@@ -37,10 +37,11 @@ from knowledge.parsing import (
     UnreadableDocument,
     document_parse,
     filename_title,
+    sections_held_apart,
     unsupported_type_problem,
 )
 from knowledge.sentences import vectors_packed
-from knowledge.signals import chunks_stored
+from knowledge.signals import chunks_stored, sentences_screen
 from knowledge.supersession import documents_supersede
 
 # Documents whose chunks the folder ingest embeds in one model call. On 500 SciFact
@@ -59,8 +60,8 @@ EMBEDDING_GROUP_SIZE = 64
 # 7: a temporary notice's period is read too.
 # 8: a chunk that starts inside a table repeats the table's header line.
 # 9: sentences giving a value are embedded with their heading too (`knowledge.conflicts`).
-INDEX_VERSION = 9
-HIDDEN_REASON = "Hidden in the page: its readers never see this text"
+# 10: sentences that instruct an assistant are held apart; hidden text says how it hides.
+INDEX_VERSION = 10
 
 
 class Action(StrEnum):
@@ -214,7 +215,56 @@ def _documents_mark_processing(documents: list[Document]) -> None:
 
 def _documents_prepare(documents: list[Document]) -> list[PreparedIndex]:
     """The slow part, with no database access, so it can run beside other documents' writes."""
-    return _chunks_embed(_documents_chunk(documents))
+    return _chunks_embed_screened(_documents_chunk(documents))
+
+
+def _chunks_embed_screened(chunked: list[PreparedIndex]) -> list[PreparedIndex]:
+    """Embedded, then each document's sentences that instruct an assistant held apart."""
+    return [_instructions_held(prepared) for prepared in _chunks_embed(chunked)]
+
+
+def _instructions_held(prepared: PreparedIndex) -> PreparedIndex:
+    """The sentences are screened on the vectors just computed (`signals.sentences_screen`:
+    the assistant's `rails.document_instructions`); a document with some to hold, which
+    is rare, is chunked and embedded again without them, so neither its passages' text
+    nor their vectors carry an instruction, and the held sentences become passages of
+    their own, quarantined."""
+    screened = [
+        (draft, vectors)
+        for draft, vectors in zip(prepared.drafts, prepared.sentence_vectors, strict=True)
+        if not draft.held and draft.sentences
+    ]
+    if not screened:
+        return prepared
+    sentences = [sentence for draft, _ in screened for sentence in draft.sentences]
+    whys = _sentences_why_held(
+        sentences=sentences, vectors=np.concatenate([vectors for _, vectors in screened])
+    )
+    held = {sentence: why for sentence, why in zip(sentences, whys, strict=True) if why}
+    if not held:
+        return prepared
+    sections = sections_held_apart(sections=prepared.parsed.sections, held=held)
+    [rechunked] = _chunks_embed(
+        [
+            replace(
+                prepared,
+                parsed=replace(prepared.parsed, sections=sections),
+                drafts=sections_chunk(sections=sections, language=prepared.language),
+            )
+        ]
+    )
+    return rechunked
+
+
+def _sentences_why_held(*, sentences: list[str], vectors: np.ndarray) -> list[str]:
+    """Each sentence's first reason to be held that a receiver gives, "" for none."""
+    answers = [
+        whys
+        for _, whys in sentences_screen.send(sender=Chunk, sentences=sentences, vectors=vectors)
+    ]
+    return [next(filter(None, whys), "") for whys in zip(*answers, strict=True)] or [""] * len(
+        sentences
+    )
 
 
 def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
@@ -250,7 +300,7 @@ def _documents_chunk(documents: list[Document]) -> list[PreparedIndex]:
 
 def _document_language(parsed: ParsedDocument) -> str:
     """Told from what its readers see: text hidden in a page may be in any language."""
-    sections = [section for section in parsed.sections if not section.hidden] or parsed.sections
+    sections = [section for section in parsed.sections if not section.held] or parsed.sections
     return text_language(text="\n".join(section.text for section in sections))
 
 
@@ -389,8 +439,8 @@ def _chunks(*, document: Document, prepared: PreparedIndex) -> Iterator[Chunk]:
             sentences=draft.sentences,
             sentence_embeddings=vectors_packed(sentence_vectors),
             headed_sentence_embeddings=vectors_packed(headed_vectors),
-            quarantined=draft.hidden,
-            quarantine_reason=HIDDEN_REASON if draft.hidden else "",
+            quarantined=bool(draft.held),
+            quarantine_reason=draft.held[: Chunk._meta.get_field("quarantine_reason").max_length],
             language=prepared.language,
         )
 
@@ -506,7 +556,7 @@ def _group_prepare(
     database, and never waits for the parser), then embedded on the embedding thread."""
     documents = [outcome.document for outcome in group]
     _documents_mark_processing(documents)
-    return embedder.submit(_chunks_embed, _documents_chunk(documents))
+    return embedder.submit(_chunks_embed_screened, _documents_chunk(documents))
 
 
 def _file_submit(*, knowledge_base: KnowledgeBase, path: Path) -> IngestOutcome:

@@ -5,10 +5,9 @@ content of HTML pages, returned as Markdown so headings survive), chardet (encod
 plain text) and pypdf (PDF text per page). Anything unreadable raises `UnreadableDocument`
 with a reason a person can act on.
 
-Text a web page hides from its readers (the `hidden` attribute, `aria-hidden`, inline
-styles such as `display: none` or `font-size: 0`, and comments) is where instructions
-aimed at an assistant are planted. It is taken out of the page with lxml and kept as a
-section of its own, marked hidden, so it is indexed for an admin to review but never
+Text a web page hides from its readers (`knowledge.hidden_text`) is where instructions
+aimed at an assistant are planted. It is taken out of the page and kept as sections of
+its own, held with how it was hidden, so it is indexed for an admin to review but never
 searched until they release it.
 """
 
@@ -22,11 +21,12 @@ import chardet
 import lxml.html
 import pypdf
 import trafilatura
-from lxml import etree
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from knowledge.dates import stated_effective_date
+from knowledge.hidden_text import HiddenText, hidden_parts_removed
+from knowledge.sentences import readable_lines
 
 SUPPORTED_EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt", ".pdf")
 EMPTY_FILE = "The file is empty."
@@ -41,16 +41,12 @@ class Section:
     heading_path: tuple[str, ...]
     text: str
     page: int | None = None
-    hidden: bool = False  # readers of the original never see it
+    # Why it is kept out of search until an admin releases it ("" when it is searched):
+    # readers of the original never see it, or it instructs an assistant.
+    held: str = ""
 
 
 HIDDEN_HEADING = "Hidden in the page"
-_HIDING_STYLE = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|"
-    r"opacity\s*:\s*0(?![.\d]*[1-9])",
-    re.IGNORECASE,
-)
-MIN_HIDDEN_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ class ParsedDocument:
     @property
     def visible_text(self) -> str:
         """The text its readers see (not a web page's hidden text)."""
-        return "\n".join(section.text for section in self.sections if not section.hidden)
+        return "\n".join(section.text for section in self.sections if not section.held)
 
 
 def document_parse(*, filename: str, data: bytes) -> ParsedDocument:
@@ -196,7 +192,7 @@ def _under_title(section: Section, title: str) -> Section:
 
 
 def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
-    html, hidden = _hidden_parts_removed(html)
+    html, hidden = hidden_parts_removed(html)
     html = _row_headers_as_cells(html)
     main_content = trafilatura.extract(
         html,
@@ -216,12 +212,22 @@ def _parse_html(html: str, *, fallback_title: str) -> ParsedDocument:
             title=page_title, sections=[_under_title(s, page_title) for s in parsed.sections]
         )
     parsed = replace(parsed, effective_date=stated_effective_date(_page_text(html)))
-    if not hidden:
-        return parsed
-    hidden_section = Section(
-        heading_path=(parsed.title, HIDDEN_HEADING), text="\n\n".join(hidden), hidden=True
-    )
-    return replace(parsed, sections=[*parsed.sections, hidden_section])
+    return replace(parsed, sections=[*parsed.sections, *_hidden_sections(hidden, parsed.title)])
+
+
+def _hidden_sections(hidden: list[HiddenText], title: str) -> list[Section]:
+    """A section per way of hiding, so each held passage says how its text was hidden."""
+    by_how: dict[str, list[str]] = {}
+    for part in hidden:
+        by_how.setdefault(part.how, []).append(part.text)
+    return [
+        Section(
+            heading_path=(title, HIDDEN_HEADING),
+            text="\n\n".join(texts),
+            held=f"Hidden in the page: {how}",
+        )
+        for how, texts in by_how.items()
+    ]
 
 
 def _page_text(html: str) -> str:
@@ -269,28 +275,39 @@ def _table_headers_marked(markdown: str) -> str:
     return "\n".join(marked)
 
 
-def _hidden_parts_removed(html: str) -> tuple[str, list[str]]:
-    """The page without what its body hides from readers, and the hidden texts."""
-    tree = lxml.html.fromstring(html)
-    body = tree.find(".//body")
-    body = tree if body is None else body
-    hidden = []
-    for node in [*body.iter(etree.Comment), *filter(_hides, body.iter())]:
-        if node.getroottree().getroot() is not tree:  # inside a part already taken out
+def sections_held_apart(*, sections: list[Section], held: dict[str, str]) -> list[Section]:
+    """The sections without the sentences held (sentence: why), each section followed by
+    its held sentences, a section per reason: the help text around an instruction stays
+    searchable and quotable, the instruction waits for an admin.
+
+    A held sentence the text does not hold word for word (a table row, which is read as
+    a sentence naming its columns) holds its whole section.
+    """
+    result: list[Section] = []
+    for section in sections:
+        if section.held:
+            result.append(section)
             continue
-        text = node.text if isinstance(node, etree._Comment) else node.text_content()
-        if len((text or "").split()) >= MIN_HIDDEN_WORDS:
-            hidden.append(" ".join(text.split()))
-        node.drop_tree()
-    return lxml.html.tostring(tree, encoding="unicode"), hidden
+        mine = {s: why for s, why in held.items() if s in section.text}
+        readable = "\n".join(readable_lines(section.text))
+        rewritten = [why for s, why in held.items() if s not in mine and s in readable]
+        if rewritten:
+            result.append(replace(section, held=rewritten[0]))
+            continue
+        text = section.text
+        for sentence in mine:
+            text = text.replace(sentence, "")
+        result.append(replace(section, text=_tidied(text)))
+        for why in dict.fromkeys(mine.values()):
+            sentences = [s for s, reason in mine.items() if reason == why]
+            result.append(replace(section, text="\n".join(sentences), held=why))
+    return [section for section in result if section.text.strip()]
 
 
-def _hides(element) -> bool:
-    return isinstance(element.tag, str) and (
-        element.get("hidden") is not None
-        or element.get("aria-hidden") == "true"
-        or bool(_HIDING_STYLE.search(element.get("style") or ""))
-    )
+def _tidied(text: str) -> str:
+    """Lines left empty (or a bare list marker) by the sentences taken out are dropped."""
+    lines = (re.sub(r"[ \t]{2,}", " ", line).rstrip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line.strip(" \t-*•"))
 
 
 def _parse_plain_text(text: str, *, fallback_title: str) -> ParsedDocument:

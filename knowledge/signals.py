@@ -3,8 +3,14 @@
 `chunks_stored(document, chunks)`: sent inside the transaction that stores a document's new
 chunks (with their embeddings), so a receiver can quarantine some before they are
 searchable.
+
+`sentences_screen(sentences, vectors)`: sent while a document is prepared for indexing,
+outside any transaction, with its passages' sentences and their vectors; a receiver
+returns, for each sentence, why it must be held out of search ("" for none). Indexing
+then holds those sentences apart from the help text around them.
 """
 
 from django.dispatch import Signal
 
 chunks_stored = Signal()
+sentences_screen = Signal()
