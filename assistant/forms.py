@@ -16,6 +16,7 @@ from assistant.models import (
 )
 from assistant.origins import origin_of
 from assistant.policy_rules import rules_invalid
+from assistant.rails.intents import INTENT_CHOICES
 from knowledge.models import Document
 
 MAX_AVATAR_BYTES = 512 * 1024
@@ -103,6 +104,14 @@ class AnalyticsFilterForm(forms.Form):
 
 
 class PolicyForm(forms.ModelForm):
+    builtin_rules_off = forms.MultipleChoiceField(
+        choices=INTENT_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Built-in escalation rules switched off",
+        help_text="Tick a rule to stop it handing conversations to a person. What each one "
+        "looks for is listed under the form.",
+    )
     personal_data_kinds = forms.MultipleChoiceField(
         choices=PERSONAL_DATA_KINDS,
         required=False,
@@ -132,11 +141,9 @@ class PolicyForm(forms.ModelForm):
 
 
 def _rules_checked(text: str) -> str:
-    invalid = rules_invalid(text)
-    if invalid:
-        raise forms.ValidationError(
-            f"“{invalid[0]}” needs a label before the colon, like “Label: example; example”."
-        )
+    problems = rules_invalid(text)
+    if problems:
+        raise forms.ValidationError(problems)
     return text
 
 

@@ -1,7 +1,9 @@
 """Reading a policy's text fields as rules, and comparing two versions of a policy.
 
 Admins write lists one entry per line, and topics or escalation rules as
-"Label: example; another example": plain text they can read, diff and paste.
+"Label: example; another example": plain text they can read, diff and paste. A rule may go
+on with " | key: value" segments: "not: a look-alike; another" (counter-examples) and, for
+an escalation rule, "say: a safety message" sent to the customer before the handover.
 """
 
 import difflib
@@ -9,11 +11,19 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+SEGMENT_SEPARATOR = " | "
+
 
 @dataclass(frozen=True)
 class Rule:
     label: str
     examples: tuple[str, ...]  # what matching messages look like, the label among them
+    counter_examples: tuple[str, ...] = ()  # "not:": look-alikes that must not match
+    say: str = ""  # "say:": a safety message sent as written before the handover
+
+
+# Each " | key: value" segment a rule line may carry, and the Rule field it fills.
+SEGMENT_FIELDS = {"not": "counter_examples", "say": "say"}
 
 
 @dataclass(frozen=True)
@@ -30,18 +40,51 @@ def entries(text: str) -> list[str]:
 
 
 def rules(text: str) -> list[Rule]:
-    """Each "Label: example; example" line as a rule; a line without examples is its label."""
+    """Each "Label: example; example | key: value" line as a rule; a line without examples
+    is its label. Call on text `rules_invalid` accepts: an unknown key is skipped."""
     parsed = []
     for line in entries(text):
-        label, _, examples = line.partition(":")
-        pieces = [piece.strip() for piece in examples.split(";") if piece.strip()]
-        parsed.append(Rule(label=label.strip(), examples=(label.strip(), *pieces)))
+        head, segments = _segments(line)
+        label, _, examples = head.partition(":")
+        fields = {
+            SEGMENT_FIELDS[key]: value if key == "say" else _listed(value)
+            for key, value in segments
+            if key in SEGMENT_FIELDS
+        }
+        parsed.append(
+            Rule(label=label.strip(), examples=(label.strip(), *_listed(examples)), **fields)
+        )
     return parsed
 
 
 def rules_invalid(text: str) -> list[str]:
-    """The lines an admin must fix: a label with nothing before the colon."""
-    return [line for line in entries(text) if not line.partition(":")[0].strip()]
+    """What an admin must fix, one sentence per line at fault: a label with nothing before
+    the colon, a segment that is not a known "key: value"."""
+    problems = []
+    for line in entries(text):
+        head, segments = _segments(line)
+        unknown = [key for key, _ in segments if key not in SEGMENT_FIELDS]
+        if not head.partition(":")[0].strip():
+            problems.append(f"“{line}” needs a label before the colon, like “Label: example”.")
+        elif unknown:
+            known = " or ".join(f"“| {key}: …”" for key in SEGMENT_FIELDS)
+            problems.append(f"“{line}”: “{unknown[0]}” is not a rule segment; use {known}.")
+    return problems
+
+
+def _segments(line: str) -> tuple[str, list[tuple[str, str]]]:
+    """A rule line's head ("Label: examples") and its " | key: value" segments, keys
+    lower-cased."""
+    head, *rest = line.split(SEGMENT_SEPARATOR)
+    segments = []
+    for segment in rest:
+        key, _, value = segment.partition(":")
+        segments.append((key.strip().lower(), value.strip()))
+    return head, segments
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(piece.strip() for piece in text.split(";") if piece.strip())
 
 
 def policy_fingerprint(policy) -> str:

@@ -17,7 +17,12 @@ from assistant.models import PolicyCheck, PolicyVersion, Workspace
 from assistant.policy_checks import gate_cases, policy_check_run
 from assistant.policy_rules import policy_fingerprint, rules
 from assistant.rails.injection import injection_check
-from assistant.rails.input_rails import ESCALATION_SIMILARITY, REFUSED_TOPIC_SIMILARITY
+from assistant.rails.input_rails import (
+    ESCALATION_SIMILARITY,
+    INTENT_SIMILARITY,
+    REFUSED_TOPIC_SIMILARITY,
+    input_rails,
+)
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find, personal_data_redact
 from assistant.rails.pieces import message_pieces
 from assistant.rails.rules import rule_match
@@ -119,15 +124,18 @@ def policy_rules_measure(*, redteam_file: Path, demo_questions_file: Path) -> di
             for text in texts
         )
 
+    def to_a_person(texts: list[str]) -> int:
+        return sum(input_rails(text=text, policy=policy).wants_person for text in texts)
+
     ordinary_not_escalating = [t for t in ordinary if t not in escalate]
     return {
+        # The policy's own rules and Keel's built-in ones, as the input rails apply them.
         "escalation_rules": {
             "threshold": ESCALATION_SIMILARITY,
-            "caught": caught(escalate, policy.escalation_rules, ESCALATION_SIMILARITY),
+            "builtin_threshold": INTENT_SIMILARITY,
+            "caught": to_a_person(escalate),
             "cases": len(escalate),
-            "ordinary_caught": caught(
-                ordinary_not_escalating, policy.escalation_rules, ESCALATION_SIMILARITY
-            ),
+            "ordinary_caught": to_a_person(ordinary_not_escalating),
             "ordinary": len(ordinary_not_escalating),
         },
         "refused_topics": {
