@@ -82,6 +82,7 @@ def _audits(workspace, kind: AuditEvent.Kind) -> list[dict]:
         ("fraud", "Somebody got into my account and placed orders I never made"),
         ("bereavement", "My father passed away last week and I need to sort out his account"),
         ("device_danger", "The charger is melting and there is smoke"),
+        ("device_danger", "Mi cargador está echando humo y huele a quemado"),
         ("injury", "Your heater burned my hand. What could this pain be?"),
         ("emergency_call_failed", "When I dialled the emergency number it would not connect"),
     ],
@@ -106,6 +107,8 @@ async def test_each_builtin_rule_hands_the_conversation_to_a_person(demo_help_ce
     with translation.override(handoff.language):
         handover, safety = translation.gettext(HANDOFF_MESSAGE), str(intent.rule.say)
     assert reply.text == (f"{safety}\n\n{handover}" if safety else handover)
+    if safety and handoff.language != "en":  # Keel's own safety messages are translated
+        assert safety != str(intent.rule.say)
     assert reply.trace["handoff"]["safety_message_sent"] == bool(safety)
     assert handover in visible_text(shown)
 
