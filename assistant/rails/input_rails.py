@@ -25,10 +25,10 @@ from assistant.rails.rules import RuleMatch, rule_match
 # account?" (0.57 to "delete my account") stay below.
 ESCALATION_SIMILARITY = 0.58
 REFUSED_TOPIC_SIMILARITY = 0.50
-# The built-in rules, on their own examples and look-alikes: ordinary questions (English or
-# not) score 0.57 at most once their counter-examples apply ("How do I cancel an order?"),
-# paraphrased requests 0.60 and above ("Mijn telefoon wordt heel heet en rookt").
-INTENT_SIMILARITY = 0.62
+# The built-in rules, on their own examples and look-alikes and Keel's red-team suite:
+# ordinary questions score 0.64 at most once their counter-examples apply ("can I talk to
+# a real person on the weekend"), paraphrased requests mostly 0.68 and above.
+INTENT_SIMILARITY = 0.65
 UPSET = next(intent for intent in INTENTS if intent.key == "upset")
 
 

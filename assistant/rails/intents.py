@@ -155,6 +155,8 @@ INTENTS = (
                 "How do I delete a saved card?",
                 "How do I change my e-mail address?",
                 "How do I clear my search history?",
+                "What personal data do you collect about customers?",
+                "How do I ask for a copy of my data?",
                 "How do I update my delivery address?",
             ),
         ),
