@@ -19,7 +19,7 @@ from tests.factories import PolicyVersionFactory
 
 INTENT = {intent.key: intent for intent in INTENTS}
 NO_ONE_ONLINE = 'id="ticket-email"'  # the customer is asked for an e-mail address
-LEGAL_THREAT = "I'll be taking legal action against your shop over this."
+LEGAL_THREAT = "I'll be taking legal action against your company over this."
 GAS_LEAK_RULE = (
     "Gas smell: I can smell gas near the boiler you fitted; there is a gas leak in my kitchen"
     " | say: Open the windows, don't switch anything on or off, leave the building and "

@@ -170,6 +170,7 @@ INTENTS = (
                 "My lawyer will contact you",
                 "I will take you to court",
                 "I am taking legal action against your company",
+                "I will take legal action over this",
                 "I am reporting you to the consumer protection authority",
                 "Voy a demandarles",
                 "Mein Anwalt wird sich bei Ihnen melden",
