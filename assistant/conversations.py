@@ -164,7 +164,7 @@ def _question(*, conversation: Conversation, verdict: InputVerdict, search_query
         role=Message.Role.CUSTOMER,
         text=verdict.redacted.text,
         search_query=search_query,
-        escalation_rule=verdict.escalation.label if verdict.escalation else "",
+        escalation_rule=verdict.person_rule.label if verdict.person_rule else "",
     )
 
 
@@ -187,7 +187,7 @@ def _question_recorded(
             },
         )
     for kind, match in (
-        (AuditEvent.Kind.ESCALATION_FLAG, verdict.escalation),
+        (AuditEvent.Kind.ESCALATION_FLAG, verdict.person_rule),
         (AuditEvent.Kind.REFUSED_TOPIC, verdict.refused_topic),
     ):
         if match:

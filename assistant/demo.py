@@ -37,6 +37,20 @@ DEMO_POLICY = {
         "disable the battery management system; loosen someone's brakes"
     ),
     "competitors": "Velocita Bikes\nRideNow\nPedalwerk",
+    # Besides Keel's built-in rules (a person, a legal threat, a device on fire...): the
+    # shop's own dangers, each with what to do before anyone answers.
+    "escalation_rules": (
+        "E-bike battery danger: my e-bike battery is swelling; the battery smells of burning; "
+        "sparks came out of the charger | not: how long does the battery take to charge; "
+        "how should I store the battery in winter | say: Stop charging, unplug the charger "
+        "and keep away from the battery; if you safely can, move the bike outside, away from "
+        "anything that can burn. If there is smoke or fire, leave and call your local "
+        "emergency number first.\n"
+        "Crash or brake failure: my brakes failed and I crashed; the fork snapped while I was "
+        "riding | not: how often should I replace brake pads | say: If anyone is hurt, call "
+        "your local emergency number first. Please don't ride the bike again until it has "
+        "been checked."
+    ),
     "banned_phrases": "guaranteed forever\nlifetime free replacement\ncheap junk",
 }
 

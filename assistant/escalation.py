@@ -1,9 +1,10 @@
 """When a conversation should go to a person, and what that person is handed.
 
-Triggers, strongest first: a policy rule (injury, legal threat...), the customer asking
-for a person, the customer upset, the customer repeating a question after two unhelpful
-answers (no loops). A low-confidence answer is not a trigger on its own: the assistant
-says it does not know and offers a person, and the customer accepts or not.
+Triggers, strongest first: a policy's own escalation rule, a built-in one (`rails.intents`:
+the customer asking for a person, upset, a legal threat, an injury...), the customer
+repeating a question after two unhelpful answers (no loops). A low-confidence answer is
+not a trigger on its own: the assistant says it does not know and offers a person, and
+the customer accepts or not.
 """
 
 import re
@@ -29,15 +30,16 @@ _MARKER = re.compile(r"\s*\[\d{1,3}\]")
 class Trigger:
     reason: Handoff.Reason
     detail: str = ""
+    say: str = ""  # the rule's safety message, sent before the handover
 
 
 def escalation_trigger(*, verdict: InputVerdict, looping: bool) -> Trigger | None:
     if verdict.escalation:
-        return Trigger(Handoff.Reason.POLICY_RULE, verdict.escalation.label)
-    if verdict.asks_for_person:
-        return Trigger(Handoff.Reason.ASKED)
-    if verdict.upset:
-        return Trigger(Handoff.Reason.ANGRY)
+        return Trigger(Handoff.Reason.POLICY_RULE, verdict.escalation.label, verdict.escalation.say)
+    if verdict.intent:
+        rule = verdict.intent.rule
+        detail = rule.label if verdict.intent.reason == Handoff.Reason.POLICY_RULE else ""
+        return Trigger(verdict.intent.reason, detail, rule.say)
     if looping:
         return Trigger(Handoff.Reason.LOOP)
     return None

@@ -9,6 +9,7 @@ from assistant.escalation import (
     suggested_reply,
 )
 from assistant.extractive import extractive_answer
+from assistant.languages import in_language
 from assistant.models import Conversation, Handoff, Message
 from knowledge.search import chunk_search
 from knowledge.selectors import knowledge_bases_in_workspace
@@ -31,6 +32,7 @@ def handoff_start(*, conversation: Conversation, trigger: Trigger) -> Handoff:
         .first()
     )
     texts = [text for text, _ in questions]
+    language = customer_language(questions=texts) if texts else ""
     return handoffs.escalate(
         conversation=conversation,
         reason=trigger.reason,
@@ -38,7 +40,9 @@ def handoff_start(*, conversation: Conversation, trigger: Trigger) -> Handoff:
         summary=conversation_summary(questions=texts[-3:]),
         suggested_reply=_suggestion(conversation, [query for _, query in reversed(questions)]),
         confidence=last_answer.confidence if last_answer else None,
-        language=customer_language(questions=texts) if texts else "",
+        language=language,
+        # Keel's built-in messages in the customer's language, an admin's as written.
+        safety_message=in_language(trigger.say, language=language),
     )
 
 

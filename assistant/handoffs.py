@@ -47,8 +47,11 @@ def escalate(
     suggested_reply: str = "",
     confidence: float | None = None,
     language: str = "",
+    safety_message: str = "",
 ) -> Handoff:
     """The conversation goes to the queue; the assistant says so, and falls silent.
+    `safety_message` (an escalation rule's "say:") comes first, as the reply's first
+    paragraph, so the customer reads what to do now before waiting for anyone.
 
     A sandbox conversation (an admin trying the policy, a check, an evaluation) only shows
     what would happen: the handoff is recorded already closed, so no queue, count or
@@ -57,7 +60,13 @@ def escalate(
     with transaction.atomic():
         if not conversation.sandbox:
             _transition(
-                conversation, State.WAITING, detail={"reason": reason, "rule": reason_detail}
+                conversation,
+                State.WAITING,
+                detail={
+                    "reason": reason,
+                    "rule": reason_detail,
+                    "safety_message_sent": bool(safety_message),
+                },
             )
             handoff_counted(reason=reason)
         handoff = Handoff.objects.create(
@@ -70,11 +79,19 @@ def escalate(
             language=language,
             closed_at=timezone.now() if conversation.sandbox else None,
         )
+        paragraphs = [safety_message, in_language(HANDOFF_MESSAGE, language=language)]
         message = Message.objects.create(
             conversation=conversation,
             role=Message.Role.ASSISTANT,
-            text=in_language(HANDOFF_MESSAGE, language=language),
+            text="\n\n".join(paragraph for paragraph in paragraphs if paragraph),
             outcome=Message.Outcome.HANDED_OFF,
+            trace={
+                "handoff": {
+                    "reason": reason,
+                    "rule": reason_detail,
+                    "safety_message_sent": bool(safety_message),
+                }
+            },
         )
         events.messages_added(messages=[message])
     return handoff

@@ -11,9 +11,10 @@ from assistant.escalation import customer_language
 
 def in_language(message: Promise, *, language: str, **values) -> str:
     """`message` (a `gettext_lazy` text, its `{names}` filled from `values`) in
-    `language` (an ISO 639-1 code; empty: Keel's default)."""
+    `language` (an ISO 639-1 code; empty: Keel's default). A plain string, such as an
+    admin's own text, comes back as written, braces and all, when there are no values."""
     with translation.override(language or settings.LANGUAGE_CODE):
-        return str(message).format(**values)
+        return str(message).format(**values) if values else str(message)
 
 
 def in_customer_language(message: Promise, *, text: str, **values) -> str:

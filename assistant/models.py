@@ -107,7 +107,7 @@ class PolicyVersion(models.Model):
     A workspace has at most one draft (`number` is None), edited and tried in a sandbox,
     and numbered versions, never changed once published: the highest one is in force.
     The list fields hold one entry per line; topic and escalation lines read
-    "Label: example; another example".
+    "Label: example; another example" (see `policy_rules`).
     """
 
     class InjectionAction(models.TextChoices):
@@ -174,16 +174,17 @@ class PolicyVersion(models.Model):
     escalation_rules = models.TextField(
         max_length=5000,
         blank=True,
-        default=(
-            "Injury or danger: I got hurt; I was injured; it caught fire; there is smoke "
-            "coming out of it; my child was hurt\n"
-            "Legal threat: I am going to sue you; my lawyer will contact you; I am filing "
-            "a chargeback; I will report you to consumer protection\n"
-            "Account deletion: delete my account; erase all my personal data; close my "
-            "account for good"
-        ),
-        help_text="Messages that must go to a person. One rule per line: "
-        "“Label: example message; another example”.",
+        help_text="Messages that must go to a person, besides the built-in rules. One rule "
+        "per line: “Label: example message; another example”, then optionally "
+        "“| not: a look-alike; another” and “| say: a safety message sent first”.",
+    )
+    builtin_rules_off = ArrayField(
+        verbose_name="built-in escalation rules switched off",
+        base_field=models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Keys of Keel's built-in escalation rules (assistant/rails/intents.py) "
+        "this policy does not use.",
     )
     personal_data_kinds = ArrayField(
         verbose_name="personal data to redact",
@@ -234,6 +235,7 @@ class PolicyVersion(models.Model):
         "banned_phrases",
         "competitors",
         "escalation_rules",
+        "builtin_rules_off",
         "personal_data_kinds",
         "injection_action",
         "violation_action",

@@ -1,9 +1,9 @@
 """Reading a policy's text fields as rules, and comparing two versions of a policy.
 
 Admins write lists one entry per line, and topics or escalation rules as
-"Label: example; another example", optionally followed by " | key: value" segments
-("| not: a look-alike that must not match; another"): plain text they can read, diff and
-paste.
+"Label: example; another example": plain text they can read, diff and paste. A rule may go
+on with " | key: value" segments: "not: a look-alike; another" (counter-examples) and, for
+an escalation rule, "say: a safety message" sent to the customer before the handover.
 """
 
 import difflib
@@ -12,14 +12,15 @@ import json
 from dataclasses import dataclass
 
 # The segments a rule line may carry after " | ", each "key: value".
-SEGMENT_KEYS = ("not",)
+SEGMENT_KEYS = ("not", "say")
 
 
 @dataclass(frozen=True)
 class Rule:
     label: str
     examples: tuple[str, ...]  # what matching messages look like, the label among them
-    counter_examples: tuple[str, ...] = ()  # "not:" what looks alike but must not match
+    counter_examples: tuple[str, ...] = ()  # "not:": look-alikes that must not match
+    say: str = ""  # "say:": a safety message sent as written before the handover
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ def entries(text: str) -> list[str]:
 
 
 def rules(text: str) -> list[Rule]:
-    """Each "Label: example; example | not: example" line as a rule; a line without
-    examples is its label. Call on text `rules_problems` accepts."""
+    """Each "Label: example; example | not: example | say: message" line as a rule; a
+    line without examples is its label. Call on text `rules_problems` accepts."""
     parsed = []
     for line in entries(text):
         head, segments = rule_segments(line)
@@ -47,6 +48,7 @@ def rules(text: str) -> list[Rule]:
                 label=label.strip(),
                 examples=(label.strip(), *_examples(examples)),
                 counter_examples=tuple(_examples(segments.get("not", ""))),
+                say=segments.get("say", ""),
             )
         )
     return parsed

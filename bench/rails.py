@@ -20,8 +20,10 @@ from assistant.policy_rules import policy_fingerprint, rules
 from assistant.rails.injection import injection_check
 from assistant.rails.input_rails import (
     ESCALATION_SIMILARITY,
+    INTENT_SIMILARITY,
     REFUSED_TOPIC_SIMILARITY,
     RULE_MARGIN,
+    input_rails,
 )
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find
 from assistant.rails.pieces import message_pieces
@@ -113,7 +115,7 @@ def policy_rules_measure(
     the questions of `workspace`'s help center (the demo's): how many of the red-team
     cases they should catch they do, and how many ordinary demo questions and benign
     look-alikes they wrongly catch."""
-    policy = PolicyVersion()
+    policy = PolicyVersion(workspace_id=workspace.pk)
     own = own_question_vectors(workspace_id=workspace.pk)
     cases = [json.loads(line) for line in redteam_file.open()]
     ordinary = [case["question"] for case in json.loads(demo_questions_file.read_text())]
@@ -134,17 +136,21 @@ def policy_rules_measure(
             for text in texts
         )
 
+    def to_a_person(texts: list[str]) -> int:
+        return sum(input_rails(text=text, policy=policy).wants_person for text in texts)
+
     ordinary_not_escalating = [t for t in ordinary if t not in escalate]
-    escalation = (policy.escalation_rules, ESCALATION_SIMILARITY, RULE_MARGIN)
     refused = (policy.topics_refused, REFUSED_TOPIC_SIMILARITY, RULE_MARGIN)
     return {
         "own_questions": len(own),
+        # The policy's own rules and Keel's built-in ones, as the input rails apply them.
         "escalation_rules": {
             "threshold": ESCALATION_SIMILARITY,
+            "builtin_threshold": INTENT_SIMILARITY,
             "margin": RULE_MARGIN,
-            "caught": caught(escalate, *escalation),
+            "caught": to_a_person(escalate),
             "cases": len(escalate),
-            "ordinary_caught": caught(ordinary_not_escalating, *escalation),
+            "ordinary_caught": to_a_person(ordinary_not_escalating),
             "ordinary": len(ordinary_not_escalating),
         },
         "refused_topics": {

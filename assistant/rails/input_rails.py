@@ -2,16 +2,19 @@
 
 Personal data is replaced by placeholders first, so no later step (nor the store, nor the
 index, nor a model) ever holds it. Then, on the redacted text, embedded once: is it an
-injection attempt, does it match an escalation rule, ask for a person or sound upset, is
-it on a topic the policy refuses?
+injection attempt, does it match an escalation rule of the policy or one of Keel's built-in
+ones it keeps (asks for a person, upset, a safety or legal matter...), is it on a topic the
+policy refuses?
 """
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant.models import PolicyVersion
 from assistant.policy_rules import rules
 from assistant.rails.injection import InjectionVerdict, injection_check
-from assistant.rails.intents import ASKS_FOR_PERSON, UPSET, shouting
+from assistant.rails.intents import INTENTS, Intent, intents_on, shouting
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
 from assistant.rails.pieces import message_pieces
 from assistant.rails.rules import RuleMatch, rule_match
@@ -34,10 +37,11 @@ REFUSED_TOPIC_SIMILARITY = 0.50
 # the rule too: an admin who writes one of the help center's questions as an example means
 # it (and the publish gate shows that question refused).
 RULE_MARGIN = -0.05
-# Asking for a person, in many languages, against short foreign messages that MiniLM
-# (trained on English) places near any foreign example: "Hoe lang heb ik om een fiets terug
-# te sturen?" 0.64, "Are you a bot or a person?" 0.64; real requests 0.95 and above.
-PERSON_SIMILARITY = 0.70
+# The built-in rules, on their own examples and look-alikes and Keel's red-team suite:
+# ordinary questions score 0.64 at most once their counter-examples apply ("can I talk to
+# a real person on the weekend"), paraphrased requests mostly 0.68 and above.
+INTENT_SIMILARITY = 0.65
+UPSET = next(intent for intent in INTENTS if intent.key == "upset")
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,19 @@ class InputVerdict:
     redacted: Redacted
     injection: InjectionVerdict
     escalation: RuleMatch | None  # a rule of the policy
-    asks_for_person: RuleMatch | None
-    upset: bool
+    intent: Intent | None  # a built-in rule the policy keeps
+    intent_match: RuleMatch | None  # how it matched (None: shouting in capitals)
     refused_topic: RuleMatch | None
     refuse_injection: bool  # the policy says to refuse what the injection rail flagged
 
     @property
     def wants_person(self) -> bool:
-        return bool(self.escalation or self.asks_for_person or self.upset)
+        return bool(self.escalation or self.intent)
+
+    @property
+    def person_rule(self) -> RuleMatch | None:
+        """The escalation rule matched, the policy's own first."""
+        return self.escalation or self.intent_match
 
     @property
     def refusal(self) -> str:
@@ -75,8 +84,13 @@ class InputVerdict:
                 "decoded": self.injection.decoded,
             },
             "escalation": _match_trace(self.escalation),
-            "asks_for_person": _match_trace(self.asks_for_person),
-            "upset": self.upset,
+            "intent": None
+            if self.intent is None
+            else {
+                "key": self.intent.key,
+                "match": _match_trace(self.intent_match),
+                "shouting": self.intent_match is None,
+            },
             "refused_topic": _match_trace(self.refused_topic),
             "refusal": self.refusal,
         }
@@ -90,8 +104,11 @@ def input_rails(
         text=text, kinds=frozenset(policy.personal_data_kinds), earlier=earlier
     )
     pieces = message_pieces(text=redacted.text)
-    # What the policy's rules must not catch besides their "not:" lines.
+    # What every rule, the policy's and the built-in ones, must not catch besides its "not:" lines.
     ordinary = own_question_vectors(workspace_id=policy.workspace_id)
+    intent, intent_match = _intent(
+        text=redacted.text, vectors=pieces.vectors, off=policy.builtin_rules_off, ordinary=ordinary
+    )
     return InputVerdict(
         redacted=redacted,
         injection=injection_check(pieces=pieces),
@@ -102,12 +119,8 @@ def input_rails(
             margin=RULE_MARGIN,
             ordinary=ordinary,
         ),
-        asks_for_person=rule_match(
-            vectors=pieces.vectors, rules=[ASKS_FOR_PERSON], threshold=PERSON_SIMILARITY
-        ),
-        upset=shouting(redacted.text)
-        or rule_match(vectors=pieces.vectors, rules=[UPSET], threshold=ESCALATION_SIMILARITY)
-        is not None,
+        intent=intent,
+        intent_match=intent_match,
         refused_topic=rule_match(
             vectors=pieces.vectors,
             rules=rules(policy.topics_refused),
@@ -117,6 +130,26 @@ def input_rails(
         ),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
     )
+
+
+def _intent(
+    *, text: str, vectors: np.ndarray, off: list[str], ordinary: np.ndarray
+) -> tuple[Intent | None, RuleMatch | None]:
+    """The built-in rule the message matches, of those the policy keeps; like the policy's
+    own rules, it yields to the help center's own questions."""
+    kept = {intent.rule.label: intent for intent in intents_on(off=off)}
+    match = rule_match(
+        vectors=vectors,
+        rules=[intent.rule for intent in kept.values()],
+        threshold=INTENT_SIMILARITY,
+        margin=RULE_MARGIN,
+        ordinary=ordinary,
+    )
+    if match:
+        return kept[match.label], match
+    if UPSET.key not in off and shouting(text):
+        return UPSET, None
+    return None, None
 
 
 def _match_trace(match: RuleMatch | None) -> dict | None:

@@ -28,6 +28,7 @@ class RuleMatch:
     example: str  # the example it is closest to
     score: float  # cosine similarity
     margin: float  # over the nearest counter-example or own question (-1 if none)
+    say: str = ""  # the rule's safety message, for an escalation rule that has one
 
 
 def rule_fires(*, similarity: float, against: float, threshold: float, margin: float) -> bool:
@@ -70,6 +71,7 @@ def rule_match(
                     example=examples[columns[int(row.argmax())]][1],
                     score=round(similarity, 4),
                     margin=round(similarity - float(nearest), 4),
+                    say=rule.say,
                 )
     return best
 

@@ -22,6 +22,7 @@ from assistant.policies import (
 )
 from assistant.policy_checks import OWN_QUESTION
 from assistant.policy_rules import policy_fingerprint
+from assistant.rails.intents import INTENTS, ORDINARY_QUESTIONS
 from assistant.selectors import (
     conversation_messages,
     policy_check_latest,
@@ -166,6 +167,8 @@ def _draft_context(workspace, draft) -> dict:
         "draft": draft,
         "in_force": in_force,
         "draft_changes": policy_changes(old=in_force, new=draft) if draft else [],
+        "builtin_rules": INTENTS,
+        "ordinary_questions": ORDINARY_QUESTIONS,
     }
 
 
