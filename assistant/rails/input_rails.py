@@ -12,8 +12,9 @@ from assistant.models import PolicyVersion
 from assistant.policy_rules import rules
 from assistant.rails.injection import InjectionVerdict, injection_check
 from assistant.rails.intents import ASKS_FOR_PERSON, UPSET, shouting
+from assistant.rails.not_support import NOT_SUPPORT_TOPICS
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
-from assistant.rails.pieces import message_pieces
+from assistant.rails.pieces import hidden_texts, message_pieces
 from assistant.rails.rules import RuleMatch, rule_match
 
 # Cosine similarity of a message's piece to a rule's nearest example, chosen on Keel's
@@ -74,10 +75,13 @@ def input_rails(
     *, text: str, policy: PolicyVersion, earlier: Placeholders | None = None
 ) -> InputVerdict:
     """`earlier`: the placeholders the conversation holds already, kept for their values."""
-    redacted = personal_data_redact(
-        text=text, kinds=frozenset(policy.personal_data_kinds), earlier=earlier
-    )
-    pieces = message_pieces(text=redacted.text)
+    kinds = frozenset(policy.personal_data_kinds)
+    redacted = personal_data_redact(text=text, kinds=kinds, earlier=earlier)
+    # Decoded before redaction, which would break an encoded run apart, then redacted too.
+    hidden = [
+        personal_data_redact(text=plain, kinds=kinds).text for plain in hidden_texts(text=text)
+    ]
+    pieces = message_pieces(text=redacted.text, hidden=hidden)
     return InputVerdict(
         redacted=redacted,
         injection=injection_check(pieces=pieces),
@@ -94,7 +98,7 @@ def input_rails(
         is not None,
         refused_topic=rule_match(
             vectors=pieces.vectors,
-            rules=rules(policy.topics_refused),
+            rules=[*rules(policy.topics_refused), *NOT_SUPPORT_TOPICS],
             threshold=REFUSED_TOPIC_SIMILARITY,
         ),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
