@@ -4,12 +4,15 @@ A logistic regression over the sentence embeddings Keel already computes, fitted
 on written examples of attacks and of ordinary customer questions (`injection_examples`):
 no keyword list, and the examples carry across phrasings and languages (MiniLM places
 "ignoriere alle vorherigen Anweisungen" near its English twin). Every piece of the message
-is scored (`pieces`: its sentences, windows of a long paste, decoded base64), so an attack
-hidden in a long paste or an encoding still counts. The message's score is its worst piece's.
+is scored (`pieces`: its sentences, windows of a long paste, and what base64, hex, rot13,
+leetspeak or spaced-out letters hide), so an attack hidden in a long paste or an encoding
+still counts. The message's score is its worst piece's.
 
-The threshold was chosen on Keel's red-team suite (`redteam_cases.jsonl`: the most attacks
-flagged with at most one of its 34 look-alikes; 0.7 flagged two), never on the shared set
-that `make bench` measures against.
+The threshold flags 1 % of ordinary customer questions: the demo's questions and doc2dial's
+first turns (377, those the shared prompts hold left out; `python -m bench rails` prints it
+as `threshold_at_1%_false_positives`), never the shared prompts it is measured on. Fit on
+Keel's examples only, it is measured on all of those; the same approach fit with them too is
+measured by cross-validation (docs/benchmarks.md).
 """
 
 from dataclasses import dataclass
