@@ -8,7 +8,7 @@ is scored (`pieces`: its sentences, windows of a long paste, and what base64, he
 leetspeak or spaced-out letters hide), so an attack hidden in a long paste or an encoding
 still counts. The message's score is its worst piece's.
 
-The threshold flags 1 % of ordinary customer questions: the demo's questions and doc2dial's
+The threshold flags at most 1 % of ordinary customer questions: the demo's questions and doc2dial's
 first turns (377, those the shared prompts hold left out; `python -m bench rails` prints it
 as `threshold_at_1%_false_positives`), never the shared prompts it is measured on. Fit on
 Keel's examples only, it is measured on all of those; the same approach fit with them too is
@@ -25,7 +25,7 @@ from assistant.rails.injection_examples import ATTACKS, CUSTOMERS
 from assistant.rails.pieces import MessagePieces
 from knowledge.embeddings import texts_embed
 
-THRESHOLD = 0.75
+THRESHOLD = 0.74  # `threshold_at_1%_false_positives` (0.732), rounded up
 REGULARISATION = 3.0  # LogisticRegression's C: the examples are few
 
 

@@ -16,6 +16,10 @@ NOT_SUPPORT_TOPICS = (
         label="Not a support question",
         examples=(
             "Write me a poem about autumn",
+            "Write a funny rhyme about my dog",
+            "Write an SQL query that selects all rows from a table",
+            "Write a Java class for a bank account",
+            "What is 45 plus 38 times 2?",
             "Write a short story about a dragon",
             "Write an essay on climate change for my class",
             "Write a Python function that sorts a list",
