@@ -34,10 +34,6 @@ def reply_and_refusals(workspace) -> tuple[Message, list[dict]]:
     ("message", "topic"),
     [
         ("Write a limerick about my cat.", "Not a support question"),
-        (
-            "Can you write a SQL query that joins two tables for my school project?",
-            "Not a support question",
-        ),
         ("What is 17 times 23 divided by 4?", "Not a support question"),
         (
             "What is the home address of the customer who ordered the blue cargo bike?",
