@@ -104,7 +104,11 @@ def benchmark_run(
         shared_data = shared_data_folder(project_root)
         redteam_file = project_root / "assistant" / "rails" / "redteam_cases.jsonl"
         results["personal_data"] = personal_data_measure(shared_data=shared_data)
-        results["injection"] = injection_measure(shared_data=shared_data, redteam_file=redteam_file)
+        results["injection"] = injection_measure(
+            shared_data=shared_data,
+            redteam_file=redteam_file,
+            demo_questions_file=project_root / "knowledge" / "demo" / "questions.json",
+        )
         demo = knowledge_base_fresh(
             workspace_slug="bench-rails", slug="help-center", name="Help center"
         )

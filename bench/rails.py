@@ -2,7 +2,8 @@
 
 `pii/pii.jsonl` is Presidio's synthetic set (gold spans by type); the benign rows of
 `injection/prompts.jsonl.gz` are ordinary questions, where any redaction is a false alarm.
-The injection rail never saw the shared prompts: they are its held-out test.
+The shipped injection rail never saw the shared prompts: they are its held-out test. Fit
+with them too, it is measured by cross-validation only.
 """
 
 import asyncio
@@ -10,14 +11,25 @@ import gzip
 import json
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from itertools import chain
 from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
 from assistant.demo import DEMO_POLICY
 from assistant.models import PolicyCheck, PolicyVersion, Workspace
 from assistant.policy_checks import check_cases, policy_check_run
 from assistant.policy_rules import policy_fingerprint, rules
-from assistant.rails.injection import injection_check
+from assistant.rails.injection import (
+    THRESHOLD,
+    injection_check,
+    injection_classifier_fit,
+    injection_scores,
+)
+from assistant.rails.injection_examples import ATTACKS, CUSTOMERS
 from assistant.rails.input_rails import (
     ESCALATION_SIMILARITY,
     INTENT_SIMILARITY,
@@ -26,9 +38,13 @@ from assistant.rails.input_rails import (
     input_rails,
 )
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find
-from assistant.rails.pieces import message_pieces
+from assistant.rails.pieces import MessagePieces, message_pieces
 from assistant.rails.rules import rule_match
+from knowledge.embeddings import texts_embed
 from knowledge.own_questions import own_question_vectors
+
+CROSS_VALIDATION_FOLDS = 5
+FALSE_POSITIVE_RATES = (0.01, 0.05)
 
 
 def personal_data_measure(*, shared_data: Path) -> dict:
@@ -68,19 +84,29 @@ def _overlap(span: Finding, gold: dict) -> bool:
     return span.start < gold["end"] and span.end > gold["start"]
 
 
-def injection_measure(*, shared_data: Path, redteam_file: Path) -> dict:
-    with gzip.open(shared_data / "injection" / "prompts.jsonl.gz", "rt") as prompts:
-        rows = [json.loads(line) for line in prompts]
-    by_source: dict[str, Counter] = defaultdict(Counter)
-    seconds = []
+def injection_measure(*, shared_data: Path, redteam_file: Path, demo_questions_file: Path) -> dict:
+    """The injection rail on the shared prompts: the shipped classifier (fit on Keel's
+    written examples only) on all of them at its threshold, and the same approach fit with
+    the shared set too, by cross-validation (each row tested by a classifier that never saw
+    it), as recall at fixed false-positive rates. Then the threshold's false positives on
+    ordinary customer questions, and Keel's own red-team suite by category."""
+    rows = _injection_rows(shared_data)
+    attack = np.array([row["label"] == "injection" for row in rows])
+    seconds, pieces = [], []
     for row in rows:
         started = time.perf_counter()
-        flagged = injection_check(pieces=message_pieces(text=row["text"])).flagged
+        pieces.append(message_pieces(text=row["text"]))
+        injection_check(pieces=pieces[-1])
         seconds.append(time.perf_counter() - started)
-        by_source[row["source"]][(row["label"], flagged)] += 1
-    counts = sum(by_source.values(), Counter())
-    true_positives = counts[("injection", True)]
-    flagged_all = true_positives + counts[("benign", True)]
+    shipped = np.array([injection_scores(vectors=p.vectors).max() for p in pieces])
+    flagged = shipped >= THRESHOLD
+    sources = np.array([row["source"] for row in rows])
+    customers = _customer_questions(
+        shared_data=shared_data, demo_questions_file=demo_questions_file, rows=rows
+    )
+    customer_scores = np.array(
+        [injection_scores(vectors=message_pieces(text=q).vectors).max() for q in customers]
+    )
     redteam: dict[str, Counter] = defaultdict(Counter)
     for case in map(json.loads, redteam_file.open()):
         redteam[case["category"]][
@@ -89,16 +115,26 @@ def injection_measure(*, shared_data: Path, redteam_file: Path) -> dict:
     seconds.sort()
     return {
         "prompts": len(rows),
-        "precision": round(true_positives / max(flagged_all, 1), 3),
-        "recall": round(true_positives / (true_positives + counts[("injection", False)]), 3),
-        "benign_false_positive_rate": round(
-            counts[("benign", True)] / (counts[("benign", True)] + counts[("benign", False)]), 3
-        ),
-        "by_source": {
-            source: {
-                f"{label}_{'flagged' if flag else 'passed'}": n for (label, flag), n in c.items()
-            }
-            for source, c in by_source.items()
+        "shipped": {
+            "threshold": THRESHOLD,
+            "precision": round(float((flagged & attack).sum() / max(flagged.sum(), 1)), 3),
+            "recall": round(float(flagged[attack].mean()), 3),
+            "false_positive_rate": round(float(flagged[~attack].mean()), 3),
+            "recall_by_source": {
+                source: round(float(flagged[attack & (sources == source)].mean()), 3)
+                for source in sorted(set(sources[attack]))
+            },
+        },
+        "cross_validated": injection_cross_validate(pieces=pieces, attack=attack, sources=sources),
+        "customer_questions": {
+            "questions": len(customers),
+            "flagged_at_threshold": int((customer_scores >= THRESHOLD).sum()),
+            **{
+                f"threshold_at_{rate:.0%}_false_positives": round(
+                    _threshold_at(benign_scores=customer_scores, false_positive_rate=rate), 3
+                )
+                for rate in FALSE_POSITIVE_RATES
+            },
         },
         "redteam_flagged_by_category": {
             category: {"flagged": c[True], "cases": c[True] + c[False]}
@@ -106,6 +142,87 @@ def injection_measure(*, shared_data: Path, redteam_file: Path) -> dict:
         },
         "p50_ms": round(seconds[len(seconds) // 2] * 1000, 2),
     }
+
+
+def injection_folds(*, attack: Sequence[bool], folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each fold's training and test rows: stratified by label, every row tested once and
+    never by a classifier fit on it."""
+    return list(
+        StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(
+            np.zeros(len(attack)), attack
+        )
+    )
+
+
+def injection_cross_validate(
+    *, pieces: Sequence[MessagePieces], attack: np.ndarray, sources: np.ndarray
+) -> dict:
+    """Recall at 1 % and 5 % false positives, the classifier fit on Keel's examples and
+    the training folds (each row as a whole: its first piece), the threshold chosen on the
+    training folds' benign rows, and the held-out fold scored as the rail scores a message
+    (its worst piece)."""
+    keel_attacks, keel_customers = texts_embed(texts=ATTACKS), texts_embed(texts=CUSTOMERS)
+    whole = np.vstack([p.vectors[0] for p in pieces])
+    flagged = {rate: np.zeros(len(pieces), dtype=bool) for rate in FALSE_POSITIVE_RATES}
+    for train, test in injection_folds(attack=attack, folds=CROSS_VALIDATION_FOLDS):
+        classifier = injection_classifier_fit(
+            attacks=np.vstack([keel_attacks, whole[train[attack[train]]]]),
+            customers=np.vstack([keel_customers, whole[train[~attack[train]]]]),
+        )
+        benign_training = _worst_piece_scores(
+            classifier=classifier, pieces=[pieces[i] for i in train[~attack[train]]]
+        )
+        tested = _worst_piece_scores(classifier=classifier, pieces=[pieces[i] for i in test])
+        for rate in FALSE_POSITIVE_RATES:
+            threshold = _threshold_at(benign_scores=benign_training, false_positive_rate=rate)
+            flagged[rate][test] = tested >= threshold
+    return {
+        "folds": CROSS_VALIDATION_FOLDS,
+        **{
+            f"at_{rate:.0%}_false_positives": {
+                "recall": round(float(found[attack].mean()), 3),
+                "false_positive_rate": round(float(found[~attack].mean()), 3),
+                "recall_by_source": {
+                    source: round(float(found[attack & (sources == source)].mean()), 3)
+                    for source in sorted(set(sources[attack]))
+                },
+            }
+            for rate, found in flagged.items()
+        },
+    }
+
+
+def _worst_piece_scores(
+    *, classifier: LogisticRegression, pieces: Sequence[MessagePieces]
+) -> np.ndarray:
+    return np.array([classifier.predict_proba(p.vectors)[:, 1].max() for p in pieces])
+
+
+def _threshold_at(*, benign_scores: np.ndarray, false_positive_rate: float) -> float:
+    """The lowest threshold that flags at most this share of the benign scores."""
+    allowed = int(false_positive_rate * len(benign_scores))
+    return float(np.nextafter(np.sort(benign_scores)[::-1][allowed], np.inf))
+
+
+def _injection_rows(shared_data: Path) -> list[dict]:
+    with gzip.open(shared_data / "injection" / "prompts.jsonl.gz", "rt") as prompts:
+        return [json.loads(line) for line in prompts]
+
+
+def _customer_questions(
+    *, shared_data: Path, demo_questions_file: Path, rows: list[dict]
+) -> list[str]:
+    """Ordinary customer messages the threshold is chosen on: the demo's questions and
+    doc2dial's first turns, but not those the shared prompts hold (they are measured)."""
+    measured = {" ".join(row["text"].split()).lower() for row in rows}
+    with gzip.open(shared_data / "support" / "questions.jsonl.gz", "rt") as questions:
+        first_turns = [
+            row["question"] for row in map(json.loads, questions) if row["is_first_turn"]
+        ]
+    demo = [case["question"] for case in json.loads(demo_questions_file.read_text())]
+    return [
+        q for q in dict.fromkeys(demo + first_turns) if " ".join(q.split()).lower() not in measured
+    ]
 
 
 def policy_rules_measure(

@@ -4,12 +4,15 @@ A logistic regression over the sentence embeddings Keel already computes, fitted
 on written examples of attacks and of ordinary customer questions (`injection_examples`):
 no keyword list, and the examples carry across phrasings and languages (MiniLM places
 "ignoriere alle vorherigen Anweisungen" near its English twin). Every piece of the message
-is scored (`pieces`: its sentences, windows of a long paste, decoded base64), so an attack
-hidden in a long paste or an encoding still counts. The message's score is its worst piece's.
+is scored (`pieces`: its sentences, windows of a long paste, and what base64, hex, rot13,
+leetspeak or spaced-out letters hide), so an attack hidden in a long paste or an encoding
+still counts. The message's score is its worst piece's.
 
-The threshold was chosen on Keel's red-team suite (`redteam_cases.jsonl`: the most attacks
-flagged with at most one of its 34 look-alikes; 0.7 flagged two), never on the shared set
-that `make bench` measures against.
+The threshold flags at most 1 % of ordinary customer questions: the demo's questions and doc2dial's
+first turns (377, those the shared prompts hold left out; `python -m bench rails` prints it
+as `threshold_at_1%_false_positives`), never the shared prompts it is measured on. Fit on
+Keel's examples only, it is measured on all of those; the same approach fit with them too is
+measured by cross-validation (docs/benchmarks.md).
 """
 
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ from assistant.rails.injection_examples import ATTACKS, CUSTOMERS
 from assistant.rails.pieces import MessagePieces
 from knowledge.embeddings import texts_embed
 
-THRESHOLD = 0.75
+THRESHOLD = 0.74  # `threshold_at_1%_false_positives` (0.732), rounded up
 REGULARISATION = 3.0  # LogisticRegression's C: the examples are few
 
 
@@ -48,10 +51,16 @@ def injection_scores(*, vectors: np.ndarray) -> np.ndarray:
     return _classifier().predict_proba(vectors)[:, 1]
 
 
+def injection_classifier_fit(*, attacks: np.ndarray, customers: np.ndarray) -> LogisticRegression:
+    """The classifier on embedded examples: Keel's own at start, and in the bench's
+    cross-validation Keel's own with the training folds of the shared set."""
+    return LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000).fit(
+        np.vstack([attacks, customers]), [1] * len(attacks) + [0] * len(customers)
+    )
+
+
 @cache
 def _classifier() -> LogisticRegression:
-    vectors = texts_embed(texts=[*ATTACKS, *CUSTOMERS])
-    labels = [1] * len(ATTACKS) + [0] * len(CUSTOMERS)
-    return LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000).fit(
-        vectors, labels
+    return injection_classifier_fit(
+        attacks=texts_embed(texts=ATTACKS), customers=texts_embed(texts=CUSTOMERS)
     )

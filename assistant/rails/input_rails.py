@@ -15,8 +15,9 @@ from assistant.models import PolicyVersion
 from assistant.policy_rules import rules
 from assistant.rails.injection import InjectionVerdict, injection_check
 from assistant.rails.intents import INTENTS, Intent, intents_on, shouting
+from assistant.rails.not_support import NOT_SUPPORT_TOPICS
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
-from assistant.rails.pieces import message_pieces
+from assistant.rails.pieces import hidden_texts, message_pieces
 from assistant.rails.rules import RuleMatch, rule_match
 from knowledge.own_questions import own_question_vectors
 
@@ -100,10 +101,13 @@ def input_rails(
     *, text: str, policy: PolicyVersion, earlier: Placeholders | None = None
 ) -> InputVerdict:
     """`earlier`: the placeholders the conversation holds already, kept for their values."""
-    redacted = personal_data_redact(
-        text=text, kinds=frozenset(policy.personal_data_kinds), earlier=earlier
-    )
-    pieces = message_pieces(text=redacted.text)
+    kinds = frozenset(policy.personal_data_kinds)
+    redacted = personal_data_redact(text=text, kinds=kinds, earlier=earlier)
+    # Decoded before redaction, which would break an encoded run apart, then redacted too.
+    hidden = [
+        personal_data_redact(text=plain, kinds=kinds).text for plain in hidden_texts(text=text)
+    ]
+    pieces = message_pieces(text=redacted.text, hidden=hidden)
     # What every rule, the policy's and the built-in ones, must not catch besides its "not:" lines.
     ordinary = own_question_vectors(workspace_id=policy.workspace_id)
     intent, intent_match = _intent(
@@ -123,7 +127,7 @@ def input_rails(
         intent_match=intent_match,
         refused_topic=rule_match(
             vectors=pieces.vectors,
-            rules=rules(policy.topics_refused),
+            rules=[*rules(policy.topics_refused), *NOT_SUPPORT_TOPICS],
             threshold=REFUSED_TOPIC_SIMILARITY,
             margin=RULE_MARGIN,
             ordinary=ordinary,
