@@ -218,5 +218,6 @@ def test_the_policy_form_refuses_an_unknown_rule_segment(admin_membership):
         },
     ).content.decode()
 
-    assert "“sya” is not a rule segment" in page
+    assert "“sya: leave the building” in" in page
+    assert "is not a part Keel knows: after a “|” write “| not: …” or “| say: …”." in page
     assert not PolicyVersion.objects.filter(workspace=workspace, number__isnull=True).exists()
