@@ -80,11 +80,6 @@ def _audits(workspace, kind: AuditEvent.Kind) -> list[dict]:
         ("personal_data_request", "Please erase all the personal information you keep about me"),
         ("legal_threat", LEGAL_THREAT),
         ("fraud", "Somebody got into my account and placed orders I never made"),
-        (  # long and specific: recognised by the classifier, near no one example
-            "fraud",
-            "I checked my bank app this morning and found four payments to your shop for gift "
-            "cards that I never bought, and my account email has been changed.",
-        ),
         ("bereavement", "My father passed away last week and I need to sort out his account"),
         ("device_danger", "The charger is melting and there is smoke"),
         ("device_danger", "Mi cargador está echando humo y huele a quemado"),

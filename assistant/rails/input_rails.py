@@ -14,7 +14,6 @@ import numpy as np
 from assistant.models import PolicyVersion
 from assistant.policy_rules import rules
 from assistant.rails.injection import InjectionVerdict, injection_check
-from assistant.rails.intent_classifier import intent_classified
 from assistant.rails.intents import INTENTS, Intent, intents_on, shouting
 from assistant.rails.not_support import NOT_SUPPORT_TOPICS
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
@@ -140,9 +139,8 @@ def input_rails(
 def _intent(
     *, text: str, vectors: np.ndarray, off: list[str], ordinary: np.ndarray
 ) -> tuple[Intent | None, RuleMatch | None]:
-    """The built-in rule the message matches, of those the policy keeps: by its nearest
-    example, which like the policy's own rules yields to the help center's own questions,
-    or else by the classifier that recognises long, specific messages too."""
+    """The built-in rule the message matches, of those the policy keeps; like the policy's
+    own rules, it yields to the help center's own questions."""
     kept = {intent.rule.label: intent for intent in intents_on(off=off)}
     match = rule_match(
         vectors=vectors,
@@ -153,17 +151,6 @@ def _intent(
     )
     if match:
         return kept[match.label], match
-    classified = intent_classified(vectors=vectors, intents=list(kept.values()))
-    if classified:
-        intent, probability = classified
-        # Near no one example: the match names none, its score is the classifier's.
-        return intent, RuleMatch(
-            label=intent.rule.label,
-            example="",
-            score=round(probability, 4),
-            margin=-1.0,
-            say=intent.rule.say,
-        )
     if UPSET.key not in off and shouting(text):
         return UPSET, None
     return None, None
