@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from assistant.evaluation import behaviour_of
-from assistant.models import EvalCase, Message, Workspace
+from assistant.models import EvalCase, EvalResult, Message, Workspace
 from assistant.rails.personal_data import personal_data_redact
 from assistant.selectors import policy_in_force
 
@@ -141,6 +141,25 @@ def case_redact(*, case: EvalCase) -> None:
     case.earlier_turns = [
         personal_data_redact(text=turn, kinds=kinds).text for turn in case.earlier_turns
     ]
+
+
+def cases_stored_redact() -> int:
+    """The test cases and evaluation results stored before Keel redacted them, redacted
+    now; how many changed. Safe to run again."""
+    changed = 0
+    for case in EvalCase.objects.iterator():
+        before = (case.question, case.earlier_turns)
+        case_redact(case=case)
+        if (case.question, case.earlier_turns) != before:
+            case.save(update_fields=["question", "earlier_turns"])
+            changed += 1
+    for result in EvalResult.objects.select_related("run").iterator():
+        kinds = frozenset(policy_in_force(workspace_id=result.run.workspace_id).personal_data_kinds)
+        question = personal_data_redact(text=result.question, kinds=kinds).text
+        if question != result.question:
+            EvalResult.objects.filter(pk=result.pk).update(question=question)
+            changed += 1
+    return changed
 
 
 def case_from_turn(*, question: Message) -> EvalCase:

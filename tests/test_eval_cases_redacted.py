@@ -108,3 +108,30 @@ def test_a_run_keeps_the_question_redacted_even_from_a_case_stored_in_clear(demo
 
     [result] = EvalRun.objects.get().results.all()
     assert result.question == QUESTION_REDACTED
+
+
+def test_cases_and_results_stored_in_clear_before_are_redacted_by_the_command(
+    admin_membership,
+):
+    workspace = admin_membership.workspace
+    EvalCase.objects.create(
+        workspace=workspace, earlier_turns=[EARLIER], question=QUESTION, expected="escalate"
+    )
+    run = EvalRun.objects.create(workspace=workspace, suite="golden", case_count=1)
+    run.results.create(
+        case_key="case-1", suite="golden", question=QUESTION, expected="escalate",
+        behaviour="escalate", passed=True,
+    )  # fmt: skip
+    out = StringIO()
+
+    call_command("testcases_redact", stdout=out)
+
+    assert stored(workspace) == (QUESTION_REDACTED, [EARLIER_REDACTED])
+    assert run.results.get().question == QUESTION_REDACTED
+    assert out.getvalue().strip() == "Redacted 2 test cases and results that held personal data."
+    call_command("testcases_redact", stdout=out)
+    assert (
+        out.getvalue()
+        .strip()
+        .endswith("Redacted 0 test cases and results that held personal data.")
+    )
