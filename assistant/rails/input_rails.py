@@ -15,7 +15,7 @@ from assistant.models import PolicyVersion
 from assistant.policy_rules import rules
 from assistant.rails.injection import InjectionVerdict, injection_check
 from assistant.rails.intents import INTENTS, Intent, intents_on, shouting
-from assistant.rails.not_support import NOT_SUPPORT_TOPICS
+from assistant.rails.not_support import topics_on
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
 from assistant.rails.pieces import hidden_texts, message_pieces
 from assistant.rails.rules import RuleMatch, rule_match
@@ -127,7 +127,7 @@ def input_rails(
         intent_match=intent_match,
         refused_topic=rule_match(
             vectors=pieces.vectors,
-            rules=[*rules(policy.topics_refused), *NOT_SUPPORT_TOPICS],
+            rules=[*rules(policy.topics_refused), *topics_on(off=policy.builtin_rules_off)],
             threshold=REFUSED_TOPIC_SIMILARITY,
             margin=RULE_MARGIN,
             ordinary=ordinary,
