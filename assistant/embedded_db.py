@@ -5,10 +5,10 @@ imports the settings takes a handle on the same server; the server stops when th
 handle is released, so `make run` and `make test` leave nothing running behind them.
 
 PostgreSQL's defaults (128 MB of shared buffers, 4 MB of work memory) are sized for any
-host at all: a knowledge base of 100k chunks (its table, HNSW and GIN indexes, ~450 MB)
-would then be read from the OS cache on every question. The server is given memory
-settings sized for the machine instead (`memory_settings`), as PostgreSQL's tuning
-guide sizes them for a host it shares with the application.
+host at all: a knowledge base of 100k chunks (its table, TOAST, HNSW and GIN indexes,
+~750 MB) would then be read from the OS cache on every question. The server is given
+memory settings sized for the machine instead (`memory_settings`), starting from the
+quarter of memory PostgreSQL's documentation suggests for shared buffers.
 """
 
 import logging
