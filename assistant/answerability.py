@@ -37,7 +37,7 @@ import numpy as np
 from wordfreq import zipf_frequency
 
 from assistant.escalation import customer_language
-from assistant.question_focus import question_parts
+from assistant.question_focus import content_words, question_parts
 from knowledge.embeddings import query_embed
 from knowledge.languages import word_stem
 from knowledge.search import Hit
@@ -76,11 +76,25 @@ _MONTH = re.compile(
     r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t|tember)?"
     r"|oct(ober)?|nov(ember)?|dec(ember)?"
 )
-# A word names a specific thing below this Zipf frequency ("time" and "phone" are
-# above, "refurbished" and "sourdough" below).
-SPECIFIC_ZIPF = 5.0
+# A word names a specific thing below this Zipf frequency (about 30 in a million words):
+# "refurbished", "sourdough" and "halal" are below; the everyday words a paraphrase
+# uses instead of the page's ("shut", "spend", "electric") are above.
+SPECIFIC_ZIPF = 4.5
 # A word this close in spelling to a passage's word is that word misspelt ("discont").
 MISSPELT_RATIO = 0.85
+# Shorter words are abbreviations or typos ("tx", "dp") as often as things.
+MIN_THING_LETTERS = 4
+# Words a customer frames a question with, greets or hesitates: no thing asked about.
+_FRAMING = frozenset(
+    """
+    hey hiya um uh erm yeah okay ok morning afternoon evening wondering wonder enquiring
+    inquiring asking guidance advice doubt doubts info information help question questions
+    """.split()  # noqa: SIM905 (a list of quoted words would read worse)
+)
+# After these a word is what the customer does ("I forgot", "to lend"), not a thing.
+_DOING = frozenset(
+    "i we you they i'm we're you're to can could will would should must may might".split()  # noqa: SIM905
+)
 # The languages whose words are stemmed (Snowball) and weighed (wordfreq) as their own;
 # a question in another is read as English.
 _LANGUAGES = frozenset(
@@ -167,8 +181,13 @@ def _unstated(
     asked = " ".join(question_parts(question=question))
     things = [
         word
-        for word in dict.fromkeys(_WORD.findall(asked.lower()))
+        for word in dict.fromkeys(
+            word
+            for before, word in content_words(asked)
+            if before not in _DOING and word not in _FRAMING
+        )
         if word.isalpha()
+        and len(word) >= MIN_THING_LETTERS
         and zipf_frequency(word, language) < SPECIFIC_ZIPF
         and lexemes.get(word_stem(word=word, language=language)) == 0
         and not get_close_matches(word, passages, n=1, cutoff=MISSPELT_RATIO)

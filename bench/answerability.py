@@ -49,6 +49,7 @@ NEAR_MISS_SEED = 21
 NEAR_MISS_CHOICES = 5
 KINDS = ("own", "other", "near miss", "neighbour")
 FITTED_KINDS = KINDS[:3]
+SPECIFIC_ZIPF = 5.0
 
 
 @dataclass
@@ -326,8 +327,6 @@ def _specific(word: str) -> bool:
     """A word that names a thing: letters only, known to the language, and well below its
     most common words (Zipf 5: "time", "number")."""
     from wordfreq import zipf_frequency
-
-    from assistant.answerability import SPECIFIC_ZIPF
 
     return word.isalpha() and 0 < zipf_frequency(word, "en") < SPECIFIC_ZIPF
 
