@@ -15,9 +15,9 @@ indexing), which of the question's words no passage holds at all, and how rare t
 rarest of them is ("sourdough" says more than "shut", which a paraphrase uses).
 
 What no feature weighs well is whether a passage states the very thing asked about: the
-passages on 5G home internet are close in every word to "Can I get a static IP address
-with it?". So before the logistic, a question that asks, in the sentence that asks, about
-a specific thing no passage of the help center names ("static", "refurbished", a town),
+passages on renting bikes are close in every other word to "Do you rent out cargo
+bikes?". So before the logistic, a question that asks, in the sentence that asks, about
+a specific thing no passage of the help center names ("cargo", "vegan", a town),
 or about a numbered thing it only names with other numbers ("the Model 10" where the
 pages sell the Model 9), is not answered whatever its score.
 
@@ -77,7 +77,7 @@ _MONTH = re.compile(
     r"|oct(ober)?|nov(ember)?|dec(ember)?"
 )
 # A word names a specific thing below this Zipf frequency (about 30 in a million words):
-# "refurbished", "sourdough" and "halal" are below; the everyday words a paraphrase
+# "cargo", "vegan" and "halal" are below; the everyday words a paraphrase
 # uses instead of the page's ("shut", "spend", "electric") are above.
 SPECIFIC_ZIPF = 4.5
 # A word this close in spelling to a passage's word is that word misspelt ("discont").
@@ -165,8 +165,8 @@ def _unstated(
     *, question: str, language: str, lexemes: dict[str, int], sources: Sequence[Hit]
 ) -> tuple[str, ...]:
     """What the question asks about that no passage of the knowledge base states, however
-    close the passages' words: a thing it names in the sentence that asks ("Do you sell
-    refurbished phones?"), a word the language uses little and no passage holds, nor
+    close the passages' words: a thing it names in the sentence that asks ("Do you rent out
+    cargo bikes?"), a word the language uses little and no passage holds, nor
     holds misspelt; a numbered thing ("the Model 10") whose name the passages hold, but
     never with that number. A word of a sentence that only sets the scene ("I got a
     voucher for my birthday.") may be said otherwise by the help center, and is left to

@@ -55,6 +55,9 @@ NEAR_MISS = "Are your cakes halal certified?"
 NAMED_NEAR_MISSES = [
     "Do you sell gluten-free sourdough?",
     "Do you have a bakery in Antwerp?",
+    # The logistic alone judged it answerable (0.46): the cakes page is close in all
+    # its other words.
+    "Can I order a vegan birthday cake?",
 ]
 # Answered by a page in other words than the page's own ("spend", "given"; "shops", "shut").
 PARAPHRASES = [
@@ -109,11 +112,14 @@ Its battery takes a rider about 90 km on one charge and recharges in four hours.
 The Voltra 9 comes in three frame sizes, in black or in sand.
 """,
 }
-# Each about the Voltra page's subject, each asking for what it does not state: a model
-# it never names, a part it never mentions.
+# Each about a page's subject, each asking for what it does not state: a model it never
+# names, a part it never mentions, a kind of bike.
 E_BIKE_NEAR_MISSES = [
     "When will the Voltra 10 be in the shops, and what will it cost?",
     "Does the Voltra 9 have a built-in alarm?",
+    # A kind of bike no page names, next to the rentals page that answers in its other
+    # words: the logistic alone judged it answerable (0.31).
+    "Do you rent out cargo bikes?",
 ]
 
 
