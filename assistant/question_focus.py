@@ -231,12 +231,18 @@ def _stem(word: str) -> str:
 
 def content_terms(text: str) -> frozenset[str]:
     """The text's words that say what it is about, casefolded and stemmed."""
-    words = [
-        word
-        for word in _WORD.findall(text.casefold().replace("\u2019", "'"))
+    return frozenset(_stem(word) for _, word in content_words(text))
+
+
+def content_words(text: str) -> list[tuple[str, str]]:
+    """The text's words that say what it is about, casefolded, each with the word before
+    it ("" for the first)."""
+    words = _WORD.findall(text.casefold().replace("\u2019", "'"))
+    return [
+        (before, word)
+        for before, word in zip(["", *words], words, strict=False)
         if word not in _UNWEIGHED and (len(word) > 1 or word.isdigit())
     ]
-    return frozenset(_stem(word) for word in words)
 
 
 def facts_stated(*, text: str) -> frozenset[FactKind]:
