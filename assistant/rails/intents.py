@@ -218,7 +218,6 @@ INTENTS = (
                 "I was charged for something I never bought, I think it is fraud",
                 "Someone added a user to my account without my permission",
                 "There are subscriptions on my account that I never signed up for",
-                "My delivery address was changed and I did not do it",
                 "Alguien ha entrado en mi cuenta",
                 "Jemand hat mein Konto gehackt",
                 "Auf meinem Konto gibt es Bestellungen, die ich nicht gemacht habe",

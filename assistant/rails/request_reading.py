@@ -105,7 +105,6 @@ _REQUESTS = _cues(
     r"\b(?:formal|official)\s+(?:request|complaint|demand|notice)\b|\bI\s+hereby\b|"
     r"\bformally\s+request",
     r"\b(?:right now|immediately|right away|straight away|today|asap|at once)\b[.!]*\s*$",
-    r"\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:a|an|someone|somebody|your|the)\b|"
     r"\bcan\s+I\s+(?:get|have)\s+(?:a|an|the)\s+(?:statement|comment|person|human|agent|manager)",
     # es, de, fr, pt, it, nl
     rf"\b(?:quiero|quisiera|necesito|exijo|solicito){_NOT_KNOWING}|\bsolicitud\s+formal\b",
