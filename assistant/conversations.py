@@ -197,6 +197,8 @@ def _question_recorded(
                 detail={
                     "rule": match.label,
                     "score": match.score,
+                    "piece": match.piece,
+                    "reading": match.reading,
                     "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
                 },
             )

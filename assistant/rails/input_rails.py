@@ -7,17 +7,26 @@ ones it keeps (asks for a person, upset, a safety or legal matter...), is it on 
 policy refuses?
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from assistant.models import PolicyVersion
-from assistant.policy_rules import rules
+from assistant.policy_rules import Rule, rules
 from assistant.rails.injection import InjectionVerdict, injection_check
-from assistant.rails.intents import INTENTS, Intent, intents_on, shouting
+from assistant.rails.intents import INTENTS, Intent, intents_on, names_privacy_law, shouting
 from assistant.rails.not_support import topics_on
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
-from assistant.rails.pieces import hidden_texts, message_pieces
+from assistant.rails.pieces import MessagePieces, hidden_texts, message_pieces
+from assistant.rails.request_reading import (
+    HYPOTHETICAL,
+    INFORMATION,
+    REQUEST,
+    UNCLEAR,
+    Reading,
+    piece_readings,
+)
 from assistant.rails.rules import RuleMatch, rule_match
 from knowledge.own_questions import own_question_vectors
 
@@ -42,7 +51,18 @@ RULE_MARGIN = -0.05
 # ordinary questions score 0.64 at most once their counter-examples apply ("can I talk to
 # a real person on the weekend"), paraphrased requests mostly 0.68 and above.
 INTENT_SIMILARITY = 0.65
-UPSET = next(intent for intent in INTENTS if intent.key == "upset")
+UPSET, DATA_REQUEST = (
+    next(intent for intent in INTENTS if intent.key == key)
+    for key in ("upset", "personal_data_request")
+)
+# How the message's reading (`request_reading`) moves an escalation rule's bar. A request
+# or report said at length or formally sits 0.05-0.1 below the short examples it means;
+# a how-to or is-it-normal question about the same thing sits as near them as the
+# request ("How do I close my account?" 0.90 to "Close my account"), a what-if question
+# up to 0.81: an information question needs more, and one about what has not happened
+# more again, than a question of any company's help center reaches without being the
+# rule's own example.
+BAR_MOVES = {REQUEST: -0.08, UNCLEAR: 0.0, INFORMATION: 0.15, HYPOTHETICAL: 0.35}
 
 
 @dataclass(frozen=True)
@@ -51,9 +71,10 @@ class InputVerdict:
     injection: InjectionVerdict
     escalation: RuleMatch | None  # a rule of the policy
     intent: Intent | None  # a built-in rule the policy keeps
-    intent_match: RuleMatch | None  # how it matched (None: shouting in capitals)
+    intent_match: RuleMatch | None  # how it matched (None: by its explicit cue)
     refused_topic: RuleMatch | None
     refuse_injection: bool  # the policy says to refuse what the injection rail flagged
+    reading: Reading  # a request or report, or a question for information
 
     @property
     def wants_person(self) -> bool:
@@ -90,10 +111,13 @@ class InputVerdict:
             else {
                 "key": self.intent.key,
                 "match": _match_trace(self.intent_match),
-                "shouting": self.intent_match is None,
+                "cue": ""
+                if self.intent_match
+                else ("shouting" if self.intent is UPSET else "names a data-protection law"),
             },
             "refused_topic": _match_trace(self.refused_topic),
             "refusal": self.refusal,
+            "reading": {"kind": self.reading.kind, "why": self.reading.why},
         }
 
 
@@ -110,17 +134,22 @@ def input_rails(
     pieces = message_pieces(text=redacted.text, hidden=hidden)
     # What every rule, the policy's and the built-in ones, must not catch besides its "not:" lines.
     ordinary = own_question_vectors(workspace_id=policy.workspace_id)
+    readings = piece_readings(texts=pieces.texts, vectors=pieces.vectors)
     intent, intent_match = _intent(
-        text=redacted.text, vectors=pieces.vectors, off=policy.builtin_rules_off, ordinary=ordinary
+        text=redacted.text,
+        pieces=pieces,
+        readings=readings,
+        off=policy.builtin_rules_off,
+        ordinary=ordinary,
     )
     return InputVerdict(
         redacted=redacted,
         injection=injection_check(pieces=pieces),
-        escalation=rule_match(
-            vectors=pieces.vectors,
+        escalation=_escalation_match(
+            pieces=pieces,
             rules=rules(policy.escalation_rules),
             threshold=ESCALATION_SIMILARITY,
-            margin=RULE_MARGIN,
+            readings=readings,
             ordinary=ordinary,
         ),
         intent=intent,
@@ -131,28 +160,66 @@ def input_rails(
             threshold=REFUSED_TOPIC_SIMILARITY,
             margin=RULE_MARGIN,
             ordinary=ordinary,
+            texts=pieces.texts,
         ),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
+        reading=readings[0],
     )
 
 
+def _escalation_match(
+    *,
+    pieces: MessagePieces,
+    rules: Sequence[Rule],
+    threshold: float,
+    readings: list[Reading],
+    ordinary: np.ndarray,
+) -> RuleMatch | None:
+    """The escalation rule the message matches, each piece at the bar its reading sets. A
+    rule with a safety message keeps its bar for a request: the message is said only where
+    the situation is clearly the rule's."""
+    moves = np.array([BAR_MOVES[reading.kind] for reading in readings])
+    matches = [
+        rule_match(
+            vectors=pieces.vectors,
+            rules=[rule for rule in rules if bool(rule.say) is says],
+            threshold=threshold + (np.maximum(moves, 0.0) if says else moves),
+            margin=RULE_MARGIN,
+            ordinary=ordinary,
+            texts=pieces.texts,
+        )
+        for says in (False, True)
+    ]
+    best = max(filter(None, matches), key=lambda match: match.score, default=None)
+    if best is None:
+        return None
+    return replace(best, reading=readings[pieces.texts.index(best.piece)].kind)
+
+
 def _intent(
-    *, text: str, vectors: np.ndarray, off: list[str], ordinary: np.ndarray
+    *,
+    text: str,
+    pieces: MessagePieces,
+    readings: list[Reading],
+    off: list[str],
+    ordinary: np.ndarray,
 ) -> tuple[Intent | None, RuleMatch | None]:
     """The built-in rule the message matches, of those the policy keeps; like the policy's
     own rules, it yields to the help center's own questions."""
     kept = {intent.rule.label: intent for intent in intents_on(off=off)}
-    match = rule_match(
-        vectors=vectors,
+    match = _escalation_match(
+        pieces=pieces,
         rules=[intent.rule for intent in kept.values()],
         threshold=INTENT_SIMILARITY,
-        margin=RULE_MARGIN,
+        readings=readings,
         ordinary=ordinary,
     )
     if match:
         return kept[match.label], match
     if UPSET.key not in off and shouting(text):
         return UPSET, None
+    if DATA_REQUEST.key not in off and readings[0].kind == REQUEST and names_privacy_law(text):
+        return DATA_REQUEST, None
     return None, None
 
 
@@ -165,5 +232,7 @@ def _match_trace(match: RuleMatch | None) -> dict | None:
             "example": match.example,
             "score": match.score,
             "margin": match.margin,
+            "piece": match.piece,
+            "reading": match.reading,
         }
     )
