@@ -61,6 +61,7 @@ from knowledge.sentences import (
     sentence_lead_ins,
     sentence_lists,
     sentence_table_rows,
+    sentences_asking,
 )
 
 SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't know"
@@ -368,6 +369,7 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
     candidates = []
     for number, source in enumerate(sources[:SOURCES_READ], start=1):
         lines = set(readable_lines(source.text))
+        asking = sentences_asking(source.text)
         lead_ins = sentence_lead_ins(source.text)
         lists = sentence_lists(source.text)
         rows = sentence_table_rows(source.text)
@@ -378,7 +380,8 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
         ):
             key = text.casefold()
             lead_in = lead_ins.get(text)
-            if key in seen or not _answer_like(text, whole_line=text in lines, item=bool(lead_in)):
+            answer_like = _answer_like(text, whole_line=text in lines, item=bool(lead_in))
+            if key in seen or text in asking or not answer_like:
                 continue
             seen.add(key)
             candidates.append(

@@ -65,7 +65,8 @@ _ASKS = {
         r"|\bwhen (?:\w+ ){0,4}(?:open|close)s?\b|\b(?:is|are) (?:\w+ ){0,4}open\b"
     ),
     FactKind.DATE: re.compile(
-        r"^when\b|[.?!,;]\s+when\b|\bwhen (?:will|do|does|did|is|are|can|should|must)\b"
+        r"^when\b|[.?!,;]\s+when\b"
+        r"|\bwhen (?:will|would|do|does|did|is|are|can|could|should|must|may)\b"
         r"|\bwhat (?:date|day)\b|\bwhich (?:date|day)\b|\b(?:by|until) when\b"
         r"|\b(?:deadline|cut-?off|due date|expiry|expiration)s?\b"
     ),

@@ -413,6 +413,7 @@ You have 45 days from delivery to send a bike back, unridden and with all its pa
 ## Frequently asked
 Can I return a bike I bought from another dealer? No, only bikes bought from us.
 Do you take back worn tyres? No, tyres are wearing parts.
+I got my bike on 2 May and it is now 30 May. Is that still in time? Yes, for 45 days.
 """
 
 
@@ -498,3 +499,16 @@ def test_no_yes_or_no_the_sentence_does_not_state(tmp_path, knowledge_base, ques
 
     assert answer
     assert not answer.startswith(("Yes. ", "No. "))
+
+
+def test_the_question_a_faq_asks_itself_is_not_quoted(tmp_path, knowledge_base):
+    """A FAQ's question, and the sentence leading up to it, read like the customer's
+    own message; they are not its answer."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "I got my bike on 3 May, is it too late to send it back on 31 May?",
+        **{"warranty.md": WARRANTY},
+    )
+
+    assert "I got my bike on 2 May" not in answer
