@@ -22,6 +22,13 @@ unit gets its short calculation. Chosen sentences keep their document order, so 
 answer reads as the help article does; a chosen list item comes after the line that
 introduces its list, and each run of sentences from one source is cited once.
 
+A list item is read with its lead-in ("A phone is unlocked when:" then "the line has been
+active for 60 days"), so the condition answers the question its lead-in names. A FAQ's
+own questions are never quoted as answers. A yes/no question's answer opens with "Yes."
+or "No." only when the best sentence names everything the question does and plainly
+states or denies what it asks, and no other sentence quoted says otherwise: no lead is
+better than an invented one.
+
 The constants were set on the demo help center's questions (knowledge/demo/questions.json:
 24 of 30 answers cite the expected article, as on meaning alone, and 23 cite only it, from
 22) and checked on a company's acceptance kit they were not set on (`python -m bench
