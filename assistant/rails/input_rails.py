@@ -9,11 +9,10 @@ policy refuses?
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.models import PolicyVersion
-from assistant.policy_rules import rules
-from assistant.rails.injection import InjectionVerdict, injection_check
+from assistant.outcomes import Nearly
+from assistant.policy_rules import Rule, rules
+from assistant.rails.injection import NEARLY_THRESHOLD, InjectionVerdict, injection_check
 from assistant.rails.intents import INTENTS, Intent, intents_on, shouting
 from assistant.rails.not_support import NOT_SUPPORT_TOPICS
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
@@ -42,6 +41,18 @@ RULE_MARGIN = -0.05
 # ordinary questions score 0.64 at most once their counter-examples apply ("can I talk to
 # a real person on the weekend"), paraphrased requests mostly 0.68 and above.
 INTENT_SIMILARITY = 0.65
+# Looser bars, for a message the help center has no answer to, in its language
+# (`outcomes.Nearly`): there, a rule that nearly fires costs no answered question. On
+# Keel's red-team suite, the demo's questions and 30 questions about the demo shop it
+# cannot answer, asked through the pipeline (those that end "I don't know"): refused
+# topics at 0.45 with a margin of -0.10 catch two more refusals, a phishing e-mail and a
+# discount code to invent, and none of the 30; "for my refund, my bank is [IBAN]" stays
+# out by its margin (-0.19). The built-in rules at 0.60 hand over "can I talk to a real
+# person on the weekend" (0.63, "I don't know" otherwise) and "are you a bot or a person?".
+NEARLY_ESCALATION_SIMILARITY = 0.52
+NEARLY_INTENT_SIMILARITY = 0.60
+NEARLY_REFUSED_TOPIC_SIMILARITY = 0.45
+NEARLY_RULE_MARGIN = -0.10
 UPSET = next(intent for intent in INTENTS if intent.key == "upset")
 
 
@@ -54,6 +65,11 @@ class InputVerdict:
     intent_match: RuleMatch | None  # how it matched (None: shouting in capitals)
     refused_topic: RuleMatch | None
     refuse_injection: bool  # the policy says to refuse what the injection rail flagged
+    # The same rules by their looser bars (`nearly`).
+    nearly_escalation: RuleMatch | None = None
+    nearly_intent: Intent | None = None
+    nearly_intent_match: RuleMatch | None = None
+    nearly_refused_topic: RuleMatch | None = None
 
     @property
     def wants_person(self) -> bool:
@@ -73,6 +89,18 @@ class InputVerdict:
         if self.refused_topic and not self.wants_person:
             return "refused_topic"
         return ""
+
+    @property
+    def nearly(self) -> Nearly:
+        """What the message nearly is, in the order the strict rules apply: a person
+        first, who needs one; then an attack, whatever its topic."""
+        if self.nearly_escalation or self.nearly_intent:
+            return Nearly.PERSON
+        if self.refuse_injection and self.injection.score >= NEARLY_THRESHOLD:
+            return Nearly.ATTACK
+        if self.nearly_refused_topic:
+            return Nearly.REFUSED_TOPIC
+        return Nearly.NOTHING
 
     def trace(self) -> dict:
         return {
@@ -94,6 +122,11 @@ class InputVerdict:
             },
             "refused_topic": _match_trace(self.refused_topic),
             "refusal": self.refusal,
+            "nearly": {
+                "reading": self.nearly.value,
+                "person": _match_trace(self.nearly_escalation or self.nearly_intent_match),
+                "refused_topic": _match_trace(self.nearly_refused_topic),
+            },
         }
 
 
@@ -110,50 +143,45 @@ def input_rails(
     pieces = message_pieces(text=redacted.text, hidden=hidden)
     # What every rule, the policy's and the built-in ones, must not catch besides its "not:" lines.
     ordinary = own_question_vectors(workspace_id=policy.workspace_id)
-    intent, intent_match = _intent(
-        text=redacted.text, vectors=pieces.vectors, off=policy.builtin_rules_off, ordinary=ordinary
-    )
+    kept = {intent.rule.label: intent for intent in intents_on(off=policy.builtin_rules_off)}
+    refused = [*rules(policy.topics_refused), *NOT_SUPPORT_TOPICS]
+
+    def matched(some: list[Rule], threshold: float, margin: float) -> RuleMatch | None:
+        return rule_match(
+            vectors=pieces.vectors,
+            rules=some,
+            threshold=threshold,
+            margin=margin,
+            ordinary=ordinary,
+        )
+
+    builtin = [intent.rule for intent in kept.values()]
+    intent_match = matched(builtin, INTENT_SIMILARITY, RULE_MARGIN)
+    nearly_intent = matched(builtin, NEARLY_INTENT_SIMILARITY, NEARLY_RULE_MARGIN)
+    escalations = rules(policy.escalation_rules)
     return InputVerdict(
         redacted=redacted,
         injection=injection_check(pieces=pieces),
-        escalation=rule_match(
-            vectors=pieces.vectors,
-            rules=rules(policy.escalation_rules),
-            threshold=ESCALATION_SIMILARITY,
-            margin=RULE_MARGIN,
-            ordinary=ordinary,
-        ),
-        intent=intent,
+        escalation=matched(escalations, ESCALATION_SIMILARITY, RULE_MARGIN),
+        intent=_intent(text=redacted.text, kept=kept, match=intent_match),
         intent_match=intent_match,
-        refused_topic=rule_match(
-            vectors=pieces.vectors,
-            rules=[*rules(policy.topics_refused), *NOT_SUPPORT_TOPICS],
-            threshold=REFUSED_TOPIC_SIMILARITY,
-            margin=RULE_MARGIN,
-            ordinary=ordinary,
-        ),
+        refused_topic=matched(refused, REFUSED_TOPIC_SIMILARITY, RULE_MARGIN),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
+        nearly_escalation=matched(escalations, NEARLY_ESCALATION_SIMILARITY, NEARLY_RULE_MARGIN),
+        nearly_intent=kept[nearly_intent.label] if nearly_intent else None,
+        nearly_intent_match=nearly_intent,
+        nearly_refused_topic=matched(refused, NEARLY_REFUSED_TOPIC_SIMILARITY, NEARLY_RULE_MARGIN),
     )
 
 
-def _intent(
-    *, text: str, vectors: np.ndarray, off: list[str], ordinary: np.ndarray
-) -> tuple[Intent | None, RuleMatch | None]:
-    """The built-in rule the message matches, of those the policy keeps; like the policy's
-    own rules, it yields to the help center's own questions."""
-    kept = {intent.rule.label: intent for intent in intents_on(off=off)}
-    match = rule_match(
-        vectors=vectors,
-        rules=[intent.rule for intent in kept.values()],
-        threshold=INTENT_SIMILARITY,
-        margin=RULE_MARGIN,
-        ordinary=ordinary,
-    )
+def _intent(*, text: str, kept: dict[str, Intent], match: RuleMatch | None) -> Intent | None:
+    """The built-in rule the message matches, of those the policy keeps (`kept`, by
+    label); like the policy's own rules, it yields to the help center's own questions."""
     if match:
-        return kept[match.label], match
-    if UPSET.key not in off and shouting(text):
-        return UPSET, None
-    return None, None
+        return kept[match.label]
+    if UPSET.rule.label in kept and shouting(text):
+        return UPSET
+    return None
 
 
 def _match_trace(match: RuleMatch | None) -> dict | None:
