@@ -47,10 +47,12 @@ INTENT_SIMILARITY = 0.65
 # cannot answer, asked through the pipeline (those that end "I don't know"): refused
 # topics at 0.45 with a margin of -0.10 catch two more refusals, a phishing e-mail and a
 # discount code to invent, and none of the 30; "for my refund, my bank is [IBAN]" stays
-# out by its margin (-0.19). The built-in rules at 0.60 hand over "can I talk to a real
-# person on the weekend" (0.63, "I don't know" otherwise) and "are you a bot or a person?".
-NEARLY_ESCALATION_SIMILARITY = 0.52
-NEARLY_INTENT_SIMILARITY = 0.60
+# out by its margin (-0.19). Escalation rules keep their threshold and lose only margin:
+# the help center's questions they yielded to did not answer the message either. Below
+# it, they caught no one who needed a person there, and handed over how-to questions
+# ("are you a bot or a person?" at 0.64, a "how do I lower my bill" near a billing-dispute rule).
+NEARLY_ESCALATION_SIMILARITY = ESCALATION_SIMILARITY
+NEARLY_INTENT_SIMILARITY = INTENT_SIMILARITY
 NEARLY_REFUSED_TOPIC_SIMILARITY = 0.45
 NEARLY_RULE_MARGIN = -0.10
 UPSET = next(intent for intent in INTENTS if intent.key == "upset")
