@@ -288,11 +288,11 @@ def _second_look_audit(
                 **reason,
             }
         case Why.NEARLY_PERSON:
-            match = verdict.nearly_escalation or verdict.nearly_intent_match
+            rule = verdict.nearly_escalation or verdict.nearly_intent_match
             kind = AuditEvent.Kind.ESCALATION_FLAG
         case _:
-            match, kind = verdict.nearly_refused_topic, AuditEvent.Kind.REFUSED_TOPIC
-    return kind, {"rule": match.label, "score": match.score, **reason}
+            rule, kind = verdict.nearly_refused_topic, AuditEvent.Kind.REFUSED_TOPIC
+    return kind, {"rule": rule.label, "score": rule.score, **reason}
 
 
 class Searched(NamedTuple):

@@ -49,8 +49,8 @@ INTENT_SIMILARITY = 0.65
 # discount code to invent, and none of the 30; "for my refund, my bank is [IBAN]" stays
 # out by its margin (-0.19). Escalation rules keep their threshold and lose only margin:
 # the help center's questions they yielded to did not answer the message either. Below
-# it, they caught no one who needed a person there, and handed over how-to questions
-# ("are you a bot or a person?" at 0.64, a "how do I lower my bill" near a billing-dispute rule).
+# it (0.52 and 0.60 tried), they caught no one who needed a person there nor in the
+# acceptance kit, and handed over questions ("are you a bot or a person?" at 0.64).
 NEARLY_ESCALATION_SIMILARITY = ESCALATION_SIMILARITY
 NEARLY_INTENT_SIMILARITY = INTENT_SIMILARITY
 NEARLY_REFUSED_TOPIC_SIMILARITY = 0.45
