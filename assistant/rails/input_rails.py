@@ -45,9 +45,12 @@ INTENT_SIMILARITY = 0.65
 # (`outcomes.Nearly`): there, a rule that nearly fires costs no answered question. On
 # Keel's red-team suite, the demo's questions and 30 questions about the demo shop it
 # cannot answer, asked through the pipeline (those that end "I don't know"): refused
-# topics at 0.45 with a margin of -0.10 catch two more refusals, a phishing e-mail and a
-# discount code to invent, and none of the 30; "for my refund, my bank is [IBAN]" stays
-# out by its margin (-0.19). Escalation rules keep their threshold and lose only margin:
+# topics a little below their threshold (0.45) or failing only their margin (down to
+# -0.10), one bar at a time, refuse a discount code to invent (0.47, +0.07), a phishing
+# e-mail on the edge (0.47, -0.05), and none of the 30; "for my refund, my bank is
+# [IBAN]" stays out (-0.19); with both bars loosened at once, the acceptance kit's
+# benign look-alikes lost one to a refusal. Escalation rules keep their threshold and
+# loosen only their margin:
 # the help center's questions they yielded to did not answer the message either. Below
 # it (0.52 and 0.60 tried), they caught no one who needed a person there nor in the
 # acceptance kit, and handed over questions ("are you a bot or a person?" at 0.64).
@@ -172,7 +175,9 @@ def input_rails(
         nearly_escalation=matched(escalations, NEARLY_ESCALATION_SIMILARITY, NEARLY_RULE_MARGIN),
         nearly_intent=kept[nearly_intent.label] if nearly_intent else None,
         nearly_intent_match=nearly_intent,
-        nearly_refused_topic=matched(refused, NEARLY_REFUSED_TOPIC_SIMILARITY, NEARLY_RULE_MARGIN),
+        # One bar loosened at a time: the margin, or the threshold.
+        nearly_refused_topic=matched(refused, REFUSED_TOPIC_SIMILARITY, NEARLY_RULE_MARGIN)
+        or matched(refused, NEARLY_REFUSED_TOPIC_SIMILARITY, RULE_MARGIN),
     )
 
 
