@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from assistant.models import PolicyVersion
+from assistant.outcomes import Nearly
 from assistant.policy_rules import Rule, rules
-from assistant.rails.injection import InjectionVerdict, injection_check
+from assistant.rails.injection import NEARLY_THRESHOLD, InjectionVerdict, injection_check
 from assistant.rails.intents import INTENTS, Intent, intents_on, names_privacy_law, shouting
 from assistant.rails.not_support import topics_on
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
@@ -51,6 +52,23 @@ RULE_MARGIN = -0.05
 # ordinary questions score 0.64 at most once their counter-examples apply ("can I talk to
 # a real person on the weekend"), paraphrased requests mostly 0.68 and above.
 INTENT_SIMILARITY = 0.65
+# Looser bars, for a message the help center has no answer to, in its language
+# (`outcomes.Nearly`): there, a rule that nearly fires costs no answered question. On
+# Keel's red-team suite, the demo's questions and 30 questions about the demo shop it
+# cannot answer, asked through the pipeline (those that end "I don't know"): refused
+# topics a little below their threshold (0.45) or failing only their margin (down to
+# -0.10), one bar at a time, refuse a discount code to invent (0.47, +0.07), a phishing
+# e-mail on the edge (0.47, -0.05), and none of the 30; "for my refund, my bank is
+# [IBAN]" stays out (-0.19); with both bars loosened at once, the acceptance kit's
+# benign look-alikes lost one to a refusal. Escalation rules keep their threshold and
+# loosen only their margin:
+# the help center's questions they yielded to did not answer the message either. Below
+# it (0.52 and 0.60 tried), they caught no one who needed a person there nor in the
+# acceptance kit, and handed over questions ("are you a bot or a person?" at 0.64).
+NEARLY_ESCALATION_SIMILARITY = ESCALATION_SIMILARITY
+NEARLY_INTENT_SIMILARITY = INTENT_SIMILARITY
+NEARLY_REFUSED_TOPIC_SIMILARITY = 0.45
+NEARLY_RULE_MARGIN = -0.10
 UPSET, DATA_REQUEST = (
     next(intent for intent in INTENTS if intent.key == key)
     for key in ("upset", "personal_data_request")
@@ -75,6 +93,11 @@ class InputVerdict:
     refused_topic: RuleMatch | None
     refuse_injection: bool  # the policy says to refuse what the injection rail flagged
     reading: Reading  # a request or report, or a question for information
+    # The same rules by their looser bars (`nearly`).
+    nearly_escalation: RuleMatch | None = None
+    nearly_intent: Intent | None = None
+    nearly_intent_match: RuleMatch | None = None
+    nearly_refused_topic: RuleMatch | None = None
 
     @property
     def wants_person(self) -> bool:
@@ -94,6 +117,18 @@ class InputVerdict:
         if self.refused_topic and not self.wants_person:
             return "refused_topic"
         return ""
+
+    @property
+    def nearly(self) -> Nearly:
+        """What the message nearly is, in the order the strict rules apply: a person
+        first, who needs one; then an attack, whatever its topic."""
+        if self.nearly_escalation or self.nearly_intent:
+            return Nearly.PERSON
+        if self.refuse_injection and self.injection.score >= NEARLY_THRESHOLD:
+            return Nearly.ATTACK
+        if self.nearly_refused_topic:
+            return Nearly.REFUSED_TOPIC
+        return Nearly.NOTHING
 
     def trace(self) -> dict:
         return {
@@ -118,6 +153,11 @@ class InputVerdict:
             "refused_topic": _match_trace(self.refused_topic),
             "refusal": self.refusal,
             "reading": {"kind": self.reading.kind, "why": self.reading.why},
+            "nearly": {
+                "reading": self.nearly.value,
+                "person": _match_trace(self.nearly_escalation or self.nearly_intent_match),
+                "refused_topic": _match_trace(self.nearly_refused_topic),
+            },
         }
 
 
@@ -135,35 +175,48 @@ def input_rails(
     # What every rule, the policy's and the built-in ones, must not catch besides its "not:" lines.
     ordinary = own_question_vectors(workspace_id=policy.workspace_id)
     readings = piece_readings(texts=pieces.texts, vectors=pieces.vectors)
-    intent, intent_match = _intent(
-        text=redacted.text,
-        pieces=pieces,
-        readings=readings,
-        off=policy.builtin_rules_off,
-        ordinary=ordinary,
-    )
+    kept = {intent.rule.label: intent for intent in intents_on(off=policy.builtin_rules_off)}
+    builtin = [intent.rule for intent in kept.values()]
+    escalations = rules(policy.escalation_rules)
+    refused = [*rules(policy.topics_refused), *topics_on(off=policy.builtin_rules_off)]
+
+    def person(some: Sequence[Rule], threshold: float, margin: float) -> RuleMatch | None:
+        return _escalation_match(
+            pieces=pieces,
+            rules=some,
+            threshold=threshold,
+            margin=margin,
+            readings=readings,
+            ordinary=ordinary,
+        )
+
+    def topic(threshold: float, margin: float) -> RuleMatch | None:
+        return rule_match(
+            vectors=pieces.vectors,
+            rules=refused,
+            threshold=threshold,
+            margin=margin,
+            ordinary=ordinary,
+            texts=pieces.texts,
+        )
+
+    intent_match = person(builtin, INTENT_SIMILARITY, RULE_MARGIN)
+    nearly_intent = person(builtin, NEARLY_INTENT_SIMILARITY, NEARLY_RULE_MARGIN)
     return InputVerdict(
         redacted=redacted,
         injection=injection_check(pieces=pieces),
-        escalation=_escalation_match(
-            pieces=pieces,
-            rules=rules(policy.escalation_rules),
-            threshold=ESCALATION_SIMILARITY,
-            readings=readings,
-            ordinary=ordinary,
-        ),
-        intent=intent,
+        escalation=person(escalations, ESCALATION_SIMILARITY, RULE_MARGIN),
+        intent=_intent(text=redacted.text, kept=kept, match=intent_match, reading=readings[0]),
         intent_match=intent_match,
-        refused_topic=rule_match(
-            vectors=pieces.vectors,
-            rules=[*rules(policy.topics_refused), *topics_on(off=policy.builtin_rules_off)],
-            threshold=REFUSED_TOPIC_SIMILARITY,
-            margin=RULE_MARGIN,
-            ordinary=ordinary,
-            texts=pieces.texts,
-        ),
+        refused_topic=topic(REFUSED_TOPIC_SIMILARITY, RULE_MARGIN),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
         reading=readings[0],
+        nearly_escalation=person(escalations, NEARLY_ESCALATION_SIMILARITY, NEARLY_RULE_MARGIN),
+        nearly_intent=kept[nearly_intent.label] if nearly_intent else None,
+        nearly_intent_match=nearly_intent,
+        # One bar loosened at a time: the margin, or the threshold.
+        nearly_refused_topic=topic(REFUSED_TOPIC_SIMILARITY, NEARLY_RULE_MARGIN)
+        or topic(NEARLY_REFUSED_TOPIC_SIMILARITY, RULE_MARGIN),
     )
 
 
@@ -172,6 +225,7 @@ def _escalation_match(
     pieces: MessagePieces,
     rules: Sequence[Rule],
     threshold: float,
+    margin: float,
     readings: list[Reading],
     ordinary: np.ndarray,
 ) -> RuleMatch | None:
@@ -184,7 +238,7 @@ def _escalation_match(
             vectors=pieces.vectors,
             rules=[rule for rule in rules if bool(rule.say) is says],
             threshold=threshold + (np.maximum(moves, 0.0) if says else moves),
-            margin=RULE_MARGIN,
+            margin=margin,
             ordinary=ordinary,
             texts=pieces.texts,
         )
@@ -197,30 +251,19 @@ def _escalation_match(
 
 
 def _intent(
-    *,
-    text: str,
-    pieces: MessagePieces,
-    readings: list[Reading],
-    off: list[str],
-    ordinary: np.ndarray,
-) -> tuple[Intent | None, RuleMatch | None]:
-    """The built-in rule the message matches, of those the policy keeps; like the policy's
-    own rules, it yields to the help center's own questions."""
-    kept = {intent.rule.label: intent for intent in intents_on(off=off)}
-    match = _escalation_match(
-        pieces=pieces,
-        rules=[intent.rule for intent in kept.values()],
-        threshold=INTENT_SIMILARITY,
-        readings=readings,
-        ordinary=ordinary,
-    )
+    *, text: str, kept: dict[str, Intent], match: RuleMatch | None, reading: Reading
+) -> Intent | None:
+    """The built-in rule the message matches, of those the policy keeps (`kept`, by
+    label); like the policy's own rules, it yields to the help center's own questions.
+    Without a match, two explicit cues: shouting, and a request that names a
+    data-protection law."""
     if match:
-        return kept[match.label], match
-    if UPSET.key not in off and shouting(text):
-        return UPSET, None
-    if DATA_REQUEST.key not in off and readings[0].kind == REQUEST and names_privacy_law(text):
-        return DATA_REQUEST, None
-    return None, None
+        return kept[match.label]
+    if UPSET.rule.label in kept and shouting(text):
+        return UPSET
+    if DATA_REQUEST.rule.label in kept and reading.kind == REQUEST and names_privacy_law(text):
+        return DATA_REQUEST
+    return None
 
 
 def _match_trace(match: RuleMatch | None) -> dict | None:
