@@ -37,7 +37,7 @@ import numpy as np
 from wordfreq import zipf_frequency
 
 from assistant.escalation import customer_language
-from assistant.question_focus import content_words, question_parts
+from assistant.question_focus import asking_clauses, content_words
 from knowledge.embeddings import query_embed
 from knowledge.languages import word_stem
 from knowledge.search import Hit
@@ -168,9 +168,9 @@ def _unstated(
     close the passages' words: a thing it names in the sentence that asks ("Do you rent out
     cargo bikes?"), a word the language uses little and no passage holds, nor
     holds misspelt; a numbered thing ("the Model 10") whose name the passages hold, but
-    never with that number. A word of a sentence that only sets the scene ("I got a
-    voucher for my birthday.") may be said otherwise by the help center, and is left to
-    the judgement."""
+    never with that number. A word of a sentence or a lead-in that only sets the scene ("I
+    got a voucher for my birthday.") may be said otherwise by the help center, and is
+    left to the judgement."""
     if language != "en":
         return ()
     passages = {
@@ -178,7 +178,7 @@ def _unstated(
         for hit in sources
         for word in _WORD.findall(f"{hit.document_title} {hit.heading} {hit.text}".lower())
     }
-    asked = " ".join(question_parts(question=question))
+    asked = " ".join(asking_clauses(question=question))
     things = [
         word
         for word in dict.fromkeys(

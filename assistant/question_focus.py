@@ -123,6 +123,8 @@ _PART_BOUNDARY = re.compile(
     rf"(?={_ASKING})",
     re.IGNORECASE,
 )
+# Where a clause that asks follows a lead-in in the same sentence.
+_ASKING_CLAUSE = re.compile(rf"[,;:]\s*(?={_ASKING})", re.IGNORECASE)
 _ASKS_SOMETHING = re.compile(rf"^{_ASKING}|[?\uff1f]$", re.IGNORECASE)
 _PART_MIN_WORDS = 3  # "and when?" alone says too little to be searched for on its own
 
@@ -217,6 +219,13 @@ def question_parts(*, question: str) -> list[str]:
             else:
                 parts.append(piece)
     return parts or [question]
+
+
+def asking_clauses(*, question: str) -> list[str]:
+    """What each part of the question asks, without the lead-in that sets its scene
+    ("Forget my last order, I want another: how do I cancel it?" asks "how do I cancel
+    it?"): the help center may say the scene in other words, but must state what is asked."""
+    return [_ASKING_CLAUSE.split(part)[-1] for part in question_parts(question=question)]
 
 
 def question_focus(*, question: str) -> QuestionFocus:

@@ -282,6 +282,8 @@ async def test_the_model_the_pages_state_is_answered_in_other_words(e_bike_shop)
     [
         # A town the pages never name, in the sentence that only sets the scene.
         ("I'm visiting Maastricht next week. How much is a day on an e-bike?", "35 euros"),
+        # The same, in a lead-in of the sentence that asks.
+        ("Visiting Maastricht next week: how much is a day on an e-bike?", "35 euros"),
         # A word no page holds, but misspelt from one a passage does.
         ("How much is the depossit when I rent a bike?", "100 euros"),
     ],
