@@ -126,9 +126,9 @@ async def test_look_alike_questions_are_answered(demo_help_center, question):
 @pytest.mark.parametrize(
     "insult",
     [
-        "You are a pathetic excuse for a helper and this shop is run by thieves.",
-        "Worst bike shop ever, you lot are con artists.",
-        "Sois unos estafadores y este chat no sirve para nada.",
+        "You are a brainless bot and the people who run this company are criminals.",
+        "Pathetic robot. Your bosses are liars and cheats.",
+        "Stupid useless AI, your whole company is a bunch of liars.",
     ],
 )
 async def test_an_insult_is_not_taken_for_an_attack(demo_help_center, insult):
