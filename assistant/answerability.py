@@ -14,6 +14,13 @@ judgement also reads, from the knowledge base's own word counts (`Lexeme`, kept 
 indexing), which of the question's words no passage holds at all, and how rare the
 rarest of them is ("sourdough" says more than "shut", which a paraphrase uses).
 
+What no feature weighs well is whether a passage states the very thing asked about: the
+passages on renting bikes are close in every other word to "Do you rent out cargo
+bikes?". So before the logistic, a question that asks, in the sentence that asks, about
+a specific thing no passage of the help center names ("cargo", "vegan", a town),
+or about a numbered thing it only names with other numbers ("the Model 10" where the
+pages sell the Model 9), is not answered whatever its score.
+
 These features go through a logistic function fitted by `python -m bench answerability`
 on doc2dial's help pages (see that module for how); the judgement of a question is that
 of its best source, and below a share of the policy's confidence threshold the assistant
@@ -23,16 +30,18 @@ says it does not know before anything is generated.
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from difflib import get_close_matches
 
 import numpy as np
 from wordfreq import zipf_frequency
 
 from assistant.escalation import customer_language
+from assistant.question_focus import content_words, question_parts
 from knowledge.embeddings import query_embed
 from knowledge.languages import word_stem
 from knowledge.search import Hit
-from knowledge.selectors import lexeme_chunks
+from knowledge.selectors import lexeme_chunks, phrase_chunks
 
 # LogisticRegression (balanced classes) on doc2dial's passages, with near-miss questions
 # made from its own (see bench/answerability.py), four folds of pages held out in turn:
@@ -59,6 +68,33 @@ THRESHOLD_SHARE = 0.4
 # this frequent says nothing of the subject; one unknown to the list weighs this much.
 COMMON_ZIPF = 7.0
 _WORD = re.compile(r"[^\W_]+")
+# A thing named with its number, "the Model 10", "a Series 3": a name written with a
+# capital inside the sentence, then the number (not a count of things: "Plan 2 lines").
+_NUMBERED_NAME = re.compile(r"(?<=[^\W_] )([A-Z][^\W\d_]*)[ -](\d{1,4})\b(?![.,]\d| [a-z]+s\b)")
+# "March 3" is a date, not a thing of that name.
+_MONTH = re.compile(
+    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t|tember)?"
+    r"|oct(ober)?|nov(ember)?|dec(ember)?"
+)
+# A word names a specific thing below this Zipf frequency (about 30 in a million words):
+# "cargo", "vegan" and "halal" are below; the everyday words a paraphrase
+# uses instead of the page's ("shut", "spend", "electric") are above.
+SPECIFIC_ZIPF = 4.5
+# A word this close in spelling to a passage's word is that word misspelt ("discont").
+MISSPELT_RATIO = 0.85
+# Shorter words are abbreviations or typos ("tx", "dp") as often as things.
+MIN_THING_LETTERS = 4
+# Words a customer frames a question with, greets or hesitates: no thing asked about.
+_FRAMING = frozenset(
+    """
+    hey hiya um uh erm yeah okay ok morning afternoon evening wondering wonder enquiring
+    inquiring asking guidance advice doubt doubts info information help question questions
+    """.split()  # noqa: SIM905 (a list of quoted words would read worse)
+)
+# After these a word is what the customer does ("I forgot", "to lend"), not a thing.
+_DOING = frozenset(
+    "i we you they i'm we're you're to can could will would should must may might".split()  # noqa: SIM905
+)
 # The languages whose words are stemmed (Snowball) and weighed (wordfreq) as their own;
 # a question in another is read as English.
 _LANGUAGES = frozenset(
@@ -71,12 +107,16 @@ class Judgement:
     score: float  # how likely the best source answers the question, 0 to 1
     chunk_id: int | None  # that source
     features: dict[str, float]  # its features, as the logistic read them
+    # What the question asks about that no passage states (`_unstated`): with any, no
+    # source answers (score 0).
+    unstated: tuple[str, ...] = ()
 
     def as_trace(self) -> dict:
         return {
             "score": round(self.score, 4),
             "chunk_id": self.chunk_id,
             "features": {name: round(value, 4) for name, value in self.features.items()},
+            "unstated": list(self.unstated),
         }
 
 
@@ -96,22 +136,76 @@ def answerability_judge(*, question: str, sources: Sequence[Hit]) -> Judgement:
         return NOTHING_TO_JUDGE
     language = customer_language(questions=[question])
     language = language if language in _LANGUAGES else "en"
+    document_ids = [hit.document_id for hit in sources]
+    lexemes = lexeme_chunks(text=question, language=language, document_ids=document_ids)
     features = sources_features(
         question=question,
         question_vector=query_embed(query=question),
         language=language,
         sources=sources,
-        lexemes=lexeme_chunks(
-            text=question, language=language, document_ids=[hit.document_id for hit in sources]
-        ),
+        lexemes=lexemes,
     )
-    return max(
+    best = max(
         (
             Judgement(_probability(each), hit.chunk_id, each)
             for hit, each in zip(sources, features, strict=True)
         ),
         key=lambda judgement: judgement.score,
     )
+    unstated = _unstated(
+        question=question,
+        language=language,
+        lexemes=lexemes or {},
+        sources=sources,
+    )
+    return replace(best, score=0.0, unstated=unstated) if unstated else best
+
+
+def _unstated(
+    *, question: str, language: str, lexemes: dict[str, int], sources: Sequence[Hit]
+) -> tuple[str, ...]:
+    """What the question asks about that no passage of the knowledge base states, however
+    close the passages' words: a thing it names in the sentence that asks ("Do you rent out
+    cargo bikes?"), a word the language uses little and no passage holds, nor
+    holds misspelt; a numbered thing ("the Model 10") whose name the passages hold, but
+    never with that number. A word of a sentence that only sets the scene ("I got a
+    voucher for my birthday.") may be said otherwise by the help center, and is left to
+    the judgement."""
+    if language != "en":
+        return ()
+    passages = {
+        word
+        for hit in sources
+        for word in _WORD.findall(f"{hit.document_title} {hit.heading} {hit.text}".lower())
+    }
+    asked = " ".join(question_parts(question=question))
+    things = [
+        word
+        for word in dict.fromkeys(
+            word
+            for before, word in content_words(asked)
+            if before not in _DOING and word not in _FRAMING
+        )
+        if word.isalpha()
+        and len(word) >= MIN_THING_LETTERS
+        and zipf_frequency(word, language) < SPECIFIC_ZIPF
+        and lexemes.get(word_stem(word=word, language=language)) == 0
+        and not get_close_matches(word, passages, n=1, cutoff=MISSPELT_RATIO)
+    ]
+    named = {
+        f"{name} {number}".lower(): word_stem(word=name.lower(), language=language)
+        for name, number in _NUMBERED_NAME.findall(asked)
+        if not _MONTH.fullmatch(name.lower())
+    }
+    named = {phrase: stem for phrase, stem in named.items() if lexemes.get(stem)}
+    if named:
+        held = phrase_chunks(
+            phrases=list(named),
+            language=language,
+            document_ids=[hit.document_id for hit in sources],
+        )
+        things += [phrase for phrase in named if not held.get(phrase)]
+    return tuple(things)
 
 
 def sources_features(

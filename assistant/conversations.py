@@ -197,6 +197,8 @@ def _question_recorded(
                 detail={
                     "rule": match.label,
                     "score": match.score,
+                    "piece": match.piece,
+                    "reading": match.reading,
                     "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
                 },
             )
@@ -227,9 +229,11 @@ def answer_finish(
     removed: Sequence[dict] = (),
     trace: dict | None = None,
     question: Message | None = None,
+    audit: tuple[AuditEvent.Kind, dict] | None = None,
 ) -> Message:
     """Stores the answer with its citations; `cited[i]` is the source marked [i + 1].
-    `removed`: sentences the output rails kept from the customer, and why, audited.
+    `removed`: sentences the output rails kept from the customer, and why, audited;
+    `audit`: a rail's finding that decided the answer (`pipeline._second_look_audit`).
     `question`: the one answered, with the search query an LLM wrote while it was
     already on screen (the next message's follow-up rule and a handoff read it)."""
     message.text = text
@@ -287,6 +291,9 @@ def answer_finish(
                 else AuditEvent.Kind.OUTPUT,
                 detail=sentence,
             )
+        if audit is not None:
+            kind, detail = audit
+            message_audit(message=message, kind=kind, detail=detail)
         events.message_changed(message=message)
     return message
 

@@ -15,6 +15,8 @@ import numpy as np
 
 from assistant.models import Handoff, Message
 from assistant.rails.input_rails import InputVerdict
+from assistant.rails.intents import Intent
+from assistant.rails.rules import RuleMatch
 from knowledge.embeddings import texts_embed_cached
 from knowledge.languages import text_language
 
@@ -34,14 +36,25 @@ class Trigger:
 
 
 def escalation_trigger(*, verdict: InputVerdict, looping: bool) -> Trigger | None:
-    if verdict.escalation:
-        return Trigger(Handoff.Reason.POLICY_RULE, verdict.escalation.label, verdict.escalation.say)
-    if verdict.intent:
-        rule = verdict.intent.rule
-        detail = rule.label if verdict.intent.reason == Handoff.Reason.POLICY_RULE else ""
-        return Trigger(verdict.intent.reason, detail, rule.say)
-    if looping:
+    trigger = _rule_trigger(escalation=verdict.escalation, intent=verdict.intent)
+    if trigger is None and looping:
         return Trigger(Handoff.Reason.LOOP)
+    return trigger
+
+
+def nearly_trigger(*, verdict: InputVerdict) -> Trigger | None:
+    """The rule a message nearly matches, by the looser bars, which hands it to a person
+    when the help center has no answer (`outcomes.Nearly.PERSON`)."""
+    return _rule_trigger(escalation=verdict.nearly_escalation, intent=verdict.nearly_intent)
+
+
+def _rule_trigger(*, escalation: RuleMatch | None, intent: Intent | None) -> Trigger | None:
+    """A policy's own escalation rule first, then a built-in one."""
+    if escalation:
+        return Trigger(Handoff.Reason.POLICY_RULE, escalation.label, escalation.say)
+    if intent:
+        detail = intent.rule.label if intent.reason == Handoff.Reason.POLICY_RULE else ""
+        return Trigger(intent.reason, detail, intent.rule.say)
     return None
 
 

@@ -1,7 +1,8 @@
 """A workspace's test cases: the form for the page, and JSON lines out and back in (one
 object per line with "question", "expected" and, optionally, "earlier_turns",
 "expected_documents", "must_contain" and "must_not_contain", arrays of strings). Import
-checks every line first and stores all of them or none."""
+checks every line first and stores all of them or none. A case's messages are stored as a
+chat stores a customer's: personal data replaced by placeholders."""
 
 import json
 from dataclasses import dataclass
@@ -13,7 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from assistant.evaluation import behaviour_of
-from assistant.models import EvalCase, Message, Workspace
+from assistant.models import EvalCase, EvalResult, Message, Workspace
+from assistant.rails.personal_data import personal_data_redact
+from assistant.selectors import policy_in_force
 
 FIELDS = [
     "earlier_turns",
@@ -88,6 +91,8 @@ def cases_import(*, workspace: Workspace, text: str) -> Imported:
             cases.append(case)
     if problems:
         return Imported(created=0, problems=problems)
+    for case in cases:  # before the transaction: redaction runs a model
+        case_redact(case=case)
     with transaction.atomic():
         EvalCase.objects.bulk_create(cases)
     return Imported(created=len(cases), problems=[])
@@ -119,6 +124,42 @@ def _case_from(line: str, *, workspace: Workspace) -> tuple[EvalCase | None, lis
             for message in messages
         ]
     return case, []
+
+
+def case_save(*, case: EvalCase) -> EvalCase:
+    """A case typed on the page, new or edited, stored redacted."""
+    case_redact(case=case)
+    case.save()
+    return case
+
+
+def case_redact(*, case: EvalCase) -> None:
+    """Its question and earlier messages with the personal data the workspace's policy
+    redacts in chats replaced by placeholders: a case is often a real customer's words."""
+    kinds = frozenset(policy_in_force(workspace_id=case.workspace_id).personal_data_kinds)
+    case.question = personal_data_redact(text=case.question, kinds=kinds).text
+    case.earlier_turns = [
+        personal_data_redact(text=turn, kinds=kinds).text for turn in case.earlier_turns
+    ]
+
+
+def cases_stored_redact() -> int:
+    """The test cases and evaluation results stored before Keel redacted them, redacted
+    now; how many changed. Safe to run again."""
+    changed = 0
+    for case in EvalCase.objects.iterator():
+        before = (case.question, case.earlier_turns)
+        case_redact(case=case)
+        if (case.question, case.earlier_turns) != before:
+            case.save(update_fields=["question", "earlier_turns"])
+            changed += 1
+    for result in EvalResult.objects.select_related("run").iterator():
+        kinds = frozenset(policy_in_force(workspace_id=result.run.workspace_id).personal_data_kinds)
+        question = personal_data_redact(text=result.question, kinds=kinds).text
+        if question != result.question:
+            EvalResult.objects.filter(pk=result.pk).update(question=question)
+            changed += 1
+    return changed
 
 
 def case_from_turn(*, question: Message) -> EvalCase:

@@ -31,6 +31,7 @@ from assistant.policy_checks import (
     gate_cases,
     over_message_limit,
 )
+from assistant.rails.personal_data import personal_data_redact
 from assistant.sandbox import sandbox_reply
 from assistant.selectors import policy_in_force
 from assistant.threads import in_thread
@@ -190,13 +191,17 @@ def _over_limit_store(*, run: EvalRun, item: Item) -> EvalResult:
 
 
 def _result_create(*, run: EvalRun, item: Item, **got) -> EvalResult:
-    """The case as asked, and what it `got`."""
+    """The case as asked (redacted as the sandbox conversation stores it), and what it
+    `got`."""
+    policy = run.policy or policy_in_force(workspace_id=run.workspace_id)
     return EvalResult.objects.create(
         run=run,
         case_key=item.key,
         suite=item.suite,
         category=item.category,
-        question=item.question,
+        question=personal_data_redact(
+            text=item.question, kinds=frozenset(policy.personal_data_kinds)
+        ).text,
         expected=item.expected,
         **got,
     )

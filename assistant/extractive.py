@@ -22,6 +22,13 @@ unit gets its short calculation. Chosen sentences keep their document order, so 
 answer reads as the help article does; a chosen list item comes after the line that
 introduces its list, and each run of sentences from one source is cited once.
 
+A list item is read with its lead-in ("A phone is unlocked when:" then "the line has been
+active for 60 days"), so the condition answers the question its lead-in names. A FAQ's
+own questions are never quoted as answers. A yes/no question's answer opens with "Yes."
+or "No." only when the best sentence names everything the question does and plainly
+states or denies what it asks, and no other sentence quoted says otherwise: no lead is
+better than an invented one.
+
 The constants were set on the demo help center's questions (knowledge/demo/questions.json:
 24 of 30 answers cite the expected article, as on meaning alone, and 23 cite only it, from
 22) and checked on a company's acceptance kit they were not set on (`python -m bench
@@ -50,6 +57,7 @@ from assistant.question_focus import (
     facts_stated,
     question_focus,
     question_parts,
+    whether_stated,
 )
 from knowledge.embeddings import query_embed
 from knowledge.languages import word_stem
@@ -60,6 +68,7 @@ from knowledge.sentences import (
     sentence_lead_ins,
     sentence_lists,
     sentence_table_rows,
+    sentences_asking,
 )
 
 SENTENCE_MIN_SIMILARITY = 0.42  # the best sentence must reach this, or "I don't know"
@@ -95,6 +104,7 @@ class _Candidate:
     text: str
     vector: np.ndarray
     lead_in: str | None  # the line introducing the list this sentence is an item of
+    lead_in_vector: np.ndarray  # its vector, or the sentence's own when it has none
     list_start: int | None  # where in its passage that list starts
     terms: frozenset[str]  # its content words, and its section heading's
     facts: frozenset[FactKind]
@@ -110,8 +120,7 @@ def extractive_answer(
     candidates = _candidates(sources, counts=focus.counts)
     if not candidates:
         return None
-    vectors = np.stack([candidate.vector for candidate in candidates])
-    similarities = vectors @ query_embed(query=question)
+    similarities = _similarities(candidates, query=question, focus=focus)
     ranked = _ranked(candidates, sources=sources, similarities=similarities, focus=focus)
     if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
         return None
@@ -125,14 +134,37 @@ def extractive_answer(
             parts, ranked=ranked, chosen=chosen, sources=sources, room=room, max_words=longest
         )
     chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
-    quoted = _with_total(_with_lead_ins(chosen), best=ranked[0].candidate, counts=focus.counts)
+    best = ranked[0].candidate
+    quoted = _with_total(_with_lead_ins(chosen), best=best, counts=focus.counts)
     # One marker after each run of sentences from the same source, as a person cites.
-    return " ".join(
+    answer = " ".join(
         _cited(text, source_number=number)
         if index == len(quoted) - 1 or quoted[index + 1][0] != number
         else _ended(text)
         for index, (number, text) in enumerate(quoted)
     )
+    stated = _whether_stated(focus=focus, best=best, chosen=chosen) if len(parts) == 1 else None
+    if stated is None:
+        return answer
+    return f"{'Yes' if stated else 'No'}. {answer}"
+
+
+def _whether_stated(
+    *, focus: QuestionFocus, best: _Candidate, chosen: list[_Candidate]
+) -> bool | None:
+    """Whether the best sentence says yes or no to a yes/no question: only a sentence
+    holding every word the question names (so it speaks of the same thing, not of a
+    neighbour: "twice a year" is not answered by "once per calendar year") and stating
+    or denying its predicate plainly, with no other sentence quoted saying otherwise."""
+    if focus.whether is None or not focus.terms <= best.terms:
+        return None
+    stated = whether_stated(whether=focus.whether, text=best.text)
+    contradicted = any(
+        whether_stated(whether=focus.whether, text=candidate.text) is (not stated)
+        for candidate in chosen
+        if focus.terms <= candidate.terms
+    )
+    return None if stated is None or contradicted else stated
 
 
 def _chosen_for_parts(
@@ -151,13 +183,13 @@ def _chosen_for_parts(
     if I pay late" is the late fee, not the activation fee)."""
     about = [scored for scored in ranked if scored.score >= ranked[0].score - FURTHER_FROM_BEST]
     candidates = [scored.candidate for scored in about]
-    vectors = np.stack([candidate.vector for candidate in candidates])
     added: list[_Candidate] = []
     words = sum(len(candidate.text.split()) for candidate in chosen)
     for part in parts:
         focus = question_focus(question=part)
         similarities = (
-            np.array([scored.similarity for scored in about]) + vectors @ query_embed(query=part)
+            np.array([scored.similarity for scored in about])
+            + _similarities(candidates, query=part, focus=focus)
         ) / 2
         part_ranked = _ranked(candidates, sources=sources, similarities=similarities, focus=focus)
         if part_ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
@@ -169,6 +201,20 @@ def _chosen_for_parts(
                 added.append(candidate)
                 words += length
     return added
+
+
+def _similarities(candidates: list[_Candidate], *, query: str, focus: QuestionFocus) -> np.ndarray:
+    """Each sentence's similarity to the question; a list item's is its lead-in's when
+    that is closer: "The line has been active for 60 days." answers "when is a phone
+    unlocked?" because the line before its list says "A phone is unlocked when:". Only
+    when the question's words and fact kind can tell the items apart: on meaning alone
+    (a question in another language) every item would tie with its lead-in."""
+    question = query_embed(query=query)
+    own = np.stack([candidate.vector for candidate in candidates]) @ question
+    if not focus.terms:
+        return own
+    lead_ins = np.stack([candidate.lead_in_vector for candidate in candidates]) @ question
+    return np.maximum(own, lead_ins)
 
 
 def _ranked(
@@ -330,15 +376,19 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
     candidates = []
     for number, source in enumerate(sources[:SOURCES_READ], start=1):
         lines = set(readable_lines(source.text))
+        asking = sentences_asking(source.text)
         lead_ins = sentence_lead_ins(source.text)
         lists = sentence_lists(source.text)
         rows = sentence_table_rows(source.text)
         sentences = source.sentences
+        vectors = dict(zip(sentences.texts, sentences.vectors, strict=True))
         for position, (text, vector) in enumerate(
             zip(sentences.texts, sentences.vectors, strict=True)
         ):
             key = text.casefold()
-            if key in seen or not _answer_like(text, whole_line=text in lines):
+            lead_in = lead_ins.get(text)
+            answer_like = _answer_like(text, whole_line=text in lines, item=bool(lead_in))
+            if key in seen or text in asking or not answer_like:
                 continue
             seen.add(key)
             candidates.append(
@@ -348,9 +398,11 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
                     position=position,
                     text=text,
                     vector=vector,
-                    lead_in=lead_ins.get(text),
+                    lead_in=lead_in,
+                    lead_in_vector=vectors.get(lead_in, vector),
                     list_start=lists.get(text),
-                    terms=content_terms(f"{source.heading} {text}"),
+                    # a list item says what it says of its lead-in's subject
+                    terms=content_terms(f"{source.heading} {lead_in or ''} {text}"),
                     facts=facts_stated(text=text),
                     row=rows.get(text),
                     holds_count=_holds_count(rows.get(text), counts=counts),
@@ -385,19 +437,26 @@ def _other_ranges_left_out(
     ]
 
 
-def _answer_like(sentence: str, *, whole_line: bool) -> bool:
-    """A statement, not a heading, a title line or a question the article asks itself."""
+def _answer_like(sentence: str, *, whole_line: bool, item: bool) -> bool:
+    """A statement, not a heading, a title line or a question the article asks itself. A
+    list item is one whatever it ends with ("The device is paid off, and"): it reads
+    after the line introducing its list."""
     if len(sentence.split()) < MIN_WORDS or sentence.endswith("?"):
         return False
-    return (whole_line and ": " in sentence) or bool(re.search(r"[.!][\"')\]]*$", sentence))
+    return item or (whole_line and ": " in sentence) or bool(re.search(r"[.!][\"')\]]*$", sentence))
+
+
+# A list item leading to the next: "The device is paid off, and".
+_JOINED = re.compile(r",?\s+(?:and|or)$")
 
 
 def _ended(text: str) -> str:
-    return text if re.search(r"[.!?:;][\"')\]]*$", text) else text + "."
+    return text if re.search(r"[.!?:;][\"')\]]*$", text) or _JOINED.search(text) else text + "."
 
 
 def _cited(text: str, *, source_number: int) -> str:
     """The sentence with its marker before the closing punctuation, as people write it."""
+    text = _JOINED.sub("", text)  # nothing follows here for it to lead to
     marker = f" [{source_number}]"
     match = re.search(r"[.!?:;]+[\"')\]]*$", text)
     if match:

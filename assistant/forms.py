@@ -18,6 +18,7 @@ from assistant.origins import origin_of
 from assistant.policy_rules import rules_problems
 from assistant.rails.contacts import contact_detail_read, domain_read
 from assistant.rails.intents import INTENT_CHOICES
+from assistant.rails.not_support import TOPIC_CHOICES
 from knowledge.models import Document
 
 MAX_AVATAR_BYTES = 512 * 1024
@@ -147,12 +148,12 @@ class AnalyticsFilterForm(forms.Form):
 
 class PolicyForm(forms.ModelForm):
     builtin_rules_off = forms.MultipleChoiceField(
-        choices=INTENT_CHOICES,
+        choices=[("Escalation rules", INTENT_CHOICES), ("Refused topics", TOPIC_CHOICES)],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Built-in escalation rules switched off",
-        help_text="Tick a rule to stop it handing conversations to a person. What each one "
-        "looks for is listed under the form.",
+        label="Built-in rules switched off",
+        help_text="Tick a rule to stop it handing conversations to a person, or a topic to "
+        "stop it being refused. What each one looks for is listed under the form.",
     )
     personal_data_kinds = forms.MultipleChoiceField(
         choices=PERSONAL_DATA_KINDS,

@@ -18,8 +18,11 @@ SOURCES_FOR_SUGGESTION = 4
 MIN_SUGGESTION_SIMILARITY = 0.30
 
 
-def handoff_start(*, conversation: Conversation, trigger: Trigger) -> Handoff:
-    """Call outside any transaction: the suggestion searches and embeds."""
+def handoff_start(
+    *, conversation: Conversation, trigger: Trigger, announced: bool = False
+) -> Handoff:
+    """Call outside any transaction: the suggestion searches and embeds. `announced`: the
+    caller tells the customer itself (`handoffs.escalate`)."""
     questions = list(
         Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
         .order_by("pk")
@@ -43,6 +46,7 @@ def handoff_start(*, conversation: Conversation, trigger: Trigger) -> Handoff:
         language=language,
         # Keel's built-in messages in the customer's language, an admin's as written.
         safety_message=in_language(trigger.say, language=language),
+        announced=announced,
     )
 
 

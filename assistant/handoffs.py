@@ -48,10 +48,12 @@ def escalate(
     confidence: float | None = None,
     language: str = "",
     safety_message: str = "",
+    announced: bool = False,
 ) -> Handoff:
     """The conversation goes to the queue; the assistant says so, and falls silent.
     `safety_message` (an escalation rule's "say:") comes first, as the reply's first
     paragraph, so the customer reads what to do now before waiting for anyone.
+    `announced`: the caller says so itself (`handoff_reply`), in the answer on screen.
 
     A sandbox conversation (an admin trying the policy, a check, an evaluation) only shows
     what would happen: the handoff is recorded already closed, so no queue, count or
@@ -79,11 +81,12 @@ def escalate(
             language=language,
             closed_at=timezone.now() if conversation.sandbox else None,
         )
-        paragraphs = [safety_message, in_language(HANDOFF_MESSAGE, language=language)]
+        if announced:
+            return handoff
         message = Message.objects.create(
             conversation=conversation,
             role=Message.Role.ASSISTANT,
-            text="\n\n".join(paragraph for paragraph in paragraphs if paragraph),
+            text=handoff_reply(safety_message=safety_message, language=language),
             outcome=Message.Outcome.HANDED_OFF,
             trace={
                 "handoff": {
@@ -95,6 +98,12 @@ def escalate(
         )
         events.messages_added(messages=[message])
     return handoff
+
+
+def handoff_reply(*, safety_message: str, language: str) -> str:
+    """What the assistant says as it hands over: the rule's safety message first."""
+    paragraphs = [safety_message, in_language(HANDOFF_MESSAGE, language=language)]
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
 def claim(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:

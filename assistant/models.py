@@ -179,12 +179,12 @@ class PolicyVersion(models.Model):
         "“| not: a look-alike; another” and “| say: a safety message sent first”.",
     )
     builtin_rules_off = ArrayField(
-        verbose_name="built-in escalation rules switched off",
+        verbose_name="built-in rules switched off",
         base_field=models.CharField(max_length=40),
         default=list,
         blank=True,
-        help_text="Keys of Keel's built-in escalation rules (assistant/rails/intents.py) "
-        "this policy does not use.",
+        help_text="Keys of Keel's built-in escalation rules (assistant/rails/intents.py) and "
+        "refused topics (assistant/rails/not_support.py) this policy does not use.",
     )
     personal_data_kinds = ArrayField(
         verbose_name="personal data to redact",

@@ -52,17 +52,41 @@ class Why(StrEnum):
     BACKEND_DID_NOT_KNOW = "the backend found no answer in the sources"
     UNCITED = "the answer cites no source"
     ANSWERED = "a cited answer, confident enough"
+    # The second look, when the help center has no answer (`Nearly`).
+    NEARLY_ATTACK = "an attack by the injection rail's looser bar (no answer in the help center)"
+    NEARLY_PERSON = "an escalation rule by its looser bar (no answer in the help center)"
+    NEARLY_REFUSED_TOPIC = "refused topic (no answer in the help center)"
+
+
+class Nearly(StrEnum):
+    """What a message nearly is, by the input rails' looser bars (`rails.input_rails`).
+    Their strict bars protect the questions the help center answers; when it has no
+    answer, there is nothing left to protect, and "I don't know" would serve an attack, a
+    task the business refuses, or someone who needs a person, as if it were a question."""
+
+    NOTHING = ""
+    ATTACK = "attack"
+    PERSON = "person"
+    REFUSED_TOPIC = "refused_topic"
+
+
+SECOND_LOOK = {
+    Nearly.ATTACK: (Message.Outcome.REFUSED, Why.NEARLY_ATTACK),
+    Nearly.PERSON: (Message.Outcome.HANDED_OFF, Why.NEARLY_PERSON),
+    Nearly.REFUSED_TOPIC: (Message.Outcome.REFUSED, Why.NEARLY_REFUSED_TOPIC),
+}
 
 
 @dataclass(frozen=True)
 class Decision:
     outcome: Message.Outcome
     why: Why
+    takes_back: bool = False  # what streamed is wiped: the customer saw an answer now doubted
 
     @property
-    def takes_back(self) -> bool:
-        """What streamed is wiped: the customer saw an answer the assistant now doubts."""
-        return self.why is Why.UNSURE
+    def second_look(self) -> bool:
+        """Refused or handed over only because the help center had no answer."""
+        return self.why in {why for _, why in SECOND_LOOK.values()}
 
 
 def decide(
@@ -75,12 +99,41 @@ def decide(
     cited: int,
     confidence: float | None,
     threshold: float,
+    nearly: Nearly = Nearly.NOTHING,
 ) -> Decision:
     """The outcome of a question. `unanswerable`: passages on the subject were found,
     and judged not to answer it (`assistant.answerability`); `sources`: passages given
     to the backend; `cited`:
     sources its answer cites; `confidence`: how likely that answer is right (None when
-    nothing was searched); `threshold`: the policy's confidence threshold."""
+    nothing was searched); `threshold`: the policy's confidence threshold; `nearly`: what
+    the message nearly is, which decides instead of "I don't know"."""
+    decision = _first_look(
+        person_takes_it=person_takes_it,
+        refused=refused,
+        unanswerable=unanswerable,
+        sources=sources,
+        draft=draft,
+        cited=cited,
+        confidence=confidence,
+        threshold=threshold,
+    )
+    if decision.outcome != Message.Outcome.DONT_KNOW or nearly is Nearly.NOTHING:
+        return decision
+    outcome, why = SECOND_LOOK[nearly]
+    return Decision(outcome, why, takes_back=decision.takes_back)
+
+
+def _first_look(
+    *,
+    person_takes_it: bool,
+    refused: bool,
+    unanswerable: bool,
+    sources: int,
+    draft: Draft,
+    cited: int,
+    confidence: float | None,
+    threshold: float,
+) -> Decision:
     Outcome = Message.Outcome
     if person_takes_it:
         return Decision(Outcome.HANDED_OFF, Why.PERSON)
@@ -91,7 +144,7 @@ def decide(
     if not draft.text and not draft.dont_know:
         return Decision(Outcome.FAILED, Why.FAILED)
     if cited and confidence is not None and confidence < threshold:
-        return Decision(Outcome.DONT_KNOW, Why.UNSURE)
+        return Decision(Outcome.DONT_KNOW, Why.UNSURE, takes_back=True)
     if unanswerable:
         return Decision(Outcome.DONT_KNOW, Why.UNANSWERABLE)
     if not sources:

@@ -45,14 +45,16 @@ from assistant.escalation import (
     Trigger,
     customer_language,
     escalation_trigger,
+    nearly_trigger,
     repeats_after_unhelpful,
 )
 from assistant.followups import search_query_for, search_query_written
 from assistant.handoff_requests import handoff_start
+from assistant.handoffs import handoff_reply
 from assistant.languages import in_customer_language, in_language
 from assistant.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
-from assistant.models import Conversation, Message, PolicyVersion
-from assistant.outcomes import NOT_GENERATED, Decision, Draft, Why, decide
+from assistant.models import AuditEvent, Conversation, Message, PolicyVersion
+from assistant.outcomes import NOT_GENERATED, Decision, Draft, Nearly, Why, decide
 from assistant.policy_rules import policy_fingerprint
 from assistant.prompts import DONT_KNOW_REPLY, Turn, scope_phrase, system_prompt
 from assistant.rails.grounding import SentenceSplitter, markers_of
@@ -207,8 +209,9 @@ async def answer(
         cited=len(numbered.cited),
         confidence=confidence,
         threshold=asked.policy.confidence_threshold,
+        nearly=_nearly(asked),
     )
-    if decision.outcome == Message.Outcome.HANDED_OFF:
+    if reply is None:
         return None
     if decision.takes_back:
         await events.answer_restarted(message=reply)
@@ -233,12 +236,15 @@ async def answer(
             **found.judgement.as_trace(),
             "threshold": answerable_below(confidence_threshold=asked.policy.confidence_threshold),
         }
+    trigger = nearly_trigger(verdict=asked.verdict) if decision.why is Why.NEARLY_PERSON else None
+    if trigger is not None:  # the answer on screen says so, in the customer's language
+        await in_thread(handoff_start)(conversation=conversation, trigger=trigger, announced=True)
     return await _finish(
         rewritten=rewritten,
         reply=reply,
         asked=asked,
         decision=decision,
-        shown=_shown(decision=decision, asked=asked, text=numbered.text),
+        shown=_shown(decision=decision, asked=asked, text=numbered.text, trigger=trigger),
         cited=[found.sources[index] for index in numbered.cited]
         if decision.outcome == Message.Outcome.ANSWERED
         else [],
@@ -251,7 +257,42 @@ async def answer(
         ),
         trace=trace,
         spans=spans,
+        audit=_second_look_audit(decision=decision, verdict=asked.verdict),
     )
+
+
+def _nearly(asked: Asked) -> Nearly:
+    """What the message nearly is, read only in the help center's language: in another,
+    finding no answer says little (the search could not match the customer's words), and
+    the rules' examples, in the help center's language, sit near any short message of
+    another (`rails.not_support`)."""
+    language = customer_language(questions=[asked.text])
+    if asked.articles_language and language != asked.articles_language:
+        return Nearly.NOTHING
+    return asked.verdict.nearly
+
+
+def _second_look_audit(
+    *, decision: Decision, verdict: InputVerdict
+) -> tuple[AuditEvent.Kind, dict] | None:
+    """The rail whose looser bar decided, audited as its strict bar is, with the reason."""
+    if not decision.second_look:
+        return None
+    reason = {"action": decision.outcome.value, "why": decision.why.value}
+    match decision.why:
+        case Why.NEARLY_ATTACK:
+            injection = verdict.injection
+            return AuditEvent.Kind.INJECTION, {
+                "score": injection.score,
+                "decoded": injection.decoded,
+                **reason,
+            }
+        case Why.NEARLY_PERSON:
+            rule = verdict.nearly_escalation or verdict.nearly_intent_match
+            kind = AuditEvent.Kind.ESCALATION_FLAG
+        case _:
+            rule, kind = verdict.nearly_refused_topic, AuditEvent.Kind.REFUSED_TOPIC
+    return kind, {"rule": rule.label, "score": rule.score, **reason}
 
 
 class Searched(NamedTuple):
@@ -358,13 +399,17 @@ async def _found_and_drafted(
     return found, draft
 
 
-def _shown(*, decision: Decision, asked: Asked, text: str) -> str:
+def _shown(*, decision: Decision, asked: Asked, text: str, trigger: Trigger | None) -> str:
     """What the customer reads, in their language unless it is the answer itself."""
     match decision.outcome:
         case Message.Outcome.ANSWERED:
             return text
         case Message.Outcome.REFUSED:
             return _refusal(policy=asked.policy, company=asked.company, question=asked.text)
+        case Message.Outcome.HANDED_OFF:
+            language = customer_language(questions=[asked.text])
+            say = in_language(trigger.say, language=language)
+            return handoff_reply(safety_message=say, language=language)
         case Message.Outcome.FAILED:
             return in_customer_language(FAILED_MESSAGE, text=asked.text)
     return _dont_know(question=asked.text, articles_language=asked.articles_language)
@@ -383,6 +428,7 @@ async def _finish(
     timings: Timings,
     trace: dict,
     spans: Spans,
+    audit: tuple[AuditEvent.Kind, dict] | None,
 ) -> Message:
     """The answer stored with its trace, and shown; if it cannot be kept, the customer is
     told now, not left watching "…" (the stored placeholder is failed later by
@@ -400,6 +446,7 @@ async def _finish(
             policy=asked.policy,
             confidence=confidence,
             removed=draft.removed,
+            audit=audit,
             trace={
                 **trace,
                 "cited_chunks": [hit.chunk_id for hit in cited],

@@ -54,19 +54,23 @@ _ASKS = {
         r"|\b(?:is|are) there (?:\w+ ){0,3}(?:fees?|charges?|costs?)\b"
         r"|\b(?:do|does|will|would) (?:\w+ ){0,3}(?:cost|charge)\b"
     ),
+    # A noun can ask as plainly as "how long": "what's the return window?", "the notice
+    # period", "is there a time limit?".
     FactKind.DURATION: re.compile(
         rf"\bhow (?:long|soon|quickly|fast)\b|\bhow many (?:\w+ )?{_TIME_UNIT}\b"
-        r"|\bwithin how\b"
+        r"|\bwithin how\b|\b(?:window|period|time ?limit|time ?frame|timeline|duration)s?\b"
     ),
     FactKind.CLOCK_TIME: re.compile(
         r"\bwhat time\b|\bhours\b|\bopening\b|\bclosing time\b"
         r"|\bwhen (?:\w+ ){0,4}(?:open|close)s?\b|\b(?:is|are) (?:\w+ ){0,4}open\b"
     ),
     FactKind.DATE: re.compile(
-        r"^when\b|[.?!,;]\s+when\b|\bwhen (?:will|do|does|did|is|are|can|should|must)\b"
-        r"|\bwhat (?:date|day)\b|\bwhich (?:date|day)\b|\bdeadline\b|\b(?:by|until) when\b"
+        r"^when\b|[.?!,;]\s+when\b"
+        r"|\bwhen (?:will|would|do|does|did|is|are|can|could|should|must|may)\b"
+        r"|\bwhat (?:date|day)\b|\bwhich (?:date|day)\b|\b(?:by|until) when\b"
+        r"|\b(?:deadline|cut-?off|due date|expiry|expiration)s?\b"
     ),
-    FactKind.COUNT: re.compile(r"\bhow many\b"),
+    FactKind.COUNT: re.compile(r"\bhow many\b|\b(?:limit|maximum|minimum|allowance)s?\b"),
 }
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -140,6 +144,33 @@ _RANGE = re.compile(
 )
 
 
+# A question asking whether: "Can I pause…?", "Do you ship…?", "Is there a fee…?". Its
+# auxiliary, and the word after its subject: what a sentence must say, or deny, to be
+# answered with a "Yes" or a "No".
+_WHETHER = re.compile(
+    r"^(?P<aux>can|could|may|do|does|will|is|are)\s+(?P<subject>i|we|you|it|they|there)\s+"
+    r"(?:(?:a|an|any|some|still|also|just|really|ever)\s+)*(?P<word>[a-z]+)\b"
+)
+_NEGATIONS = frozenset("not no never cannot nothing none without".split())  # noqa: SIM905
+# A sentence that states a condition or an exception says "it depends", not yes or no.
+_HEDGES = frozenset("only unless except but however depending depends".split())  # noqa: SIM905
+# Before the word, what makes a sentence say it: "you can pause", "there is a fee".
+_AFFIRMING = {
+    "can": frozenset("can may could able".split()),  # noqa: SIM905
+    "there": frozenset("is are a an".split()),  # noqa: SIM905
+}
+_SAYING = frozenset("i we you it they can will is are be also always".split())  # noqa: SIM905
+
+
+@dataclass(frozen=True)
+class Whether:
+    """What a yes/no question asks about: "can" (may, could) or "there" or another
+    auxiliary, and the stemmed word after its subject ("paus" of "Can I pause…?")."""
+
+    aux: str
+    word: str
+
+
 @dataclass(frozen=True)
 class Count:
     value: int
@@ -162,6 +193,7 @@ class QuestionFocus:
     wants: frozenset[FactKind]
     wants_steps: bool = False
     counts: frozenset[Count] = frozenset()  # "12 lines": numbers of things it names
+    whether: Whether | None = None  # a yes/no question's predicate
 
 
 def question_parts(*, question: str) -> list[str]:
@@ -205,7 +237,37 @@ def question_focus(*, question: str) -> QuestionFocus:
             for number, unit in _COUNTED.findall(asked)
             if unit not in _UNWEIGHED
         ),
+        whether=_whether(asked),
     )
+
+
+def _whether(asked: str) -> Whether | None:
+    match = _WHETHER.match(asked.strip())
+    if not match:
+        return None
+    aux = "there" if match["subject"] == "there" else match["aux"]
+    return Whether(aux="can" if aux in ("could", "may") else aux, word=_stem(match["word"]))
+
+
+def whether_stated(*, whether: Whether, text: str) -> bool | None:
+    """True when the sentence plainly says what a yes/no question asks ("You can pause
+    your membership…"), False when it plainly denies it ("You cannot bring…", "There is
+    no fee…"), None when it does not say, says both, or says it with a condition. The
+    word said another way ("…, then tap Pause") says neither."""
+    words = _WORD.findall(text.casefold().replace("\u2019", "'"))
+    if _HEDGES & set(words) or words[:1] in (["yes"], ["no"]):
+        return None  # a sentence opening with its own yes or no needs no other
+    affirming = _AFFIRMING.get(whether.aux, _SAYING)
+    verdicts = set()
+    for index, word in enumerate(words):
+        if _stem(word) != whether.word:
+            continue
+        before = words[max(0, index - 3) : index]
+        if any(other in _NEGATIONS or other.endswith("n't") for other in before):
+            verdicts.add(False)
+        elif affirming & set(before):
+            verdicts.add(True)
+    return verdicts.pop() if len(verdicts) == 1 else None
 
 
 def count_range(*, text: str) -> CountRange | None:
@@ -231,12 +293,18 @@ def _stem(word: str) -> str:
 
 def content_terms(text: str) -> frozenset[str]:
     """The text's words that say what it is about, casefolded and stemmed."""
-    words = [
-        word
-        for word in _WORD.findall(text.casefold().replace("\u2019", "'"))
+    return frozenset(_stem(word) for _, word in content_words(text))
+
+
+def content_words(text: str) -> list[tuple[str, str]]:
+    """The text's words that say what it is about, casefolded, each with the word before
+    it ("" for the first)."""
+    words = _WORD.findall(text.casefold().replace("\u2019", "'"))
+    return [
+        (before, word)
+        for before, word in zip(["", *words], words, strict=False)
         if word not in _UNWEIGHED and (len(word) > 1 or word.isdigit())
     ]
-    return frozenset(_stem(word) for word in words)
 
 
 def facts_stated(*, text: str) -> frozenset[FactKind]:

@@ -255,6 +255,7 @@ def policy_rules_measure(
     ordinary += [case["text"] for case in cases if case["category"] == "benign_lookalike"]
     escalate = [case["text"] for case in cases if case["expected"] == "escalate"]
     off_topic = [case["text"] for case in cases if case["category"] == "off_topic"]
+    not_to_answer = [case["text"] for case in cases if case["expected"] != "answer_safely"]
 
     def caught(texts: list[str], rules_text: str, threshold: float, margin: float) -> int:
         return sum(
@@ -271,6 +272,11 @@ def policy_rules_measure(
 
     def to_a_person(texts: list[str]) -> int:
         return sum(input_rails(text=text, policy=policy).wants_person for text in texts)
+
+    def nearly(texts: list[str]) -> int:
+        """Read as nearly a rule's (`outcomes.Nearly`): what they would become, should
+        the help center have no answer to them."""
+        return sum(bool(input_rails(text=text, policy=policy).nearly) for text in texts)
 
     ordinary_not_escalating = [t for t in ordinary if t not in escalate]
     refused = (policy.topics_refused, REFUSED_TOPIC_SIMILARITY, RULE_MARGIN)
@@ -293,6 +299,13 @@ def policy_rules_measure(
             "cases": len(off_topic),
             "ordinary_caught": caught(ordinary, *refused),
             "ordinary": len(ordinary),
+        },
+        # The looser bars, all rails at once, whatever the help center answers.
+        "nearly": {
+            "caught": nearly(not_to_answer),
+            "cases": len(not_to_answer),
+            "ordinary_caught": nearly(ordinary_not_escalating),
+            "ordinary": len(ordinary_not_escalating),
         },
     }
 

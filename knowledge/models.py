@@ -236,3 +236,20 @@ class Contradiction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chunk_id}:{self.sentence} {self.value} / {self.other_value}"
+
+
+class OwnQuestionSet(models.Model):
+    """A workspace's own questions (`knowledge.own_questions`) and their vectors, prepared
+    by the worker once its knowledge base changes, so no customer's message waits for
+    them to be embedded in a server process."""
+
+    workspace = models.OneToOneField(
+        "assistant.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    version = models.CharField(max_length=100)  # of the searchable passages they were read from
+    texts = ArrayField(models.TextField(), default=list)
+    vectors = models.BinaryField(default=bytes)  # float32, row after row, in `texts` order
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"own questions of workspace {self.workspace_id}"

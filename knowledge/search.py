@@ -55,7 +55,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from pgvector import Vector
 
@@ -108,6 +108,16 @@ class Hit:
             return self.stored_sentences
         return Sentences.embedded(texts=chunk_sentences(self.text))
 
+
+# The HNSW settings and the search, sent as one message: one round trip, and PostgreSQL
+# runs the two statements in one transaction (implicit, or the caller's), so the settings,
+# local to it, hold for this search only and on its connection, even behind PgBouncer's
+# transaction pooling. Django's cursors bind parameters client-side, which is what lets
+# one message carry two statements.
+_SETTINGS_SQL = """
+SELECT set_config('hnsw.ef_search', %(ef_search)s, true),
+       set_config('hnsw.iterative_scan', 'relaxed_order', true);
+"""
 
 _SEARCH_SQL = f"""
 WITH vector_hits AS (
@@ -257,19 +267,13 @@ def chunk_search(
     knowledge_base_ids = [knowledge_base.pk for knowledge_base in knowledge_bases]
     if not knowledge_base_ids or not query.strip():
         return []
-    embedding = query_embed(query=query)  # before the transaction, never inside it
+    embedding = query_embed(query=query)  # before the statement, never inside a transaction
     candidates = max(CANDIDATES, k)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Both settings in one round trip, local to the transaction: behind PgBouncer's
-        # transaction pooling, the search must run on the connection that was set.
+    with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true),"
-            " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            [str(max(settings.KEEL_HNSW_EF_SEARCH, k))],
-        )
-        cursor.execute(
-            _SEARCH_SQL,
+            _SETTINGS_SQL + _SEARCH_SQL,
             {
+                "ef_search": str(max(settings.KEEL_HNSW_EF_SEARCH, k)),
                 "embedding": Vector(embedding).to_text(),
                 "knowledge_base_ids": knowledge_base_ids,
                 "query": query,
@@ -286,6 +290,7 @@ def chunk_search(
                 "today": timezone.localdate(),
             },
         )
+        cursor.nextset()  # past the settings' row, to the search's
         rows = cursor.fetchall()
     return [Hit(*row[:-2], stored_sentences=_stored(*row[-2:])) for row in rows]
 

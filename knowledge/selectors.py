@@ -91,6 +91,35 @@ def lexeme_chunks(*, text: str, language: str, document_ids: list[int]) -> dict[
     return counts if held else None
 
 
+_PHRASE_CHUNKS_SQL = """
+SELECT asked.phrase, count(chunk.id)
+FROM unnest(%(phrases)s::text[]) AS asked(phrase)
+LEFT JOIN knowledge_chunk chunk
+    ON chunk.search @@ phraseto_tsquery(%(config)s::regconfig, asked.phrase)
+    AND chunk.language = %(language)s
+    AND chunk.knowledge_base_id IN (
+        SELECT DISTINCT knowledge_base_id FROM knowledge_document WHERE id = ANY(%(documents)s)
+    )
+GROUP BY asked.phrase
+"""
+
+
+def phrase_chunks(*, phrases: list[str], language: str, document_ids: list[int]) -> dict[str, int]:
+    """How many chunks of the documents' knowledge bases hold each phrase, its words in
+    order ("model 10"): the knowledge base may know the name with other numbers only."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PHRASE_CHUNKS_SQL,
+            {
+                "phrases": phrases,
+                "config": TEXT_SEARCH_CONFIGS.get(language, FALLBACK_CONFIG),
+                "language": language,
+                "documents": document_ids,
+            },
+        )
+        return {phrase: int(chunks) for phrase, chunks in cursor.fetchall()}
+
+
 _DOCUMENTS_GIVING_SQL = """
 SELECT given.key, count(DISTINCT chunk.document_id)
 FROM unnest(%(keys)s::text[], %(patterns)s::text[]) AS given(key, pattern)

@@ -23,6 +23,7 @@ _FAQ_LABEL = re.compile(r"^\s*(?:Q|A|Question|Answer)\s*[:.]\s+", re.IGNORECASE)
 # A table row's cells, as the parser joins them; an empty first cell leaves a leading pipe.
 _CELL_BORDER = re.compile(r"(?:^|\s+)\|(?:\s+|$)")
 _STORED_TYPE = np.float16
+_CUSTOMER_VOICE = re.compile(r"(?:I|I'm|I've|I'd|My)\b")
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +89,22 @@ def sentence_table_rows(text: str) -> dict[str, TableRow]:
         if line.row
         for sentence in _segmented(line.text)
     }
+
+
+def sentences_asking(text: str) -> set[str]:
+    """The questions a page asks itself, each with the sentence in the customer's voice
+    leading up to it ("I got it on 2 May and it's now 30 May. Am I still in time?"): a
+    FAQ's question, which an answer must not quote as if it were the answer."""
+    asking: set[str] = set()
+    for line in readable_lines(text):
+        sentences = _segmented(line)
+        for index, sentence in enumerate(sentences):
+            if not sentence.endswith("?"):
+                continue
+            asking.add(sentence)
+            if index and _CUSTOMER_VOICE.match(sentences[index - 1]):
+                asking.add(sentences[index - 1])
+    return asking
 
 
 def sentence_lists(text: str) -> dict[str, int]:

@@ -397,3 +397,118 @@ def test_a_question_of_many_parts_stays_within_the_longest_answer(tmp_path, know
     )
 
     assert len(answer.replace(" [1]", "").split()) <= 40
+
+
+BUYING_ONLINE = """# Buying a bike online
+
+Bikes bought online are delivered by courier, ready to ride, and can be returned in any
+of our shops.
+"""
+
+WARRANTY = """# Bike returns and warranty
+
+## Returns
+You have 45 days from delivery to send a bike back, unridden and with all its parts.
+
+## Frequently asked
+Can I return a bike I bought from another dealer? No, only bikes bought from us.
+Do you take back worn tyres? No, tyres are wearing parts.
+I got my bike on 2 May and it is now 30 May. Is that still in time? Yes, for 45 days.
+"""
+
+
+def test_a_window_question_gets_the_sentence_that_says_how_long(tmp_path, knowledge_base):
+    """A return window asks for a duration as plainly as "how long": the page on buying
+    online reads closer, the returns page's 45 days answers."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "What's the return window for a bike bought online?",
+        **{"online.md": BUYING_ONLINE, "warranty.md": WARRANTY},
+    )
+
+    assert "You have 45 days from delivery to send a bike back" in answer
+
+
+SPARE_KEYS = """# Spare keys for bike locks
+
+Every lock we sell comes with one key, and we post a spare key free of charge.
+
+## Locks on a payment plan
+We post the spare key for a lock on a payment plan as soon as:
+- the last instalment has been paid, and
+- the lock has been registered to your account for 14 days.
+You get an email with the tracking number when it ships.
+
+## Prepaid locks
+Prepaid locks come with their spare key in the box, within 3 working days of the order.
+"""
+
+
+def test_a_list_item_is_read_with_its_lead_in(tmp_path, knowledge_base):
+    """The conditions of a payment plan are items of a list whose lead-in names the plan;
+    the prepaid rule beside them holds a duration too, but not the plan the question
+    names."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "When will I get the spare key for a lock I'm buying on a payment plan?",
+        **{"keys.md": SPARE_KEYS},
+    )
+
+    assert "the last instalment has been paid, and" in answer
+    assert "the lock has been registered to your account for 14 days" in answer
+    assert answer.index("We post the spare key") < answer.index("the last instalment")
+
+
+PIER_RULES = """# Rules on the pier
+
+Please keep the pier clear for people carrying boats.
+You cannot bring glass bottles onto the pier.
+Dogs on a lead are welcome on the pier and in the boathouse.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "files", "lead"),
+    [
+        ("Can I pause my membership?", {"pause.md": PAUSE}, "Yes. "),
+        ("Can I bring glass bottles onto the pier?", {"pier.md": PIER_RULES}, "No. "),
+    ],
+)
+def test_a_yes_no_question_opens_with_what_the_sentence_states(
+    tmp_path, knowledge_base, question, files, lead
+):
+    answer = _answer(tmp_path, knowledge_base, question, **files)
+
+    assert answer.startswith(lead)
+
+
+@pytest.mark.parametrize(
+    ("question", "files"),
+    [
+        # "once per calendar year" does not say yes or no to twice
+        ("Can I pause my membership twice a year?", {"pause.md": PAUSE}),
+        # the page says when the pause starts, not whether one can be backdated
+        ("Can I backdate a pause of my membership?", {"pause.md": PAUSE}),
+        ("Do you take back worn tyres?", {"warranty.md": WARRANTY}),  # it says so itself
+    ],
+)
+def test_no_yes_or_no_the_sentence_does_not_state(tmp_path, knowledge_base, question, files):
+    answer = _answer(tmp_path, knowledge_base, question, **files)
+
+    assert answer
+    assert not answer.startswith(("Yes. ", "No. "))
+
+
+def test_the_question_a_faq_asks_itself_is_not_quoted(tmp_path, knowledge_base):
+    """A FAQ's question, and the sentence leading up to it, read like the customer's
+    own message; they are not its answer."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "I got my bike on 3 May, is it too late to send it back on 31 May?",
+        **{"warranty.md": WARRANTY},
+    )
+
+    assert "I got my bike on 2 May" not in answer

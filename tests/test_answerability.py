@@ -55,6 +55,9 @@ NEAR_MISS = "Are your cakes halal certified?"
 NAMED_NEAR_MISSES = [
     "Do you sell gluten-free sourdough?",
     "Do you have a bakery in Antwerp?",
+    # The logistic alone judged it answerable (0.46): the cakes page is close in all
+    # its other words.
+    "Can I order a vegan birthday cake?",
 ]
 # Answered by a page in other words than the page's own ("spend", "given"; "shops", "shut").
 PARAPHRASES = [
@@ -99,6 +102,26 @@ BIKE_PARAPHRASES = [
     ("What is the deposit when I rent a bike?", "100 euros"),
 ]
 
+# The shop sells its own e-bike in one model, the Voltra 9; nothing says a word of a 10.
+E_BIKE_SHOP = {
+    **BIKE_SHOP,
+    "voltra.md": """# The Voltra 9
+
+The Voltra 9 is our own e-bike, sold in every shop for 2400 euros.
+Its battery takes a rider about 90 km on one charge and recharges in four hours.
+The Voltra 9 comes in three frame sizes, in black or in sand.
+""",
+}
+# Each about a page's subject, each asking for what it does not state: a model it never
+# names, a part it never mentions, a kind of bike.
+E_BIKE_NEAR_MISSES = [
+    "When will the Voltra 10 be in the shops, and what will it cost?",
+    "Does the Voltra 9 have a built-in alarm?",
+    # A kind of bike no page names, next to the rentals page that answers in its other
+    # words: the logistic alone judged it answerable (0.31).
+    "Do you rent out cargo bikes?",
+]
+
 
 def help_center(*, name: str, pages: dict[str, str], folder) -> Workspace:
     knowledge_base = KnowledgeBaseFactory(workspace=WorkspaceFactory(name=name))
@@ -111,6 +134,11 @@ def help_center(*, name: str, pages: dict[str, str], folder) -> Workspace:
 @pytest.fixture
 def bike_shop(transactional_db, tmp_path):
     return help_center(name="Spoke & Chain", pages=BIKE_SHOP, folder=tmp_path)
+
+
+@pytest.fixture
+def e_bike_shop(transactional_db, tmp_path):
+    return help_center(name="Voltra Cycles", pages=E_BIKE_SHOP, folder=tmp_path)
 
 
 @pytest.fixture
@@ -211,6 +239,54 @@ async def test_with_a_model_an_answerable_question_is_sent_to_it(bakery, llm_ser
 
 @pytest.mark.parametrize(("question", "fact"), BIKE_PARAPHRASES)
 async def test_a_question_one_sentence_answers_in_other_words_is_still_answered(
+    bike_shop, question, fact
+):
+    answer = await one_question(bike_shop.public_key, question)
+
+    reply = await last_answer(bike_shop)
+    assert reply.outcome == Message.Outcome.ANSWERED
+    assert fact in answer.text
+
+
+@pytest.mark.parametrize("question", E_BIKE_NEAR_MISSES)
+async def test_a_model_or_a_part_no_page_states_gets_dont_know_and_a_person(e_bike_shop, question):
+    answer = await one_question(e_bike_shop.public_key, question)
+
+    reply = await last_answer(e_bike_shop)
+    assert reply.outcome == Message.Outcome.DONT_KNOW
+    assert "talk to a person" in answer.text
+    assert "2400" not in answer.text
+
+
+async def test_the_model_asked_about_is_named_in_the_trace(e_bike_shop):
+    await one_question(e_bike_shop.public_key, E_BIKE_NEAR_MISSES[0])
+
+    judged = (await last_answer(e_bike_shop)).trace["answerability"]
+    assert judged["unstated"] == ["voltra 10"]
+    assert judged["score"] == 0
+
+
+async def test_the_model_the_pages_state_is_answered_in_other_words(e_bike_shop):
+    answer = await one_question(
+        e_bike_shop.public_key, "How far can I ride a Voltra 9 before the battery is empty?"
+    )
+
+    reply = await last_answer(e_bike_shop)
+    assert reply.outcome == Message.Outcome.ANSWERED
+    assert "90 km" in answer.text
+    assert reply.trace["answerability"]["unstated"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        # A town the pages never name, in the sentence that only sets the scene.
+        ("I'm visiting Maastricht next week. How much is a day on an e-bike?", "35 euros"),
+        # A word no page holds, but misspelt from one a passage does.
+        ("How much is the depossit when I rent a bike?", "100 euros"),
+    ],
+)
+async def test_a_word_no_page_holds_outside_what_is_asked_is_still_answered(
     bike_shop, question, fact
 ):
     answer = await one_question(bike_shop.public_key, question)

@@ -1,13 +1,17 @@
 """An admin edits the policy in a real browser: the draft's diff, the sandbox chat and the
 check panel update in place; restoring a version reloads the page with the new state."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from assistant.models import Membership, PolicyVersion
+from assistant.rails.not_support import NOT_SUPPORT_TOPICS
 from tests.conftest import log_in
 from tests.factories import MembershipFactory, PolicyVersionFactory
+from tests.test_policy_pages import small_suite  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -46,3 +50,35 @@ def test_edit_try_and_restore_the_policy(keel_server, page, demo_help_center):
     expect(versions).to_contain_text("Version 3 (in force)")
     expect(versions).to_contain_text("restored from version 1")
     assert PolicyVersion.objects.get(workspace=workspace, number=3).competitors == ""
+
+
+@pytest.mark.usefixtures("small_suite")
+def test_a_built_in_refused_topic_is_listed_and_switched_off_for_good(
+    keel_server, page, demo_help_center, job_queue
+):
+    workspace = demo_help_center.workspace
+    admin = MembershipFactory(workspace=workspace, role=Membership.Role.ADMIN)
+    PolicyVersionFactory(workspace=workspace)
+    topic = NOT_SUPPORT_TOPICS[0]
+
+    log_in(page, url=keel_server + reverse("policy", args=[workspace.slug]), membership=admin)
+    page.get_by_text("Built-in refused topics: what each one looks for").click()
+    listed = page.locator("#builtin-topics")
+    expect(listed).to_contain_text(topic.rule.label)
+    expect(listed).to_contain_text(topic.rule.examples[0])
+
+    page.get_by_label(topic.rule.label).check()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#policy-editor .diff__added")).to_have_text(f"Added: {topic.key}")
+    page.get_by_role("button", name="Run the checks").click()
+    expect(page.locator("#policy-check")).to_contain_text("Checking the draft")
+    with ThreadPoolExecutor(max_workers=1) as worker:  # Playwright's loop owns this thread
+        worker.submit(job_queue).result()
+    if page.get_by_role("button", name="Publish anyway").count():
+        page.get_by_label("Reason").fill("The test publishes whatever the checks say.")
+    page.get_by_role("button", name="Publish").click()
+
+    expect(page.locator("#policy-versions")).to_contain_text("Version 2 (in force)")
+    expect(page.get_by_label(topic.rule.label)).to_be_checked()
+    published = PolicyVersion.objects.get(workspace=workspace, number=2)
+    assert published.builtin_rules_off == [topic.key]

@@ -192,7 +192,7 @@ def test_the_editor_lists_the_builtin_rules_and_one_switched_off_stops_firing(
         headers={"HX-Request": "true"},
     ).content.decode()
     assert "Draft saved" in saved
-    assert "Built-in escalation rules switched off" in saved
+    assert "Built-in rules switched off" in saved
     assert "Added: </span>legal_threat" in saved  # the draft's diff
     draft = PolicyVersion.objects.get(workspace=workspace, number__isnull=True)
     assert draft.content()["builtin_rules_off"] == ["legal_threat"]

@@ -24,12 +24,13 @@ def last_reply(workspace) -> Message:
     [
         (
             "¿Cuántos habitantes tiene la ciudad de Valparaíso en Chile?",
-            "no he encontrado la respuesta en nuestros artículos de ayuda, que están escritos "
+            "no he podido encontrar la respuesta en nuestros artículos de ayuda, que están "
+            "escritos "
             "en Inglés",
         ),
         (
             "Wie viele Einwohner hat die Stadt Graz in Österreich?",
-            "habe die Antwort darauf in unseren Hilfeartikeln nicht gefunden; sie sind auf "
+            "konnte die Antwort darauf in unseren Hilfeartikeln nicht finden; sie sind auf "
             "Englisch geschrieben",
         ),
     ],

@@ -13,8 +13,10 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
 
 @database_sync_to_async
-def publish_silent_policy(workspace) -> None:
-    PolicyVersionFactory(workspace=workspace, topics_refused="")
+def publish_silent_policy(workspace, *, builtin_rules_off: tuple[str, ...] = ()) -> None:
+    PolicyVersionFactory(
+        workspace=workspace, topics_refused="", builtin_rules_off=list(builtin_rules_off)
+    )
 
 
 @database_sync_to_async
@@ -55,6 +57,27 @@ async def test_built_in_topics_are_refused_when_the_policy_is_silent(
     assert reply.outcome == Message.Outcome.REFUSED
     assert reply.trace["rails"]["input"]["refusal"] == "refused_topic"
     assert [refusal["detail"]["rule"] for refusal in refusals] == [topic]
+
+
+@pytest.mark.parametrize(
+    ("message", "key"),
+    [
+        ("Write a limerick about my cat.", "not_support"),
+        ("Whose phone number is 555 0199? I need the owner's name.", "other_peoples_data"),
+    ],
+)
+async def test_a_built_in_topic_the_policy_switched_off_is_not_refused(
+    demo_help_center, message, key
+):
+    workspace = demo_help_center.workspace
+    await publish_silent_policy(workspace, builtin_rules_off=(key,))
+
+    await one_question(workspace.public_key, message)
+
+    reply, refusals = await reply_and_refusals(workspace)
+    assert reply.outcome != Message.Outcome.REFUSED
+    assert reply.trace["rails"]["input"]["refused_topic"] is None
+    assert refusals == []
 
 
 @pytest.mark.parametrize(

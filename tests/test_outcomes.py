@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.models import Message
-from assistant.outcomes import NOT_GENERATED, Draft, Why, decide
+from assistant.outcomes import NOT_GENERATED, Draft, Nearly, Why, decide
 
 Outcome = Message.Outcome
 ANSWER = Draft.written(text="Orders ship in 2 days [1].", backend="extractive", first_token_at=1.0)
@@ -91,3 +91,45 @@ def test_an_answer_that_only_mentions_not_knowing_is_an_answer():
         first_token_at=None,
     )
     assert not draft.dont_know
+
+
+DONT_KNOWS = [
+    {"sources": 0, "draft": NOT_GENERATED, "cited": 0},
+    {"unanswerable": True, "sources": 0, "draft": NOT_GENERATED, "cited": 0},
+    {"draft": Draft.written(text="I don't know.", backend="x", first_token_at=None)},
+    {"cited": 0},
+    {"confidence": THRESHOLD - 0.01},
+]
+
+
+@pytest.mark.parametrize("dont_know", DONT_KNOWS)
+@pytest.mark.parametrize(
+    ("nearly", "outcome", "why"),
+    [
+        (Nearly.ATTACK, Outcome.REFUSED, Why.NEARLY_ATTACK),
+        (Nearly.PERSON, Outcome.HANDED_OFF, Why.NEARLY_PERSON),
+        (Nearly.REFUSED_TOPIC, Outcome.REFUSED, Why.NEARLY_REFUSED_TOPIC),
+    ],
+)
+def test_what_a_message_nearly_is_decides_instead_of_dont_know(dont_know, nearly, outcome, why):
+    decision = decided(nearly=nearly, **dont_know)
+    assert (decision.outcome, decision.why) == (outcome, why)
+    assert decision.second_look
+    # An answer that streamed is still taken back.
+    assert decision.takes_back == (dont_know.get("confidence") is not None)
+
+
+@pytest.mark.parametrize("nearly", [Nearly.ATTACK, Nearly.PERSON, Nearly.REFUSED_TOPIC])
+def test_what_a_message_nearly_is_never_stops_an_answer_or_a_stricter_rule(nearly):
+    assert decided(nearly=nearly).why is Why.ANSWERED
+    assert decided(nearly=nearly, refused=True).why is Why.REFUSED_QUESTION
+    assert decided(nearly=nearly, person_takes_it=True).why is Why.PERSON
+    failed = Draft(text="", backend="", first_token_at=None, error="boom")
+    assert decided(nearly=nearly, draft=failed, cited=0).why is Why.FAILED
+
+
+@pytest.mark.parametrize("dont_know", DONT_KNOWS)
+def test_nothing_near_stays_dont_know(dont_know):
+    decision = decided(**dont_know)
+    assert decision.outcome == Outcome.DONT_KNOW
+    assert not decision.second_look

@@ -113,6 +113,22 @@ def test_a_small_knowledge_base_is_not_starved_by_a_big_neighbour(tmp_path):
     assert hits[0].vector_rank == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_search_settings_hold_for_the_search_only(tmp_path, knowledge_base):
+    """The HNSW settings travel with the search in one message, in its transaction: on a
+    connection in autocommit, as production's are, the next statement runs without them
+    (behind PgBouncer, that statement may be another client's)."""
+    (tmp_path / "returns.md").write_text("# Returns\n\nBikes can be returned within 30 days.\n")
+    ingest(tmp_path, knowledge_base)
+
+    hits = chunk_search(knowledge_bases=[knowledge_base], query="return my bike", k=3)
+
+    assert [hit.text for hit in hits] == ["Bikes can be returned within 30 days."]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('hnsw.iterative_scan')")
+        assert cursor.fetchone() == ("off",)
+
+
 def test_the_keyword_leg_matches_words_as_the_chunks_store_them(tmp_path, knowledge_base):
     """A question's words are stemmed once, as the chunks' are: stemming "increases" a second
     time ("increas" → "increa") used to match nothing."""
@@ -177,8 +193,9 @@ def test_the_keyword_leg_scores_each_matching_chunk_once(tmp_path, knowledge_bas
             knowledge_bases=[knowledge_base], query="return my tandem", mode=SearchMode.KEYWORD
         )
     [(sql, params)] = [statement for statement in statements if "ts_rank" in statement[0]]
+    _, _, search_sql = sql.partition(";")  # the HNSW settings come first
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {sql}", params)
+        cursor.execute(f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {search_sql}", params)
         [[[explained]]] = cursor.fetchall()
 
     scorings = [

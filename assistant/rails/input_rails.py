@@ -7,17 +7,27 @@ ones it keeps (asks for a person, upset, a safety or legal matter...), is it on 
 policy refuses?
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from assistant.models import PolicyVersion
-from assistant.policy_rules import rules
-from assistant.rails.injection import InjectionVerdict, injection_check
-from assistant.rails.intents import INTENTS, Intent, intents_on, shouting
-from assistant.rails.not_support import NOT_SUPPORT_TOPICS
+from assistant.outcomes import Nearly
+from assistant.policy_rules import Rule, rules
+from assistant.rails.injection import NEARLY_THRESHOLD, InjectionVerdict, injection_check
+from assistant.rails.intents import INTENTS, Intent, intents_on, names_privacy_law, shouting
+from assistant.rails.not_support import topics_on
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
-from assistant.rails.pieces import hidden_texts, message_pieces
+from assistant.rails.pieces import MessagePieces, hidden_texts, message_pieces
+from assistant.rails.request_reading import (
+    HYPOTHETICAL,
+    INFORMATION,
+    REQUEST,
+    UNCLEAR,
+    Reading,
+    piece_readings,
+)
 from assistant.rails.rules import RuleMatch, rule_match
 from knowledge.own_questions import own_question_vectors
 
@@ -42,7 +52,35 @@ RULE_MARGIN = -0.05
 # ordinary questions score 0.64 at most once their counter-examples apply ("can I talk to
 # a real person on the weekend"), paraphrased requests mostly 0.68 and above.
 INTENT_SIMILARITY = 0.65
-UPSET = next(intent for intent in INTENTS if intent.key == "upset")
+# Looser bars, for a message the help center has no answer to, in its language
+# (`outcomes.Nearly`): there, a rule that nearly fires costs no answered question. On
+# Keel's red-team suite, the demo's questions and 30 questions about the demo shop it
+# cannot answer, asked through the pipeline (those that end "I don't know"): refused
+# topics a little below their threshold (0.45) or failing only their margin (down to
+# -0.10), one bar at a time, refuse a discount code to invent (0.47, +0.07), a phishing
+# e-mail on the edge (0.47, -0.05), and none of the 30; "for my refund, my bank is
+# [IBAN]" stays out (-0.19); with both bars loosened at once, the acceptance kit's
+# benign look-alikes lost one to a refusal. Escalation rules keep their threshold and
+# loosen only their margin:
+# the help center's questions they yielded to did not answer the message either. Below
+# it (0.52 and 0.60 tried), they caught no one who needed a person there nor in the
+# acceptance kit, and handed over questions ("are you a bot or a person?" at 0.64).
+NEARLY_ESCALATION_SIMILARITY = ESCALATION_SIMILARITY
+NEARLY_INTENT_SIMILARITY = INTENT_SIMILARITY
+NEARLY_REFUSED_TOPIC_SIMILARITY = 0.45
+NEARLY_RULE_MARGIN = -0.10
+UPSET, DATA_REQUEST = (
+    next(intent for intent in INTENTS if intent.key == key)
+    for key in ("upset", "personal_data_request")
+)
+# How the message's reading (`request_reading`) moves an escalation rule's bar. A request
+# or report said at length or formally sits 0.05-0.1 below the short examples it means;
+# a how-to or is-it-normal question about the same thing sits as near them as the
+# request ("How do I close my account?" 0.90 to "Close my account"), a what-if question
+# up to 0.81: an information question needs more, and one about what has not happened
+# more again, than a question of any company's help center reaches without being the
+# rule's own example.
+BAR_MOVES = {REQUEST: -0.08, UNCLEAR: 0.0, INFORMATION: 0.15, HYPOTHETICAL: 0.35}
 
 
 @dataclass(frozen=True)
@@ -51,9 +89,15 @@ class InputVerdict:
     injection: InjectionVerdict
     escalation: RuleMatch | None  # a rule of the policy
     intent: Intent | None  # a built-in rule the policy keeps
-    intent_match: RuleMatch | None  # how it matched (None: shouting in capitals)
+    intent_match: RuleMatch | None  # how it matched (None: by its explicit cue)
     refused_topic: RuleMatch | None
     refuse_injection: bool  # the policy says to refuse what the injection rail flagged
+    reading: Reading  # a request or report, or a question for information
+    # The same rules by their looser bars (`nearly`).
+    nearly_escalation: RuleMatch | None = None
+    nearly_intent: Intent | None = None
+    nearly_intent_match: RuleMatch | None = None
+    nearly_refused_topic: RuleMatch | None = None
 
     @property
     def wants_person(self) -> bool:
@@ -74,6 +118,18 @@ class InputVerdict:
             return "refused_topic"
         return ""
 
+    @property
+    def nearly(self) -> Nearly:
+        """What the message nearly is, in the order the strict rules apply: a person
+        first, who needs one; then an attack, whatever its topic."""
+        if self.nearly_escalation or self.nearly_intent:
+            return Nearly.PERSON
+        if self.refuse_injection and self.injection.score >= NEARLY_THRESHOLD:
+            return Nearly.ATTACK
+        if self.nearly_refused_topic:
+            return Nearly.REFUSED_TOPIC
+        return Nearly.NOTHING
+
     def trace(self) -> dict:
         return {
             "personal_data": {
@@ -90,10 +146,18 @@ class InputVerdict:
             else {
                 "key": self.intent.key,
                 "match": _match_trace(self.intent_match),
-                "shouting": self.intent_match is None,
+                "cue": ""
+                if self.intent_match
+                else ("shouting" if self.intent is UPSET else "names a data-protection law"),
             },
             "refused_topic": _match_trace(self.refused_topic),
             "refusal": self.refusal,
+            "reading": {"kind": self.reading.kind, "why": self.reading.why},
+            "nearly": {
+                "reading": self.nearly.value,
+                "person": _match_trace(self.nearly_escalation or self.nearly_intent_match),
+                "refused_topic": _match_trace(self.nearly_refused_topic),
+            },
         }
 
 
@@ -110,50 +174,96 @@ def input_rails(
     pieces = message_pieces(text=redacted.text, hidden=hidden)
     # What every rule, the policy's and the built-in ones, must not catch besides its "not:" lines.
     ordinary = own_question_vectors(workspace_id=policy.workspace_id)
-    intent, intent_match = _intent(
-        text=redacted.text, vectors=pieces.vectors, off=policy.builtin_rules_off, ordinary=ordinary
-    )
+    readings = piece_readings(texts=pieces.texts, vectors=pieces.vectors)
+    kept = {intent.rule.label: intent for intent in intents_on(off=policy.builtin_rules_off)}
+    builtin = [intent.rule for intent in kept.values()]
+    escalations = rules(policy.escalation_rules)
+    refused = [*rules(policy.topics_refused), *topics_on(off=policy.builtin_rules_off)]
+
+    def person(some: Sequence[Rule], threshold: float, margin: float) -> RuleMatch | None:
+        return _escalation_match(
+            pieces=pieces,
+            rules=some,
+            threshold=threshold,
+            margin=margin,
+            readings=readings,
+            ordinary=ordinary,
+        )
+
+    def topic(threshold: float, margin: float) -> RuleMatch | None:
+        return rule_match(
+            vectors=pieces.vectors,
+            rules=refused,
+            threshold=threshold,
+            margin=margin,
+            ordinary=ordinary,
+            texts=pieces.texts,
+        )
+
+    intent_match = person(builtin, INTENT_SIMILARITY, RULE_MARGIN)
+    nearly_intent = person(builtin, NEARLY_INTENT_SIMILARITY, NEARLY_RULE_MARGIN)
     return InputVerdict(
         redacted=redacted,
         injection=injection_check(pieces=pieces),
-        escalation=rule_match(
-            vectors=pieces.vectors,
-            rules=rules(policy.escalation_rules),
-            threshold=ESCALATION_SIMILARITY,
-            margin=RULE_MARGIN,
-            ordinary=ordinary,
-        ),
-        intent=intent,
+        escalation=person(escalations, ESCALATION_SIMILARITY, RULE_MARGIN),
+        intent=_intent(text=redacted.text, kept=kept, match=intent_match, reading=readings[0]),
         intent_match=intent_match,
-        refused_topic=rule_match(
-            vectors=pieces.vectors,
-            rules=[*rules(policy.topics_refused), *NOT_SUPPORT_TOPICS],
-            threshold=REFUSED_TOPIC_SIMILARITY,
-            margin=RULE_MARGIN,
-            ordinary=ordinary,
-        ),
+        refused_topic=topic(REFUSED_TOPIC_SIMILARITY, RULE_MARGIN),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
+        reading=readings[0],
+        nearly_escalation=person(escalations, NEARLY_ESCALATION_SIMILARITY, NEARLY_RULE_MARGIN),
+        nearly_intent=kept[nearly_intent.label] if nearly_intent else None,
+        nearly_intent_match=nearly_intent,
+        # One bar loosened at a time: the margin, or the threshold.
+        nearly_refused_topic=topic(REFUSED_TOPIC_SIMILARITY, NEARLY_RULE_MARGIN)
+        or topic(NEARLY_REFUSED_TOPIC_SIMILARITY, RULE_MARGIN),
     )
+
+
+def _escalation_match(
+    *,
+    pieces: MessagePieces,
+    rules: Sequence[Rule],
+    threshold: float,
+    margin: float,
+    readings: list[Reading],
+    ordinary: np.ndarray,
+) -> RuleMatch | None:
+    """The escalation rule the message matches, each piece at the bar its reading sets. A
+    rule with a safety message keeps its bar for a request: the message is said only where
+    the situation is clearly the rule's."""
+    moves = np.array([BAR_MOVES[reading.kind] for reading in readings])
+    matches = [
+        rule_match(
+            vectors=pieces.vectors,
+            rules=[rule for rule in rules if bool(rule.say) is says],
+            threshold=threshold + (np.maximum(moves, 0.0) if says else moves),
+            margin=margin,
+            ordinary=ordinary,
+            texts=pieces.texts,
+        )
+        for says in (False, True)
+    ]
+    best = max(filter(None, matches), key=lambda match: match.score, default=None)
+    if best is None:
+        return None
+    return replace(best, reading=readings[pieces.texts.index(best.piece)].kind)
 
 
 def _intent(
-    *, text: str, vectors: np.ndarray, off: list[str], ordinary: np.ndarray
-) -> tuple[Intent | None, RuleMatch | None]:
-    """The built-in rule the message matches, of those the policy keeps; like the policy's
-    own rules, it yields to the help center's own questions."""
-    kept = {intent.rule.label: intent for intent in intents_on(off=off)}
-    match = rule_match(
-        vectors=vectors,
-        rules=[intent.rule for intent in kept.values()],
-        threshold=INTENT_SIMILARITY,
-        margin=RULE_MARGIN,
-        ordinary=ordinary,
-    )
+    *, text: str, kept: dict[str, Intent], match: RuleMatch | None, reading: Reading
+) -> Intent | None:
+    """The built-in rule the message matches, of those the policy keeps (`kept`, by
+    label); like the policy's own rules, it yields to the help center's own questions.
+    Without a match, two explicit cues: shouting, and a request that names a
+    data-protection law."""
     if match:
-        return kept[match.label], match
-    if UPSET.key not in off and shouting(text):
-        return UPSET, None
-    return None, None
+        return kept[match.label]
+    if UPSET.rule.label in kept and shouting(text):
+        return UPSET
+    if DATA_REQUEST.rule.label in kept and reading.kind == REQUEST and names_privacy_law(text):
+        return DATA_REQUEST
+    return None
 
 
 def _match_trace(match: RuleMatch | None) -> dict | None:
@@ -165,5 +275,7 @@ def _match_trace(match: RuleMatch | None) -> dict | None:
             "example": match.example,
             "score": match.score,
             "margin": match.margin,
+            "piece": match.piece,
+            "reading": match.reading,
         }
     )

@@ -4,7 +4,8 @@ where safety is at stake, a message the customer gets before the handover.
 
 Plain data, matched by meaning like a policy's own escalation rules (`rails.rules`). The
 policy editor lists them; a policy switches any of them off by key (`builtin_rules_off`).
-Shouting in capitals counts as upset too.
+Shouting in capitals counts as upset too, and a request that names a data-protection
+law as a personal-data request.
 """
 
 import re
@@ -90,12 +91,19 @@ INTENTS = (
                 "Worst service ever, I am furious",
                 "I am sick of waiting and nobody answers",
                 "This is ridiculous, I am done with you people",
+                "I am fed up with this",
+                "I have had enough, nobody ever fixes anything",
+                "I have contacted you four times about the same problem",
+                "I spent hours on hold and still nobody has helped me",
                 "Estoy muy enfadado, esto es inaceptable",
                 "Ich bin wirklich wütend, das ist inakzeptabel",
                 "Je suis vraiment en colère, c'est inacceptable",
                 "Estou muito irritado, isto é inaceitável",
                 "Sono davvero arrabbiato, è inaccettabile",
                 "Ik ben echt boos, dit is onacceptabel",
+                "Ya estoy harto, es la cuarta vez que escribo",
+                "Ich habe die Nase voll, ich melde mich schon zum vierten Mal",
+                "J'en ai assez, c'est la quatrième fois que je vous contacte",
             ),
             counter_examples=(
                 *ORDINARY_QUESTIONS,
@@ -113,9 +121,15 @@ INTENTS = (
                 "Close my account",
                 "I want to cancel my account now",
                 "Please delete my account, I am leaving",
+                "Terminate my contract",
+                "Cancel my subscription and stop charging me",
                 "Cierren mi cuenta",
+                "Quiero dar de baja mi contrato",
                 "Bitte kündigen Sie mein Konto",
+                "Ich will mein Abo kündigen",
+                "Kündigen Sie meinen Vertrag",
                 "Fermez mon compte",
+                "Je veux résilier mon abonnement",
                 "Encerrem a minha conta",
                 "Chiudete il mio account",
                 "Sluit mijn account",
@@ -142,9 +156,15 @@ INTENTS = (
                 "I want a copy of my personal information",
                 "Erase everything you store about me",
                 "Correct the personal details you keep on me",
+                "Send me everything you have stored about me",
+                "I request a copy of all the personal data your company holds about me",
+                "Under the data protection law, give me access to my data",
                 "Envíenme todos los datos que tienen sobre mí",
                 "Löschen Sie meine persönlichen Daten",
+                "Ich will, dass alle meine Daten gelöscht werden",
+                "Ich verlange Auskunft über meine gespeicherten Daten",
                 "Envoyez-moi toutes les données que vous avez sur moi",
+                "Supprimez toutes mes données",
                 "Apaguem os meus dados pessoais",
                 "Cancellate i miei dati personali",
                 "Stuur me alle gegevens die u over mij heeft",
@@ -196,8 +216,11 @@ INTENTS = (
                 "There are orders on my account I did not make",
                 "My password was changed and it was not me",
                 "I was charged for something I never bought, I think it is fraud",
+                "Someone added a user to my account without my permission",
+                "There are subscriptions on my account that I never signed up for",
                 "Alguien ha entrado en mi cuenta",
                 "Jemand hat mein Konto gehackt",
+                "Auf meinem Konto gibt es Bestellungen, die ich nicht gemacht habe",
                 "Quelqu'un a piraté mon compte",
                 "Alguém invadiu a minha conta",
                 "Qualcuno ha violato il mio account",
@@ -209,6 +232,59 @@ INTENTS = (
                 "I forgot my password",
                 "How do I turn on two-step verification?",
                 "How do I recognise a phishing e-mail?",
+            ),
+        ),
+    ),
+    Intent(
+        key="billing_dispute",
+        rule=Rule(
+            label="Billing dispute",
+            examples=(
+                "I was charged twice for the same order",
+                "Take this fee off my bill",
+                "I want this charge refunded",
+                "Remove the charges I never agreed to",
+                "My bill is wrong, I was overcharged",
+                "I dispute this invoice",
+                "You took money from my account without asking",
+                "Me han cobrado dos veces",
+                "Ich wurde doppelt belastet",
+                "On m'a facturé deux fois",
+                "Cobraram-me em duplicado",
+                "Mi avete addebitato due volte",
+                "Er is twee keer afgeschreven",
+            ),
+            counter_examples=(
+                *ORDINARY_QUESTIONS,
+                "How do I pay my bill?",
+                "When is my bill due?",
+                "How do refunds work?",
+                "What payment methods do you accept?",
+                "Why does my first bill look higher than usual?",
+            ),
+        ),
+    ),
+    Intent(
+        key="press",
+        rule=Rule(
+            label="Press or investor enquiry",
+            examples=(
+                "I am a journalist and would like a statement from your company",
+                "I am writing an article and need a comment from your press office",
+                "Can your spokesperson comment on the outage?",
+                "I am an investor and want an official comment from the company",
+                "Soy periodista y quiero una declaración de la empresa",
+                "Ich bin Journalist und bitte um eine Stellungnahme",
+                "Je suis journaliste et souhaite une déclaration officielle",
+                "Sou jornalista e gostaria de uma declaração da empresa",
+                "Sono un giornalista e vorrei una dichiarazione dell'azienda",
+                "Ik ben journalist en wil graag een verklaring van het bedrijf",
+            ),
+            counter_examples=(
+                *ORDINARY_QUESTIONS,
+                "Do you have a newsletter?",
+                "Where can I read your latest news?",
+                "Where can I find your annual report?",
             ),
         ),
     ),
@@ -336,6 +412,22 @@ SHOUTING_MIN_LETTERS = 20
 def intents_on(*, off: list[str]) -> list[Intent]:
     """The built-in rules a policy keeps, `off` being the keys it switched off."""
     return [intent for intent in INTENTS if intent.key not in off]
+
+
+# A request that names a data-protection law is one for the customer's data, however much
+# else it says ("This is a formal request under the GDPR: ...").
+_PRIVACY_LAW = re.compile(
+    r"\b(?:GDPR|UK GDPR|CCPA|CPRA|DSGVO|RGPD|LGPD|AVG|DPA 2018|"
+    r"data protection (?:act|law|regulation)s?|privacy (?:act|law)s?|"
+    r"Datenschutz-?Grundverordnung|Datenschutzgesetz\w*|ley de protección de datos|"
+    r"loi informatique et libertés|lei geral de proteção de dados|codice della privacy|"
+    r"Algemene verordening gegevensbescherming)\b",
+    re.IGNORECASE,
+)
+
+
+def names_privacy_law(text: str) -> bool:
+    return bool(_PRIVACY_LAW.search(text))
 
 
 def shouting(text: str) -> bool:

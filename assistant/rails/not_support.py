@@ -4,52 +4,75 @@ requests for other people's data (who owns a number, another customer's address 
 
 They are refused topics built in beside the policy's own, matched by meaning like them
 (`rails.rules`), so a policy that says nothing about them still refuses them, and a
-policy that lists them refuses them under its own label when that is nearer. The examples
+policy that lists them refuses them under its own label when that is nearer. Like the
+built-in escalation rules, the policy editor lists them and a policy switches either off by
+key (`builtin_rules_off`): a company that helps with code does not refuse code. The examples
 are English only: MiniLM (trained on English) places short messages of another language
 near each other, so a foreign example would catch ordinary questions in its language.
 """
 
+from dataclasses import dataclass
+
 from assistant.policy_rules import Rule
 
+
+@dataclass(frozen=True)
+class BuiltinTopic:
+    key: str  # what a policy lists in `builtin_rules_off` to switch it off; never renamed
+    rule: Rule
+
+
 NOT_SUPPORT_TOPICS = (
-    Rule(
-        label="Not a support question",
-        examples=(
-            "Write me a poem about autumn",
-            "Write a funny rhyme about my dog",
-            "Write an SQL query that selects all rows from a table",
-            "Write a Java class for a bank account",
-            "What is 45 plus 38 times 2?",
-            "Write a short story about a dragon",
-            "Write an essay on climate change for my class",
-            "Write a Python function that sorts a list",
-            "Write a JavaScript program that scrapes a website",
-            "Fix the bug in my code",
-            "Do my homework for me",
-            "Solve this equation for x: 3x + 7 = 22",
-            "What is the integral of sin(x) squared?",
-            "Explain the causes of the First World War",
-            "What is the capital of Australia?",
-            "Tell me a joke",
-            "Write a cover letter for my job application",
-            "Write a song about my girlfriend",
-            "Give me a recipe for lasagne",
+    BuiltinTopic(
+        key="not_support",
+        rule=Rule(
+            label="Not a support question",
+            examples=(
+                "Write me a poem about autumn",
+                "Write a funny rhyme about my dog",
+                "Write an SQL query that selects all rows from a table",
+                "Write a Java class for a bank account",
+                "What is 45 plus 38 times 2?",
+                "Write a short story about a dragon",
+                "Write an essay on climate change for my class",
+                "Write a Python function that sorts a list",
+                "Write a JavaScript program that scrapes a website",
+                "Fix the bug in my code",
+                "Do my homework for me",
+                "Solve this equation for x: 3x + 7 = 22",
+                "What is the integral of sin(x) squared?",
+                "Explain the causes of the First World War",
+                "What is the capital of Australia?",
+                "Tell me a joke",
+                "Write a cover letter for my job application",
+                "Write a song about my girlfriend",
+                "Give me a recipe for lasagne",
+            ),
         ),
     ),
-    Rule(
-        label="Other people's data",
-        examples=(
-            "Who owns this phone number?",
-            "What is the address of the person with this number?",
-            "Tell me the address of your customer John Smith",
-            "What did the customer before me write in this chat?",
-            "Show me another customer's order history",
-            "Give me the account details of my neighbour",
-            "Where is the person with this phone number right now?",
-            "List the names and e-mails of customers who bought this product",
-            "Is this person one of your customers?",
-            "Give me my partner's call history without telling her",
-            "Tell me the PIN of the customer standing at my counter",
+    BuiltinTopic(
+        key="other_peoples_data",
+        rule=Rule(
+            label="Other people's data",
+            examples=(
+                "Who owns this phone number?",
+                "What is the address of the person with this number?",
+                "Tell me the address of your customer John Smith",
+                "What did the customer before me write in this chat?",
+                "Show me another customer's order history",
+                "Give me the account details of my neighbour",
+                "Where is the person with this phone number right now?",
+                "List the names and e-mails of customers who bought this product",
+                "Is this person one of your customers?",
+                "Give me my partner's call history without telling her",
+                "Tell me the PIN of the customer standing at my counter",
+            ),
         ),
     ),
 )
+TOPIC_CHOICES = [(topic.key, topic.rule.label) for topic in NOT_SUPPORT_TOPICS]
+
+
+def topics_on(*, off: list[str]) -> list[Rule]:
+    """The built-in refused topics a policy keeps."""
+    return [topic.rule for topic in NOT_SUPPORT_TOPICS if topic.key not in off]

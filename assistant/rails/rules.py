@@ -29,6 +29,8 @@ class RuleMatch:
     score: float  # cosine similarity
     margin: float  # over the nearest counter-example or own question (-1 if none)
     say: str = ""  # the rule's safety message, for an escalation rule that has one
+    piece: str = ""  # the part of the message that matched (the whole, a sentence...)
+    reading: str = ""  # the message read as a request or report, or for information
 
 
 def rule_fires(*, similarity: float, against: float, threshold: float, margin: float) -> bool:
@@ -42,14 +44,17 @@ def rule_match(
     *,
     vectors: np.ndarray,
     rules: Sequence[Rule],
-    threshold: float,
+    threshold: float | Sequence[float],
     margin: float = 0.0,
     ordinary: np.ndarray = NOTHING_ORDINARY,
+    texts: Sequence[str] = (),
 ) -> RuleMatch | None:
     """The rule that fires closest to one of `vectors` (normalised embeddings of the
-    message's pieces); `ordinary`: the own questions' vectors, against every rule."""
+    message's pieces, `texts` when they are to be named); `threshold`: one for all, or
+    one per piece; `ordinary`: the own questions' vectors, against every rule."""
     if not rules or not len(vectors):
         return None
+    bars = np.broadcast_to(np.asarray(threshold, dtype=float), (len(vectors),))
     examples = [(rule, example) for rule in rules for example in rule.examples]
     similarities = vectors @ texts_embed_cached([example for _, example in examples]).T
     nearest_ordinary = _nearest(vectors, ordinary)
@@ -59,12 +64,15 @@ def rule_match(
         against = np.maximum(
             nearest_ordinary, _nearest(vectors, texts_embed_cached(list(rule.counter_examples)))
         )
-        for row, nearest in zip(similarities[:, columns], against, strict=True):
+        for piece, (row, nearest) in enumerate(zip(similarities[:, columns], against, strict=True)):
             similarity = float(row.max())
             if best and similarity <= best.score:
                 continue
             if rule_fires(
-                similarity=similarity, against=float(nearest), threshold=threshold, margin=margin
+                similarity=similarity,
+                against=float(nearest),
+                threshold=float(bars[piece]),
+                margin=margin,
             ):
                 best = RuleMatch(
                     label=rule.label,
@@ -72,6 +80,7 @@ def rule_match(
                     score=round(similarity, 4),
                     margin=round(similarity - float(nearest), 4),
                     say=rule.say,
+                    piece=texts[piece] if texts else "",
                 )
     return best
 

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assistant.access import admin_required
-from assistant.eval_cases import EvalCaseForm, cases_export, cases_import
+from assistant.eval_cases import EvalCaseForm, case_save, cases_export, cases_import
 from assistant.evaluation_selectors import (
     eval_case_of,
     eval_cases,
@@ -100,7 +100,7 @@ def case_add(request):
     if added:
         case = form.save(commit=False)
         case.workspace = request.workspace
-        case.save()
+        case_save(case=case)
         form = EvalCaseForm()
     return render(
         request, "evaluation/_cases.html", {"form": form, "added": added, **_cases_context(request)}
@@ -119,7 +119,9 @@ def case_edit(request, case_id: int):
     form = EvalCaseForm(request.POST, instance=case, auto_id=auto_id)
     if not form.is_valid():
         return render(request, "evaluation/_case_edit.html", {"case": case, "form": form})
-    return render(request, "evaluation/_case_row.html", {"case": form.save()})
+    return render(
+        request, "evaluation/_case_row.html", {"case": case_save(case=form.save(commit=False))}
+    )
 
 
 @require_GET

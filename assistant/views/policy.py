@@ -23,6 +23,7 @@ from assistant.policies import (
 from assistant.policy_checks import OWN_QUESTION
 from assistant.policy_rules import policy_fingerprint
 from assistant.rails.intents import INTENTS, ORDINARY_QUESTIONS
+from assistant.rails.not_support import NOT_SUPPORT_TOPICS
 from assistant.selectors import (
     conversation_messages,
     policy_check_latest,
@@ -168,6 +169,7 @@ def _draft_context(workspace, draft) -> dict:
         "in_force": in_force,
         "draft_changes": policy_changes(old=in_force, new=draft) if draft else [],
         "builtin_rules": INTENTS,
+        "builtin_topics": NOT_SUPPORT_TOPICS,
         "ordinary_questions": ORDINARY_QUESTIONS,
     }
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from knowledge.ingest import Action, documents_remove_missing, files_ingest, folder_scan
+from knowledge.own_questions import own_questions_prepare
 from knowledge.selectors import knowledge_bases_in_workspace
 
 
@@ -44,6 +45,8 @@ class Command(BaseCommand):
             outcomes += documents_remove_missing(
                 knowledge_base=knowledge_base, folder=path, present=folder.files
             )
+        # Here, as the worker does after indexing: no customer waits for them to be embedded.
+        own_questions_prepare(workspace_id=knowledge_base.workspace_id)
 
         counts = Counter(outcome.action for outcome in outcomes)
         self.stdout.write(
