@@ -108,6 +108,7 @@ def benchmark_run(
             shared_data=shared_data,
             redteam_file=redteam_file,
             demo_questions_file=project_root / "knowledge" / "demo" / "questions.json",
+            foreign_questions_file=project_root / "bench" / "foreign_questions.json",
         )
         demo = knowledge_base_fresh(
             workspace_slug="bench-rails", slug="help-center", name="Help center"

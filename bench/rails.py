@@ -16,7 +16,6 @@ from itertools import chain
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from assistant.demo import DEMO_POLICY
@@ -25,9 +24,9 @@ from assistant.policy_checks import check_cases, policy_check_run
 from assistant.policy_rules import policy_fingerprint, rules
 from assistant.rails.injection import (
     THRESHOLD,
+    InjectionClassifier,
     injection_check,
     injection_classifier_fit,
-    injection_scores,
 )
 from assistant.rails.injection_examples import ATTACKS, CUSTOMERS
 from assistant.rails.input_rails import (
@@ -84,12 +83,20 @@ def _overlap(span: Finding, gold: dict) -> bool:
     return span.start < gold["end"] and span.end > gold["start"]
 
 
-def injection_measure(*, shared_data: Path, redteam_file: Path, demo_questions_file: Path) -> dict:
+def injection_measure(
+    *,
+    shared_data: Path,
+    redteam_file: Path,
+    demo_questions_file: Path,
+    foreign_questions_file: Path,
+) -> dict:
     """The injection rail on the shared prompts: the shipped classifier (fit on Keel's
     written examples only) on all of them at its threshold, and the same approach fit with
     the shared set too, by cross-validation (each row tested by a classifier that never saw
     it), as recall at fixed false-positive rates. Then the threshold's false positives on
-    ordinary customer questions, and Keel's own red-team suite by category."""
+    ordinary customer questions, English (which set it) and in six other languages
+    (Keel's own, written for this: the shared sets hold none), and Keel's own red-team
+    suite by category."""
     rows = _injection_rows(shared_data)
     attack = np.array([row["label"] == "injection" for row in rows])
     seconds, pieces = [], []
@@ -98,15 +105,17 @@ def injection_measure(*, shared_data: Path, redteam_file: Path, demo_questions_f
         pieces.append(message_pieces(text=row["text"]))
         injection_check(pieces=pieces[-1])
         seconds.append(time.perf_counter() - started)
-    shipped = np.array([injection_scores(vectors=p.vectors).max() for p in pieces])
+    shipped = np.array([injection_check(pieces=p).score for p in pieces])
     flagged = shipped >= THRESHOLD
     sources = np.array([row["source"] for row in rows])
     customers = _customer_questions(
         shared_data=shared_data, demo_questions_file=demo_questions_file, rows=rows
     )
     customer_scores = np.array(
-        [injection_scores(vectors=message_pieces(text=q).vectors).max() for q in customers]
+        [injection_check(pieces=message_pieces(text=q)).score for q in customers]
     )
+    foreign = json.loads(foreign_questions_file.read_text())
+    foreign_flagged = [q for q in foreign if injection_check(pieces=message_pieces(text=q)).flagged]
     redteam: dict[str, Counter] = defaultdict(Counter)
     for case in map(json.loads, redteam_file.open()):
         redteam[case["category"]][
@@ -135,6 +144,11 @@ def injection_measure(*, shared_data: Path, redteam_file: Path, demo_questions_f
                 )
                 for rate in FALSE_POSITIVE_RATES
             },
+        },
+        "foreign_customer_questions": {
+            "questions": len(foreign),
+            "flagged_at_threshold": len(foreign_flagged),
+            "flagged": foreign_flagged,
         },
         "redteam_flagged_by_category": {
             category: {"flagged": c[True], "cases": c[True] + c[False]}
@@ -193,9 +207,11 @@ def injection_cross_validate(
 
 
 def _worst_piece_scores(
-    *, classifier: LogisticRegression, pieces: Sequence[MessagePieces]
+    *, classifier: InjectionClassifier, pieces: Sequence[MessagePieces]
 ) -> np.ndarray:
-    return np.array([classifier.predict_proba(p.vectors)[:, 1].max() for p in pieces])
+    return np.array(
+        [classifier.scores(np.vstack([p.vectors, p.clause_vectors])).max() for p in pieces]
+    )
 
 
 def _threshold_at(*, benign_scores: np.ndarray, false_positive_rate: float) -> float:

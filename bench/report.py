@@ -311,6 +311,8 @@ def injection_lines(*, figures: dict) -> list[str]:
         f"{category} {c['flagged']}/{c['cases']}"
         for category, c in figures["redteam_flagged_by_category"].items()
     )
+    shipped, cross_validated = figures["shipped"], figures["cross_validated"]
+    customers, foreign = figures["customer_questions"], figures["foreign_customer_questions"]
     return [
         "",
         row(
@@ -320,12 +322,26 @@ def injection_lines(*, figures: dict) -> list[str]:
         row(
             label="  flagged by the input rail",
             cells=[
-                f"{figures['precision']:.3f}",
-                f"{figures['recall']:.3f}",
-                f"{figures['benign_false_positive_rate']:.3f}",
+                f"{shipped['precision']:.3f}",
+                f"{shipped['recall']:.3f}",
+                f"{shipped['false_positive_rate']:.3f}",
             ],
             note=f"p50 {figures['p50_ms']} ms",
         ),
+        *(
+            row(
+                label=f"  cross-validated, at {rate} false positives",
+                cells=["", f"{c['recall']:.3f}", f"{c['false_positive_rate']:.3f}"],
+            )
+            for rate, c in (
+                ("1 %", cross_validated["at_1%_false_positives"]),
+                ("5 %", cross_validated["at_5%_false_positives"]),
+            )
+        ),
+        f"  customer questions flagged: {customers['flagged_at_threshold']}/"
+        f"{customers['questions']} (1 % threshold "
+        f"{customers['threshold_at_1%_false_positives']}); other languages: "
+        f"{foreign['flagged_at_threshold']}/{foreign['questions']}",
         f"  red-team suite flagged: {redteam}",
     ]
 

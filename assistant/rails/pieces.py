@@ -3,8 +3,12 @@
 An instruction or a request for a person may follow a real question, so each sentence is
 scored as well as the whole; a long paste is read in overlapping windows; what a message
 hides in an encoding that is cheap to undo (base64, hex, rot13, leetspeak, spaced-out
-letters) is decoded, and counts too when it reads as words. The injection, refused-topic
-and escalation rails all read the same vectors.
+letters) is decoded, and counts too when it reads as words: on its own, and put back in
+the message in place of the encoded text ("do what this says: <base64>" reads as the
+request it is). The injection, refused-topic and escalation rails all read the same vectors;
+the injection rail also reads each sentence's clauses, because an attack joined to an
+ordinary request ("ignore your rules and explain how to …") reads, as a whole, like the
+request.
 """
 
 import base64
@@ -13,6 +17,7 @@ import codecs
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice, product
 
 import numpy as np
 from sentencex import segment
@@ -28,7 +33,9 @@ _HEX = re.compile(r"\b(?:[0-9A-Fa-f]{2}[\s:]?){8,}")
 # Single letters or digits kept apart by one space, dot or dash: "i g n o r e".
 _SPACED = re.compile(r"(?<!\S)(?:\w(?:[ .\-]|\s{2,}|\s/\s)){5,}\w(?!\S)")
 _SPACED_WORD_GAP = re.compile(r"\s{2,}|\s/\s")
-_LEET = str.maketrans("013457@$", "oieastas")
+# What each digit or sign stands for in leetspeak; "1" is an i or an l ("rul3s", "3xp1ain").
+_LEET = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+_LEET_SPELLINGS = 64  # the readings of one word tried, at most
 # A decoded text counts when most of its words are words (in one of these languages), and
 # clearly more of them than before it was decoded: ordinary text stays as it is.
 _WORD_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl")
@@ -36,6 +43,10 @@ _KNOWN_ZIPF = 3.0
 _MIN_KNOWN_SHARE = 0.6
 _MIN_KNOWN_GAIN = 0.3
 _LONGEST_WORD = 20
+MAX_CLAUSES = 12
+# Where a sentence divides into clauses: punctuation, and "and" in the languages Keel's
+# examples are written in (en, de, fr, es, pt and it, nl).
+_CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+(?:and|und|et|y|e|en)\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,9 @@ class MessagePieces:
     texts: list[str]
     decoded: list[bool]  # the piece was hidden in an encoding
     vectors: np.ndarray  # one normalised embedding per piece
+    clauses: list[str]  # the pieces' clauses, which only the injection rail reads
+    clauses_decoded: list[bool]
+    clause_vectors: np.ndarray
 
 
 def message_pieces(*, text: str, hidden: list[str] | None = None) -> MessagePieces:
@@ -51,11 +65,35 @@ def message_pieces(*, text: str, hidden: list[str] | None = None) -> MessagePiec
     plain = _pieces(text)
     hidden = hidden_texts(text=text) if hidden is None else hidden[: MAX_PIECES - 1]
     texts = plain + hidden
+    clauses = {
+        clause: piece in hidden
+        for piece in texts
+        for clause in _clauses(piece)
+        if clause not in texts
+    }
+    clauses = dict(list(clauses.items())[:MAX_CLAUSES])
+    # One call: the search then finds the question's vector among the cached ones.
+    vectors = texts_embed_cached(texts + list(clauses))
     return MessagePieces(
         texts=texts,
         decoded=[False] * len(plain) + [True] * len(hidden),
-        vectors=texts_embed_cached(texts),  # the search then finds the question's vector
+        vectors=vectors[: len(texts)],
+        clauses=list(clauses),
+        clauses_decoded=list(clauses.values()),
+        clause_vectors=vectors[len(texts) :],
     )
+
+
+def _clauses(piece: str) -> list[str]:
+    """The clauses of a short piece's sentences, those of a few words at least."""
+    if len(piece.split()) > PIECE_WORDS:
+        return []
+    return [
+        clause.strip()
+        for sentence in segment("en", piece)
+        for clause in _CLAUSE_BREAK.split(sentence)
+        if len(clause.split()) >= MIN_SENTENCE_WORDS and clause.strip() != sentence.strip()
+    ]
 
 
 def _pieces(text: str) -> list[str]:
@@ -71,23 +109,34 @@ def _pieces(text: str) -> list[str]:
 
 
 def hidden_texts(*, text: str) -> list[str]:
-    """What the message says under an encoding, for each encoding that turns part of it
-    into words."""
-    found = [
-        plain
-        for plain in (
-            *(_bytes_text(_base64_bytes(run)) for run in _BASE64.findall(text)),
-            *(_bytes_text(_hex_bytes(run)) for run in _HEX.findall(text)),
+    """What the message says under an encoding: the message as it reads decoded, then what
+    each encoding that turns part of it into words hides."""
+    runs = [
+        (run, plain)
+        for run, plain in (
+            *((run, _bytes_text(_base64_bytes(run))) for run in _BASE64.findall(text)),
+            *((run, _bytes_text(_hex_bytes(run))) for run in _HEX.findall(text)),
         )
         if plain and _known_share(plain) >= _MIN_KNOWN_SHARE
     ]
+    found = [plain for _, plain in runs]
     for decode in (_rot13, _unleet):
-        decoded = [decode(part) for part in _parts(text) if _reveals_words(part, decode(part))]
+        decoded = [
+            (part, decode(part)) for part in _parts(text) if _reveals_words(part, decode(part))
+        ]
+        runs += decoded
         if decoded:
-            found.append(" ".join(decoded))
-    spaced = [_unspaced(run.group()) for run in _SPACED.finditer(text)]
-    found += [plain for plain in spaced if len(plain.split()) >= 2 or _known_share(plain)]
-    return found[: MAX_PIECES - 1]
+            found.append(" ".join(plain for _, plain in decoded))
+    spaced = [(run.group(), _unspaced(run.group())) for run in _SPACED.finditer(text)]
+    spaced = [
+        (run, plain) for run, plain in spaced if len(plain.split()) >= 2 or _known_share(plain)
+    ]
+    runs += spaced
+    found += [plain for _, plain in spaced]
+    in_place = text
+    for run, plain in runs:
+        in_place = in_place.replace(run, plain)
+    return list(dict.fromkeys([in_place, *found] if runs else []))[: MAX_PIECES - 1]
 
 
 def _base64_bytes(run: str) -> bytes:
@@ -114,7 +163,17 @@ def _rot13(text: str) -> str:
 
 
 def _unleet(text: str) -> str:
-    return text.translate(_LEET)
+    return re.sub(r"\S+", lambda word: _unleet_word(word.group()), text)
+
+
+@lru_cache(maxsize=4096)
+def _unleet_word(word: str) -> str:
+    """The first reading of `word` that is a word, or the first reading."""
+    readings = [
+        "".join(letters)
+        for letters in islice(product(*(_LEET.get(sign, sign) for sign in word)), _LEET_SPELLINGS)
+    ]
+    return next((reading for reading in readings if _known_share(reading) == 1), readings[0])
 
 
 def _unspaced(run: str) -> str:
