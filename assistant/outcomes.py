@@ -70,6 +70,11 @@ class Nearly(StrEnum):
     REFUSED_TOPIC = "refused_topic"
 
 
+# The "I don't know"s where the help center has no answer: nothing on the subject,
+# passages judged not to answer it, or a backend that found none in them. Not an answer
+# written but uncited or unsure: the help center holds something on it ("Disregard my
+# last question: where is your Leeds shop?"), and the strict bars protect it.
+NO_ANSWER = frozenset({Why.NO_SOURCES, Why.UNANSWERABLE, Why.BACKEND_DID_NOT_KNOW})
 SECOND_LOOK = {
     Nearly.ATTACK: (Message.Outcome.REFUSED, Why.NEARLY_ATTACK),
     Nearly.PERSON: (Message.Outcome.HANDED_OFF, Why.NEARLY_PERSON),
@@ -117,10 +122,10 @@ def decide(
         confidence=confidence,
         threshold=threshold,
     )
-    if decision.outcome != Message.Outcome.DONT_KNOW or nearly is Nearly.NOTHING:
+    if decision.why not in NO_ANSWER or nearly is Nearly.NOTHING:
         return decision
     outcome, why = SECOND_LOOK[nearly]
-    return Decision(outcome, why, takes_back=decision.takes_back)
+    return Decision(outcome, why)
 
 
 def _first_look(

@@ -171,25 +171,27 @@ def injection_folds(*, attack: Sequence[bool], folds: int) -> list[tuple[np.ndar
 def injection_cross_validate(
     *, pieces: Sequence[MessagePieces], attack: np.ndarray, sources: np.ndarray
 ) -> dict:
-    """Recall at 1 % and 5 % false positives, the classifier fit on Keel's examples and
-    the training folds (each row as a whole: its first piece), the threshold chosen on the
-    training folds' benign rows, and the held-out fold scored as the rail scores a message
-    (its worst piece)."""
+    """Recall at 1 % and 5 % false positives, read off scores no classifier fit on: each
+    fold is scored (each row as the rail scores a message, its worst piece) by the
+    classifier fit on Keel's examples and the other folds (each row as a whole: its first
+    piece), and the thresholds are those the pooled held-out benign rows allow. A threshold
+    chosen on the training folds' own rows would come out too low: they are their own
+    nearest examples."""
     keel_attacks, keel_customers = texts_embed(texts=ATTACKS), texts_embed(texts=CUSTOMERS)
     whole = np.vstack([p.vectors[0] for p in pieces])
-    flagged = {rate: np.zeros(len(pieces), dtype=bool) for rate in FALSE_POSITIVE_RATES}
+    held_out = np.zeros(len(pieces))
     for train, test in injection_folds(attack=attack, folds=CROSS_VALIDATION_FOLDS):
         classifier = injection_classifier_fit(
             attacks=np.vstack([keel_attacks, whole[train[attack[train]]]]),
             customers=np.vstack([keel_customers, whole[train[~attack[train]]]]),
         )
-        benign_training = _worst_piece_scores(
-            classifier=classifier, pieces=[pieces[i] for i in train[~attack[train]]]
+        held_out[test] = _worst_piece_scores(
+            classifier=classifier, pieces=[pieces[i] for i in test]
         )
-        tested = _worst_piece_scores(classifier=classifier, pieces=[pieces[i] for i in test])
-        for rate in FALSE_POSITIVE_RATES:
-            threshold = _threshold_at(benign_scores=benign_training, false_positive_rate=rate)
-            flagged[rate][test] = tested >= threshold
+    flagged = {
+        rate: held_out >= _threshold_at(benign_scores=held_out[~attack], false_positive_rate=rate)
+        for rate in FALSE_POSITIVE_RATES
+    }
     return {
         "folds": CROSS_VALIDATION_FOLDS,
         **{

@@ -93,16 +93,19 @@ def test_an_answer_that_only_mentions_not_knowing_is_an_answer():
     assert not draft.dont_know
 
 
-DONT_KNOWS = [
+# The help center has no answer: nothing on the subject, judged not to answer, or the
+# backend found none.
+NO_ANSWERS = [
     {"sources": 0, "draft": NOT_GENERATED, "cited": 0},
     {"unanswerable": True, "sources": 0, "draft": NOT_GENERATED, "cited": 0},
     {"draft": Draft.written(text="I don't know.", backend="x", first_token_at=None)},
-    {"cited": 0},
-    {"confidence": THRESHOLD - 0.01},
 ]
+# An answer written from what the help center holds, but uncited or unsure.
+WRITTEN_DONT_KNOWS = [{"cited": 0}, {"confidence": THRESHOLD - 0.01}]
+DONT_KNOWS = NO_ANSWERS + WRITTEN_DONT_KNOWS
 
 
-@pytest.mark.parametrize("dont_know", DONT_KNOWS)
+@pytest.mark.parametrize("dont_know", NO_ANSWERS)
 @pytest.mark.parametrize(
     ("nearly", "outcome", "why"),
     [
@@ -115,8 +118,15 @@ def test_what_a_message_nearly_is_decides_instead_of_dont_know(dont_know, nearly
     decision = decided(nearly=nearly, **dont_know)
     assert (decision.outcome, decision.why) == (outcome, why)
     assert decision.second_look
-    # An answer that streamed is still taken back.
-    assert decision.takes_back == (dont_know.get("confidence") is not None)
+
+
+@pytest.mark.parametrize("dont_know", WRITTEN_DONT_KNOWS)
+@pytest.mark.parametrize("nearly", [Nearly.ATTACK, Nearly.PERSON, Nearly.REFUSED_TOPIC])
+def test_an_answer_written_but_uncited_or_unsure_stays_dont_know(dont_know, nearly):
+    """The help center holds something on it: the strict bars, which protect it, decide."""
+    decision = decided(nearly=nearly, **dont_know)
+    assert decision.outcome == Outcome.DONT_KNOW
+    assert not decision.second_look
 
 
 @pytest.mark.parametrize("nearly", [Nearly.ATTACK, Nearly.PERSON, Nearly.REFUSED_TOPIC])
