@@ -387,7 +387,10 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
         ):
             key = text.casefold()
             lead_in = lead_ins.get(text)
-            answer_like = _answer_like(text, whole_line=text in lines, item=bool(lead_in))
+            facts = facts_stated(text=text)
+            answer_like = _answer_like(
+                text, whole_line=text in lines, item=bool(lead_in), place=FactKind.PLACE in facts
+            )
             if key in seen or text in asking or not answer_like:
                 continue
             seen.add(key)
@@ -403,7 +406,7 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
                     list_start=lists.get(text),
                     # a list item says what it says of its lead-in's subject
                     terms=content_terms(f"{source.heading} {lead_in or ''} {text}"),
-                    facts=facts_stated(text=text),
+                    facts=facts,
                     row=rows.get(text),
                     holds_count=_holds_count(rows.get(text), counts=counts),
                 )
@@ -437,13 +440,18 @@ def _other_ranges_left_out(
     ]
 
 
-def _answer_like(sentence: str, *, whole_line: bool, item: bool) -> bool:
+def _answer_like(sentence: str, *, whole_line: bool, item: bool, place: bool) -> bool:
     """A statement, not a heading, a title line or a question the article asks itself. A
     list item is one whatever it ends with ("The device is paid off, and"): it reads
-    after the line introducing its list."""
+    after the line introducing its list; so is a line giving a street address, as store
+    and contact pages write them, under the heading that names the place."""
     if len(sentence.split()) < MIN_WORDS or sentence.endswith("?"):
         return False
-    return item or (whole_line and ": " in sentence) or bool(re.search(r"[.!][\"')\]]*$", sentence))
+    return (
+        item
+        or (whole_line and (place or ": " in sentence))
+        or bool(re.search(r"[.!][\"')\]]*$", sentence))
+    )
 
 
 # A list item leading to the next: "The device is paid off, and".

@@ -45,6 +45,7 @@ class FactKind(StrEnum):
     CLOCK_TIME = "clock time"  # opening hours, a time of day
     DATE = "date"  # a day of a month, a weekday
     COUNT = "count"  # any number
+    PLACE = "place"  # a street address
 
 
 # What a question's wording asks for.
@@ -71,6 +72,7 @@ _ASKS = {
         r"|\b(?:deadline|cut-?off|due date|expiry|expiration)s?\b"
     ),
     FactKind.COUNT: re.compile(r"\bhow many\b|\b(?:limit|maximum|minimum|allowance)s?\b"),
+    FactKind.PLACE: re.compile(r"\bwhere(?:'s| is| are)\b|\baddress(?:es)?\b|\blocated\b"),
 }
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -105,6 +107,15 @@ _STATES = {
         re.IGNORECASE,
     ),
     FactKind.COUNT: re.compile(rf"\d|\b{_NUMBER_WORD}\b", re.IGNORECASE),
+    # A street line: "221 Baker Street", "12 rue de la Paix", "Hauptstraße 5".
+    FactKind.PLACE: re.compile(
+        r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:Street|St|Road|Rd|Avenue|Ave"
+        r"|Boulevard|Blvd|Way|Lane|Ln|Drive|Dr|Place|Pl|Court|Ct|Square|Sq|Parkway|Pkwy"
+        r"|Highway|Hwy|Terrace|Quay|Pier)\b"
+        r"|\b\d{1,5},?\s+(?:rue|avenue|boulevard|calle|avenida|via|viale|rua)\s"
+        r"|\b\w+(?:stra(?:ß|ss)e|weg|platz|gasse|straat|laan|plein)\s+\d{1,5}\b",
+        re.IGNORECASE,
+    ),
 }
 
 

@@ -512,3 +512,32 @@ def test_the_question_a_faq_asks_itself_is_not_quoted(tmp_path, knowledge_base):
     )
 
     assert "I got my bike on 2 May" not in answer
+
+
+STORES = """# Our shops and opening hours
+
+Every shop repairs bikes while you wait and lends a bike for the day.
+
+## Leeds – Canal Wharf
+14 Water Lane, Leeds LS11 5PS · 0113 496 0123
+
+Monday to Saturday: 9:00 to 18:00
+
+## York – Micklegate
+Micklegate 98, York YO1 6JX · 01904 496 017
+
+Monday to Saturday: 10:00 to 17:00
+"""
+
+
+@pytest.mark.parametrize(
+    "question", ["What's the address of your Leeds shop?", "Where is the Leeds shop?"]
+)
+def test_an_address_question_gets_the_line_that_gives_the_street(
+    tmp_path, knowledge_base, question
+):
+    """Shop and contact pages give a street address as a line of its own, with no full
+    stop, under the heading that names the place: it answers "where is it?"."""
+    answer = _answer(tmp_path, knowledge_base, question, **{"stores.md": STORES})
+
+    assert answer is not None and "14 Water Lane, Leeds" in answer
