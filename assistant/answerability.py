@@ -27,6 +27,7 @@ of its best source, and below a share of the policy's confidence threshold the a
 says it does not know before anything is generated.
 """
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -179,6 +180,7 @@ def _unstated(
         for word in _WORD.findall(f"{hit.document_title} {hit.heading} {hit.text}".lower())
     }
     asked = " ".join(asking_clauses(question=question))
+    apart = _written_apart(asked=asked, passages=passages, language=language)
     things = [
         word
         for word in dict.fromkeys(
@@ -186,7 +188,8 @@ def _unstated(
             for before, word in content_words(asked)
             if before not in _DOING and word not in _FRAMING
         )
-        if word.isalpha()
+        if word not in apart
+        and word.isalpha()
         and len(word) >= MIN_THING_LETTERS
         and zipf_frequency(word, language) < SPECIFIC_ZIPF
         and lexemes.get(word_stem(word=word, language=language)) == 0
@@ -206,6 +209,19 @@ def _unstated(
         )
         things += [phrase for phrase in named if not held.get(phrase)]
     return tuple(things)
+
+
+def _written_apart(*, asked: str, passages: set[str], language: str) -> set[str]:
+    """The question's words that are halves of a word the passages write whole ("skate
+    boards", "e mail"), singular or plural."""
+    words = _WORD.findall(asked.lower())
+    whole = {word_stem(word=word, language=language) for word in passages}
+    return {
+        half
+        for first, second in itertools.pairwise(words)
+        if word_stem(word=first + second, language=language) in whole
+        for half in (first, second)
+    }
 
 
 def sources_features(

@@ -518,12 +518,12 @@ STORES = """# Our shops and opening hours
 
 Every shop repairs bikes while you wait and lends a bike for the day.
 
-## Leeds – Canal Wharf
+## Leeds - Canal Wharf
 14 Water Lane, Leeds LS11 5PS · 0113 496 0123
 
 Monday to Saturday: 9:00 to 18:00
 
-## York – Micklegate
+## York - Micklegate
 Micklegate 98, York YO1 6JX · 01904 496 017
 
 Monday to Saturday: 10:00 to 17:00

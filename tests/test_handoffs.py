@@ -334,7 +334,7 @@ async def test_only_the_agent_handling_it_reads_the_vault_and_each_reading_is_au
     agent, console, http = await agent_online(workspace)
     _, colleague_session = await staff(workspace)
     chat = await customer(workspace)
-    await chat.ask("My card 4111 1111 1111 1111 was charged twice for one order.")
+    await chat.ask("Can I pay for an order with my card 4111 1111 1111 1111?")
     await chat.ask("How long does delivery to Canada take?")
     await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
     await chat.until("in the queue")

@@ -82,7 +82,7 @@ EMAIL = "mo.khan@shop.lan"
 QUESTION = (
     f"My name is Priya Raman, born {BIRTH}, at {STREET}, Springfield, IL 62704. "
     f"Card 5555 5555 5555 4444 exp {EXPIRY}, CVV {CODE}; mail me at {EMAIL}. "
-    "Why was I charged twice?"
+    "Can I pay for an order with this card?"
 )
 
 
@@ -99,7 +99,8 @@ async def test_a_customer_message_is_stored_and_logged_with_placeholders_only(
     question, vault, _ = await stored_state(workspace)
     assert question.text == (
         "My name is [NAME_1], born [BIRTH_DATE_1], at [ADDRESS_1]. Card [CARD_1] exp "
-        "[CARD_EXPIRY_1], CVV [SECURITY_CODE_1]; mail me at [EMAIL_1]. Why was I charged twice?"
+        "[CARD_EXPIRY_1], CVV [SECURITY_CODE_1]; mail me at [EMAIL_1]. Can I pay for an order "
+        "with this card?"
     )
     assert vault["[BIRTH_DATE_1]"] == BIRTH and vault["[EMAIL_1]"] == EMAIL
     log = "\n".join(record_json(record) for record in caplog.records)
