@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from assistant.models import AuditEvent, Message
+from assistant.outcomes import Why
 from tests.chat import one_question
 from tests.factories import PolicyVersionFactory
 
@@ -75,8 +76,11 @@ async def test_a_built_in_topic_the_policy_switched_off_is_not_refused(
     await one_question(workspace.public_key, message)
 
     reply, refusals = await reply_and_refusals(workspace)
-    assert reply.outcome != Message.Outcome.REFUSED
+    # Not refused for its topic, by the strict bar or the second look; the injection rail
+    # may still read a creative task near its bar ("Write a limerick…" 0.68).
     assert reply.trace["rails"]["input"]["refused_topic"] is None
+    assert reply.trace["rails"]["input"]["nearly"]["refused_topic"] is None
+    assert reply.trace["decision"]["why"] != Why.NEARLY_REFUSED_TOPIC
     assert refusals == []
 
 
