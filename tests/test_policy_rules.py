@@ -140,13 +140,14 @@ async def test_a_question_the_help_center_answers_is_not_escalated(spoke_and_cha
 @pytest.mark.usefixtures("chat_state")
 async def test_a_counter_example_stops_a_rule(spoke_and_chain):
     workspace = spoke_and_chain.workspace
-    look_alike = "Is it normal for my battery to get warm while charging?"
+    # Said as a report, not asked as "is it normal?", which the rule would need more for.
+    look_alike = "My battery gets a bit warm while charging."
     await publish(workspace, escalation_rules=BATTERY)
     question, _ = await handed_over(workspace, look_alike)
     assert question.escalation_rule == "Battery danger"  # without "not:", it is caught
 
     await publish(
-        workspace, escalation_rules=f"{BATTERY} | not: how warm may the battery get while charging"
+        workspace, escalation_rules=f"{BATTERY} | not: my battery is a little warm when charging"
     )
     question, answer = await asked(workspace, look_alike)
     assert question.escalation_rule == ""
