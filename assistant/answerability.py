@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from difflib import get_close_matches
 
 import numpy as np
+from django.utils import timezone
 from wordfreq import zipf_frequency
 
 from assistant.escalation import customer_language
@@ -96,6 +97,32 @@ _FRAMING = frozenset(
 _DOING = frozenset(
     "i we you they i'm we're you're to can could will would should must may might".split()  # noqa: SIM905
 )
+# Where a noun phrase starts: what follows names a thing, and a word between it and the
+# thing is the kind asked for ("any senior pricing", "a student discount").
+_PHRASE_START = frozenset(
+    "a an any the some your our no other have has offer offers sell sells do".split()  # noqa: SIM905
+)
+# A word in the question, with its possessive ("kids'", "children's") read as the word.
+_PHRASE_WORD = re.compile(r"[^\W_]+(?:'s)?")
+# A word of degree ("cheap", "faster", "the best") asks which of the things the pages
+# state, not for a kind of thing they do not: its comparative or superlative is a word at
+# least this common (Zipf), where "seniorer" or "studenter" is none.
+DEGREE_ZIPF = 2.5
+_IRREGULAR_DEGREE = frozenset("good better best bad worse worst far further furthest".split())  # noqa: SIM905
+# Words that stress or point ("a real person", "the usual fee", "my own bike") rather than
+# name a kind of the thing; and ordinals, which count ("a third line").
+_POINTING = frozenset(
+    """
+    real actual proper genuine true live human specific particular certain usual normal
+    regular typical general same other another whole entire exact different right correct
+    current existing present previous original overall own various additional
+    first second third fourth fifth sixth seventh eighth ninth tenth
+    """.split()  # noqa: SIM905
+)
+# A question about what will be ("will…", "going to…", "next year") and the years it names.
+_FUTURE = re.compile(r"\b(?:will|won't|going|gonna|next|upcoming|planned|expected)\b")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_NEXT_YEAR = re.compile(r"\bnext year\b")
 # The languages whose words are stemmed (Snowball) and weighed (wordfreq) as their own;
 # a question in another is read as English.
 _LANGUAGES = frozenset(
@@ -181,7 +208,7 @@ def _unstated(
     }
     asked = " ".join(asking_clauses(question=question))
     apart = _written_apart(asked=asked, passages=passages, language=language)
-    things = [
+    specific = [
         word
         for word in dict.fromkeys(
             word
@@ -192,7 +219,11 @@ def _unstated(
         and word.isalpha()
         and len(word) >= MIN_THING_LETTERS
         and zipf_frequency(word, language) < SPECIFIC_ZIPF
-        and lexemes.get(word_stem(word=word, language=language)) == 0
+    ]
+    things = [
+        word
+        for word in specific
+        if lexemes.get(word_stem(word=word, language=language)) == 0
         and not get_close_matches(word, passages, n=1, cutoff=MISSPELT_RATIO)
     ]
     named = {
@@ -208,7 +239,99 @@ def _unstated(
             document_ids=[hit.document_id for hit in sources],
         )
         things += [phrase for phrase in named if not held.get(phrase)]
+    things += _unstated_kinds(asked=asked, passages=passages, language=language, lexemes=lexemes)
+    things += _unstated_years(asked=asked, passages=passages)
+    things += _stated_apart(asked=asked, specific=specific, language=language, sources=sources)
     return tuple(things)
+
+
+def _stated_apart(
+    *, asked: str, specific: list[str], language: str, sources: Sequence[Hit]
+) -> list[str]:
+    """The rarest of the specific things a question asks about together ("send texts by
+    satellite") when the passages state it only about something else: no sentence that
+    holds it (under its title and heading) holds another of the question's words. The
+    passages on texting answer another question, and so does the one where ships use
+    satellites."""
+    sentences = [
+        _stems(text=f"{hit.document_title}\n{hit.heading}\n{sentence}", language=language)
+        for hit in sources
+        for sentence in hit.sentences.texts
+    ]
+    held = set().union(*sentences)
+    stems = {word_stem(word=word, language=language): word for word in specific}
+    stems = {stem: word for stem, word in stems.items() if stem in held}
+    if len(stems) < 2:
+        return []
+    rarest = min(stems, key=lambda stem: zipf_frequency(stems[stem], language))
+    others = {word_stem(word=word, language=language) for _, word in content_words(asked)}
+    others.discard(rarest)
+    stated = any(rarest in sentence and others & sentence for sentence in sentences)
+    return [] if stated else [stems[rarest]]
+
+
+def _unstated_kinds(
+    *, asked: str, passages: set[str], language: str, lexemes: dict[str, int]
+) -> list[str]:
+    """A kind of a thing the passages state, named by a word no passage of the knowledge
+    base holds, however common: "any senior pricing" where the pages give prices, none
+    for seniors; "a student discount" beside the discounts they list. The passages'
+    prices answer another question. Words of degree ("a cheaper plan") ask which of the
+    things stated, words that stress ("a real person") name no kind: both are left to the
+    judgement."""
+    held = {word_stem(word=word, language=language) for word in passages}
+    words = [
+        word.removesuffix("'s")
+        for word in _PHRASE_WORD.findall(asked.lower().replace("\u2019", "'"))
+    ]
+    return [
+        f"{kind} {thing}"
+        for start, kind, thing in zip(words, words[1:], words[2:], strict=False)
+        if start in _PHRASE_START
+        and content_words(kind)
+        and content_words(thing)
+        and kind.isalpha()
+        and len(kind) >= MIN_THING_LETTERS
+        and kind not in _FRAMING | _POINTING
+        and word_stem(word=thing, language=language) in held
+        and lexemes.get(word_stem(word=kind, language=language)) == 0
+        and not _of_degree(kind, language=language)
+        and not get_close_matches(kind, passages, n=1, cutoff=MISSPELT_RATIO)
+    ]
+
+
+def _of_degree(word: str, *, language: str) -> bool:
+    """Whether the word says how much ("cheap", "cheaper", "easiest"), by whether English
+    writes it, or its stem, with -er and -est."""
+    if word in _IRREGULAR_DEGREE:
+        return True
+    bases = {word}
+    for ending in ("er", "est"):
+        if word.endswith(ending):
+            stem = word.removesuffix(ending)
+            bases |= {stem, stem + "e", stem[:-1], stem[:-1] + "y"}
+    forms = {
+        base + ending
+        for base in bases
+        for ending in ("er", "r", "est", "st")
+        if len(base) > 1 and (ending[0] == "e" or base.endswith("e"))
+    }
+    forms |= {base[:-1] + "ier" for base in bases if base.endswith("y")}
+    forms |= {base + base[-1] + "er" for base in bases if base}
+    return any(zipf_frequency(form, language) >= DEGREE_ZIPF for form in forms - {word})
+
+
+def _unstated_years(*, asked: str, passages: set[str]) -> list[str]:
+    """A year a question about what will be asks of ("Are prices going up in 2027?",
+    "Will fees rise next year?") after every year the passages name: a page that
+    announces a change says when; the passages' prices of today answer another question."""
+    if not _FUTURE.search(asked):
+        return []
+    years = {int(year) for year in _YEAR.findall(asked)}
+    if _NEXT_YEAR.search(asked):
+        years.add(timezone.localdate().year + 1)
+    latest = max((int(year) for year in _YEAR.findall(" ".join(passages))), default=0)
+    return [str(year) for year in sorted(years) if year > latest]
 
 
 def _written_apart(*, asked: str, passages: set[str], language: str) -> set[str]:

@@ -4,6 +4,7 @@ and embeddings, with either backend; a question the help center answers still ge
 
 import pytest
 from channels.db import database_sync_to_async
+from django.utils import timezone
 
 from assistant.models import Message, Workspace
 from assistant.pipeline import DONT_KNOW_MESSAGE
@@ -122,6 +123,42 @@ E_BIKE_NEAR_MISSES = [
     "Do you rent out cargo bikes?",
 ]
 
+THIS_YEAR = timezone.localdate().year
+# The shop's prices, dated this year; a discount for club members, none for anyone else;
+# sizes for kids; a dynamo named only for the lights.
+PRICED_BIKE_SHOP = {
+    **E_BIKE_SHOP,
+    "prices.md": f"""# Prices
+
+Prices as of 1 March {THIS_YEAR}.
+City bikes cost 450 euros, e-bikes 1900 euros and kids' bikes 220 euros.
+Members of our riding club get a 10 % discount on parts and servicing.
+""",
+    "sizes.md": """# Bike sizes
+
+Adult frames come in sizes S, M and L, for riders from 155 to 195 cm tall.
+Kids' bikes come in 16 and 20 inch wheel sizes, for riders from about 4 to 9 years old.
+""",
+    "lights.md": """# Lights and reflectors
+
+Our city models have lights powered by a hub dynamo.
+Reflectors on the wheels and pedals are fitted as the law requires.
+""",
+}
+# A bank that announces next year's fee.
+BANK = {
+    "fees.md": f"""# Account fees
+
+The current account costs 3 euros a month, cards included.
+From 1 January {THIS_YEAR + 1} the monthly account fee rises to 4 euros.
+""",
+    "cards.md": """# Cards
+
+A lost card is blocked as soon as you report it in the app, and a new one arrives in five
+working days.
+""",
+}
+
 
 def help_center(*, name: str, pages: dict[str, str], folder) -> Workspace:
     knowledge_base = KnowledgeBaseFactory(workspace=WorkspaceFactory(name=name))
@@ -139,6 +176,16 @@ def bike_shop(transactional_db, tmp_path):
 @pytest.fixture
 def e_bike_shop(transactional_db, tmp_path):
     return help_center(name="Voltra Cycles", pages=E_BIKE_SHOP, folder=tmp_path)
+
+
+@pytest.fixture
+def priced_bike_shop(transactional_db, tmp_path):
+    return help_center(name="Pedal Works", pages=PRICED_BIKE_SHOP, folder=tmp_path)
+
+
+@pytest.fixture
+def bank(transactional_db, tmp_path):
+    return help_center(name="Harbour Bank", pages=BANK, folder=tmp_path)
 
 
 @pytest.fixture
@@ -296,3 +343,59 @@ async def test_a_word_no_page_holds_outside_what_is_asked_is_still_answered(
     reply = await last_answer(bike_shop)
     assert reply.outcome == Message.Outcome.ANSWERED
     assert fact in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "unstated"),
+    [
+        # A kind of discount no page names, beside the one the prices page gives.
+        ("Is there a student discount on parts and servicing?", ["student discount"]),
+        # A change no page announces, asked of the year after the dated price list.
+        ("Will your prices go up next year?", [str(THIS_YEAR + 1)]),
+        # A thing the pages name only about another (the lights' dynamo), asked with what
+        # another page states (recharging the battery).
+        ("Can a dynamo recharge my e-bike battery while I ride?", ["dynamo"]),
+    ],
+)
+async def test_a_variant_a_future_change_or_a_thing_stated_apart_gets_dont_know_and_a_person(
+    priced_bike_shop, question, unstated
+):
+    answer = await one_question(priced_bike_shop.public_key, question)
+
+    reply = await last_answer(priced_bike_shop)
+    assert reply.outcome == Message.Outcome.DONT_KNOW
+    assert "talk to a person" in answer.text
+    assert reply.trace["answerability"]["unstated"] == unstated
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        # The variant asked about is the one a page states.
+        ("Is there a kids' bike size?", "16 and 20 inch"),
+        # A word that stresses ("regular") names no kind of service.
+        ("What does a regular service cost?", "60 euros"),
+    ],
+)
+async def test_a_variant_the_pages_state_is_answered(priced_bike_shop, question, fact):
+    answer = await one_question(priced_bike_shop.public_key, question)
+
+    reply = await last_answer(priced_bike_shop)
+    assert reply.outcome == Message.Outcome.ANSWERED
+    assert fact in answer.text
+    assert reply.trace["answerability"]["unstated"] == []
+
+
+async def test_a_change_a_page_announces_for_next_year_is_answered(bank):
+    answer = await one_question(bank.public_key, "Will the account fee go up next year?")
+
+    reply = await last_answer(bank)
+    assert reply.outcome == Message.Outcome.ANSWERED
+    assert "4 euros" in answer.text
+
+
+async def test_a_word_of_degree_names_no_kind_the_pages_lack(priced_bike_shop):
+    await one_question(priced_bike_shop.public_key, "Is there a bigger frame for tall riders?")
+
+    # "bigger" is no page's word, but asks which of the frames stated is larger.
+    assert (await last_answer(priced_bike_shop)).trace["answerability"]["unstated"] == []
