@@ -119,6 +119,11 @@ _POINTING = frozenset(
     first second third fourth fifth sixth seventh eighth ninth tenth
     """.split()  # noqa: SIM905
 )
+# A kind the passages say in other words brings the phrase closer to their best sentence
+# ("electric bike" beside "e-bikes", -0.01; "children's bike" beside "kids' bikes",
+# +0.28); one they never state takes it further ("student discount" beside a club's
+# discount, -0.08): on MiniLM, the cosine a kind may cost.
+KIND_MARGIN = 0.04
 # A question about what will be ("will…", "going to…", "next year") and the years it names.
 _FUTURE = re.compile(r"\b(?:will|won't|going|gonna|next|upcoming|planned|expected)\b")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -239,7 +244,9 @@ def _unstated(
             document_ids=[hit.document_id for hit in sources],
         )
         things += [phrase for phrase in named if not held.get(phrase)]
-    things += _unstated_kinds(asked=asked, passages=passages, language=language, lexemes=lexemes)
+    things += _unstated_kinds(
+        asked=asked, passages=passages, language=language, lexemes=lexemes, sources=sources
+    )
     things += _unstated_years(asked=asked, passages=passages)
     things += _stated_apart(asked=asked, specific=specific, language=language, sources=sources)
     return tuple(things)
@@ -271,21 +278,27 @@ def _stated_apart(
 
 
 def _unstated_kinds(
-    *, asked: str, passages: set[str], language: str, lexemes: dict[str, int]
+    *,
+    asked: str,
+    passages: set[str],
+    language: str,
+    lexemes: dict[str, int],
+    sources: Sequence[Hit],
 ) -> list[str]:
     """A kind of a thing the passages state, named by a word no passage of the knowledge
     base holds, however common: "any senior pricing" where the pages give prices, none
     for seniors; "a student discount" beside the discounts they list. The passages'
     prices answer another question. Words of degree ("a cheaper plan") ask which of the
     things stated, words that stress ("a real person") name no kind: both are left to the
-    judgement."""
+    judgement. So is a kind the passages say in other words ("an electric bike" beside
+    "e-bikes"): naming it brings the question no further from their sentences."""
     held = {word_stem(word=word, language=language) for word in passages}
     words = [
         word.removesuffix("'s")
         for word in _PHRASE_WORD.findall(asked.lower().replace("\u2019", "'"))
     ]
-    return [
-        f"{kind} {thing}"
+    named = [
+        (kind, thing)
         for start, kind, thing in zip(words, words[1:], words[2:], strict=False)
         if start in _PHRASE_START
         and content_words(kind)
@@ -297,6 +310,15 @@ def _unstated_kinds(
         and lexemes.get(word_stem(word=kind, language=language)) == 0
         and not _of_degree(kind, language=language)
         and not get_close_matches(kind, passages, n=1, cutoff=MISSPELT_RATIO)
+    ]
+    if not named:
+        return []
+    sentences = np.vstack([hit.sentences.vectors for hit in sources])
+    return [
+        f"{kind} {thing}"
+        for kind, thing in named
+        if np.max(sentences @ query_embed(query=f"{kind} {thing}"))
+        < np.max(sentences @ query_embed(query=thing)) - KIND_MARGIN
     ]
 
 
