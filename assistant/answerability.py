@@ -19,7 +19,12 @@ passages on renting bikes are close in every other word to "Do you rent out carg
 bikes?". So before the logistic, a question that asks, in the sentence that asks, about
 a specific thing no passage of the help center names ("cargo", "vegan", a town),
 or about a numbered thing it only names with other numbers ("the Model 10" where the
-pages sell the Model 9), is not answered whatever its score.
+pages sell the Model 9), is not answered whatever its score. Nor is one asking for a kind
+of a thing the passages state that no page names ("a student discount" beside a price
+list), for a change in a year after every year they name ("Will prices go up next
+year?"), or about a rare thing they state only about something else ("texts by
+satellite" where ships use satellites): the passages are near, and answer another
+question.
 
 These features go through a logistic function fitted by `python -m bench answerability`
 on doc2dial's help pages (see that module for how); the judgement of a question is that
