@@ -316,9 +316,9 @@ def _unstated_kinds(
         and not _of_degree(kind, language=language)
         and not get_close_matches(kind, passages, n=1, cutoff=MISSPELT_RATIO)
     ]
-    if not named:
+    sentences = np.vstack([hit.sentences.vectors for hit in sources]) if named else []
+    if not len(sentences):
         return []
-    sentences = np.vstack([hit.sentences.vectors for hit in sources])
     return [
         f"{kind} {thing}"
         for kind, thing in named
