@@ -97,9 +97,8 @@ def answer_completed(
             for kind in kinds - {kind for sentence in about for kind in sentence.facts}:
                 found = _completing(clause=clause, subject=subject, kind=kind, sentences=sentences)
                 length = len(found.text.split()) if found else 0
-                if found is None or (found.source_number, found.text) in completed:
-                    continue
-                if words + length > max_words:
+                said = {text.casefold() for _, text in completed}
+                if found is None or found.text.casefold() in said or words + length > max_words:
                     continue
                 after = _completed_sentence(about, subject=subject, quoted=completed)
                 completed.insert(after + 1, (found.source_number, found.text))
