@@ -48,6 +48,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from assistant.answer_completion import answer_completed
 from assistant.question_focus import (
     Count,
     FactKind,
@@ -136,6 +137,8 @@ def extractive_answer(
     chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
     best = ranked[0].candidate
     quoted = _with_total(_with_lead_ins(chosen), best=best, counts=focus.counts)
+    # A fact asked for that the chosen sentences leave out, from another passage or page.
+    quoted = answer_completed(question=question, quoted=quoted, sources=sources, max_words=longest)
     # One marker after each run of sentences from the same source, as a person cites.
     answer = " ".join(
         _cited(text, source_number=number)

@@ -26,6 +26,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from assistant import events, handoffs
+from assistant.answer_completion import completing_passages
 from assistant.answerability import (
     NOTHING_TO_JUDGE,
     Judgement,
@@ -359,9 +360,14 @@ async def _found_and_drafted(
         )
         needed = answerable_below(confidence_threshold=asked.policy.confidence_threshold)
         answers = judgement.score >= needed
+        completing = []
+        if answers and on_subject:
+            completing = await in_thread(_completing)(
+                conversation=conversation, asked=asked, hits=on_subject
+            )
         found = Found(
             hits=hits,
-            sources=on_subject if answers else [],
+            sources=[*on_subject, *completing] if answers else [],
             judgement=judgement,
             retrieval_ms=None if searching is None else spans.span_ms(*searching),
         )
@@ -588,6 +594,15 @@ def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], tup
     knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
     hits = chunk_search(knowledge_bases=list(knowledge_bases), query=query, k=SOURCES_PER_ANSWER)
     return hits, (began, time.perf_counter())
+
+
+def _completing(*, conversation: Conversation, asked: Asked, hits: Sequence[Hit]) -> list[Hit]:
+    """What a part of the question finds searched alone (a fee on a price list), after the
+    judgement: it completes an answer, never makes a question answerable."""
+    knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
+    return completing_passages(
+        query=asked.search_query, knowledge_bases=list(knowledge_bases), hits=hits
+    )
 
 
 def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
