@@ -30,8 +30,8 @@ def last_reply(workspace) -> Message:
         ),
         (
             "Wie viele Einwohner hat die Stadt Graz in Österreich?",
-            "konnte die Antwort darauf in unseren Hilfeartikeln nicht finden; sie sind auf "
-            "Englisch geschrieben",
+            "Das weiß ich leider nicht: In unseren Hilfeartikeln, die auf Englisch geschrieben "
+            "sind, habe ich keine Antwort darauf gefunden",
         ),
     ],
 )
