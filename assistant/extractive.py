@@ -78,6 +78,8 @@ SENTENCE_WEIGHT = 0.6  # against the passage's own similarity
 TERMS_WEIGHT = 0.2  # times the share of the question's words the sentence holds
 FACT_WEIGHT = 0.1  # a sentence holding the kind of fact asked for (an amount, a duration…)
 ADDS_TERMS = 0.2  # share of the question's words a sentence must add to be quoted for them
+SAME_SUBJECT = 0.5  # cosine of another page's sentence to one chosen, to be quoted beside it
+SCENE_WEIGHT = 0.25  # a word only the question's scene-setting names, against an asked one
 RANK_PENALTY = 0.03  # per place the passage is below the first
 SOURCES_READ = 3  # sentences of the fourth passage were rarely chosen
 MAX_SENTENCES = 3
@@ -153,16 +155,20 @@ def _whether_stated(
     *, focus: QuestionFocus, best: _Candidate, chosen: list[_Candidate]
 ) -> bool | None:
     """Whether the best sentence says yes or no to a yes/no question: only a sentence
-    holding every word the question names (so it speaks of the same thing, not of a
-    neighbour: "twice a year" is not answered by "once per calendar year") and stating
-    or denying its predicate plainly, with no other sentence quoted saying otherwise."""
-    if focus.whether is None or not focus.terms <= best.terms:
+    holding every word the asking clause names (so it speaks of the same thing, not of a
+    neighbour: "twice a year" is not answered by "once per calendar year"; the predicate
+    itself `whether_stated` checks) and stating or denying its predicate plainly, with no
+    other sentence quoted saying otherwise."""
+    if focus.whether is None:
+        return None
+    named = focus.asked - {focus.whether.word}
+    if not named <= best.terms:
         return None
     stated = whether_stated(whether=focus.whether, text=best.text)
     contradicted = any(
         whether_stated(whether=focus.whether, text=candidate.text) is (not stated)
         for candidate in chosen
-        if focus.terms <= candidate.terms
+        if named <= candidate.terms
     )
     return None if stated is None or contradicted else stated
 
@@ -225,6 +231,7 @@ def _ranked(
     focus: QuestionFocus,
 ) -> list["_Scored"]:
     weights = _term_weights(focus=focus, candidates=candidates)
+    scene_only = _scene_only(focus=focus, candidates=candidates)
     return sorted(
         (
             _scored(
@@ -236,15 +243,30 @@ def _ranked(
             )
             for candidate, similarity in zip(candidates, similarities, strict=True)
         ),
-        key=lambda scored: -scored.score,
+        key=lambda scored: (scored.candidate in scene_only, -scored.score),
     )
+
+
+def _scene_only(*, focus: QuestionFocus, candidates: list[_Candidate]) -> set[_Candidate]:
+    """The sentences that name only the question's scene ("I opened my new X7 phone…"),
+    not what it asks ("…is there a restocking fee?"): a promotion for the X7 answers
+    nothing asked. None when no sentence names what is asked: then the scene is all
+    there is to go on."""
+    if not any(candidate.terms & focus.asked for candidate in candidates):
+        return set()
+    return {candidate for candidate in candidates if focus.scene_only(candidate.terms)}
 
 
 def _term_weights(*, focus: QuestionFocus, candidates: list[_Candidate]) -> dict[str, float]:
     """Each question word the sentences hold, weighted by how few hold it (IDF), the
-    weights summing to 1: a sentence's share of what the question is about."""
+    weights summing to 1: a sentence's share of what the question is about. A word of
+    the question's scene-setting alone counts less than one of what it asks."""
     held = Counter(term for candidate in candidates for term in candidate.terms & focus.terms)
-    idf = {term: math.log(1 + len(candidates) / count) for term, count in held.items()}
+    idf = {
+        term: math.log(1 + len(candidates) / count)
+        * (SCENE_WEIGHT if focus.asked and term not in focus.asked else 1.0)
+        for term, count in held.items()
+    }
     total = sum(idf.values())
     return {term: weight / total for term, weight in idf.items()}
 
@@ -284,7 +306,9 @@ def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> l
     """The best sentence, then sentences of the same document as close to the question in
     meaning, and (from any document) sentences holding what the question asks that the
     chosen ones do not: another document is quoted only for what it adds."""
-    weights = _term_weights(focus=focus, candidates=[scored.candidate for scored in ranked])
+    candidates = [scored.candidate for scored in ranked]
+    weights = _term_weights(focus=focus, candidates=candidates)
+    scene_only = _scene_only(focus=focus, candidates=candidates)
     best = ranked[0]
     chosen = [best.candidate]
     terms = best.candidate.terms & weights.keys()
@@ -295,11 +319,19 @@ def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> l
         if len(chosen) == MAX_SENTENCES or scored.score < best.score - FURTHER_FROM_BEST:
             break
         close = scored.meaning >= best.meaning - CLOSE_TO_BEST
+        beside = any(quoted.document_id == candidate.document_id for quoted in chosen)
         added_terms = sum(weights[term] for term in candidate.terms & weights.keys() - terms)
-        adds = (close and added_terms >= ADDS_TERMS) or bool(candidate.facts & focus.wants - facts)
-        beside = close and any(quoted.document_id == candidate.document_id for quoted in chosen)
+        # another page's sentence must be about what a chosen one is about, not share a
+        # word of the question in another sense ("marketing companies", "companies")
+        on_subject = beside or any(
+            float(candidate.vector @ quoted.vector) >= SAME_SUBJECT for quoted in chosen
+        )
+        adds = (close and on_subject and added_terms >= ADDS_TERMS) or bool(
+            candidate.facts & focus.wants - facts
+        )
         length = len(candidate.text.split())
-        if not (adds or beside) or words + length > max_words:
+        earns = adds or (close and beside)
+        if candidate in scene_only or not earns or words + length > max_words:
             continue
         chosen.append(candidate)
         terms |= candidate.terms & weights.keys()
