@@ -136,7 +136,12 @@ _PART_BOUNDARY = re.compile(
 )
 # Where a clause that asks follows a lead-in in the same sentence.
 _ASKING_CLAUSE = re.compile(rf"[,;:]\s*(?={_ASKING})", re.IGNORECASE)
-_ASKS_SOMETHING = re.compile(rf"^{_ASKING}|[?\uff1f]$", re.IGNORECASE)
+# A sentence that asks without a question mark: "I'd like to know the manager's name."
+_REQUESTING = (
+    r"(?:i(?:'d| would) like to know|i (?:want|need) to know|i wonder"
+    r"|(?:please |can you |could you )?(?:tell me|let me know))\b"
+)
+_ASKS_SOMETHING = re.compile(rf"^(?:{_ASKING}|{_REQUESTING})|[?\uff1f]$", re.IGNORECASE)
 _PART_MIN_WORDS = 3  # "and when?" alone says too little to be searched for on its own
 
 # A number of something the question names: "12 lines", "three devices", "8 days".
@@ -276,8 +281,23 @@ def question_focus(*, question: str) -> QuestionFocus:
         ),
         # a yes/no question may follow a lead-in: "If I send it back, is there a fee?"
         whether=_whether(clauses[0].casefold()) if len(clauses) == 1 else None,
-        asked=content_terms(" ".join(clauses)),
+        asked=_asked_apart(clauses),
     )
+
+
+# A word of an asking clause pointing back at its scene: "What would that cost?"
+_POINTING_BACK = frozenset("it its that this these those they them".split())  # noqa: SIM905
+
+
+def _asked_apart(clauses: list[str]) -> frozenset[str]:
+    """The content words of the asking clauses, when each names what it asks on its own;
+    nothing when one names nothing ("What do I have to do?") or points back at the scene
+    ("What would that cost?"): then the scene is what it asks about."""
+    said = [_WORD.findall(clause.casefold()) for clause in clauses]
+    if any(_POINTING_BACK & set(words) for words in said):
+        return frozenset()
+    asked = [content_terms(clause) for clause in clauses]
+    return frozenset().union(*asked) if all(asked) else frozenset()
 
 
 def _whether(asked: str) -> Whether | None:

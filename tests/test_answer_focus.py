@@ -2,7 +2,7 @@
 product named in the scene-setting does not bring its promotion in, a sentence of another
 page is quoted only when it is on the chosen sentences' subject, and a yes/no question
 opens with "Yes." or "No." only where the quoted sentence says it. Own small help
-centers (a bike shop, a bank, a gym), real ingest, search and embeddings."""
+centers (a bike shop, an airline, a gym), real ingest, search and embeddings."""
 
 import re
 
@@ -29,16 +29,18 @@ There is no restocking fee on returned bikes, even when the box has been opened.
 Refunds go back to the card you paid with within 5 business days.
 """
 
-BANK_PRIVACY = """# Your privacy
+AIRLINE_PRIVACY = """# Your privacy at SkyJet
 
-We never sell or share your transaction history with advertisers or data brokers.
-You can download everything we hold about you from Settings, then Privacy.
+SkyJet does not sell your personal data, including your travel history, to anyone.
+You can download everything we hold about you from your account, under Privacy.
+We keep booking records for seven years, as aviation law requires.
 """
 
-BANK_BUSINESS = """# Business banking
+AIRLINE_BUSINESS = """# SkyJet for Business
 
-Business banking gives companies and charities one account with many cards, an admin
-portal and monthly statements for their accountants.
+SkyJet for Business gives firms, charities and public bodies discounted fares, one
+invoice and a travel portal to manage their employees' bookings.
+Sign up online; a business account manager calls you within two working days.
 """
 
 GYM_PAYMENTS = """# Paying for your membership
@@ -80,17 +82,17 @@ def test_a_product_named_in_the_scene_does_not_bring_its_promotion(tmp_path, kno
 
 
 def test_a_sentence_of_another_page_sharing_only_a_word_is_not_added(tmp_path, knowledge_base):
-    """The question's "advertising companies" and business banking's "companies" are one word in two
-    senses: the business page's sentence is on another subject and earns no citation."""
+    """The question's "advertising firms" and the business page's "firms" are one word in
+    two senses: that page's sentence is on another subject and earns no citation."""
     answer = _answer(
         tmp_path,
         knowledge_base,
-        "Do you sell my transaction history to advertising companies?",
-        **{"privacy.md": BANK_PRIVACY, "business.md": BANK_BUSINESS},
+        "Does SkyJet make money by selling my travel history to advertising firms?",
+        **{"privacy.md": AIRLINE_PRIVACY, "business.md": AIRLINE_BUSINESS},
     )
 
-    assert "We never sell or share your transaction history with advertisers" in answer
-    assert "Business banking" not in answer
+    assert answer.startswith("SkyJet does not sell your personal data")
+    assert "SkyJet for Business" not in answer
     assert len(set(re.findall(r"\[\d\]", answer))) == 1
 
 
