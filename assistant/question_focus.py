@@ -178,10 +178,10 @@ _AFFIRMING = {
     "there": frozenset("is are a an".split()),  # noqa: SIM905
 }
 _SAYING = frozenset("i we you it they can will is are be also always".split())  # noqa: SIM905
-# "Can I use (get, buy…) X?" is answered as plainly by "X is available (supported…)",
-# said of X with "is", "are" or "has been" before it.
-_HAVING = frozenset("use get have buy order add choos book".split())  # noqa: SIM905
-_AVAILABLE = frozenset("avail support includ offer".split())  # noqa: SIM905
+# "Can I use (get, pay with…) X?" is answered as plainly by "X is available (accepted,
+# supported…)", said of X with "is", "are" or "has been" before it.
+_HAVING = frozenset("use get have buy order add choos book pay".split())  # noqa: SIM905
+_AVAILABLE = frozenset("avail accept support includ offer".split())  # noqa: SIM905
 _BEING = frozenset("is are be been also now".split())  # noqa: SIM905
 
 
