@@ -10,24 +10,32 @@ kind of fact asked for (a "how much" question wants an amount, "how long" a dura
 `assistant.question_focus`). Meaning alone picks a page's general sentence over the one
 with the price in it.
 
+The words of the clause that asks weigh more than the scene-setting's ("I opened my new
+X7 and used it for a week. If I send it back, is there a restocking fee?" asks about the
+fee): a sentence naming only the scene (a promotion for the X7) is never quoted when
+others name what is asked.
+
 After the best sentence come sentences of the same document as close in meaning, and,
-from any document, sentences that hold what the question asks and the chosen ones do
-not yet (a zone on one page, its price on another); a second document that only repeats
-the first is not quoted. A "how do I" question answered by a step of a list gets the
-list's other steps too. A question that asks several things ("how do I pause it, and how
-long can it last?") gets, beside the sentences chosen for the whole, each part's own, each
-part with its share of the words. Of a table whose rows are ranges ("2-4 lines", "10+"),
-only the row holding the number the question names is quoted, and a plain price per that
-unit gets its short calculation. Chosen sentences keep their document order, so the
-answer reads as the help article does; a chosen list item comes after the line that
-introduces its list, and each run of sentences from one source is cited once.
+from any document, sentences that hold what the question asks and the chosen ones do not
+yet (a zone on one page, its price on another); a second document that only repeats the
+first is not quoted, nor a sentence of it that shares a word of the question in another
+sense ("marketing companies", "companies" of a business page): for its words, it must
+read as on a chosen sentence's subject. A "how do I" question answered by a step of a
+list gets the list's other steps too. A question that asks several things ("how do I
+pause it, and how long can it last?") gets, beside the sentences chosen for the whole,
+each part's own, each part with its share of the words. Of a table whose rows are ranges
+("2-4 lines", "10+"), only the row holding the number the question names is quoted, and
+a plain price per that unit gets its short calculation. Chosen sentences keep their
+document order, so the answer reads as the help article does; a chosen list item comes
+after the line that introduces its list, and each run of sentences from one source is
+cited once.
 
 A list item is read with its lead-in ("A phone is unlocked when:" then "the line has been
 active for 60 days"), so the condition answers the question its lead-in names. A FAQ's
 own questions are never quoted as answers. A yes/no question's answer opens with "Yes."
-or "No." only when the best sentence names everything the question does and plainly
-states or denies what it asks, and no other sentence quoted says otherwise: no lead is
-better than an invented one.
+or "No." only when the best sentence names everything its asking clause does and plainly
+states or denies what it asks ("Can I use X?": "X is available"), and no other sentence
+quoted says otherwise: no lead is better than an invented one.
 
 The constants were set on the demo help center's questions (knowledge/demo/questions.json:
 24 of 30 answers cite the expected article, as on meaning alone, and 23 cite only it, from
