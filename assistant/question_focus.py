@@ -31,6 +31,14 @@ _UNWEIGHED = frozenset(
     know tell thanks thank hi hello want need like no not yes one
     """.split()  # noqa: SIM905 (a list of 130 quoted words would read worse)
 )
+# Words a customer frames a question with, greets or hesitates: no thing asked about
+# ("could you help me out?").
+FRAMING = frozenset(
+    """
+    hey hiya um uh erm yeah okay ok morning afternoon evening wondering wonder enquiring
+    inquiring asking guidance advice doubt doubts info information help question questions
+    """.split()  # noqa: SIM905 (a list of quoted words would read worse)
+)
 _WORD = re.compile(r"\w+(?:'\w+)?")
 _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
@@ -138,7 +146,7 @@ _PART_BOUNDARY = re.compile(
 _ASKING_CLAUSE = re.compile(rf"[,;:]\s*(?={_ASKING})", re.IGNORECASE)
 # A sentence that asks without a question mark: "I'd like to know the manager's name."
 _REQUESTING = (
-    r"(?:i(?:'d| would) like to know|i (?:want|need) to know|i wonder"
+    r"(?:i(?:'d| would) like to know|i (?:want|wanted|need|needed) to know|i wonder"
     r"|(?:please |can you |could you )?(?:tell me|let me know))\b"
 )
 _ASKS_SOMETHING = re.compile(rf"^(?:{_ASKING}|{_REQUESTING})|[?\uff1f]$", re.IGNORECASE)
@@ -291,12 +299,16 @@ _POINTING_BACK = frozenset("it its that this these those they them".split())  # 
 
 def _asked_apart(clauses: list[str]) -> frozenset[str]:
     """The content words of the asking clauses, when each names what it asks on its own;
-    nothing when one names nothing ("What do I have to do?") or points back at the scene
+    nothing when one names nothing ("What do I have to do?", "Could you help me?") or
+    points back at the scene
     ("What would that cost?"): then the scene is what it asks about."""
     said = [_WORD.findall(clause.casefold()) for clause in clauses]
     if any(_POINTING_BACK & set(words) for words in said):
         return frozenset()
-    asked = [content_terms(clause) for clause in clauses]
+    asked = [
+        frozenset(_stem(word) for _, word in content_words(clause) if word not in FRAMING)
+        for clause in clauses
+    ]
     return frozenset().union(*asked) if all(asked) else frozenset()
 
 
