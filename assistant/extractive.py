@@ -163,13 +163,14 @@ def _whether_stated(
     *, focus: QuestionFocus, best: _Candidate, chosen: list[_Candidate]
 ) -> bool | None:
     """Whether the best sentence says yes or no to a yes/no question: only a sentence
-    holding every word the asking clause names (so it speaks of the same thing, not of a
+    holding every word the asking clause names, or the scene's when the clause points
+    back at it ("Does it expire?") (so it speaks of the same thing, not of a
     neighbour: "twice a year" is not answered by "once per calendar year"; the predicate
     itself `whether_stated` checks) and stating or denying its predicate plainly, with no
     other sentence quoted saying otherwise."""
     if focus.whether is None:
         return None
-    named = focus.asked - {focus.whether.word}
+    named = (focus.asked or focus.terms) - {focus.whether.word}
     if not named <= best.terms:
         return None
     stated = whether_stated(whether=focus.whether, text=best.text)

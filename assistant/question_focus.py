@@ -294,22 +294,20 @@ def question_focus(*, question: str) -> QuestionFocus:
 
 
 # A word of an asking clause pointing back at its scene: "What would that cost?"
-_POINTING_BACK = frozenset("it its that this these those they them".split())  # noqa: SIM905
+_POINTING_BACK = frozenset("it its that this these those they them one ones".split())  # noqa: SIM905
 
 
 def _asked_apart(clauses: list[str]) -> frozenset[str]:
     """The content words of the asking clauses, when each names what it asks on its own;
     nothing when one names nothing ("What do I have to do?", "Could you help me?") or
-    points back at the scene
-    ("What would that cost?"): then the scene is what it asks about."""
+    points back at the scene ("What would that cost?", "Which one should I pick?"): then
+    the scene is what it asks about."""
     said = [_WORD.findall(clause.casefold()) for clause in clauses]
     if any(_POINTING_BACK & set(words) for words in said):
         return frozenset()
-    asked = [
-        frozenset(_stem(word) for _, word in content_words(clause) if word not in FRAMING)
-        for clause in clauses
-    ]
-    return frozenset().union(*asked) if all(asked) else frozenset()
+    asked = [content_words(clause) for clause in clauses]
+    names = all(any(word not in FRAMING for _, word in words) for words in asked)
+    return frozenset(_stem(word) for words in asked for _, word in words) if names else frozenset()
 
 
 def _whether(asked: str) -> Whether | None:
