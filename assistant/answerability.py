@@ -44,7 +44,7 @@ from django.utils import timezone
 from wordfreq import zipf_frequency
 
 from assistant.escalation import customer_language
-from assistant.question_focus import asking_clauses, content_words
+from assistant.question_focus import FRAMING, asking_clauses, content_words
 from knowledge.embeddings import query_embed
 from knowledge.languages import word_stem
 from knowledge.search import Hit
@@ -91,13 +91,6 @@ SPECIFIC_ZIPF = 4.5
 MISSPELT_RATIO = 0.85
 # Shorter words are abbreviations or typos ("tx", "dp") as often as things.
 MIN_THING_LETTERS = 4
-# Words a customer frames a question with, greets or hesitates: no thing asked about.
-_FRAMING = frozenset(
-    """
-    hey hiya um uh erm yeah okay ok morning afternoon evening wondering wonder enquiring
-    inquiring asking guidance advice doubt doubts info information help question questions
-    """.split()  # noqa: SIM905 (a list of quoted words would read worse)
-)
 # After these a word is what the customer does ("I forgot", "to lend"), not a thing.
 _DOING = frozenset(
     "i we you they i'm we're you're to can could will would should must may might".split()  # noqa: SIM905
@@ -223,7 +216,7 @@ def _unstated(
         for word in dict.fromkeys(
             word
             for before, word in content_words(asked)
-            if before not in _DOING and word not in _FRAMING
+            if before not in _DOING and word not in FRAMING
         )
         if word not in apart
         and word.isalpha()

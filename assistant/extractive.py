@@ -10,24 +10,32 @@ kind of fact asked for (a "how much" question wants an amount, "how long" a dura
 `assistant.question_focus`). Meaning alone picks a page's general sentence over the one
 with the price in it.
 
+The words of the clause that asks weigh more than the scene-setting's ("I opened my new
+X7 and used it for a week. If I send it back, is there a restocking fee?" asks about the
+fee): a sentence naming only the scene (a promotion for the X7) is never quoted when
+others name what is asked.
+
 After the best sentence come sentences of the same document as close in meaning, and,
-from any document, sentences that hold what the question asks and the chosen ones do
-not yet (a zone on one page, its price on another); a second document that only repeats
-the first is not quoted. A "how do I" question answered by a step of a list gets the
-list's other steps too. A question that asks several things ("how do I pause it, and how
-long can it last?") gets, beside the sentences chosen for the whole, each part's own, each
-part with its share of the words. Of a table whose rows are ranges ("2-4 lines", "10+"),
-only the row holding the number the question names is quoted, and a plain price per that
-unit gets its short calculation. Chosen sentences keep their document order, so the
-answer reads as the help article does; a chosen list item comes after the line that
-introduces its list, and each run of sentences from one source is cited once.
+from any document, sentences that hold what the question asks and the chosen ones do not
+yet (a zone on one page, its price on another); a second document that only repeats the
+first is not quoted, nor a sentence of it that shares a word of the question in another
+sense ("marketing companies", "companies" of a business page): for its words, it must
+read as on a chosen sentence's subject. A "how do I" question answered by a step of a
+list gets the list's other steps too. A question that asks several things ("how do I
+pause it, and how long can it last?") gets, beside the sentences chosen for the whole,
+each part's own, each part with its share of the words. Of a table whose rows are ranges
+("2-4 lines", "10+"), only the row holding the number the question names is quoted, and
+a plain price per that unit gets its short calculation. Chosen sentences keep their
+document order, so the answer reads as the help article does; a chosen list item comes
+after the line that introduces its list, and each run of sentences from one source is
+cited once.
 
 A list item is read with its lead-in ("A phone is unlocked when:" then "the line has been
 active for 60 days"), so the condition answers the question its lead-in names. A FAQ's
 own questions are never quoted as answers. A yes/no question's answer opens with "Yes."
-or "No." only when the best sentence names everything the question does and plainly
-states or denies what it asks, and no other sentence quoted says otherwise: no lead is
-better than an invented one.
+or "No." only when the best sentence names everything its asking clause does and plainly
+states or denies what it asks ("Can I use X?": "X is available"), and no other sentence
+quoted says otherwise: no lead is better than an invented one.
 
 The constants were set on the demo help center's questions (knowledge/demo/questions.json:
 24 of 30 answers cite the expected article, as on meaning alone, and 23 cite only it, from
@@ -79,6 +87,8 @@ SENTENCE_WEIGHT = 0.6  # against the passage's own similarity
 TERMS_WEIGHT = 0.2  # times the share of the question's words the sentence holds
 FACT_WEIGHT = 0.1  # a sentence holding the kind of fact asked for (an amount, a duration…)
 ADDS_TERMS = 0.2  # share of the question's words a sentence must add to be quoted for them
+SAME_SUBJECT = 0.5  # cosine of another page's sentence to one chosen, to be quoted beside it
+SCENE_WEIGHT = 0.25  # a word only the question's scene-setting names, against an asked one
 RANK_PENALTY = 0.03  # per place the passage is below the first
 SOURCES_READ = 3  # sentences of the fourth passage were rarely chosen
 MAX_SENTENCES = 3
@@ -156,16 +166,21 @@ def _whether_stated(
     *, focus: QuestionFocus, best: _Candidate, chosen: list[_Candidate]
 ) -> bool | None:
     """Whether the best sentence says yes or no to a yes/no question: only a sentence
-    holding every word the question names (so it speaks of the same thing, not of a
-    neighbour: "twice a year" is not answered by "once per calendar year") and stating
-    or denying its predicate plainly, with no other sentence quoted saying otherwise."""
-    if focus.whether is None or not focus.terms <= best.terms:
+    holding every word the asking clause names, or the scene's when the clause points
+    back at it ("Does it expire?") (so it speaks of the same thing, not of a
+    neighbour: "twice a year" is not answered by "once per calendar year"; the predicate
+    itself `whether_stated` checks) and stating or denying its predicate plainly, with no
+    other sentence quoted saying otherwise."""
+    if focus.whether is None:
+        return None
+    named = (focus.asked or focus.terms) - {focus.whether.word}
+    if not named <= best.terms:
         return None
     stated = whether_stated(whether=focus.whether, text=best.text)
     contradicted = any(
         whether_stated(whether=focus.whether, text=candidate.text) is (not stated)
         for candidate in chosen
-        if focus.terms <= candidate.terms
+        if named <= candidate.terms
     )
     return None if stated is None or contradicted else stated
 
@@ -228,6 +243,7 @@ def _ranked(
     focus: QuestionFocus,
 ) -> list["_Scored"]:
     weights = _term_weights(focus=focus, candidates=candidates)
+    scene_only = _scene_only(focus=focus, candidates=candidates)
     return sorted(
         (
             _scored(
@@ -239,15 +255,30 @@ def _ranked(
             )
             for candidate, similarity in zip(candidates, similarities, strict=True)
         ),
-        key=lambda scored: -scored.score,
+        key=lambda scored: (scored.candidate in scene_only, -scored.score),
     )
+
+
+def _scene_only(*, focus: QuestionFocus, candidates: list[_Candidate]) -> set[_Candidate]:
+    """The sentences that name only the question's scene ("I opened my new X7 phone…"),
+    not what it asks ("…is there a restocking fee?"): a promotion for the X7 answers
+    nothing asked. None when no sentence names what is asked: then the scene is all
+    there is to go on."""
+    if not any(candidate.terms & focus.asked for candidate in candidates):
+        return set()
+    return {candidate for candidate in candidates if focus.scene_only(candidate.terms)}
 
 
 def _term_weights(*, focus: QuestionFocus, candidates: list[_Candidate]) -> dict[str, float]:
     """Each question word the sentences hold, weighted by how few hold it (IDF), the
-    weights summing to 1: a sentence's share of what the question is about."""
+    weights summing to 1: a sentence's share of what the question is about. A word of
+    the question's scene-setting alone counts less than one of what it asks."""
     held = Counter(term for candidate in candidates for term in candidate.terms & focus.terms)
-    idf = {term: math.log(1 + len(candidates) / count) for term, count in held.items()}
+    idf = {
+        term: math.log(1 + len(candidates) / count)
+        * (SCENE_WEIGHT if focus.asked and term not in focus.asked else 1.0)
+        for term, count in held.items()
+    }
     total = sum(idf.values())
     return {term: weight / total for term, weight in idf.items()}
 
@@ -287,7 +318,9 @@ def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> l
     """The best sentence, then sentences of the same document as close to the question in
     meaning, and (from any document) sentences holding what the question asks that the
     chosen ones do not: another document is quoted only for what it adds."""
-    weights = _term_weights(focus=focus, candidates=[scored.candidate for scored in ranked])
+    candidates = [scored.candidate for scored in ranked]
+    weights = _term_weights(focus=focus, candidates=candidates)
+    scene_only = _scene_only(focus=focus, candidates=candidates)
     best = ranked[0]
     chosen = [best.candidate]
     terms = best.candidate.terms & weights.keys()
@@ -298,11 +331,19 @@ def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> l
         if len(chosen) == MAX_SENTENCES or scored.score < best.score - FURTHER_FROM_BEST:
             break
         close = scored.meaning >= best.meaning - CLOSE_TO_BEST
+        beside = any(quoted.document_id == candidate.document_id for quoted in chosen)
         added_terms = sum(weights[term] for term in candidate.terms & weights.keys() - terms)
-        adds = (close and added_terms >= ADDS_TERMS) or bool(candidate.facts & focus.wants - facts)
-        beside = close and any(quoted.document_id == candidate.document_id for quoted in chosen)
+        # another page's sentence must be about what a chosen one is about, not share a
+        # word of the question in another sense ("marketing companies", "companies")
+        on_subject = beside or any(
+            float(candidate.vector @ quoted.vector) >= SAME_SUBJECT for quoted in chosen
+        )
+        adds = (close and on_subject and added_terms >= ADDS_TERMS) or bool(
+            candidate.facts & focus.wants - facts
+        )
         length = len(candidate.text.split())
-        if not (adds or beside) or words + length > max_words:
+        earns = adds or (close and beside)
+        if candidate in scene_only or not earns or words + length > max_words:
             continue
         chosen.append(candidate)
         terms |= candidate.terms & weights.keys()

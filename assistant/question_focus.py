@@ -31,6 +31,14 @@ _UNWEIGHED = frozenset(
     know tell thanks thank hi hello want need like no not yes one
     """.split()  # noqa: SIM905 (a list of 130 quoted words would read worse)
 )
+# Words a customer frames a question with, greets or hesitates: no thing asked about
+# ("could you help me out?").
+FRAMING = frozenset(
+    """
+    hey hiya um uh erm yeah okay ok morning afternoon evening wondering wonder enquiring
+    inquiring asking guidance advice doubt doubts info information help question questions
+    """.split()  # noqa: SIM905 (a list of quoted words would read worse)
+)
 _WORD = re.compile(r"\w+(?:'\w+)?")
 _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
@@ -136,7 +144,12 @@ _PART_BOUNDARY = re.compile(
 )
 # Where a clause that asks follows a lead-in in the same sentence.
 _ASKING_CLAUSE = re.compile(rf"[,;:]\s*(?={_ASKING})", re.IGNORECASE)
-_ASKS_SOMETHING = re.compile(rf"^{_ASKING}|[?\uff1f]$", re.IGNORECASE)
+# A sentence that asks without a question mark: "I'd like to know the manager's name."
+_REQUESTING = (
+    r"(?:i(?:'d| would) like to know|i (?:want|wanted|need|needed) to know|i wonder"
+    r"|(?:please |can you |could you )?(?:tell me|let me know))\b"
+)
+_ASKS_SOMETHING = re.compile(rf"^(?:{_ASKING}|{_REQUESTING})|[?\uff1f]$", re.IGNORECASE)
 _PART_MIN_WORDS = 3  # "and when?" alone says too little to be searched for on its own
 
 # A number of something the question names: "12 lines", "three devices", "8 days".
@@ -173,6 +186,11 @@ _AFFIRMING = {
     "there": frozenset("is are a an".split()),  # noqa: SIM905
 }
 _SAYING = frozenset("i we you it they can will is are be also always".split())  # noqa: SIM905
+# "Can I use (get, pay with…) X?" is answered as plainly by "X is available (accepted,
+# supported…)", said of X with "is", "are" or "has been" before it.
+_HAVING = frozenset("use get have buy order add choos book pay".split())  # noqa: SIM905
+_AVAILABLE = frozenset("avail accept support includ offer".split())  # noqa: SIM905
+_BEING = frozenset("is are be been also now".split())  # noqa: SIM905
 
 
 @dataclass(frozen=True)
@@ -207,6 +225,17 @@ class QuestionFocus:
     wants_steps: bool = False
     counts: frozenset[Count] = frozenset()  # "12 lines": numbers of things it names
     whether: Whether | None = None  # a yes/no question's predicate
+    # The content words of its asking clauses; the rest of `terms` only set the scene
+    # ("I opened my new X7 phone: is there a restocking fee?" asks about the fee).
+    asked: frozenset[str] = frozenset()
+
+    def scene_only(self, terms: frozenset[str]) -> bool:
+        """Whether these words hold the question's scene-setting words but none of what
+        it asks: a sentence about the phone named, not about the fee asked for. Nothing
+        is, when the asking clause names nothing of its own ("If I buy the X7, how much
+        is it?" asks about the X7)."""
+        scene = self.terms - self.asked
+        return bool(self.asked and terms & scene) and not terms & self.asked
 
 
 def question_parts(*, question: str) -> list[str]:
@@ -245,6 +274,7 @@ def question_focus(*, question: str) -> QuestionFocus:
     if text_language(text=question) != "en":
         return QuestionFocus(terms=frozenset(), wants=frozenset())
     asked = question.casefold()
+    clauses = asking_clauses(question=question)
     wants = {kind for kind, asks in _ASKS.items() if asks.search(asked)}
     if FactKind.DURATION in wants:  # "how many days" asks for days, not any number
         wants.discard(FactKind.COUNT)
@@ -257,8 +287,27 @@ def question_focus(*, question: str) -> QuestionFocus:
             for number, unit in _COUNTED.findall(asked)
             if unit not in _UNWEIGHED
         ),
-        whether=_whether(asked),
+        # a yes/no question may follow a lead-in: "If I send it back, is there a fee?"
+        whether=_whether(clauses[0].casefold()) if len(clauses) == 1 else None,
+        asked=_asked_apart(clauses),
     )
+
+
+# A word of an asking clause pointing back at its scene: "What would that cost?"
+_POINTING_BACK = frozenset("it its that this these those they them one ones".split())  # noqa: SIM905
+
+
+def _asked_apart(clauses: list[str]) -> frozenset[str]:
+    """The content words of the asking clauses, when each names what it asks on its own;
+    nothing when one names nothing ("What do I have to do?", "Could you help me?") or
+    points back at the scene ("What would that cost?", "Which one should I pick?"): then
+    the scene is what it asks about."""
+    said = [_WORD.findall(clause.casefold()) for clause in clauses]
+    if any(_POINTING_BACK & set(words) for words in said):
+        return frozenset()
+    asked = [content_words(clause) for clause in clauses]
+    names = all(any(word not in FRAMING for _, word in words) for words in asked)
+    return frozenset(_stem(word) for words in asked for _, word in words) if names else frozenset()
 
 
 def _whether(asked: str) -> Whether | None:
@@ -271,16 +320,21 @@ def _whether(asked: str) -> Whether | None:
 
 def whether_stated(*, whether: Whether, text: str) -> bool | None:
     """True when the sentence plainly says what a yes/no question asks ("You can pause
-    your membership…"), False when it plainly denies it ("You cannot bring…", "There is
-    no fee…"), None when it does not say, says both, or says it with a condition. The
-    word said another way ("…, then tap Pause") says neither."""
+    your membership…", "E-bikes are available at every shop" to "Can I get an e-bike…?"),
+    False when it plainly denies it ("You cannot bring…", "There is no fee…"), None when
+    it does not say, says both, or says it with a condition. The word said another way
+    ("…, then tap Pause") says neither."""
     words = _WORD.findall(text.casefold().replace("\u2019", "'"))
     if _HEDGES & set(words) or words[:1] in (["yes"], ["no"]):
         return None  # a sentence opening with its own yes or no needs no other
-    affirming = _AFFIRMING.get(whether.aux, _SAYING)
     verdicts = set()
     for index, word in enumerate(words):
-        if _stem(word) != whether.word:
+        stem = _stem(word)
+        if stem == whether.word:
+            affirming = _AFFIRMING.get(whether.aux, _SAYING)
+        elif stem in _AVAILABLE and whether.word in _HAVING:
+            affirming = _BEING
+        else:
             continue
         before = words[max(0, index - 3) : index]
         if any(other in _NEGATIONS or other.endswith("n't") for other in before):

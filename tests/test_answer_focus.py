@@ -1,0 +1,158 @@
+"""The offline answer is about what the question asks, not about the names around it: a
+product named in the scene-setting does not bring its promotion in, a sentence of another
+page is quoted only when it is on the chosen sentences' subject, and a yes/no question
+opens with "Yes." or "No." only where the quoted sentence says it. Own small help
+centers (a bike shop, an airline, a gym), real ingest, search and embeddings."""
+
+import re
+
+import pytest
+
+from assistant.extractive import extractive_answer
+from assistant.pipeline import SOURCES_PER_ANSWER
+from knowledge.search import chunk_search
+from tests.commands import ingest
+
+pytestmark = pytest.mark.django_db
+
+BIKE_DEALS = """# Spring deals
+
+## Velora X5 e-bike: $300 off in April
+Buy a Velora X5 e-bike in April and get $300 off, plus a free helmet and lock.
+The Velora X5 comes with a 625 Wh battery and a range of up to 120 km.
+"""
+
+BIKE_RETURNS = """# Returning a bike
+
+You can return a bike within 30 days of delivery for a full refund.
+There is no restocking fee on returned bikes, even when the box has been opened.
+Refunds go back to the card you paid with within 5 business days.
+"""
+
+AIRLINE_PRIVACY = """# Your privacy at SkyJet
+
+SkyJet does not sell your personal data, including your travel history, to anyone.
+You can download everything we hold about you from your account, under Privacy.
+We keep booking records for seven years, as aviation law requires.
+"""
+
+AIRLINE_BUSINESS = """# SkyJet for Business
+
+SkyJet for Business gives firms, charities and public bodies discounted fares, one
+invoice and a travel portal to manage their employees' bookings.
+Sign up online; a business account manager calls you within two working days.
+"""
+
+GYM_PAYMENTS = """# Paying for your membership
+
+Apple Pay has been available at every front desk since March 2024.
+Cash is not accepted at any of our gyms.
+Direct debits are taken on the first working day of each month.
+"""
+
+GYM_PAUSE = """# Pausing your membership
+
+You can pause your membership from your account page under Membership, then Pause.
+A pause lasts at least one month and at most three months.
+"""
+
+GIFT_CARDS = """# Gift cards
+
+Promotional cards are different: they have an expiry date printed on them, usually 90 days.
+Gift cards bought in our shops can be used in any of our gyms.
+"""
+
+
+def _answer(tmp_path, knowledge_base, question, **files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    ingest(tmp_path, knowledge_base)
+    hits = chunk_search(knowledge_bases=[knowledge_base], query=question, k=SOURCES_PER_ANSWER)
+    return extractive_answer(question=question, sources=hits)
+
+
+def test_a_product_named_in_the_scene_does_not_bring_its_promotion(tmp_path, knowledge_base):
+    """The question names the bike it bought, and asks about the fee: the sentence about
+    the fee answers, the promotion for that bike is neither quoted nor cited."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "I got my new Velora X5 last week and rode it twice, but it's not for me. "
+        "If I send it back, is there a restocking fee?",
+        **{"deals.md": BIKE_DEALS, "returns.md": BIKE_RETURNS},
+    )
+
+    assert answer.startswith("No. There is no restocking fee on returned bikes")
+    assert "Velora" not in answer
+    assert len(set(re.findall(r"\[\d\]", answer))) == 1
+
+
+def test_a_sentence_of_another_page_sharing_only_a_word_is_not_added(tmp_path, knowledge_base):
+    """The question's "advertising firms" and the business page's "firms" are one word in
+    two senses: that page's sentence is on another subject and earns no citation."""
+    answer = _answer(
+        tmp_path,
+        knowledge_base,
+        "Does SkyJet make money by selling my travel history to advertising firms?",
+        **{"privacy.md": AIRLINE_PRIVACY, "business.md": AIRLINE_BUSINESS},
+    )
+
+    assert answer.startswith("SkyJet does not sell your personal data")
+    assert "SkyJet for Business" not in answer
+    assert len(set(re.findall(r"\[\d\]", answer))) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "files", "lead", "sentence"),
+    [
+        # "available" says yes to "can I use" as plainly as "you can use"
+        (
+            "Can I use Apple Pay at the front desk?",
+            {"payments.md": GYM_PAYMENTS},
+            "Yes. ",
+            "Apple Pay has been available at every front desk",
+        ),
+        (
+            "Can I pay with cash at the gym?",
+            {"payments.md": GYM_PAYMENTS},
+            "No. ",
+            "Cash is not accepted at any of our gyms",
+        ),
+        # the question asks after a scene-setting sentence
+        (
+            "I'm travelling for work for two months. Can I pause my membership?",
+            {"pause.md": GYM_PAUSE},
+            "Yes. ",
+            "You can pause your membership from your account page",
+        ),
+    ],
+)
+def test_a_yes_no_question_opens_with_what_the_sentence_says(
+    tmp_path, knowledge_base, question, files, lead, sentence
+):
+    answer = _answer(tmp_path, knowledge_base, question, **files)
+
+    assert answer.startswith(lead + sentence)
+
+
+@pytest.mark.parametrize(
+    ("question", "files"),
+    [
+        # the page speaks of the desk
+        ("Can I use Apple Pay in the gym's online shop?", {"payments.md": GYM_PAYMENTS}),
+        # it speaks of Apple Pay
+        ("Can I use Google Pay at the front desk?", {"payments.md": GYM_PAYMENTS}),
+        # "it" is the voucher of the scene; the sentence speaks of promotional cards
+        (
+            "I got a gift voucher for my birthday. Does it have an expiry date?",
+            {"gift-cards.md": GIFT_CARDS},
+        ),
+    ],
+)
+def test_no_yes_when_the_sentence_speaks_of_something_else(
+    tmp_path, knowledge_base, question, files
+):
+    answer = _answer(tmp_path, knowledge_base, question, **files)
+
+    assert answer
+    assert not answer.startswith(("Yes. ", "No. "))
