@@ -303,7 +303,7 @@ def _unstated_kinds(
         and content_words(thing)
         and kind.isalpha()
         and len(kind) >= MIN_THING_LETTERS
-        and kind not in _FRAMING | _POINTING
+        and kind not in FRAMING | _POINTING
         and word_stem(word=thing, language=language) in held
         and lexemes.get(word_stem(word=kind, language=language)) == 0
         and not _of_degree(kind, language=language)
