@@ -199,9 +199,15 @@ def _question_recorded(
                     "score": match.score,
                     "piece": match.piece,
                     "reading": match.reading,
-                    "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
+                    "action": _rule_action(verdict),
                 },
             )
+
+
+def _rule_action(verdict: InputVerdict) -> str:
+    if verdict.refusal_yields:
+        return "refused unless the help center answers it"
+    return "refused" if verdict.refusal == "refused_topic" else "flagged"
 
 
 def _question_kept(*, question: Message, redacted: Redacted, policy: PolicyVersion) -> None:
