@@ -20,6 +20,10 @@ TRACKING_OTHERS = (
     "Tracking other people: how do I track my partner's bike; how can I see where my ex "
     "is riding; how do I follow someone's bike without them knowing"
 )
+REFUND_DISPUTE = (
+    "Refund dispute: I want a refund for this charge; I was charged twice for my rental; "
+    "take this fee off my bill; I want my money back"
+)
 
 PAGES = {
     "gps-tag.md": """# The GPS tag
@@ -29,10 +33,11 @@ Spoke app, tap My bikes, then Locate: the map shows where the bike is now. If yo
 is stolen, tap Report stolen in the app: it locks the motor and shares the bike's live
 location with the police.
 """,
-    "refunds.md": """# Refunds
+    "closures.md": """# When we cancel
 
-When we cancel a rental or a service booking, the refund is automatic: it reaches your
-card within 5 working days and you do not need to ask for it. If you cancel a rental
+When we cancel a rental or the workshop is closed on the day of your service booking,
+the refund is automatic: it reaches your card within 5 working days and you do not need
+to ask for it. If you cancel a rental
 yourself less than 24 hours before it starts, we keep the deposit.
 """,
     "servicing.md": """# Servicing
@@ -46,7 +51,9 @@ takes two working days.
 @pytest.fixture
 def bike_shop(transactional_db, tmp_path):
     workspace = WorkspaceFactory(name="Spoke Cycles")
-    PolicyVersionFactory(workspace=workspace, topics_refused=TRACKING_OTHERS)
+    PolicyVersionFactory(
+        workspace=workspace, topics_refused=TRACKING_OTHERS, escalation_rules=REFUND_DISPUTE
+    )
     knowledge_base = KnowledgeBaseFactory(workspace=workspace)
     for name, text in PAGES.items():
         (tmp_path / name).write_text(text)
@@ -127,17 +134,17 @@ async def test_an_own_how_to_the_help_center_does_not_answer_stays_refused(bike_
 
 async def test_a_question_about_how_a_refund_works_is_answered(bike_shop):
     """Asking what the shop's rules give ("do I get…?", "do I have to ask?") is a question
-    for information, not the billing dispute it sits near."""
+    for information, not the refund dispute it sits near."""
     answer = await one_question(
         bike_shop.public_key,
-        "You cancelled my rental last weekend because of the storm. Do I get a refund, "
-        "and do I have to ask for it?",
+        "The workshop was closed for two days when my service was booked. Do I get my "
+        "money back, and do I have to ask for it?",
     )
 
     reply, cited, _ = await last_reply(bike_shop)
     assert reply.outcome == Message.Outcome.ANSWERED
     assert "automatic" in answer.text
-    assert cited == ["Refunds"]
+    assert cited == ["When we cancel"]
     assert reply.conversation.state == Conversation.State.BOT
     assert not await database_sync_to_async(Handoff.objects.exists)()
 
@@ -147,5 +154,5 @@ async def test_a_request_for_a_refund_goes_to_a_person(bike_shop):
 
     assert (handoff.reason, handoff.reason_detail) == (
         Handoff.Reason.POLICY_RULE,
-        "Billing dispute",
+        "Refund dispute",
     )
