@@ -188,7 +188,8 @@ def _question_recorded(
         )
     for kind, match in (
         (AuditEvent.Kind.ESCALATION_FLAG, verdict.person_rule),
-        (AuditEvent.Kind.REFUSED_TOPIC, verdict.refused_topic),
+        # A refusal that may yield is audited by the answer, once decided.
+        (AuditEvent.Kind.REFUSED_TOPIC, None if verdict.refusal_yields else verdict.refused_topic),
     ):
         if match:
             message_audit(
@@ -199,15 +200,9 @@ def _question_recorded(
                     "score": match.score,
                     "piece": match.piece,
                     "reading": match.reading,
-                    "action": _rule_action(verdict),
+                    "action": "refused" if verdict.refusal == "refused_topic" else "flagged",
                 },
             )
-
-
-def _rule_action(verdict: InputVerdict) -> str:
-    if verdict.refusal_yields:
-        return "refused unless the help center answers it"
-    return "refused" if verdict.refusal == "refused_topic" else "flagged"
 
 
 def _question_kept(*, question: Message, redacted: Redacted, policy: PolicyVersion) -> None:

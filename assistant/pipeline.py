@@ -288,10 +288,14 @@ def _nearly(asked: Asked) -> Nearly:
 def _second_look_audit(
     *, decision: Decision, verdict: InputVerdict
 ) -> tuple[AuditEvent.Kind, dict] | None:
-    """The rail whose looser bar decided, audited as its strict bar is, with the reason."""
+    """The rail whose looser bar decided, audited as its strict bar is, with the reason;
+    or the refused topic that did not yield."""
+    reason = {"action": decision.outcome.value, "why": decision.why.value}
+    if verdict.refusal_yields and decision.outcome == Message.Outcome.REFUSED:
+        rule = verdict.refused_topic
+        return AuditEvent.Kind.REFUSED_TOPIC, {"rule": rule.label, "score": rule.score, **reason}
     if not decision.second_look:
         return None
-    reason = {"action": decision.outcome.value, "why": decision.why.value}
     match decision.why:
         case Why.NEARLY_ATTACK:
             injection = verdict.injection

@@ -93,9 +93,7 @@ async def test_the_customers_own_how_to_on_a_refused_topic_is_answered(bike_shop
     )
     assert "Report stolen" in answer.text or "Locate" in answer.text
     assert cited == ["The GPS tag"]
-    assert [audit["detail"]["action"] for audit in audits] == [
-        "refused unless the help center answers it"
-    ]
+    assert audits == []  # answered: nothing was refused
 
 
 @pytest.mark.parametrize(
@@ -124,12 +122,15 @@ async def test_an_own_how_to_the_help_center_does_not_answer_stays_refused(bike_
     know", which would treat the topic as an ordinary question)."""
     await one_question(bike_shop.public_key, "How do I track my bike's speed on a map?")
 
-    reply, cited, _ = await last_reply(bike_shop)
+    reply, cited, audits = await last_reply(bike_shop)
     rails = reply.trace["rails"]["input"]
     assert rails["refused_topic"]["rule"] == "Tracking other people"
     assert rails["refusal_yields"] is True
     assert reply.outcome == Message.Outcome.REFUSED
     assert cited == []
+    assert [(audit["detail"]["rule"], audit["detail"]["action"]) for audit in audits] == [
+        ("Tracking other people", Message.Outcome.REFUSED)
+    ]
 
 
 async def test_a_question_about_how_a_refund_works_is_answered(bike_shop):
