@@ -188,7 +188,8 @@ def _question_recorded(
         )
     for kind, match in (
         (AuditEvent.Kind.ESCALATION_FLAG, verdict.person_rule),
-        (AuditEvent.Kind.REFUSED_TOPIC, verdict.refused_topic),
+        # A refusal that may yield is audited by the answer, once decided.
+        (AuditEvent.Kind.REFUSED_TOPIC, None if verdict.refusal_yields else verdict.refused_topic),
     ):
         if match:
             message_audit(

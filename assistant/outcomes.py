@@ -52,10 +52,12 @@ class Why(StrEnum):
     BACKEND_DID_NOT_KNOW = "the backend found no answer in the sources"
     UNCITED = "the answer cites no source"
     ANSWERED = "a cited answer, confident enough"
+    YIELDED = "the customer's own how-to on a refused topic, which the help center answers"
     # The second look, when the help center has no answer (`Nearly`).
     NEARLY_ATTACK = "an attack by the injection rail's looser bar (no answer in the help center)"
     NEARLY_PERSON = "an escalation rule by its looser bar (no answer in the help center)"
     NEARLY_REFUSED_TOPIC = "refused topic (no answer in the help center)"
+    HANDOFF_FAILED = "the handover by the looser bar could not be started"
 
 
 class Nearly(StrEnum):
@@ -105,16 +107,18 @@ def decide(
     confidence: float | None,
     threshold: float,
     nearly: Nearly = Nearly.NOTHING,
+    refusal_yields: bool = False,
 ) -> Decision:
     """The outcome of a question. `unanswerable`: passages on the subject were found,
     and judged not to answer it (`assistant.answerability`); `sources`: passages given
     to the backend; `cited`:
     sources its answer cites; `confidence`: how likely that answer is right (None when
     nothing was searched); `threshold`: the policy's confidence threshold; `nearly`: what
-    the message nearly is, which decides instead of "I don't know"."""
+    the message nearly is, which decides instead of "I don't know"; `refusal_yields`: the
+    refusal stands unless the help center answers the question (`InputVerdict`)."""
     decision = _first_look(
         person_takes_it=person_takes_it,
-        refused=refused,
+        refused=refused and not refusal_yields,
         unanswerable=unanswerable,
         sources=sources,
         draft=draft,
@@ -122,6 +126,11 @@ def decide(
         confidence=confidence,
         threshold=threshold,
     )
+    if refused and refusal_yields:
+        if decision.why is Why.ANSWERED:
+            return Decision(decision.outcome, Why.YIELDED)
+        if decision.why is not Why.PERSON:
+            return Decision(Message.Outcome.REFUSED, Why.REFUSED_QUESTION, decision.takes_back)
     if decision.why not in NO_ANSWER or nearly is Nearly.NOTHING:
         return decision
     outcome, why = SECOND_LOOK[nearly]

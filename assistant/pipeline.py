@@ -122,7 +122,7 @@ class Asked(NamedTuple):
 
     @property
     def gets_search(self) -> bool:
-        return self.gets_reply and not self.verdict.refusal
+        return self.gets_reply and (not self.verdict.refusal or self.verdict.refusal_yields)
 
 
 PERSON_HAS_IT = (Conversation.State.WAITING, Conversation.State.AGENT)
@@ -211,9 +211,13 @@ async def answer(
         confidence=confidence,
         threshold=asked.policy.confidence_threshold,
         nearly=_nearly(asked),
+        refusal_yields=asked.verdict.refusal_yields,
     )
     if reply is None:
         return None
+    trigger = nearly_trigger(verdict=asked.verdict) if decision.why is Why.NEARLY_PERSON else None
+    if trigger is not None and not await _handed_over(conversation=conversation, trigger=trigger):
+        decision, trigger = Decision(Message.Outcome.DONT_KNOW, Why.HANDOFF_FAILED), None
     if decision.takes_back:
         await events.answer_restarted(message=reply)
     trace = {
@@ -237,9 +241,6 @@ async def answer(
             **found.judgement.as_trace(),
             "threshold": answerable_below(confidence_threshold=asked.policy.confidence_threshold),
         }
-    trigger = nearly_trigger(verdict=asked.verdict) if decision.why is Why.NEARLY_PERSON else None
-    if trigger is not None:  # the answer on screen says so, in the customer's language
-        await in_thread(handoff_start)(conversation=conversation, trigger=trigger, announced=True)
     return await _finish(
         rewritten=rewritten,
         reply=reply,
@@ -262,6 +263,18 @@ async def answer(
     )
 
 
+async def _handed_over(*, conversation: Conversation, trigger: Trigger) -> bool:
+    """The second look's handover started (the answer on screen says so, in the customer's
+    language); False when starting it failed, logged: the answer must still end, with
+    "I don't know" and the offer of a person."""
+    try:
+        await in_thread(handoff_start)(conversation=conversation, trigger=trigger, announced=True)
+    except Exception:
+        logger.exception("Handing conversation %s over failed", conversation.pk)
+        return False
+    return True
+
+
 def _nearly(asked: Asked) -> Nearly:
     """What the message nearly is, read only in the help center's language: in another,
     finding no answer says little (the search could not match the customer's words), and
@@ -276,10 +289,14 @@ def _nearly(asked: Asked) -> Nearly:
 def _second_look_audit(
     *, decision: Decision, verdict: InputVerdict
 ) -> tuple[AuditEvent.Kind, dict] | None:
-    """The rail whose looser bar decided, audited as its strict bar is, with the reason."""
+    """The rail whose looser bar decided, audited as its strict bar is, with the reason;
+    or the refused topic that did not yield."""
+    reason = {"action": decision.outcome.value, "why": decision.why.value}
+    if verdict.refusal_yields and decision.outcome == Message.Outcome.REFUSED:
+        rule = verdict.refused_topic
+        return AuditEvent.Kind.REFUSED_TOPIC, {"rule": rule.label, "score": rule.score, **reason}
     if not decision.second_look:
         return None
-    reason = {"action": decision.outcome.value, "why": decision.why.value}
     match decision.why:
         case Why.NEARLY_ATTACK:
             injection = verdict.injection
@@ -359,6 +376,10 @@ async def _found_and_drafted(
             question=asked.search_query, sources=on_subject
         )
         needed = answerable_below(confidence_threshold=asked.policy.confidence_threshold)
+        if asked.verdict.refusal_yields:
+            # A refused topic gives way only to a judgement at the policy's whole
+            # threshold, not the share of it that lets an ordinary answer be written.
+            needed = asked.policy.confidence_threshold
         answers = judgement.score >= needed
         completing = []
         if answers and on_subject:

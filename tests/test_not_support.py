@@ -76,8 +76,8 @@ async def test_a_built_in_topic_the_policy_switched_off_is_not_refused(
     await one_question(workspace.public_key, message)
 
     reply, refusals = await reply_and_refusals(workspace)
-    # Not refused for its topic, by the strict bar or the second look; the injection rail
-    # may still read a creative task near its bar ("Write a limerick…" 0.68).
+    # Not refused, for its topic or as an attack, by the strict bars or the second look.
+    assert reply.outcome != Message.Outcome.REFUSED
     assert reply.trace["rails"]["input"]["refused_topic"] is None
     assert reply.trace["rails"]["input"]["nearly"]["refused_topic"] is None
     assert reply.trace["decision"]["why"] != Why.NEARLY_REFUSED_TOPIC

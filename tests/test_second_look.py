@@ -7,7 +7,9 @@ A water utility's own small help center, through the real chat socket and pipeli
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import OperationalError
 
+from assistant import pipeline
 from assistant.handoffs import HANDOFF_MESSAGE
 from assistant.models import AuditEvent, Conversation, Handoff, Message
 from assistant.outcomes import Why
@@ -134,3 +136,27 @@ async def test_an_ordinary_question_the_help_center_is_silent_on_is_dont_know(wa
     assert (reply.outcome, reply.text) == (Message.Outcome.DONT_KNOW, str(DONT_KNOW_MESSAGE))
     assert reply.trace["rails"]["input"]["nearly"]["reading"] == ""
     assert (audits, handoffs, conversation.state) == ([], [], Conversation.State.BOT)
+
+
+async def test_a_handover_that_fails_to_start_still_ends_the_answer(
+    water_utility, monkeypatch, caplog
+):
+    """Starting the handover raises (the database drops the handoff's write): the customer
+    still gets a finished reply, "I don't know" with the offer of a person, and the error
+    is logged. The failure is injected where the pipeline starts the handover."""
+
+    def handoff_start_fails(**_):
+        raise OperationalError("connection lost while writing the handoff")
+
+    monkeypatch.setattr(pipeline, "handoff_start", handoff_start_fails)
+
+    answer = await one_question(water_utility.public_key, NEARLY_LEAK)
+
+    reply, conversation, _, handoffs = await last_exchange(water_utility)
+    assert (reply.outcome, reply.trace["decision"]["why"]) == (
+        Message.Outcome.DONT_KNOW,
+        Why.HANDOFF_FAILED,
+    )
+    assert reply.text == str(DONT_KNOW_MESSAGE) and reply.text in answer.text
+    assert (handoffs, conversation.state) == ([], Conversation.State.BOT)
+    assert "Handing conversation" in caplog.text and "connection lost" in caplog.text

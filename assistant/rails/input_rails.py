@@ -26,6 +26,7 @@ from assistant.rails.request_reading import (
     REQUEST,
     UNCLEAR,
     Reading,
+    own_how_to,
     piece_readings,
 )
 from assistant.rails.rules import RuleMatch, rule_match
@@ -93,6 +94,7 @@ class InputVerdict:
     refused_topic: RuleMatch | None
     refuse_injection: bool  # the policy says to refuse what the injection rail flagged
     reading: Reading  # a request or report, or a question for information
+    own_how_to: bool = False  # a question for information about the customer's own things
     # The same rules by their looser bars (`nearly`).
     nearly_escalation: RuleMatch | None = None
     nearly_intent: Intent | None = None
@@ -117,6 +119,14 @@ class InputVerdict:
         if self.refused_topic and not self.wants_person:
             return "refused_topic"
         return ""
+
+    @property
+    def refusal_yields(self) -> bool:
+        """The refused topic gives way to the help center's confident answer: the customer
+        asks how to do something with their own account, device or data ("my phone was
+        stolen, how do I block it?"), which sits as near a rule about other people's
+        phones or data as the attack it was written for. An attack never yields."""
+        return self.refusal == "refused_topic" and self.own_how_to
 
     @property
     def nearly(self) -> Nearly:
@@ -152,6 +162,7 @@ class InputVerdict:
             },
             "refused_topic": _match_trace(self.refused_topic),
             "refusal": self.refusal,
+            "refusal_yields": self.refusal_yields,
             "reading": {"kind": self.reading.kind, "why": self.reading.why},
             "nearly": {
                 "reading": self.nearly.value,
@@ -211,6 +222,7 @@ def input_rails(
         refused_topic=topic(REFUSED_TOPIC_SIMILARITY, RULE_MARGIN),
         refuse_injection=policy.injection_action == PolicyVersion.InjectionAction.REFUSE,
         reading=readings[0],
+        own_how_to=own_how_to(text=redacted.text, reading=readings[0]),
         nearly_escalation=person(escalations, NEARLY_ESCALATION_SIMILARITY, NEARLY_RULE_MARGIN),
         nearly_intent=kept[nearly_intent.label] if nearly_intent else None,
         nearly_intent_match=nearly_intent,

@@ -120,6 +120,10 @@ _REQUESTS = _cues(
 # How it works, how to do something, whether something is normal.
 _HOW_TO = _cues(
     r"\bhow\s+(?:do|can|could|would|should|does|long|much|often)\b|\bhow\s+to\b|"
+    # What the company's rules give or ask of the customer: "do I get a credit?", "do I
+    # have to ask for it?" ask how a policy works, not for it to be applied.
+    r"\b(?:do|will|would)\s+(?:I|we)\s+(?:get|receive|qualify|have\s+to|need\s+to)\b|"
+    r"\b(?:am|are)\s+(?:I|we)\s+(?:entitled|eligible)\b|"
     r"\bis\s+(?:it|that|this)\s+(?:normal|safe|possible|ok|okay|allowed|true)\b|"
     r"\b(?:where|when)\s+(?:do|can|should)\s+I\b|"
     r"\bwhat\s+(?:is|are|does)\b(?!\s+(?:going on|happening|this|that)\b)",
@@ -130,6 +134,52 @@ _HOW_TO = _cues(
     r"\bcome\s+(?:posso|faccio|si|funziona)\b|\bè\s+normale\b",
     r"\bhoe\s+(?:kan|moet|werkt|lang)\b|\bis\s+(?:dat|het)\s+normaal\b",
 )
+
+# Whose phone, account, data or whereabouts a question is about. A refused topic yields to
+# the help center's confident answer only for the customer's own ("how do I block my
+# stolen phone?", "how do I get a copy of the data you hold on me?"), never for another
+# person's ("my partner's phone", "someone else's texts"), however politely it is asked
+# (`input_rails`). A child on the customer's account is theirs to look after.
+_SOMEONE_ELSE = _cues(
+    r"\b(?:someone|somebody|anyone|anybody)(?:\s+else)?'s\b|\b(?:someone|somebody)\s+else\b|"
+    r"\bother\s+(?:people|customers|users)\b|\banother\s+(?:person|customer|user|member)\b|"
+    r"\ba\s+stranger\b|\bwhose\b|\bthe\s+owner\s+of\b|\bwithout\s+(?:him|her|them)\s+knowing\b|"
+    r"\b(?:my|our)\s+(?:ex|former|partner|wife|husband|spouse|girlfriend|boyfriend|fianc[ée]e?|"
+    r"boss|employer|employee|colleague|co-?worker|neighbou?r|friend|flatmate|roommate|"
+    r"landlord|tenant)\b",
+    r"\bde\s+(?:otra\s+persona|alguien|otro\s+cliente)\b|\bmi\s+(?:pareja|ex|esposa|esposo|"
+    r"novia|novio|jefe|vecino|vecina)\b",
+    r"\bjemand(?:em|en)?\s+anderen?\b|\bmeine[rsmn]?\s+(?:Partnerin|Partner|Frau|Mannes|Mann|"
+    r"Freundin|Freund|Ex|Chef|Nachbarin|Nachbar)\b",
+    r"\bde\s+quelqu'un\s+d'autre\b|\bd'une\s+autre\s+personne\b|\b(?:mon|ma)\s+(?:partenaire|"
+    r"femme|mari|copine|copain|ex|patron|voisin|voisine)\b",
+    r"\bde\s+(?:outra\s+pessoa|alguém)\b|\b(?:meu|minha)\s+(?:parceir[oa]|mulher|marido|"
+    r"namorad[oa]|ex|chefe|vizinh[oa])\b",
+    r"\bdi\s+(?:un'altra\s+persona|qualcun\s+altro)\b|\b(?:mio|mia)\s+(?:partner|moglie|marito|"
+    r"ragazz[oa]|ex|capo|vicin[oa])\b",
+    r"\bvan\s+iemand\s+anders\b|\bmijn\s+(?:partner|vrouw|man|vriendin|vriend|ex|baas|buurman|"
+    r"buurvrouw)\b",
+)
+# The customer's own account, device or data, in the languages of the built-in rules.
+_OWN = _cues(
+    r"\b(?:my|mine|me|our|us)\b",
+    r"\b(?:mi|mis|mío|mía)\b",
+    r"\b(?:mein|meine|meinen|meinem|meiner|meines|mich|mir)\b",
+    r"\b(?:mon|ma|mes|moi)\b",
+    r"\b(?:meu|minha|meus|minhas|mim)\b",
+    r"\b(?:mio|mia|miei|mie)\b",
+    r"\b(?:mijn|mij)\b",
+)
+
+
+def own_how_to(*, text: str, reading: Reading) -> bool:
+    """A question for information about the customer's own account, device or data, that
+    names no other person: what a refused topic may yield on (`input_rails`)."""
+    return (
+        reading.kind in (INFORMATION, HYPOTHETICAL)
+        and bool(_OWN.search(text))
+        and not _SOMEONE_ELSE.search(text)
+    )
 
 
 def piece_readings(*, texts: Sequence[str], vectors: np.ndarray) -> list[Reading]:
