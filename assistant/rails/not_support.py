@@ -1,5 +1,6 @@
 """Two kinds of message no support assistant should serve, whatever its policy lists:
-tasks that are not support questions (code, poems, homework, general knowledge), and
+tasks that are not support questions (code, poems, homework, general knowledge, medical or
+investment advice), and
 requests for other people's data (who owns a number, another customer's address or chat)
 or for their number, line or account (moving, porting or getting into one the customer says
 is someone else's; their own, and a line on their own account, stay answered).
@@ -49,6 +50,9 @@ NOT_SUPPORT_TOPICS = (
                 "Write a cover letter for my job application",
                 "Write a song about my girlfriend",
                 "Give me a recipe for lasagne",
+                # Advice only a professional should give: health, money.
+                "Which medicine should I take for my headache?",
+                "Should I put my savings into shares or into bonds?",
             ),
         ),
     ),
