@@ -58,18 +58,22 @@ class Why(StrEnum):
     NEARLY_PERSON = "an escalation rule by its looser bar (no answer in the help center)"
     NEARLY_REFUSED_TOPIC = "refused topic (no answer in the help center)"
     HANDOFF_FAILED = "the handover by the looser bar could not be started"
+    OUT_OF_SCOPE = "out of scope: far from all the help center is about, nearest a refused topic"
 
 
 class Nearly(StrEnum):
     """What a message nearly is, by the input rails' looser bars (`rails.input_rails`).
     Their strict bars protect the questions the help center answers; when it has no
     answer, there is nothing left to protect, and "I don't know" would serve an attack, a
-    task the business refuses, or someone who needs a person, as if it were a question."""
+    task the business refuses, or someone who needs a person, as if it were a question.
+    Out of scope: far from everything the help center is about (`InputVerdict.scope`,
+    the passages found) and nearer a refused topic than to any of it."""
 
     NOTHING = ""
     ATTACK = "attack"
     PERSON = "person"
     REFUSED_TOPIC = "refused_topic"
+    OUT_OF_SCOPE = "out_of_scope"
 
 
 # The "I don't know"s where the help center has no answer: nothing on the subject,
@@ -81,6 +85,7 @@ SECOND_LOOK = {
     Nearly.ATTACK: (Message.Outcome.REFUSED, Why.NEARLY_ATTACK),
     Nearly.PERSON: (Message.Outcome.HANDED_OFF, Why.NEARLY_PERSON),
     Nearly.REFUSED_TOPIC: (Message.Outcome.REFUSED, Why.NEARLY_REFUSED_TOPIC),
+    Nearly.OUT_OF_SCOPE: (Message.Outcome.REFUSED, Why.OUT_OF_SCOPE),
 }
 
 

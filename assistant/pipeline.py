@@ -210,7 +210,7 @@ async def answer(
         cited=len(numbered.cited),
         confidence=confidence,
         threshold=asked.policy.confidence_threshold,
-        nearly=_nearly(asked),
+        nearly=_nearly(asked, hits=found.hits),
         refusal_yields=asked.verdict.refusal_yields,
     )
     if reply is None:
@@ -275,14 +275,18 @@ async def _handed_over(*, conversation: Conversation, trigger: Trigger) -> bool:
     return True
 
 
-def _nearly(asked: Asked) -> Nearly:
+def _nearly(asked: Asked, *, hits: Sequence[Hit]) -> Nearly:
     """What the message nearly is, read only in the help center's language: in another,
     finding no answer says little (the search could not match the customer's words), and
     the rules' examples, in the help center's language, sit near any short message of
-    another (`rails.not_support`)."""
+    another (`rails.not_support`). Out of scope only when nothing else nearly matched, the
+    passages found (`hits`) as far as the rest."""
     language = customer_language(questions=[asked.text])
     if asked.articles_language and language != asked.articles_language:
         return Nearly.NOTHING
+    passages = max((float(hit.similarity or 0.0) for hit in hits), default=0.0)
+    if asked.verdict.nearly is Nearly.NOTHING and asked.verdict.out_of_scope(passages=passages):
+        return Nearly.OUT_OF_SCOPE
     return asked.verdict.nearly
 
 
@@ -308,6 +312,15 @@ def _second_look_audit(
         case Why.NEARLY_PERSON:
             rule = verdict.nearly_escalation or verdict.nearly_intent_match
             kind = AuditEvent.Kind.ESCALATION_FLAG
+        case Why.OUT_OF_SCOPE:
+            nearest = verdict.far_refused_topic
+            return AuditEvent.Kind.REFUSED_TOPIC, {
+                "rule": "Out of scope",
+                "nearest_refused_topic": nearest.label,
+                "score": nearest.score,
+                "scope": verdict.scope,
+                **reason,
+            }
         case _:
             rule, kind = verdict.nearly_refused_topic, AuditEvent.Kind.REFUSED_TOPIC
     return kind, {"rule": rule.label, "score": rule.score, **reason}
