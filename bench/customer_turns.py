@@ -122,8 +122,14 @@ async def _message_send(*, url: str, origin: str, text: str, visitor_token: str)
             async with asyncio.timeout(ANSWER_TIMEOUT_SECONDS):
                 while True:
                     frame = await chat.recv()
-                    if NOTICE_MARK in frame:
-                        return Sent(visitor_token, visible_text(frame), timed_out=False)
+                    # A notice with words says why a message was not taken; once it is
+                    # stored, notices only inform (the acknowledgement clears the notice,
+                    # personal data removed), and the turn goes on.
+                    notice = visible_text(frame) if NOTICE_MARK in frame else ""
+                    if notice and not await in_thread(_turn_question)(
+                        visitor_key=visitor_key, asked_before=asked_before
+                    ):
+                        return Sent(visitor_token, notice, timed_out=False)
                     if await in_thread(_turn_over)(
                         visitor_key=visitor_key, asked_before=asked_before
                     ):
