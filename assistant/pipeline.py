@@ -66,7 +66,7 @@ from assistant.selectors import conversation_so_far, knowledge_language, policy_
 from assistant.threads import in_thread
 from assistant.vault import conversation_placeholders
 from knowledge.search import Hit, chunk_search
-from knowledge.selectors import knowledge_bases_in_workspace
+from knowledge.selectors import knowledge_bases_in_workspace, lexeme_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ SOURCES_PER_ANSWER = 4
 # 0.30, chit-chat and general knowledge below). The policy's confidence threshold then
 # judges the answer itself.
 MIN_SOURCE_SIMILARITY = 0.30
+# A stem this long the help center never holds is a word it never uses (not "get").
+MIN_UNKNOWN_LETTERS = 4
 
 DONT_KNOW_MESSAGE = _(
     "I'm sorry, I couldn't find the answer to that in our help articles, and I'd rather "
@@ -210,7 +212,7 @@ async def answer(
         cited=len(numbered.cited),
         confidence=confidence,
         threshold=asked.policy.confidence_threshold,
-        nearly=_nearly(asked, hits=found.hits),
+        nearly=await _nearly(asked, hits=found.hits),
         refusal_yields=asked.verdict.refusal_yields,
     )
     if reply is None:
@@ -275,19 +277,38 @@ async def _handed_over(*, conversation: Conversation, trigger: Trigger) -> bool:
     return True
 
 
-def _nearly(asked: Asked, *, hits: Sequence[Hit]) -> Nearly:
+async def _nearly(asked: Asked, *, hits: Sequence[Hit]) -> Nearly:
     """What the message nearly is, read only in the help center's language: in another,
     finding no answer says little (the search could not match the customer's words), and
     the rules' examples, in the help center's language, sit near any short message of
     another (`rails.not_support`). Out of scope only when nothing else nearly matched, the
-    passages found (`hits`) as far as the rest."""
+    passages found (`hits`) as far as the rest, and the message uses a word the help
+    center never does."""
     language = customer_language(questions=[asked.text])
     if asked.articles_language and language != asked.articles_language:
         return Nearly.NOTHING
     passages = max((float(hit.similarity or 0.0) for hit in hits), default=0.0)
-    if asked.verdict.nearly is Nearly.NOTHING and asked.verdict.out_of_scope(passages=passages):
+    if (
+        asked.verdict.nearly is Nearly.NOTHING
+        and asked.verdict.out_of_scope(passages=passages)
+        and await in_thread(_words_unknown)(text=asked.text, language=language, hits=hits)
+    ):
         return Nearly.OUT_OF_SCOPE
     return asked.verdict.nearly
+
+
+def _words_unknown(*, text: str, language: str, hits: Sequence[Hit]) -> bool:
+    """Whether the message uses a word the help center never does ("melatonin", "the
+    derivative of"): one far from all it is about in words it knows ("what does this
+    error code on my display mean?") is a question it cannot answer, not a task to
+    refuse. True when there is nothing to tell."""
+    counts = lexeme_chunks(
+        text=text, language=language, document_ids=[hit.document_id for hit in hits]
+    )
+    return not counts or any(
+        chunks == 0 and lexeme.isalpha() and len(lexeme) >= MIN_UNKNOWN_LETTERS
+        for lexeme, chunks in counts.items()
+    )
 
 
 def _second_look_audit(

@@ -70,7 +70,7 @@ async def test_a_refusal_in_french_is_in_french(demo_help_center):
 async def test_an_english_question_still_gets_english(demo_help_center):
     workspace = demo_help_center.workspace
 
-    await one_question(workspace.public_key, "What is the population of the city of Graz?")
+    await one_question(workspace.public_key, "Do you sell unicycles?")
 
     reply = await last_reply(workspace)
     assert reply.outcome == Message.Outcome.DONT_KNOW

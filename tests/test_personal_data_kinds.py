@@ -64,6 +64,7 @@ def test_personal_data_of_every_kind_is_replaced(text, redacted):
         "My plan expires 11/27, can I renew early?",
         "Is the bill of 11/27 correct? I was charged on 03/22/2025 twice.",
         "Version 2.1.3 of the app crashes with error code 404.",
+        "What does this error code on my display mean: 0x80070005?",
         "The security update 2025 failed.",
         "Born to run: is the marathon plan in stock?",
         "Does the 5 avenue des Lilas store open at 9?",

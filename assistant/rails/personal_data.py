@@ -431,7 +431,8 @@ def _as_written(address: str) -> regex.Pattern:
 
 
 class _Phone(PhoneRecognizer):
-    """Any possible number of the regions, but not a date or a box's dimensions."""
+    """Any possible number of the regions, but not a date, a box's dimensions or a
+    hexadecimal code ("error 0x80070005")."""
 
     def analyze(self, text, entities, nlp_artifacts=None):
         # Matching every region took most of an answer sentence's check (0.7 of 1.1 ms,
@@ -451,6 +452,8 @@ class _Phone(PhoneRecognizer):
 
 def _plausible_phone(candidate: str) -> bool:
     if sum(c.isdigit() for c in candidate) < MIN_PHONE_DIGITS or " x " in candidate:
+        return False
+    if regex.fullmatch(r"0[xX][0-9A-Fa-f]+", candidate.strip()):
         return False
     try:
         date.fromisoformat(candidate.strip())
