@@ -9,11 +9,11 @@ from channels.db import database_sync_to_async
 from assistant.answer_completion import completing_passages
 from assistant.extractive import MAX_WORDS, extractive_answer
 from assistant.models import Citation
-from assistant.pipeline import SOURCES_PER_ANSWER
 from knowledge.search import chunk_search
 from tests.chat import one_question
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory
+from tests.help_centers import answer_from_pages
 
 RETURNS = """# Returning a bike
 
@@ -68,14 +68,6 @@ Assembly takes two working days from the day you book it.
 RESTOCKING = "How do I return a bike I have ridden, and do I pay a restocking fee?"
 
 
-def _answer(tmp_path, knowledge_base, question, **files):
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    ingest(tmp_path, knowledge_base)
-    hits = chunk_search(knowledge_bases=[knowledge_base], query=question, k=SOURCES_PER_ANSWER)
-    return extractive_answer(question=question, sources=hits, max_words=MAX_WORDS)
-
-
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("chat_state")
 async def test_a_fee_the_page_only_names_is_stated_from_the_fee_list(tmp_path, transactional_db):
@@ -97,7 +89,7 @@ async def test_a_fee_the_page_only_names_is_stated_from_the_fee_list(tmp_path, t
 
 @pytest.mark.django_db
 def test_the_fee_comes_after_the_sentence_it_completes(tmp_path, knowledge_base):
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path, knowledge_base, RESTOCKING, **{"returns.md": RETURNS, "fees.md": FEES}
     )
 
@@ -108,7 +100,7 @@ def test_the_fee_comes_after_the_sentence_it_completes(tmp_path, knowledge_base)
 
 @pytest.mark.django_db
 def test_only_the_newest_fee_list_completes_the_answer(tmp_path, knowledge_base):
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         RESTOCKING,
@@ -123,7 +115,7 @@ def test_only_the_newest_fee_list_completes_the_answer(tmp_path, knowledge_base)
 def test_a_charge_the_answer_names_without_its_amount_is_completed(tmp_path, knowledge_base):
     """ "What happens if…late?" names no specific thing: the charge the chosen sentence
     names ("a late payment fee") is what the figure must be of."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "What happens if my payment is late?",
@@ -137,7 +129,7 @@ def test_a_charge_the_answer_names_without_its_amount_is_completed(tmp_path, kno
 
 @pytest.mark.django_db
 def test_nothing_is_added_when_the_sentence_chosen_states_the_fact(tmp_path, knowledge_base):
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "How much does workshop assembly of a boxed bike cost?",
@@ -153,7 +145,7 @@ def test_nothing_is_added_when_the_sentence_chosen_states_the_fact(tmp_path, kno
 def test_no_amount_of_another_thing_is_added(tmp_path, knowledge_base):
     """The fee list states no restocking fee: its other fees are not this one."""
     fees = "\n".join(line for line in FEES.splitlines() if "Restocking" not in line)
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path, knowledge_base, RESTOCKING, **{"returns.md": RETURNS, "fees.md": fees}
     )
 

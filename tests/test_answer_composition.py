@@ -4,10 +4,7 @@ combined when the question needs both. Own small help center, real ingest and se
 
 import pytest
 
-from assistant.extractive import MAX_WORDS, extractive_answer
-from assistant.pipeline import SOURCES_PER_ANSWER
-from knowledge.search import chunk_search
-from tests.commands import ingest
+from tests.help_centers import answer_from_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -77,16 +74,8 @@ SHIPPING_RATES = (
 )
 
 
-def _answer(tmp_path, knowledge_base, question, max_words=MAX_WORDS, **files):
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    ingest(tmp_path, knowledge_base)
-    hits = chunk_search(knowledge_bases=[knowledge_base], query=question, k=SOURCES_PER_ANSWER)
-    return extractive_answer(question=question, sources=hits, max_words=max_words)
-
-
 def test_a_wrapped_faq_answer_is_quoted_whole_without_its_label(tmp_path, knowledge_base):
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path, knowledge_base, "Do I get a life jacket with a rental?", **{"faq.txt": FAQ}
     )
 
@@ -95,7 +84,7 @@ def test_a_wrapped_faq_answer_is_quoted_whole_without_its_label(tmp_path, knowle
 
 def test_a_table_row_is_quoted_with_its_column_names(tmp_path, knowledge_base):
     """A web page's table without header cells: its first row names the columns."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "Is the boathouse open on Sundays in the winter season?",
@@ -108,7 +97,7 @@ def test_a_table_row_is_quoted_with_its_column_names(tmp_path, knowledge_base):
 
 def test_a_table_of_row_headers_is_read_row_by_row(tmp_path, knowledge_base):
     """Cells that name their row (`<th scope="row">`) are not the table's column names."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "When does the last boat go out at the rental desk on Sunday?",
@@ -119,7 +108,7 @@ def test_a_table_of_row_headers_is_read_row_by_row(tmp_path, knowledge_base):
 
 
 def test_a_list_item_comes_after_its_lead_in(tmp_path, knowledge_base):
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "Can I cancel my membership by calling the front desk?",
@@ -133,7 +122,7 @@ def test_a_list_item_comes_after_its_lead_in(tmp_path, knowledge_base):
 
 
 def test_two_pages_are_combined_each_cited_once(tmp_path, knowledge_base):
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "What does delivery to Millbrook cost?",
@@ -177,7 +166,7 @@ Children under 12 must be accompanied by an adult in the same boat.
 def test_a_how_long_question_gets_the_sentence_that_says_how_long(tmp_path, knowledge_base):
     """Three sentences about refunds read closer to the question than the one that
     answers it; the answer is the one holding a duration."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path, knowledge_base, "How long does a refund take?", **{"refunds.md": REFUNDS}
     )
 
@@ -185,7 +174,7 @@ def test_a_how_long_question_gets_the_sentence_that_says_how_long(tmp_path, know
 
 
 def test_a_when_open_question_gets_the_sentence_with_the_opening_times(tmp_path, knowledge_base):
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path, knowledge_base, "When is the workshop open?", **{"workshop.md": WORKSHOP}
     )
 
@@ -194,7 +183,7 @@ def test_a_when_open_question_gets_the_sentence_with_the_opening_times(tmp_path,
 
 def test_a_second_page_is_quoted_only_for_what_it_adds(tmp_path, knowledge_base):
     """The rental FAQ's life-jacket sentence says nothing the safety page's does not."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "Do I have to wear a life jacket?",
@@ -210,7 +199,7 @@ def test_a_second_page_is_quoted_only_for_what_it_adds(tmp_path, knowledge_base)
 def test_a_row_of_a_long_table_names_its_columns_in_every_chunk(tmp_path, knowledge_base):
     """The table is longer than a chunk: the rows of the later chunks still have the
     header's column names, not the first carried row's values."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "How much does shipping to Slovenia cost?",
@@ -235,7 +224,7 @@ Lost your old phone? Call the front desk and we move the card for you.
 
 def test_a_how_do_i_question_gets_every_step_of_the_list(tmp_path, knowledge_base):
     """One step quoted alone does not say how: the answer is the whole procedure."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "How do I move my membership card to my new phone?",
@@ -283,7 +272,7 @@ You bring your own padlock; we cut off locks left on lockers that are not rented
 def test_each_part_of_a_question_gets_its_own_answer_from_its_own_page(tmp_path, knowledge_base):
     """How to pause is on one page, the padlock on another: the first part is not
     crowded out by the sentences the two parts together read closest to."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "How do I pause my membership, and do I need my own padlock for a locker?",
@@ -298,7 +287,7 @@ def test_each_part_of_a_question_gets_its_own_answer_from_its_own_page(tmp_path,
 
 def test_each_part_of_a_question_is_answered_in_document_order(tmp_path, knowledge_base):
     """The due date and the fine read closer to the question than how to pay it."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "When are books due back, and how can I pay a fine?",
@@ -343,7 +332,7 @@ Tours last about three hours.
 def test_the_table_row_whose_range_holds_the_number_asked_is_quoted(
     tmp_path, knowledge_base, question, row, other_prices
 ):
-    answer = _answer(tmp_path, knowledge_base, question, **{"tours.md": TOURS})
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **{"tours.md": TOURS})
 
     assert row in answer
     assert not any(price in answer for price in other_prices)
@@ -359,7 +348,7 @@ Child seats can be added to any bike for free.
 
 
 def test_a_price_per_day_for_a_number_of_days_gets_its_short_calculation(tmp_path, knowledge_base):
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "I want to rent a city bike for 4 days, what will it cost?",
@@ -379,7 +368,7 @@ def test_a_price_per_day_for_a_number_of_days_gets_its_short_calculation(tmp_pat
     ],
 )
 def test_no_calculation_when_it_is_not_plain(tmp_path, knowledge_base, question):
-    answer = _answer(tmp_path, knowledge_base, question, **{"bikes.md": BIKES})
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **{"bikes.md": BIKES})
 
     assert answer
     assert "\u00d7" not in answer
@@ -387,7 +376,7 @@ def test_no_calculation_when_it_is_not_plain(tmp_path, knowledge_base, question)
 
 def test_a_question_of_many_parts_stays_within_the_longest_answer(tmp_path, knowledge_base):
     """Each part has its share of the words, and together they keep to the limit."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "When are books due back, do you send a reminder, how much is the fine, how can I "
@@ -420,7 +409,7 @@ I got my bike on 2 May and it is now 30 May. Is that still in time? Yes, for 45 
 def test_a_window_question_gets_the_sentence_that_says_how_long(tmp_path, knowledge_base):
     """A return window asks for a duration as plainly as "how long": the page on buying
     online reads closer, the returns page's 45 days answers."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "What's the return window for a bike bought online?",
@@ -449,7 +438,7 @@ def test_a_list_item_is_read_with_its_lead_in(tmp_path, knowledge_base):
     """The conditions of a payment plan are items of a list whose lead-in names the plan;
     the prepaid rule beside them holds a duration too, but not the plan the question
     names."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "When will I get the spare key for a lock I'm buying on a payment plan?",
@@ -479,7 +468,7 @@ Dogs on a lead are welcome on the pier and in the boathouse.
 def test_a_yes_no_question_opens_with_what_the_sentence_states(
     tmp_path, knowledge_base, question, files, lead
 ):
-    answer = _answer(tmp_path, knowledge_base, question, **files)
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **files)
 
     assert answer.startswith(lead)
 
@@ -495,7 +484,7 @@ def test_a_yes_no_question_opens_with_what_the_sentence_states(
     ],
 )
 def test_no_yes_or_no_the_sentence_does_not_state(tmp_path, knowledge_base, question, files):
-    answer = _answer(tmp_path, knowledge_base, question, **files)
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **files)
 
     assert answer
     assert not answer.startswith(("Yes. ", "No. "))
@@ -504,7 +493,7 @@ def test_no_yes_or_no_the_sentence_does_not_state(tmp_path, knowledge_base, ques
 def test_the_question_a_faq_asks_itself_is_not_quoted(tmp_path, knowledge_base):
     """A FAQ's question, and the sentence leading up to it, read like the customer's
     own message; they are not its answer."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "I got my bike on 3 May, is it too late to send it back on 31 May?",
@@ -538,6 +527,6 @@ def test_an_address_question_gets_the_line_that_gives_the_street(
 ):
     """Shop and contact pages give a street address as a line of its own, with no full
     stop, under the heading that names the place: it answers "where is it?"."""
-    answer = _answer(tmp_path, knowledge_base, question, **{"stores.md": STORES})
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **{"stores.md": STORES})
 
     assert answer is not None and "14 Water Lane, Leeds" in answer

@@ -8,10 +8,7 @@ import re
 
 import pytest
 
-from assistant.extractive import extractive_answer
-from assistant.pipeline import SOURCES_PER_ANSWER
-from knowledge.search import chunk_search
-from tests.commands import ingest
+from tests.help_centers import answer_from_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -63,18 +60,10 @@ Gift cards bought in our shops can be used in any of our gyms.
 """
 
 
-def _answer(tmp_path, knowledge_base, question, **files):
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    ingest(tmp_path, knowledge_base)
-    hits = chunk_search(knowledge_bases=[knowledge_base], query=question, k=SOURCES_PER_ANSWER)
-    return extractive_answer(question=question, sources=hits)
-
-
 def test_a_product_named_in_the_scene_does_not_bring_its_promotion(tmp_path, knowledge_base):
     """The question names the bike it bought, and asks about the fee: the sentence about
     the fee answers, the promotion for that bike is neither quoted nor cited."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "I got my new Velora X5 last week and rode it twice, but it's not for me. "
@@ -90,7 +79,7 @@ def test_a_product_named_in_the_scene_does_not_bring_its_promotion(tmp_path, kno
 def test_a_sentence_of_another_page_sharing_only_a_word_is_not_added(tmp_path, knowledge_base):
     """The question's "advertising firms" and the business page's "firms" are one word in
     two senses: that page's sentence is on another subject and earns no citation."""
-    answer = _answer(
+    answer = answer_from_pages(
         tmp_path,
         knowledge_base,
         "Does SkyJet make money by selling my travel history to advertising firms?",
@@ -130,7 +119,7 @@ def test_a_sentence_of_another_page_sharing_only_a_word_is_not_added(tmp_path, k
 def test_a_yes_no_question_opens_with_what_the_sentence_says(
     tmp_path, knowledge_base, question, files, lead, sentence
 ):
-    answer = _answer(tmp_path, knowledge_base, question, **files)
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **files)
 
     assert answer.startswith(lead + sentence)
 
@@ -152,7 +141,7 @@ def test_a_yes_no_question_opens_with_what_the_sentence_says(
 def test_no_yes_when_the_sentence_speaks_of_something_else(
     tmp_path, knowledge_base, question, files
 ):
-    answer = _answer(tmp_path, knowledge_base, question, **files)
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **files)
 
     assert answer
     assert not answer.startswith(("Yes. ", "No. "))

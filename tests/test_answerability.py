@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from assistant.models import Message, Workspace
 from assistant.pipeline import DONT_KNOW_MESSAGE
-from knowledge.ingest import files_ingest
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, WorkspaceFactory
+from tests.help_centers import pages_ingest
 from tests.llm_server import Reply
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -162,9 +162,7 @@ working days.
 
 def help_center(*, name: str, pages: dict[str, str], folder) -> Workspace:
     knowledge_base = KnowledgeBaseFactory(workspace=WorkspaceFactory(name=name))
-    for file_name, text in pages.items():
-        (folder / file_name).write_text(text)
-    list(files_ingest(knowledge_base=knowledge_base, paths=sorted(folder.iterdir())))
+    pages_ingest(knowledge_base=knowledge_base, pages=pages, folder=folder)
     return knowledge_base.workspace
 
 

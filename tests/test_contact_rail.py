@@ -13,9 +13,9 @@ from django.urls import reverse
 from assistant.models import AuditEvent, Membership, Message, PolicyVersion
 from assistant.pipeline import DONT_KNOW_MESSAGE
 from assistant.rails.output_rails import OutputRails
-from knowledge.ingest import files_ingest
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
+from tests.help_centers import pages_ingest
 from tests.llm_server import Reply
 
 PAGES = {
@@ -60,9 +60,7 @@ def bike_rentals(transactional_db, tmp_path):
         contact_details=["+1 (555) 010-7788"],
     )
     knowledge_base = KnowledgeBaseFactory(workspace=workspace)
-    for name, text in PAGES.items():
-        (tmp_path / name).write_text(text)
-    list(files_ingest(knowledge_base=knowledge_base, paths=sorted(tmp_path.iterdir())))
+    pages_ingest(knowledge_base=knowledge_base, pages=PAGES, folder=tmp_path)
     return workspace
 
 

@@ -9,9 +9,9 @@ from channels.db import database_sync_to_async
 
 from assistant.models import AuditEvent, Conversation, Handoff, Message
 from assistant.outcomes import Why
-from knowledge.ingest import files_ingest
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
+from tests.help_centers import pages_ingest
 from tests.test_intents import handed_over
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -55,9 +55,7 @@ def bike_shop(transactional_db, tmp_path):
         workspace=workspace, topics_refused=TRACKING_OTHERS, escalation_rules=REFUND_DISPUTE
     )
     knowledge_base = KnowledgeBaseFactory(workspace=workspace)
-    for name, text in PAGES.items():
-        (tmp_path / name).write_text(text)
-    list(files_ingest(knowledge_base=knowledge_base, paths=sorted(tmp_path.iterdir())))
+    pages_ingest(knowledge_base=knowledge_base, pages=PAGES, folder=tmp_path)
     return workspace
 
 

@@ -11,9 +11,9 @@ from channels.db import database_sync_to_async
 
 from assistant.models import AuditEvent, Message
 from assistant.outcomes import Why
-from knowledge.ingest import files_ingest
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
+from tests.help_centers import pages_ingest
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
@@ -61,9 +61,7 @@ def help_center(tmp_path, *, name: str, pages: dict[str, str], scope: str):
     knowledge_base = KnowledgeBaseFactory(workspace=workspace)
     folder = tmp_path / name
     folder.mkdir()
-    for file_name, text in pages.items():
-        (folder / file_name).write_text(text)
-    list(files_ingest(knowledge_base=knowledge_base, paths=sorted(folder.iterdir())))
+    pages_ingest(knowledge_base=knowledge_base, pages=pages, folder=folder)
     return workspace
 
 

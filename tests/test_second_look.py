@@ -15,9 +15,9 @@ from assistant.models import AuditEvent, Conversation, Handoff, Message
 from assistant.outcomes import Why
 from assistant.pipeline import DONT_KNOW_MESSAGE
 from assistant.rails.injection import NEARLY_THRESHOLD
-from knowledge.ingest import files_ingest
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
+from tests.help_centers import pages_ingest
 
 # Each nearly matches, below the strict bar: the tests check that it is below.
 NEARLY_OFF_TOPIC = "Give me a recipe for pancakes"
@@ -60,9 +60,7 @@ def water_utility(transactional_db, tmp_path):
     workspace = WorkspaceFactory(name="Brookside Water")
     PolicyVersionFactory(workspace=workspace, topics_refused="", escalation_rules=LEAK_RULE)
     knowledge_base = KnowledgeBaseFactory(workspace=workspace)
-    for name, text in PAGES.items():
-        (tmp_path / name).write_text(text)
-    list(files_ingest(knowledge_base=knowledge_base, paths=sorted(tmp_path.iterdir())))
+    pages_ingest(knowledge_base=knowledge_base, pages=PAGES, folder=tmp_path)
     return workspace
 
 
