@@ -3,21 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package, torch and the tools included, pinned by pip-compile from pyproject.toml.
+LOCK := requirements.lock
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps messages run test bench lint format clean
+.PHONY: install lock system-deps messages run test bench lint format clean
 
 install: $(STAMP) messages
 
-# torch first, pinned: the CPU wheel lies on this machine; any other torch pulls CUDA.
-$(STAMP): pyproject.toml
+# The locked pip first, then the locked tree, then Keel itself (its dependencies are all
+# in the lock). The lock's torch is the CPU wheel that lies on this machine (pip's
+# find-links): any other torch pulls gigabytes of CUDA.
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet "$$(grep '^pip==' $(LOCK))"
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# The lock again from pyproject.toml, keeping the pins that still fit (pip-compile's way);
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release allowed.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe --no-emit-index-url \
+		$(LOCK_FLAGS) --output-file $(LOCK) pyproject.toml
+	@! grep -q '^nvidia-' $(LOCK) || { echo "$(LOCK) pulls CUDA (nvidia-*): torch must be the CPU wheel"; exit 1; }
 
 # $(call packages_ensure,command:package ...): Debian's packages whose command is missing,
 # installed (with sudo unless root).
@@ -50,9 +61,18 @@ test: install system-deps
 bench: install
 	$(BIN)/python -m bench
 
+# Style; the import contracts (pyproject's [tool.importlinter]); no model change without
+# its migration; Django's deployment checks on the production settings, those of
+# docker/.env.example (DEBUG unset) with a random SECRET_KEY and a database never reached.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	env -u DEBUG $$(grep -E '^[A-Z_]+=' docker/.env.example) \
+		SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+		DATABASE_URL=postgres://keel@db:5432/keel \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 format: install
 	$(BIN)/ruff format .
