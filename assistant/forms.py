@@ -327,6 +327,12 @@ class DocumentDatesForm(forms.ModelForm):
 class WebsiteSourceForm(forms.ModelForm):
     """A website to pull into a knowledge base: refused at once if Keel may not fetch it."""
 
+    start_url = forms.URLField(
+        label="Address",
+        max_length=1000,
+        assume_scheme="https",
+        help_text="The sitemap (https://example.com/sitemap.xml) or a start page.",
+    )
     page_cap = forms.IntegerField(
         label="At most this many pages", min_value=1, max_value=2000, initial=200
     )
@@ -342,14 +348,12 @@ class WebsiteSourceForm(forms.ModelForm):
             "page_cap",
         ]
         labels = {
-            "start_url": "Address",
             "kind": "It is",
             "include_patterns": "Only pages whose path matches",
             "exclude_patterns": "Leave out pages whose path matches",
             "schedule": "Sync again",
         }
         help_texts = {
-            "start_url": "The sitemap (https://example.com/sitemap.xml) or a start page.",
             "include_patterns": "One path pattern a line, such as /help/*; empty: every page.",
             "exclude_patterns": "One a line, such as /help/archive/*.",
         }
