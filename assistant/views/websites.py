@@ -3,6 +3,7 @@ Each answers with the sources' partial (`knowledge/_websites.html`, or its list)
 
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from assistant.access import admin_required
 from assistant.forms import WebsiteSourceForm
@@ -41,10 +42,15 @@ def _source(request, knowledge_base_slug: str, source_id: int) -> WebsiteSource:
     )
 
 
+def _websites_partial(request, template: str, context: dict):
+    """The partial, and word to the documents table that a sync may have changed it."""
+    return trigger_client_event(render(request, template, context), "websites-changed")
+
+
 def _website_list_or_page(request, knowledge_base: KnowledgeBase):
     if request.htmx:
         context = website_sources_context(knowledge_base)
-        return render(request, "knowledge/_website_list.html", context)
+        return _websites_partial(request, "knowledge/_website_list.html", context)
     return redirect(
         "knowledge_base",
         workspace_slug=request.workspace.slug,
@@ -57,7 +63,7 @@ def _website_list_or_page(request, knowledge_base: KnowledgeBase):
 def website_sources(request, knowledge_base_slug: str):
     knowledge_base = _knowledge_base(request, knowledge_base_slug)
     context = website_sources_context(knowledge_base)
-    return render(request, "knowledge/_website_list.html", context)
+    return _websites_partial(request, "knowledge/_website_list.html", context)
 
 
 @require_POST
@@ -73,7 +79,7 @@ def website_add(request, knowledge_base_slug: str):
         return render(request, "knowledge/website_add.html", context, status=400)
     if request.htmx:  # htmx swaps a 2xx response only: the errors show in place
         context = website_sources_context(knowledge_base, form)
-        return render(request, "knowledge/_websites.html", context)
+        return _websites_partial(request, "knowledge/_websites.html", context)
     return _website_list_or_page(request, knowledge_base)
 
 
