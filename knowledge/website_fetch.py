@@ -69,10 +69,10 @@ def _addresses_problem(host: str, addresses: list[str], *, allow_private: bool) 
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if not ip.is_global or ip.is_multicast:
+            where = f"{ip} is" if host == str(ip) else f"{host} resolves to {ip},"
             return (
-                f"{host} resolves to {ip}, a private, loopback or reserved address: Keel only "
-                "fetches public websites (an operator can allow others with "
-                "KEEL_SYNC_ALLOW_PRIVATE=1)."
+                f"{where} a private, loopback or reserved address: Keel only fetches public "
+                "websites (an operator can allow others with KEEL_SYNC_ALLOW_PRIVATE=1)."
             )
     return ""
 

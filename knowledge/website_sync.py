@@ -37,6 +37,7 @@ PAGE_TYPES = {"text/html": ".html", "application/xhtml+xml": ".html", "applicati
 GONE_STATUSES = (404, 410)
 SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # the sitemaps protocol's own limit, uncompressed
 PROBLEMS_KEPT = 50
+URL_LENGTH = WebsitePage._meta.get_field("url").max_length
 
 
 class PageOutcome(StrEnum):
@@ -75,12 +76,23 @@ def website_source_sync(
     """Fetch the site's pages and bring the source's documents in line with them."""
     WebsiteSource.objects.filter(pk=source.pk).update(status=WebsiteSource.Status.SYNCING)
     report = SyncReport()
-    error = ""
     try:
         with SiteFetcher(site=source.start_url) as fetcher:
             _pages_sync(source=source, fetcher=fetcher, report=report)
     except (SyncFailed, FetchRefused) as failure:
-        error = str(failure)
+        _sync_outcome_store(source=source, report=report, error=str(failure), actor=actor)
+    except Exception:  # a fault of Keel's: said so on the page, and the job is retried
+        error = "The sync stopped on an unexpected error; it will be tried again."
+        _sync_outcome_store(source=source, report=report, error=error, actor=actor)
+        raise
+    else:
+        _sync_outcome_store(source=source, report=report, error="", actor=actor)
+    return report
+
+
+def _sync_outcome_store(
+    *, source: WebsiteSource, report: SyncReport, error: str, actor: AbstractBaseUser | None
+) -> None:
     with transaction.atomic():
         source.status = WebsiteSource.Status.FAILED if error else WebsiteSource.Status.SYNCED
         source.last_synced_at = timezone.now()
@@ -91,7 +103,6 @@ def website_source_sync(
             update_fields=["status", "last_synced_at", "last_error", "last_counts", "last_problems"]
         )
         website_source_synced.send(sender=WebsiteSource, source=source, actor=actor)
-    return report
 
 
 def _pages_sync(*, source: WebsiteSource, fetcher: SiteFetcher, report: SyncReport) -> None:
@@ -177,6 +188,9 @@ def _page_sync(sync: _PageSync, *, url: str, indexed: bool = True) -> FetchedPag
     page as fetched (with the stored body after a 304, for its links), or None when it
     could not be fetched. Raises `FetchRefused` only for the start page of a crawl."""
     page, report = sync.known.get(url), sync.report
+    if len(url) > URL_LENGTH:
+        report.add(PageOutcome.SKIPPED, url=url[:200] + "…", why="The address is too long.")
+        return None
     if not sync.fetcher.allowed(url):
         report.add(PageOutcome.SKIPPED, url=url, why="robots.txt does not let Keel fetch it.")
         return None

@@ -18,6 +18,7 @@ class Page:
     location: str = ""  # of a redirect
     validators: bool = True  # sends ETag and Last-Modified, and honours them
     slow: bool = False  # holds the answer until the test ends
+    declared_length: bool = True  # sends Content-Length (else the body ends as it closes)
     modified: float = 1_700_000_000.0
 
     @property
@@ -81,12 +82,15 @@ class _Handler(BaseHTTPRequestHandler):
                     self.send_header(name, value)
                 self.end_headers()
                 return
-        self._answer(page.status, page.body, page.content_type, headers)
+        self._answer(page.status, page.body, page.content_type, headers, page.declared_length)
 
-    def _answer(self, status: int, body: bytes, content_type: str, headers=None) -> None:
+    def _answer(
+        self, status: int, body: bytes, content_type: str, headers=None, declared_length=True
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if declared_length:
+            self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
