@@ -4,7 +4,7 @@ import itertools
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
@@ -169,17 +169,14 @@ def website_sources_due(*, now: datetime | None = None) -> list[WebsiteSource]:
     """Sources on a schedule whose last sync ended longer ago than it says (or never ran),
     and that are not already waiting or syncing."""
     now = now or timezone.now()
-    periods = {
-        WebsiteSource.Schedule.DAILY: timedelta(days=1),
-        WebsiteSource.Schedule.WEEKLY: timedelta(days=7),
-    }
-    scheduled = (
+    due = (
+        Q(last_synced_at__isnull=True)
+        | Q(schedule=WebsiteSource.Schedule.DAILY, last_synced_at__lte=now - timedelta(days=1))
+        | Q(schedule=WebsiteSource.Schedule.WEEKLY, last_synced_at__lte=now - timedelta(days=7))
+    )
+    return list(
         WebsiteSource.objects.exclude(schedule=WebsiteSource.Schedule.MANUAL)
         .exclude(status__in=[WebsiteSource.Status.QUEUED, WebsiteSource.Status.SYNCING])
+        .filter(due)
         .order_by("pk")
     )
-    return [
-        source
-        for source in scheduled
-        if source.last_synced_at is None or now - source.last_synced_at >= periods[source.schedule]
-    ]

@@ -279,7 +279,10 @@ def _page_store(sync: _PageSync, *, url: str, fetched: FetchedPage, extension: s
             url=url,
             defaults={**validators, "document": document, "content_hash": text_hash},
         )
-    report.add(PageOutcome.CHANGED if page else PageOutcome.NEW)
+    if outcome.action == Action.UNCHANGED:  # the same file, stored before this page's state
+        report.add(PageOutcome.UNCHANGED)
+    else:
+        report.add(PageOutcome.CHANGED if page else PageOutcome.NEW)
 
 
 def _page_archive(*, page: WebsitePage) -> None:
