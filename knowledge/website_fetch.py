@@ -171,9 +171,9 @@ class SiteFetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return self._get(url, headers=headers, max_bytes=self.max_bytes)
+        return self._get(url, headers=headers, max_bytes=self.max_bytes, obey_robots=True)
 
-    def _get(self, url: str, *, headers: dict, max_bytes: int) -> FetchedPage:
+    def _get(self, url: str, *, headers: dict, max_bytes: int, obey_robots: bool) -> FetchedPage:
         visited = [url]
         while True:
             page = self._request(visited[-1], headers=headers, max_bytes=max_bytes)
@@ -186,6 +186,8 @@ class SiteFetcher:
                 raise FetchRefused(f"Redirect loop: {' → '.join([*visited, target])}.")
             if len(visited) > MAX_REDIRECTS:
                 raise FetchRefused(f"More than {MAX_REDIRECTS} redirects from {url}.")
+            if obey_robots and not self.allowed(target):
+                raise FetchRefused(f"It redirects to {target}, which robots.txt keeps Keel from.")
             visited.append(target)
 
     def _request(self, url: str, *, headers: dict, max_bytes: int) -> FetchedPage:
@@ -260,7 +262,12 @@ class SiteFetcher:
         if origin not in self._robots:
             robots = urllib.robotparser.RobotFileParser()
             try:
-                page = self._get(f"{origin}/robots.txt", headers={}, max_bytes=ROBOTS_MAX_BYTES)
+                page = self._get(
+                    f"{origin}/robots.txt",
+                    headers={},
+                    max_bytes=ROBOTS_MAX_BYTES,
+                    obey_robots=False,
+                )
             except FetchRefused:
                 page = None
             if page is not None and page.status == 200:

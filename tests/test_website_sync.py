@@ -162,6 +162,21 @@ def test_a_crawl_follows_links_the_patterns_let_in_up_to_the_page_cap(knowledge_
 
 
 @pytest.mark.django_db
+def test_a_sitemap_longer_than_the_page_cap_is_fetched_up_to_it_and_nothing_is_archived(
+    knowledge_base, shop
+):
+    source = synced(source_of(knowledge_base, shop, page_cap=2))
+
+    assert source.pages.count() == 2
+    assert "The sitemap lists 7 pages; only the first 2 (the page cap) were fetched." in (
+        source.last_problems
+    )
+    source.page_cap = 1
+    source.save()
+    assert synced(source).last_counts["archived"] == 0
+
+
+@pytest.mark.django_db
 def test_a_resync_skips_unchanged_pages_re_indexes_changed_ones_and_archives_vanished_ones(
     knowledge_base, shop
 ):
@@ -274,6 +289,8 @@ def test_pages_too_big_too_slow_or_redirected_off_site_fail_alone(
     )  # read as it streams, and cut
     shop.pages["/help/delivery"].slow = True
     shop.pages["/help/warranty"] = Page(b"", status=302, location="http://bikes.example.org/")
+    shop.pages["/help/staff"] = Page(b"", status=302, location="/staff/rota")
+    shop.pages["/sitemap.xml"].body = sitemap("/", *HELP_PAGES, "/help/staff", base=shop.url)
 
     sync_settings.KEEL_SYNC_MAX_PAGE_BYTES = 8000
     sync_settings.KEEL_SYNC_TIMEOUT_SECONDS = 0.5
@@ -285,9 +302,14 @@ def test_pages_too_big_too_slow_or_redirected_off_site_fail_alone(
     assert f"{shop.url}/help/delivery did not answer within 0.5 seconds." in problems
     assert f"{shop.url}/: {shop.url}/ is more than 7.8" in problems
     assert "It redirects to http://bikes.example.org/, outside the site." in problems
-    assert source.last_counts["failed"] == 4 and source.last_counts["archived"] == 0
+    assert f"It redirects to {shop.url}/staff/rota, which robots.txt keeps Keel from." in problems
+    assert not shop.served("/staff/rota")
+    assert source.last_counts["failed"] == 5
     assert source.status == WebsiteSource.Status.SYNCED
-    assert not knowledge_base.documents.filter(archived=True).exists()  # the last good ones stay
+    # The last good versions stay; the PDF, no longer listed, is the only one archived.
+    assert list(knowledge_base.documents.filter(archived=True).values_list("url", flat=True)) == [
+        shop.url + "/manuals/care.pdf"
+    ]
     assert not knowledge_base.documents.filter(pending_file__gt="").exists()
 
 
