@@ -257,7 +257,9 @@ class SiteFetcher:
 
     def _robots_of(self, url: str) -> urllib.robotparser.RobotFileParser:
         """The rules of the origin of `url`, read once. No robots.txt (4xx): everything is
-        allowed; one that cannot be read (5xx, timeout): nothing is, as RFC 9309 asks."""
+        allowed. One that cannot be read (5xx, timeout) forbids everything (RFC 9309): it
+        raises `FetchRefused`, so a sync fetches nothing and changes nothing, rather than
+        archiving every page as if the site had dropped them."""
         origin = _origin(url)
         if origin not in self._robots:
             robots = urllib.robotparser.RobotFileParser()
@@ -268,14 +270,17 @@ class SiteFetcher:
                     max_bytes=ROBOTS_MAX_BYTES,
                     obey_robots=False,
                 )
-            except FetchRefused:
-                page = None
-            if page is not None and page.status == 200:
+            except FetchRefused as refused:
+                raise FetchRefused(f"The site's robots.txt could not be read: {refused}") from None
+            if page.status == 200:
                 robots.parse(page.body.decode("utf-8", errors="replace").splitlines())
-            elif page is not None and 400 <= page.status < 500:
+            elif 400 <= page.status < 500:
                 robots.allow_all = True
             else:
-                robots.disallow_all = True
+                raise FetchRefused(
+                    f"The site's robots.txt answered {page.status}: Keel fetches nothing from "
+                    "a site until it can read its robots.txt."
+                )
             self._robots[origin] = robots
         return self._robots[origin]
 

@@ -244,6 +244,21 @@ def test_a_sitemap_that_is_a_web_page_fails_clearly_and_loses_nothing(knowledge_
     assert not knowledge_base.documents.filter(archived=True).exists()
 
 
+@pytest.mark.django_db
+def test_a_robots_txt_that_cannot_be_read_stops_the_sync_and_archives_nothing(knowledge_base, shop):
+    source = synced(source_of(knowledge_base, shop))
+    shop.pages["/robots.txt"].status = 503
+
+    source = synced(source)
+
+    assert source.status == WebsiteSource.Status.FAILED
+    assert source.last_error == (
+        "The site's robots.txt answered 503: Keel fetches nothing from a site until it can "
+        "read its robots.txt."
+    )
+    assert not knowledge_base.documents.filter(archived=True).exists()
+
+
 @pytest.mark.parametrize(
     ("pages", "error"),
     [
