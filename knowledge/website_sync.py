@@ -152,19 +152,19 @@ def _sitemap_pages_sync(sync: _PageSync) -> bool:
 
 
 def _crawl(sync: _PageSync) -> bool:
-    """From the start page, the links on its site that the patterns let in, breadth
-    first, until the page cap; whether every page reached was fetched. The start page is
-    read for its links even when the patterns leave it out of the knowledge base."""
+    """From the start page, the links on its host that the patterns let in, breadth
+    first, until the page cap; whether every page reached was fetched."""
     source = sync.source
     start = urldefrag(source.start_url).url
     if not sync.fetcher.allowed(start):
         raise SyncFailed(f"The site's robots.txt does not let Keel fetch {start}.")
     try:
-        first = _page_sync(sync, url=start, indexed=_wanted(source, start))
+        first = _page_sync(sync, url=start, start=True)
     except FetchRefused as refused:
         raise SyncFailed(f"The start page could not be fetched: {refused}") from refused
-    if first.status not in (200, 304):
-        raise SyncFailed(f"The start page {start} answered {first.status}.")
+    if first is None or first.status not in (200, 304):
+        status = f"answered {first.status}" if first else "could not be fetched"
+        raise SyncFailed(f"The start page {start} {status}.")
     host = urlsplit(first.url).netloc  # where it redirected to (example.com → www.)
     queue, queued = deque([first]), {start}
     fetched = 1
@@ -178,16 +178,18 @@ def _crawl(sync: _PageSync) -> bool:
             queued.add(link)
             fetched += 1
             page = _page_sync(sync, url=link)
-            if page is not None:
+            if page is not None and page.status in (200, 304):
                 queue.append(page)
     return True
 
 
-def _page_sync(sync: _PageSync, *, url: str, indexed: bool = True) -> FetchedPage | None:
+def _page_sync(sync: _PageSync, *, url: str, start: bool = False) -> FetchedPage | None:
     """One page fetched (conditionally, if Keel has it) and stored as it turned out; the
     page as fetched (with the stored body after a 304, for its links), or None when it
-    could not be fetched. Raises `FetchRefused` only for the start page of a crawl."""
+    could not be fetched. Raises `FetchRefused` only for a crawl's `start` page, which
+    is read for its links even when the patterns leave it out of the knowledge base."""
     page, report = sync.known.get(url), sync.report
+    indexed = not start or _wanted(sync.source, url)
     if len(url) > URL_LENGTH:
         report.add(PageOutcome.SKIPPED, url=url[:200] + "…", why="The address is too long.")
         return None
@@ -199,7 +201,7 @@ def _page_sync(sync: _PageSync, *, url: str, indexed: bool = True) -> FetchedPag
             url, etag=page.etag if page else "", last_modified=page.last_modified if page else ""
         )
     except FetchRefused as refused:
-        if not indexed or url == urldefrag(sync.source.start_url).url:
+        if start:
             raise
         sync.kept.add(url)  # it may be passing: what Keel has of it stays
         report.add(PageOutcome.FAILED, url=url, why=str(refused))
@@ -211,8 +213,12 @@ def _page_sync(sync: _PageSync, *, url: str, indexed: bool = True) -> FetchedPag
     if page and page.vanished_at and fetched.status in (200, 304):
         _page_restore(page=page)
     if fetched.status == 304 and page:
+        stored = _stored_version(page, fetched=fetched)
+        if stored is None:  # its file is lost: fetched again whole
+            page.etag = page.last_modified = ""
+            return _page_sync(sync, url=url, start=start)
         report.add(PageOutcome.UNCHANGED)
-        return _stored_version(page, fetched=fetched)
+        return stored
     if not indexed:
         return fetched
     if fetched.status != 200:
@@ -227,14 +233,15 @@ def _page_sync(sync: _PageSync, *, url: str, indexed: bool = True) -> FetchedPag
     return fetched
 
 
-def _stored_version(page: WebsitePage, *, fetched: FetchedPage) -> FetchedPage:
-    """The page as Keel stored it, for the links a crawl follows from a page unchanged."""
+def _stored_version(page: WebsitePage, *, fetched: FetchedPage) -> FetchedPage | None:
+    """The page as Keel stored it, for the links a crawl follows from a page unchanged;
+    None if its file is gone."""
     stored = page.document.pending_file or page.document.file
     try:
         with stored.open("rb") as handle:
             body = handle.read()
     except (FileNotFoundError, ValueError):
-        return fetched
+        return None
     content_type = "application/pdf" if stored.name.endswith(".pdf") else "text/html"
     return replace(fetched, body=body, content_type=content_type, url=page.document.url or page.url)
 

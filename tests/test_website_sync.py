@@ -162,6 +162,29 @@ def test_a_crawl_follows_links_the_patterns_let_in_up_to_the_page_cap(knowledge_
 
 
 @pytest.mark.django_db
+def test_a_crawl_resync_follows_links_from_unchanged_pages_and_archives_nothing(
+    knowledge_base, shop
+):
+    source = synced(source_of(knowledge_base, shop, "/", kind=WebsiteSource.Kind.CRAWL))
+    home = Document.objects.get(url=shop.url + "/")
+    home.file.storage.delete(home.file.name)  # lost: fetched again whole for its links
+
+    source = synced(source)
+
+    assert source.last_counts == {
+        "new": 0,
+        "changed": 0,
+        "unchanged": 5,  # the home page, the three help pages, the archive page
+        "archived": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
+    etag = shop.pages["/"].etag  # a 304, then the page again without it: its file was lost
+    assert [headers.get("If-None-Match") for headers in shop.served("/")] == [None, etag, None]
+    assert shop.served("/help/warranty")[-1]["If-None-Match"] == shop.pages["/help/warranty"].etag
+
+
+@pytest.mark.django_db
 def test_a_sitemap_longer_than_the_page_cap_is_fetched_up_to_it_and_nothing_is_archived(
     knowledge_base, shop
 ):
