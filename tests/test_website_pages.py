@@ -139,6 +139,25 @@ def test_bad_input_is_refused_in_place_and_nothing_is_added(
 
 
 @pytest.mark.django_db
+def test_without_htmx_a_bad_address_gets_a_page_with_the_error_and_a_good_one_a_redirect(
+    admin_client, knowledge_base, shop
+):
+    data = {"kind": "sitemap", "schedule": "daily", "page_cap": 200}
+
+    refused = admin_client.post(
+        url("website_add", knowledge_base), {**data, "start_url": "ftp://shop.example/"}
+    )
+    added = admin_client.post(
+        url("website_add", knowledge_base), {**data, "start_url": shop.url + "/sitemap.xml"}
+    )
+
+    assert refused.status_code == 400
+    assert b"Give a web address starting with http:// or https://." in refused.content
+    assert added.status_code == 302 and added.url == url("knowledge_base", knowledge_base)
+    assert WebsiteSource.objects.get().start_url == shop.url + "/sitemap.xml"
+
+
+@pytest.mark.django_db
 def test_a_loopback_address_is_refused_without_the_operator_setting(
     admin_client, knowledge_base, shop, settings
 ):

@@ -73,14 +73,15 @@ def website_add(request, knowledge_base_slug: str):
     form = WebsiteSourceForm(request.POST, knowledge_base=knowledge_base)
     if form.is_valid():
         website_source_add(knowledge_base=knowledge_base, **form.cleaned_data, actor=request.user)
-        form = None
+        if not request.htmx:
+            return _website_list_or_page(request, knowledge_base)
+        form = None  # a fresh one, for the next website
     elif not request.htmx:  # without htmx, the form and its errors on a page of their own
         context = website_sources_context(knowledge_base, form)
         return render(request, "knowledge/website_add.html", context, status=400)
-    if request.htmx:  # htmx swaps a 2xx response only: the errors show in place
-        context = website_sources_context(knowledge_base, form)
-        return _websites_partial(request, "knowledge/_websites.html", context)
-    return _website_list_or_page(request, knowledge_base)
+    # htmx swaps a 2xx response only: the errors show in place
+    context = website_sources_context(knowledge_base, form)
+    return _websites_partial(request, "knowledge/_websites.html", context)
 
 
 @require_POST
