@@ -149,6 +149,7 @@ class SiteFetcher:
             headers={"User-Agent": USER_AGENT},
             timeout=self.timeout,
             follow_redirects=False,
+            trust_env=False,  # no proxy, .netrc credentials or certificates from the environment
         )
         self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
         self._last_request = float("-inf")

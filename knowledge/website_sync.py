@@ -37,6 +37,7 @@ PAGE_TYPES = {"text/html": ".html", "application/xhtml+xml": ".html", "applicati
 GONE_STATUSES = (404, 410)
 SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # the sitemaps protocol's own limit, uncompressed
 PROBLEMS_KEPT = 50
+MAX_SITEMAPS = 50  # in a sitemap index
 URL_LENGTH = WebsitePage._meta.get_field("url").max_length
 
 
@@ -374,6 +375,11 @@ def _sitemap_urls(fetcher: SiteFetcher, url: str, *, nested: bool = False) -> li
     if tag == "urlset":
         return locations
     if tag == "sitemapindex" and not nested:
+        if len(locations) > MAX_SITEMAPS:
+            raise SyncFailed(
+                f"The sitemap index {url} lists {len(locations)} sitemaps; Keel reads at "
+                f"most {MAX_SITEMAPS}: add the ones you want as websites of their own."
+            )
         return [
             page
             for sitemap in locations

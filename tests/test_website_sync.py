@@ -206,6 +206,42 @@ def test_a_crawl_resync_follows_links_from_unchanged_pages_and_archives_nothing(
     assert shop.served("/help/warranty")[-1]["If-None-Match"] == shop.pages["/help/warranty"].etag
 
 
+def sitemap_index(*paths: str, base: str) -> bytes:
+    sitemaps = "".join(f"<sitemap><loc>{base}{path}</loc></sitemap>" for path in paths)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{sitemaps}'
+        "</sitemapindex>"
+    ).encode()
+
+
+@pytest.mark.django_db
+def test_a_sitemap_index_is_read_through_its_sitemaps_up_to_a_limit(knowledge_base, shop):
+    for name, paths in (("help", HELP_PAGES[:2]), ("manuals", ("/manuals/care.pdf",))):
+        shop.pages[f"/sitemap-{name}.xml"] = Page(
+            body=sitemap(*paths, base=shop.url), content_type="application/xml"
+        )
+    shop.pages["/sitemap.xml"].body = sitemap_index(
+        "/sitemap-help.xml", "/sitemap-manuals.xml", base=shop.url
+    )
+
+    source = synced(source_of(knowledge_base, shop))
+
+    assert set(documents_by_url(knowledge_base)) == {
+        shop.url + path for path in ("/help/returns", "/help/delivery", "/manuals/care.pdf")
+    }
+
+    shop.pages["/sitemap.xml"].body = sitemap_index(
+        *(f"/sitemap-{number}.xml" for number in range(51)), base=shop.url
+    )
+    source = synced(source)
+    assert source.last_error == (
+        f"The sitemap index {shop.url}/sitemap.xml lists 51 sitemaps; Keel reads at most 50: "
+        "add the ones you want as websites of their own."
+    )
+    assert not knowledge_base.documents.filter(archived=True).exists()
+
+
 @pytest.mark.django_db
 def test_a_sitemap_longer_than_the_page_cap_is_fetched_up_to_it_and_nothing_is_archived(
     knowledge_base, shop
