@@ -9,6 +9,7 @@ are followed by hand, within the site only, and bodies are streamed and cut at a
 Nothing here touches the database.
 """
 
+import contextlib
 import functools
 import ipaddress
 import socket
@@ -89,7 +90,10 @@ class _AddressGuard(httpcore.SyncBackend):
         problem = _addresses_problem(host, addresses, allow_private=self.allow_private)
         if problem:
             raise FetchRefused(problem)
-        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+        for address in addresses[:-1]:  # each in turn, as the operating system would
+            with contextlib.suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+        return super().connect_tcp(addresses[-1], port, timeout, local_address, socket_options)
 
 
 class _GuardedTransport(httpx.HTTPTransport):
