@@ -10,4 +10,5 @@ class AssistantConfig(AppConfig):
             events,
             quarantine,
             vault,
+            website_audit,
         )

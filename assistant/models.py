@@ -446,6 +446,9 @@ class AuditEvent(models.Model):
         HANDOFF = "handoff", "Conversation state changed"
         VAULT_READ = "vault_read", "Personal data read by an agent"
         GAP_ARTICLE = "gap_article", "Article written for a content gap"
+        WEBSITE_ADDED = "website_added", "Website source added"
+        WEBSITE_REMOVED = "website_removed", "Website source removed"
+        WEBSITE_SYNCED = "website_synced", "Website source synced"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(

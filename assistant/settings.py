@@ -246,7 +246,16 @@ KEEL_HNSW_EF_SEARCH = int(os.environ.get("KEEL_HNSW_EF_SEARCH", 150))
 KEEL_KEYWORD_BUDGET = int(os.environ.get("KEEL_KEYWORD_BUDGET", 2000))
 KEEL_EMBEDDING_BATCH_SIZE = int(os.environ.get("KEEL_EMBEDDING_BATCH_SIZE", 32))
 
+# Website sources (knowledge.website_fetch): how politely and how far Keel fetches a site.
+# Private, loopback and link-local addresses are refused unless the operator allows them.
+KEEL_SYNC_ALLOW_PRIVATE = os.environ.get("KEEL_SYNC_ALLOW_PRIVATE") == "1"
+KEEL_SYNC_DELAY_SECONDS = float(os.environ.get("KEEL_SYNC_DELAY_SECONDS", 1.0))
+KEEL_SYNC_TIMEOUT_SECONDS = float(os.environ.get("KEEL_SYNC_TIMEOUT_SECONDS", 15))
+KEEL_SYNC_MAX_PAGE_BYTES = int(os.environ.get("KEEL_SYNC_MAX_PAGE_BYTES", 5 * 1024 * 1024))
+
 PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": 5, "stalled_worker_timeout": 30}
+# Jobs outside the apps' `tasks` modules, which Procrastinate finds by itself.
+PROCRASTINATE_IMPORT_PATHS = ["knowledge.website_tasks"]
 
 LOGGING = {
     "version": 1,
@@ -262,6 +271,7 @@ LOGGING = {
             "procrastinate",
             "sentence_transformers",
             "httpx2",
+            "httpx",  # a line per request of a website sync
         )
     },
 }

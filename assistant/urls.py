@@ -13,6 +13,7 @@ from assistant.views import (
     knowledge,
     ops,
     policy,
+    websites,
     widget,
     widget_settings,
 )
@@ -59,6 +60,26 @@ workspace_patterns = [
         "knowledge/<slug:knowledge_base_slug>/documents/<int:document_id>/archive/",
         knowledge.document_archive_request,
         name="document_archive",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/websites/",
+        websites.website_sources,
+        name="website_sources",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/websites/add/",
+        websites.website_add,
+        name="website_add",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/websites/<int:source_id>/sync/",
+        websites.website_sync,
+        name="website_sync",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/websites/<int:source_id>/delete/",
+        websites.website_remove,
+        name="website_remove",
     ),
     path(
         "knowledge/<slug:knowledge_base_slug>/quarantine/<int:chunk_id>/release/",

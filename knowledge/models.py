@@ -253,3 +253,77 @@ class OwnQuestionSet(models.Model):
 
     def __str__(self) -> str:
         return f"own questions of workspace {self.workspace_id}"
+
+
+class WebsiteSource(models.Model):
+    """A company's own website as a source of a knowledge base: its pages are fetched
+    (`knowledge.website_sync`) and kept as documents, each citing its page's URL."""
+
+    class Kind(models.TextChoices):
+        SITEMAP = "sitemap", "Sitemap"
+        CRAWL = "crawl", "Start page (follow links)"
+
+    class Schedule(models.TextChoices):
+        MANUAL = "manual", "Only when I click Sync now"
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to sync"
+        SYNCING = "syncing", "Syncing"
+        SYNCED = "synced", "Synced"
+        FAILED = "failed", "Sync failed"
+
+    knowledge_base = models.ForeignKey(
+        KnowledgeBase, on_delete=models.CASCADE, related_name="website_sources"
+    )
+    start_url = models.URLField(max_length=1000)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SITEMAP)
+    # Path patterns, one a line (`/help/*`); no include pattern means every page of the site.
+    include_patterns = models.TextField(blank=True)
+    exclude_patterns = models.TextField(blank=True)
+    schedule = models.CharField(max_length=10, choices=Schedule.choices, default=Schedule.DAILY)
+    page_cap = models.PositiveIntegerField(default=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The last sync's outcome: when it ended, how, and what it did to how many pages.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_counts = models.JSONField(default=dict, blank=True)
+    last_problems = models.JSONField(default=list, blank=True)  # "URL: why", the first few
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["knowledge_base", "start_url"], name="website_source_unique_in_kb"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.start_url
+
+
+class WebsitePage(models.Model):
+    """A page of a website source and what its server said of it last time: the
+    validators for a conditional GET, and the hash of the text extracted from it."""
+
+    website_source = models.ForeignKey(
+        WebsiteSource, on_delete=models.CASCADE, related_name="pages"
+    )
+    document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="website_page")
+    url = models.URLField(max_length=1000)  # as the sitemap or a link gives it
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    # When a sync found it gone and archived its document: restored if it comes back.
+    vanished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["website_source", "url"], name="website_page_unique_in_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url

@@ -1,12 +1,14 @@
 """Reads for knowledge bases."""
 
 import itertools
+from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
-from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.models import Chunk, Document, KnowledgeBase, WebsiteSource
 
 
 def knowledge_bases_in_workspace(*, workspace_slug: str) -> QuerySet[KnowledgeBase]:
@@ -36,11 +38,18 @@ def document_source_free(*, knowledge_base: KnowledgeBase, stem: str, suffix: st
 
 
 def documents_pending(*, knowledge_base: KnowledgeBase) -> bool:
-    """Whether any document is still waiting for or going through indexing."""
-    return Document.objects.filter(
-        knowledge_base=knowledge_base,
-        status__in=[Document.Status.QUEUED, Document.Status.PROCESSING],
-    ).exists()
+    """Whether any document is still waiting for or going through indexing, or a website
+    sync that may bring some."""
+    return (
+        Document.objects.filter(
+            knowledge_base=knowledge_base,
+            status__in=[Document.Status.QUEUED, Document.Status.PROCESSING],
+        ).exists()
+        or WebsiteSource.objects.filter(
+            knowledge_base=knowledge_base,
+            status__in=[WebsiteSource.Status.QUEUED, WebsiteSource.Status.SYNCING],
+        ).exists()
+    )
 
 
 def chunks_quarantined(*, knowledge_base: KnowledgeBase) -> QuerySet[Chunk]:
@@ -145,3 +154,29 @@ def documents_giving(*, workspace_id: int, patterns: dict[str, str]) -> dict[str
             },
         )
         return dict(cursor.fetchall())
+
+
+def website_source_list(*, knowledge_base: KnowledgeBase) -> QuerySet[WebsiteSource]:
+    """The knowledge base's website sources, each with how many pages it keeps."""
+    return (
+        WebsiteSource.objects.filter(knowledge_base=knowledge_base)
+        .annotate(page_count=Count("pages"))
+        .order_by("start_url")
+    )
+
+
+def website_sources_due(*, now: datetime | None = None) -> list[WebsiteSource]:
+    """Sources on a schedule whose last sync ended longer ago than it says (or never ran),
+    and that are not already waiting or syncing."""
+    now = now or timezone.now()
+    due = (
+        Q(last_synced_at__isnull=True)
+        | Q(schedule=WebsiteSource.Schedule.DAILY, last_synced_at__lte=now - timedelta(days=1))
+        | Q(schedule=WebsiteSource.Schedule.WEEKLY, last_synced_at__lte=now - timedelta(days=7))
+    )
+    return list(
+        WebsiteSource.objects.exclude(schedule=WebsiteSource.Schedule.MANUAL)
+        .exclude(status__in=[WebsiteSource.Status.QUEUED, WebsiteSource.Status.SYNCING])
+        .filter(due)
+        .order_by("pk")
+    )

@@ -8,9 +8,17 @@ searchable.
 outside any transaction, with its passages' sentences and their vectors; a receiver
 returns, for each sentence, why it must be held out of search ("" for none). Indexing
 then holds those sentences apart from the help text around them.
+
+`website_source_added(source, actor)`, `website_source_removed(source, actor)` and
+`website_source_synced(source, actor)`: sent inside the transaction that records the
+change (a sync: its outcome, on `source`), for the audit; `actor` is None for a
+scheduled sync.
 """
 
 from django.dispatch import Signal
 
 chunks_stored = Signal()
 sentences_screen = Signal()
+website_source_added = Signal()
+website_source_removed = Signal()
+website_source_synced = Signal()

@@ -16,16 +16,21 @@ def documents_upload(
     *, knowledge_base: KnowledgeBase, files: Iterable[File]
 ) -> list[IngestOutcome]:
     """Store each uploaded file and queue its indexing job in the same transaction."""
-    outcomes = []
-    for content in files:
-        with transaction.atomic():
-            outcome = document_submit(
-                knowledge_base=knowledge_base, source=Path(content.name).name, content=content
-            )
-            if outcome.action in (Action.ADDED, Action.UPDATED):
-                document_index_job.defer(document_id=outcome.document.pk)
-        outcomes.append(outcome)
-    return outcomes
+    return [
+        document_upload(
+            knowledge_base=knowledge_base, source=Path(content.name).name, content=content
+        )
+        for content in files
+    ]
+
+
+def document_upload(*, knowledge_base: KnowledgeBase, source: str, content: File) -> IngestOutcome:
+    """Store the file as `source` and queue its indexing job in the same transaction."""
+    with transaction.atomic():
+        outcome = document_submit(knowledge_base=knowledge_base, source=source, content=content)
+        if outcome.action in (Action.ADDED, Action.UPDATED):
+            document_index_job.defer(document_id=outcome.document.pk)
+    return outcome
 
 
 def document_reindex(*, document: Document) -> None:

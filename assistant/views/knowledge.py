@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from assistant.access import admin_required
 from assistant.forms import DocumentDatesForm
 from assistant.quarantine import chunk_release
+from assistant.views.websites import website_sources_context
 from knowledge.conflicts import knowledge_base_conflicts
 from knowledge.ingest import document_archive, document_dates_set, document_delete
 from knowledge.models import Chunk, Document, KnowledgeBase
@@ -48,7 +49,8 @@ def knowledge_bases(request):
 @admin_required
 def knowledge_base_detail(request, knowledge_base_slug: str):
     knowledge_base = _knowledge_base(request, knowledge_base_slug)
-    return render(request, "knowledge/knowledge_base.html", _documents_context(knowledge_base))
+    context = {**_documents_context(knowledge_base), **website_sources_context(knowledge_base)}
+    return render(request, "knowledge/knowledge_base.html", context)
 
 
 @require_GET
