@@ -66,9 +66,6 @@ from knowledge.sentences import Sentences, chunk_sentences
 
 RRF_K = 60
 CANDIDATES = 50
-# ts_rank weights for labels D, C, B (chunk text), A (heading path): a word in a heading
-# counts more than one in the text, but less than ts_rank's default 2.5 times.
-TERM_WEIGHTS = "{0.1, 0.2, 0.6, 1.0}"
 # Two passages this alike say the same thing (an old and a new version of a paragraph
 # score 0.95-1.0 with all-MiniLM-L6-v2; two pages on neighbouring subjects, such as
 # shipping to two countries, stay below 0.7).
@@ -119,7 +116,7 @@ SELECT set_config('hnsw.ef_search', %(ef_search)s, true),
        set_config('hnsw.iterative_scan', 'relaxed_order', true);
 """
 
-_SEARCH_SQL = f"""
+_SEARCH_SQL = """
 WITH vector_hits AS (
     SELECT id, similarity, row_number() OVER (ORDER BY similarity DESC) AS rank
     FROM (
@@ -147,51 +144,47 @@ query_terms AS (  -- the question stemmed as each language's chunks are; already
     )) AS lexeme
 ),
 term_weights AS MATERIALIZED (  -- each lexeme's chunks, as indexing counted them (`Lexeme`)
-    SELECT language, lexeme, quote_literal(lexeme)::tsquery AS term, counted.chunks,
+    SELECT language, lexeme, counted.ids, counted.chunks,
            ln(1 + (searched - counted.chunks + 0.5) / (counted.chunks + 0.5)) AS idf
     FROM query_terms,
-    LATERAL (
-        SELECT coalesce(sum(chunks), 0) AS chunks
+    LATERAL (  -- one row per searched knowledge base holding it
+        SELECT coalesce(sum(chunks), 0) AS chunks, array_agg(id) AS ids
         FROM knowledge_lexeme
         WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
             AND language = query_terms.language AND lexeme = query_terms.lexeme
     ) counted
+    WHERE counted.chunks > 0
 ),
 rare_terms AS (  -- the rarest lexemes, up to the budget of chunks (always the rarest one)
-    SELECT language, lexeme
+    SELECT ids
     FROM (
-        SELECT language, lexeme, chunks,
+        SELECT ids, chunks,
                sum(chunks) OVER (ORDER BY chunks, language, lexeme ROWS UNBOUNDED PRECEDING)
                    AS running
         FROM term_weights
     ) ranked
     WHERE running <= %(keyword_budget)s OR running = chunks
 ),
-keyword_candidates AS (  -- chunks holding a rare lexeme: others rank low
-    SELECT id, language, search
-    FROM knowledge_chunk
-    WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND NOT quarantined
-        AND search @@ (SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM rare_terms)
-        AND language IN (SELECT language FROM rare_terms)
-    LIMIT %(keyword_budget)s
+keyword_candidates AS (  -- searchable chunks holding a rare lexeme: others rank low
+    SELECT DISTINCT chunk_id
+    FROM (
+        SELECT posting.chunk_id
+        FROM rare_terms, unnest(rare_terms.ids) AS rare(lexeme_id)
+        JOIN knowledge_chunkterm posting USING (lexeme_id)
+        LIMIT %(keyword_budget)s
+    ) holding
 ),
-keyword_hits AS (
+keyword_hits AS (  -- Σ idf * weight over the question's lexemes each candidate holds
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
     FROM (
-        SELECT candidate.id, scored.score
-        FROM keyword_candidates candidate,
-        LATERAL (  -- per chunk, not a join: a join's sort would carry every tsvector; and
-                   -- not a scalar subquery, which the filter below would score a second time
-            SELECT sum(
-                term_weights.idf
-                * ts_rank('{TERM_WEIGHTS}', candidate.search, term_weights.term, 0)
-            ) AS score
-            FROM term_weights
-            WHERE term_weights.language = candidate.language
-                AND candidate.search @@ term_weights.term
-        ) scored
-        WHERE scored.score IS NOT NULL  -- admitted by another language's lexeme, none of its own
-        ORDER BY scored.score DESC
+        SELECT posting.chunk_id AS id, sum(term.idf * posting.weight) AS score
+        FROM (
+            SELECT lexeme_id, idf FROM term_weights, unnest(term_weights.ids) AS lexeme_id
+        ) term
+        JOIN knowledge_chunkterm posting USING (lexeme_id)
+        WHERE posting.chunk_id IN (SELECT chunk_id FROM keyword_candidates)
+        GROUP BY posting.chunk_id
+        ORDER BY score DESC, posting.chunk_id
         LIMIT %(keyword_candidates)s
     ) matching
 ),
