@@ -47,14 +47,20 @@ def postings_kept() -> dict[tuple[int, str, str, int], float]:
     }
 
 
-def kept_for(*, lexeme: str) -> set[int]:
-    return set(ChunkTerm.objects.filter(lexeme__lexeme=lexeme).values_list("chunk", flat=True))
+def kept_for(*, knowledge_base, lexeme: str) -> set[int]:
+    """The chunks of `knowledge_base` with a posting for `lexeme` (other tests' may remain)."""
+    postings = ChunkTerm.objects.filter(
+        lexeme__knowledge_base=knowledge_base, lexeme__lexeme=lexeme
+    )
+    return set(postings.values_list("chunk", flat=True))
 
 
 def test_postings_follow_the_chunks_through_every_change(bike_shop, knowledge_base):
     assert postings_kept() == postings_now()
-    assert len(kept_for(lexeme="tandem")) == 1
-    spanish = ChunkTerm.objects.filter(lexeme__language="es").values_list("chunk", flat=True)
+    assert len(kept_for(knowledge_base=knowledge_base, lexeme="tandem")) == 1
+    spanish = ChunkTerm.objects.filter(
+        lexeme__knowledge_base=knowledge_base, lexeme__language="es"
+    ).values_list("chunk", flat=True)
     assert set(spanish) == set(
         Chunk.objects.filter(document__title="Reparaciones").values_list("pk", flat=True)
     )
@@ -63,24 +69,26 @@ def test_postings_follow_the_chunks_through_every_change(bike_shop, knowledge_ba
     ingest(bike_shop, knowledge_base)  # replaced: the old chunk's postings go, the new come
     assert postings_kept() == postings_now()
     [repairs] = Chunk.objects.filter(document__title="Repairs")
-    assert kept_for(lexeme="wheel") == {repairs.pk}
+    assert kept_for(knowledge_base=knowledge_base, lexeme="wheel") == {repairs.pk}
 
     tandems = Chunk.objects.filter(document__title="Tandems")
     tandems.update(quarantined=True)  # held for review: not searchable, no postings
-    assert kept_for(lexeme="tandem") == set()
+    assert kept_for(knowledge_base=knowledge_base, lexeme="tandem") == set()
     tandems.update(quarantined=False)
     assert postings_kept() == postings_now()
     tandems.update(language="es")  # stemmed again, under Spanish lexemes
     assert postings_kept() == postings_now()
 
     document_archive(document=Document.objects.get(title="Repairs"), archived=True)
-    assert kept_for(lexeme="wheel") == {repairs.pk}  # kept, to be restored as it was
+    assert kept_for(knowledge_base=knowledge_base, lexeme="wheel") == {
+        repairs.pk
+    }  # kept, to be restored as it was
     assert (
         chunk_search(knowledge_bases=[knowledge_base], query="wheel", mode=SearchMode.KEYWORD) == []
     )
 
     document_delete(document=Document.objects.get(title="Repairs"))
-    assert kept_for(lexeme="wheel") == set()
+    assert kept_for(knowledge_base=knowledge_base, lexeme="wheel") == set()
     assert postings_kept() == postings_now()
 
     knowledge_base.delete()
