@@ -9,6 +9,7 @@ from knowledge.ingest import document_archive, document_delete
 from knowledge.models import Chunk, ChunkTerm, Document
 from knowledge.search import SearchMode, chunk_search
 from tests.commands import ingest
+from tests.help_centers import pages_ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +20,8 @@ REPARACIONES = "# Reparaciones\n\nReparamos cualquier bicicleta en dos días.\n"
 
 @pytest.fixture
 def bike_shop(tmp_path, knowledge_base):
-    (tmp_path / "tandems.md").write_text(TANDEMS)
-    (tmp_path / "repairs.md").write_text(REPAIRS)
-    (tmp_path / "reparaciones.md").write_text(REPARACIONES)
-    ingest(tmp_path, knowledge_base)
+    pages = {"tandems.md": TANDEMS, "repairs.md": REPAIRS, "reparaciones.md": REPARACIONES}
+    pages_ingest(knowledge_base=knowledge_base, pages=pages, folder=tmp_path)
     return tmp_path
 
 
