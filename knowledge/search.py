@@ -169,26 +169,38 @@ rare_terms AS (  -- the rarest lexemes, up to the budget of chunks (always the r
     ) ranked
     WHERE running <= %(keyword_budget)s OR running = chunks
 ),
-keyword_candidates AS (  -- searchable chunks holding a rare lexeme: others rank low
-    SELECT DISTINCT chunk_id
+rare_postings AS MATERIALIZED (  -- the rare lexemes' postings: the candidates, up to the budget
+    SELECT posting.chunk_id, term.idf * posting.weight AS part
     FROM (
-        SELECT posting.chunk_id
-        FROM rare_terms, unnest(rare_terms.ids) AS rare(lexeme_id)
-        JOIN knowledge_chunkterm posting USING (lexeme_id)
-        LIMIT %(keyword_budget)s
-    ) holding
+        SELECT idf, unnest(ids) AS lexeme_id
+        FROM term_weights
+        WHERE ids IN (SELECT ids FROM rare_terms)
+    ) term
+    JOIN knowledge_chunkterm posting USING (lexeme_id)
+    LIMIT %(keyword_budget)s
 ),
-keyword_hits AS (  -- Σ idf * weight over the question's lexemes each candidate holds
+common_terms AS (  -- the question's other lexemes: weighed for those candidates only
+    SELECT idf, unnest(ids) AS lexeme_id
+    FROM term_weights
+    WHERE ids NOT IN (SELECT ids FROM rare_terms)
+),
+keyword_hits AS (  -- per candidate, the sum of idf * weight over the question's lexemes
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
     FROM (
-        SELECT posting.chunk_id AS id, sum(term.idf * posting.weight) AS score
+        SELECT chunk_id AS id, sum(part) AS score
         FROM (
-            SELECT lexeme_id, idf FROM term_weights, unnest(term_weights.ids) AS lexeme_id
-        ) term
-        JOIN knowledge_chunkterm posting USING (lexeme_id)
-        WHERE posting.chunk_id IN (SELECT chunk_id FROM keyword_candidates)
-        GROUP BY posting.chunk_id
-        ORDER BY score DESC, posting.chunk_id
+            SELECT chunk_id, part FROM rare_postings
+            UNION ALL
+            SELECT posting.chunk_id, common_terms.idf * posting.weight
+            FROM common_terms
+            JOIN knowledge_chunkterm posting USING (lexeme_id)
+            -- as arrays: one index scan visits every (lexeme, candidate) pair in key order,
+            -- where a join would read each common lexeme's postings whole
+            WHERE posting.lexeme_id = ANY(ARRAY(SELECT lexeme_id FROM common_terms))
+                AND posting.chunk_id = ANY(ARRAY(SELECT DISTINCT chunk_id FROM rare_postings))
+        ) parts
+        GROUP BY chunk_id
+        ORDER BY score DESC, chunk_id
         LIMIT %(keyword_candidates)s
     ) matching
 ),
