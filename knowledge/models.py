@@ -211,6 +211,36 @@ class Lexeme(models.Model):
         return f"{self.lexeme} ({self.language}): {self.chunks}"
 
 
+class ChunkTerm(models.Model):
+    """A searchable chunk's weight for one lexeme it holds: the full-text leg's postings.
+
+    The weight is `ts_rank` of that lexeme alone against the chunk's `search`, which
+    depends on nothing but the two, so it is computed once at indexing, not for a
+    thousand candidate chunks per question; the leg then reads these narrow rows by
+    index-only scans and never a chunk's row or tsvector (`knowledge.search`).
+
+    The table is the migration's (0016): its primary key carries the weight (INCLUDE), so
+    one index answers every read. Triggers on `knowledge_chunk` keep it, as they keep
+    `Lexeme` (indexing, deleting, COPY, a changed language); a quarantined chunk has none.
+    """
+
+    pk = models.CompositePrimaryKey("lexeme", "chunk")
+    # Cascades when a knowledge base's lexemes go; a chunk's own rows go by trigger.
+    lexeme = models.ForeignKey(
+        Lexeme, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    chunk = models.ForeignKey(
+        Chunk, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    weight = models.FloatField()  # `real` in the table, as ts_rank gives it
+
+    class Meta:
+        managed = False
+
+    def __str__(self) -> str:
+        return f"{self.chunk_id} {self.lexeme_id}: {self.weight}"
+
+
 class Contradiction(models.Model):
     """A sentence of a passage giving a value that a sentence of another passage (or of
     the same one) gives differently (`knowledge.conflicts`), found when the later of the

@@ -18,12 +18,16 @@ nDCG@10 from 0.45 to 0.68 and hybrid from 0.63 to 0.71 (see `make bench`).
 Scoring every chunk that holds any of the question's words grows with the knowledge base
 (over a second a question at 100k chunks), so the full-text leg scores at most
 `KEEL_KEYWORD_BUDGET` chunks: those holding the question's rarest words, rarest first,
-while their chunks fit the budget (the rarest word's always, cut to the budget in table
+while their chunks fit the budget (the rarest word's always, cut to the budget in chunk
 order if it alone is in more). A chunk without any of them holds only words common
 enough to weigh little. A word's chunks, for its IDF, are read from `Lexeme`, which
 triggers keep as chunks come and go: counting them per question took longer than the
 vector leg. While a question's words fit the budget, the list is exact;
-`python -m bench scale` measures how far it agrees with the exhaustive list.
+`python -m bench scale` measures how far it agrees with the exhaustive list. Nor does the
+leg read a chunk's row: `ts_rank` of one lexeme depends on the chunk and the lexeme only,
+so indexing stores it per chunk and lexeme (`ChunkTerm`, its postings), and the leg sums
+idf times that weight from one narrow index, where fetching and ranking the thousand chunks
+holding a rare word was most of its time.
 
 Newest fact wins: help centers keep superseded pages (last year's fees beside this
 year's). Among the best fused passages, one that restates a passage of a document with a
@@ -66,9 +70,6 @@ from knowledge.sentences import Sentences, chunk_sentences
 
 RRF_K = 60
 CANDIDATES = 50
-# ts_rank weights for labels D, C, B (chunk text), A (heading path): a word in a heading
-# counts more than one in the text, but less than ts_rank's default 2.5 times.
-TERM_WEIGHTS = "{0.1, 0.2, 0.6, 1.0}"
 # Two passages this alike say the same thing (an old and a new version of a paragraph
 # score 0.95-1.0 with all-MiniLM-L6-v2; two pages on neighbouring subjects, such as
 # shipping to two countries, stay below 0.7).
@@ -119,7 +120,7 @@ SELECT set_config('hnsw.ef_search', %(ef_search)s, true),
        set_config('hnsw.iterative_scan', 'relaxed_order', true);
 """
 
-_SEARCH_SQL = f"""
+_SEARCH_SQL = """
 WITH vector_hits AS (
     SELECT id, similarity, row_number() OVER (ORDER BY similarity DESC) AS rank
     FROM (
@@ -147,51 +148,59 @@ query_terms AS (  -- the question stemmed as each language's chunks are; already
     )) AS lexeme
 ),
 term_weights AS MATERIALIZED (  -- each lexeme's chunks, as indexing counted them (`Lexeme`)
-    SELECT language, lexeme, quote_literal(lexeme)::tsquery AS term, counted.chunks,
+    SELECT language, lexeme, counted.ids, counted.chunks,
            ln(1 + (searched - counted.chunks + 0.5) / (counted.chunks + 0.5)) AS idf
     FROM query_terms,
-    LATERAL (
-        SELECT coalesce(sum(chunks), 0) AS chunks
+    LATERAL (  -- one row per searched knowledge base holding it
+        SELECT coalesce(sum(chunks), 0) AS chunks, array_agg(id) AS ids
         FROM knowledge_lexeme
         WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
             AND language = query_terms.language AND lexeme = query_terms.lexeme
     ) counted
+    WHERE counted.chunks > 0
 ),
 rare_terms AS (  -- the rarest lexemes, up to the budget of chunks (always the rarest one)
-    SELECT language, lexeme
+    SELECT ids
     FROM (
-        SELECT language, lexeme, chunks,
+        SELECT ids, chunks,
                sum(chunks) OVER (ORDER BY chunks, language, lexeme ROWS UNBOUNDED PRECEDING)
                    AS running
         FROM term_weights
     ) ranked
     WHERE running <= %(keyword_budget)s OR running = chunks
 ),
-keyword_candidates AS (  -- chunks holding a rare lexeme: others rank low
-    SELECT id, language, search
-    FROM knowledge_chunk
-    WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND NOT quarantined
-        AND search @@ (SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM rare_terms)
-        AND language IN (SELECT language FROM rare_terms)
+rare_postings AS MATERIALIZED (  -- the rare lexemes' postings: the candidates, up to the budget
+    SELECT posting.chunk_id, term.idf * posting.weight AS part
+    FROM (
+        SELECT idf, unnest(ids) AS lexeme_id
+        FROM term_weights
+        WHERE ids IN (SELECT ids FROM rare_terms)
+    ) term
+    JOIN knowledge_chunkterm posting USING (lexeme_id)
     LIMIT %(keyword_budget)s
 ),
-keyword_hits AS (
+common_terms AS (  -- the question's other lexemes: weighed for those candidates only
+    SELECT idf, unnest(ids) AS lexeme_id
+    FROM term_weights
+    WHERE ids NOT IN (SELECT ids FROM rare_terms)
+),
+keyword_hits AS (  -- per candidate, the sum of idf * weight over the question's lexemes
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
     FROM (
-        SELECT candidate.id, scored.score
-        FROM keyword_candidates candidate,
-        LATERAL (  -- per chunk, not a join: a join's sort would carry every tsvector; and
-                   -- not a scalar subquery, which the filter below would score a second time
-            SELECT sum(
-                term_weights.idf
-                * ts_rank('{TERM_WEIGHTS}', candidate.search, term_weights.term, 0)
-            ) AS score
-            FROM term_weights
-            WHERE term_weights.language = candidate.language
-                AND candidate.search @@ term_weights.term
-        ) scored
-        WHERE scored.score IS NOT NULL  -- admitted by another language's lexeme, none of its own
-        ORDER BY scored.score DESC
+        SELECT chunk_id AS id, sum(part) AS score
+        FROM (
+            SELECT chunk_id, part FROM rare_postings
+            UNION ALL
+            SELECT posting.chunk_id, common_terms.idf * posting.weight
+            FROM common_terms
+            JOIN knowledge_chunkterm posting USING (lexeme_id)
+            -- as arrays: one index scan visits every (lexeme, candidate) pair in key order,
+            -- where a join would read each common lexeme's postings whole
+            WHERE posting.lexeme_id = ANY(ARRAY(SELECT lexeme_id FROM common_terms))
+                AND posting.chunk_id = ANY(ARRAY(SELECT DISTINCT chunk_id FROM rare_postings))
+        ) parts
+        GROUP BY chunk_id
+        ORDER BY score DESC, chunk_id
         LIMIT %(keyword_candidates)s
     ) matching
 ),
