@@ -131,7 +131,7 @@ def test_the_keyword_score_is_idf_times_ts_rank_summed_over_the_question_words(
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_weighs_the_chunks_already_indexed(bike_shop, knowledge_base):
     executor = MigrationExecutor(connection)
-    executor.migrate([("knowledge", "0015_own_question_set")])  # before postings
+    executor.migrate([("knowledge", "0016_website_sources")])  # before postings
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes("knowledge"))
 

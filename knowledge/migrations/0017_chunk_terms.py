@@ -100,7 +100,7 @@ ANALYZE knowledge_chunkterm;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("knowledge", "0015_own_question_set"),
+        ("knowledge", "0016_website_sources"),
     ]
 
     operations = [
