@@ -11,6 +11,7 @@ os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="keel-test-media-"))
 
 from assistant.settings import *  # noqa: F403
 
+KEEL_MODEL_CALLS_CHECKED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
