@@ -446,6 +446,10 @@ class AuditEvent(models.Model):
         HANDOFF = "handoff", "Conversation state changed"
         VAULT_READ = "vault_read", "Personal data read by an agent"
         GAP_ARTICLE = "gap_article", "Article written for a content gap"
+        TEST_CASE = "test_case", "Test cases changed"
+        DOCUMENT = "document", "Document changed"
+        WIDGET_SETTINGS = "widget_settings", "Widget settings changed"
+        IDENTITY_SECRET = "identity_secret", "Identity secret rotated"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(
