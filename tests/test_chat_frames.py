@@ -6,30 +6,18 @@ import pytest
 from assistant.handoffs import claim, resolve
 from assistant.models import Feedback, Handoff, Message
 from assistant.threads import in_thread
-from tests.chat import ChatClient, visible_text
+from tests.chat import visible_text
 from tests.factories import MembershipFactory
+from tests.test_handoffs import ASKS_FOR_PERSON, customer, the_handoff
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 
-ASKS_FOR_PERSON = "I want to talk to a real person. Not a bot. A person."
 ANSWER = "{answer}"  # stands for the id of the answer the customer got
-
-
-async def customer(workspace) -> ChatClient:
-    chat = ChatClient(workspace.public_key)
-    assert await chat.connect()
-    await chat.hello()
-    return chat
 
 
 @in_thread
 def answer_id(workspace) -> int:
     return Message.objects.get(conversation__workspace=workspace, role=Message.Role.ASSISTANT).pk
-
-
-@in_thread
-def the_handoff(workspace) -> Handoff:
-    return Handoff.objects.get(conversation__workspace=workspace)
 
 
 @in_thread

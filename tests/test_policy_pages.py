@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from assistant import case_runs, policy_checks
+from assistant.case_runs import over_message_limit
 from assistant.demo import DEMO_POLICY
 from assistant.models import (
     AuditEvent,
@@ -232,6 +233,28 @@ def assert_no_one_waits(client, workspace) -> None:
     console = visible_text(client.get(reverse("console", args=[workspace.slug])).content.decode())
     assert "Waiting 0 No one is waiting." in console
     assert not Conversation.objects.filter(state=Conversation.State.WAITING).exists()
+
+
+def test_a_check_judges_a_case_over_the_message_limit_as_an_evaluation_does(
+    admin_client, admin_membership, job_queue, monkeypatch
+):
+    """The widget never sends it on, so the check never asks it: passed, as the customer
+    is asked to shorten it (tests/test_evaluation.py: the same for an evaluation)."""
+    over_long = tuple(c for c in policy_checks.gate_cases() if over_message_limit(c.text))
+    monkeypatch.setattr(policy_checks, "gate_cases", lambda: over_long)
+    monkeypatch.setattr(policy_checks, "GATE_OWN_QUESTIONS", 0)
+    workspace = admin_membership.workspace
+    admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
+    admin_client.post(url("policy_check", workspace))
+    job_queue()
+
+    check = PolicyCheck.objects.get()
+    assert check.status == PolicyCheck.Status.FINISHED
+    results = list(check.results.all())
+    assert sorted(r.case_id for r in results) == sorted(c.key for c in over_long)
+    over_limit = (True, False, policy_checks.OVER_LIMIT.reason, None)
+    assert all((r.passed, r.critical, r.reason, r.answer) == over_limit for r in results)
+    assert not Conversation.objects.filter(workspace=workspace).exists()  # nothing was asked
 
 
 def test_a_message_over_the_limit_is_refused_in_the_sandbox_too(admin_client, admin_membership):
