@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateWorker
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from assistant.embedded_db import database_url
@@ -168,11 +169,13 @@ def log_in(page, *, url: str, membership: Membership) -> None:
 
 @pytest.fixture
 def worker_process(job_queue):
-    """A real `procrastinate worker` process on the test database, stopped after the test."""
+    """A real `manage.py worker` process on the test database, stopped after the test; it
+    loads the answer path before it takes jobs, as a server does before it listens."""
     process = subprocess.Popen(
-        [sys.executable, str(settings.BASE_DIR / "manage.py"), "procrastinate", "worker"],
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
         env=keel_process_environment(),
     )
+    wait_for_worker(process)
     yield process
     process.kill()
     process.wait()
@@ -250,6 +253,20 @@ def port_open(port: int) -> bool:
 
 # Importing torch and the model takes seconds, many more on a busy two-core machine.
 SERVER_START_SECONDS = 120
+
+
+def wait_for_worker(process: subprocess.Popen) -> None:
+    """Until the worker has registered (`procrastinate_workers`), its models loaded; fails
+    the test if it exits first or is too slow."""
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if ProcrastinateWorker.objects.exists():
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the worker exited with code {process.returncode} before it started")
+        time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"the worker did not start within {SERVER_START_SECONDS} s")
 
 
 def wait_for_port(process: subprocess.Popen, port: int, *, name: str) -> None:
