@@ -256,30 +256,26 @@ SERVER_START_SECONDS = 120
 
 
 def wait_for_worker(process: subprocess.Popen) -> None:
-    """Until the worker has registered (`procrastinate_workers`), its models loaded; fails
-    the test if it exits first or is too slow."""
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if ProcrastinateWorker.objects.exists():
-            return
-        if process.poll() is not None:
-            pytest.fail(f"the worker exited with code {process.returncode} before it started")
-        time.sleep(0.1)
-    process.kill()
-    pytest.fail(f"the worker did not start within {SERVER_START_SECONDS} s")
+    """Until the worker has registered (`procrastinate_workers`), its models loaded."""
+    _wait_until(process, ProcrastinateWorker.objects.exists, name="the worker", ready="started")
 
 
 def wait_for_port(process: subprocess.Popen, port: int, *, name: str) -> None:
-    """Until `process` listens on `port`; fails the test if it exits first or is too slow."""
+    """Until `process` listens on `port`."""
+    _wait_until(process, lambda: port_open(port), name=name, ready=f"listened on port {port}")
+
+
+def _wait_until(process: subprocess.Popen, condition, *, name: str, ready: str) -> None:
+    """Until `condition()`; fails the test if `process` exits first or is too slow."""
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
-        if port_open(port):
+        if condition():
             return
         if process.poll() is not None:
-            pytest.fail(f"{name} exited with code {process.returncode} before listening")
+            pytest.fail(f"{name} exited with code {process.returncode} before it {ready}")
         time.sleep(0.1)
     process.kill()
-    pytest.fail(f"{name} did not listen on port {port} within {SERVER_START_SECONDS} s")
+    pytest.fail(f"{name} had not {ready} within {SERVER_START_SECONDS} s")
 
 
 # Daphne as Keel runs it (assistant.server); open sockets would hold shutdown for its default 10 s.
