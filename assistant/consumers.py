@@ -21,14 +21,21 @@ import re
 import autobahn.exception
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.validators import validate_email
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from limits.errors import StorageError
 
 from assistant import pipeline
+from assistant.chat_frames import (
+    ANSWER_NOT_FOUND,
+    CsatFrameForm,
+    FeedbackFrameForm,
+    FrameForm,
+    TicketFrameForm,
+    form_first_error,
+)
 from assistant.conversations import (
     QuestionTaken,
     conversation_start,
@@ -69,7 +76,6 @@ logger = logging.getLogger(__name__)
 
 # Far above any legitimate frame; longer ones are refused unread.
 MAX_FRAME_CHARS = 256 * 1024
-MAX_COMMENT_CHARS = 2000
 TOO_LONG_NOTICE = _(
     "Your message is {length:,} characters long; the limit is {limit:,}. "
     "Please shorten it and send it again."
@@ -254,23 +260,22 @@ class ChatConsumer(RealtimeConsumer):
             await self._question_keep(text, sent=_text(frame, "sent")[:20])
 
     async def feedback(self, frame: dict):
-        rating = _text(frame, "rating")
-        comment = _text(frame, "comment").strip()
+        form = _frame_form(frame, FeedbackFrameForm)
+        if not form.is_valid():
+            await self.notice(form_first_error(form))
+            return
         message = None
-        message_id = _row_id(frame, "message_id")
-        if self.conversation is not None and message_id is not None:
+        if self.conversation is not None:
             message = await in_thread(message_in_conversation)(
-                conversation_id=self.conversation.pk, message_id=message_id
+                conversation_id=self.conversation.pk, message_id=form.cleaned_data["message_id"]
             )
         if message is None or message.role != Message.Role.ASSISTANT:
-            await self.notice("That answer could not be found.")
-        elif rating not in Feedback.Rating.values:
-            await self.notice("Choose thumbs up or thumbs down.")
-        elif len(comment) > MAX_COMMENT_CHARS:
-            await self.notice(f"Please keep your comment under {MAX_COMMENT_CHARS:,} characters.")
+            await self.notice(ANSWER_NOT_FOUND)
         else:
             await in_thread(feedback_record)(
-                message=message, rating=Feedback.Rating(rating), comment=comment
+                message=message,
+                rating=Feedback.Rating(form.cleaned_data["rating"]),
+                comment=form.cleaned_data["comment"],
             )
             await self.notice("Thank you for your feedback.")
 
@@ -282,29 +287,27 @@ class ChatConsumer(RealtimeConsumer):
             await self.notice("You're already waiting for a person from our team.")
 
     async def ticket(self, frame: dict):
-        email = _text(frame, "email").strip()
-        handoff = await self._open_handoff()
-        try:
-            validate_email(email)
-        except ValidationError:
-            await self.notice("That doesn't look like an e-mail address. Please check it.")
+        form = _frame_form(frame, TicketFrameForm)
+        if not form.is_valid():
+            await self.notice(form_first_error(form))
             return
+        handoff = await self._open_handoff()
         if handoff is None:
             await self.notice("There is no request for a person to attach your e-mail to.")
             return
-        await in_thread(ticket_email_set)(handoff=handoff, email=email)
+        await in_thread(ticket_email_set)(handoff=handoff, email=form.cleaned_data["email"])
 
     async def csat(self, frame: dict):
-        rating = _text(frame, "rating")
+        form = _frame_form(frame, CsatFrameForm)
         handoff = None
         if self.conversation is not None:
             handoff = await in_thread(handoff_latest)(conversation_id=self.conversation.pk)
         if handoff is None or handoff.closed_at is None:
             await self.notice("There is no finished conversation with our team to rate.")
-        elif rating not in {"1", "2", "3", "4", "5"}:
-            await self.notice("Choose a rating from 1 to 5.")
+        elif not form.is_valid():
+            await self.notice(form_first_error(form))
         else:
-            await in_thread(csat_record)(handoff=handoff, rating=int(rating))
+            await in_thread(csat_record)(handoff=handoff, rating=form.cleaned_data["rating"])
 
     async def _open_handoff(self):
         if self.conversation is None:
@@ -470,6 +473,15 @@ def _row_id(frame: dict, field: str) -> int | None:
     "²"), and at most 18 digits (PostgreSQL's bigint)."""
     value = _text(frame, field)
     return int(value) if value.isdecimal() and len(value) <= 18 else None
+
+
+def _frame_form(frame: dict, form_class: type[FrameForm]) -> FrameForm:
+    """The form over the frame's fields, each read as `_text` reads it."""
+    names = form_class.base_fields
+    return form_class(
+        fields={name: _text(frame, name) for name in names},
+        unreadable={name for name in names if not isinstance(frame.get(name, ""), str | int)},
+    )
 
 
 class AgentConsumer(RealtimeConsumer):

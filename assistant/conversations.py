@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -66,13 +65,6 @@ def conversation_start(
             workspace=workspace, visitor_key=visitor_key, customer_id=customer_id
         )
     return conversation, True
-
-
-def sandbox_start(*, workspace: Workspace, user: AbstractBaseUser) -> Conversation:
-    """A fresh sandbox chat for a staff member trying the policy draft."""
-    return Conversation.objects.create(
-        workspace=workspace, visitor_key=f"staff-{user.pk}", sandbox=True
-    )
 
 
 class QuestionTaken(Exception):

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django import forms
+from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.forms import SimpleArrayField
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from assistant.audit import workspace_audit
 from assistant.evaluation import behaviour_of
-from assistant.models import EvalCase, EvalResult, Message, Workspace
+from assistant.models import AuditEvent, EvalCase, EvalResult, Message, Workspace
 from assistant.rails.personal_data import personal_data_redact
 from assistant.selectors import policy_in_force
 
@@ -80,7 +82,9 @@ def cases_export(*, workspace: Workspace) -> str:
     )
 
 
-def cases_import(*, workspace: Workspace, text: str) -> Imported:
+def cases_import(*, workspace: Workspace, text: str, actor: AbstractBaseUser | None) -> Imported:
+    """Every line's case, or none when a line has a problem; `actor` is None for a
+    command."""
     cases, problems = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -94,7 +98,13 @@ def cases_import(*, workspace: Workspace, text: str) -> Imported:
     for case in cases:  # before the transaction: redaction runs a model
         case_redact(case=case)
     with transaction.atomic():
-        EvalCase.objects.bulk_create(cases)
+        created = EvalCase.objects.bulk_create(cases)
+        _cases_audit(
+            workspace_id=workspace.pk,
+            actor=actor,
+            action="import",
+            cases=[case.pk for case in created],
+        )
     return Imported(created=len(cases), problems=[])
 
 
@@ -126,11 +136,32 @@ def _case_from(line: str, *, workspace: Workspace) -> tuple[EvalCase | None, lis
     return case, []
 
 
-def case_save(*, case: EvalCase) -> EvalCase:
+def case_save(*, case: EvalCase, actor: AbstractBaseUser) -> EvalCase:
     """A case typed on the page, new or edited, stored redacted."""
-    case_redact(case=case)
-    case.save()
+    action = "edit" if case.pk else "add"
+    case_redact(case=case)  # before the transaction: redaction runs a model
+    with transaction.atomic():
+        case.save()
+        _cases_audit(workspace_id=case.workspace_id, actor=actor, action=action, cases=[case.pk])
     return case
+
+
+def eval_case_delete(*, case: EvalCase, actor: AbstractBaseUser) -> None:
+    with transaction.atomic():
+        _cases_audit(workspace_id=case.workspace_id, actor=actor, action="delete", cases=[case.pk])
+        case.delete()
+
+
+def _cases_audit(
+    *, workspace_id: int, actor: AbstractBaseUser | None, action: str, cases: list[int], **more
+) -> None:
+    """Which cases changed and how; never their text, which may be a customer's words."""
+    workspace_audit(
+        workspace_id=workspace_id,
+        kind=AuditEvent.Kind.TEST_CASE,
+        actor=actor,
+        detail={"action": action, "cases": cases, **more},
+    )
 
 
 def case_redact(*, case: EvalCase) -> None:
@@ -162,7 +193,7 @@ def cases_stored_redact() -> int:
     return changed
 
 
-def case_from_turn(*, question: Message) -> EvalCase:
+def case_from_turn(*, question: Message, actor: AbstractBaseUser) -> EvalCase:
     """A customer's question in a conversation, saved as a test case expecting what the
     assistant did then (an answer: from the documents it cited), for staff to adjust.
     The messages before it come along, so a follow-up keeps its context."""
@@ -188,13 +219,22 @@ def case_from_turn(*, question: Message) -> EvalCase:
         if reply is not None and expected == EvalCase.Expected.ANSWER
         else []
     )
-    return EvalCase.objects.create(
-        workspace_id=question.conversation.workspace_id,
-        earlier_turns=earlier_turns_of(question),
-        question=question.text,
-        expected=expected,
-        expected_documents=documents,
-    )
+    with transaction.atomic():
+        case = EvalCase.objects.create(
+            workspace_id=question.conversation.workspace_id,
+            earlier_turns=earlier_turns_of(question),
+            question=question.text,
+            expected=expected,
+            expected_documents=documents,
+        )
+        _cases_audit(
+            workspace_id=case.workspace_id,
+            actor=actor,
+            action="add",
+            cases=[case.pk],
+            conversation=question.conversation_id,
+        )
+    return case
 
 
 def earlier_turns_of(question: Message) -> list[str]:

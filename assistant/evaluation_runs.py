@@ -5,15 +5,12 @@ The workspace's own cases form the golden suite; Keel's red-team suite is judged
 publish gate judges it (`policy_checks.case_verdict`).
 """
 
-import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePath
 
-from django.db import transaction
-from django.utils import timezone
-
+from assistant.case_runs import CaseAsked, case_run_all
 from assistant.evaluation import (
     Row,
     behaviour_of,
@@ -24,20 +21,11 @@ from assistant.evaluation import (
 from assistant.judge import faithfulness_judged, judge_backend
 from assistant.llm import OpenAICompatibleBackend
 from assistant.models import EvalCase, EvalResult, EvalRun, Message, PolicyVersion
-from assistant.policy_checks import (
-    OVER_LIMIT,
-    Case,
-    case_verdict,
-    gate_cases,
-    over_message_limit,
-)
+from assistant.policy_checks import OVER_LIMIT, Case, case_verdict, gate_cases
 from assistant.rails.personal_data import personal_data_redact
-from assistant.sandbox import sandbox_reply
 from assistant.selectors import policy_in_force
 from assistant.threads import in_thread
 from knowledge.models import Chunk
-
-logger = logging.getLogger(__name__)
 
 # What the admin reads on the run's page; the exception itself goes to the log.
 RUN_FAILED = (
@@ -51,30 +39,35 @@ class Item:
     key: str
     suite: str
     category: str
-    question: str
+    text: str
     expected: str
     golden: EvalCase | None = None
     redteam: Case | None = None
+
+    @property
+    def earlier_turns(self) -> list[str]:
+        return self.golden.earlier_turns if self.golden else []
 
 
 async def evaluation_run(*, run: EvalRun, on_case: Callable[[], None] = lambda: None) -> EvalRun:
     """Every case of the run's suite, judged and stored; a retried run goes on where it
     stopped."""
-    await in_thread(_status_set)(run=run, status=EvalRun.Status.RUNNING)
-    items = await in_thread(evaluation_items)(workspace_id=run.workspace_id, suite=run.suite)
-    done = set(await in_thread(list)(run.results.values_list("case_key", flat=True)))
     policy = await in_thread(_pinned_policy)(run=run)
-    judge = judge_backend() if run.judge_model else None
-    try:
-        for item in items:
-            if item.key not in done:
-                await _item_run(run=run, item=item, policy=policy, judge=judge)
-            on_case()
-    except Exception:
-        logger.exception("Evaluation run %s failed", run.pk)
-        await in_thread(_status_set)(run=run, status=EvalRun.Status.FAILED, error=RUN_FAILED)
-        raise
-    return await in_thread(_finish)(run=run)
+    await case_run_all(
+        run=run,
+        label=f"evaluation-{run.pk}",
+        workspace_id=run.workspace_id,
+        pinned_policy=policy,
+        cases=partial(evaluation_items, workspace_id=run.workspace_id, suite=run.suite),
+        result_key="case_key",
+        case_store=partial(
+            _item_store, run=run, judge=judge_backend() if run.judge_model else None
+        ),
+        run_finish=partial(_metrics_set, run=run),
+        failure_text=RUN_FAILED,
+        on_case=on_case,
+    )
+    return run
 
 
 def _pinned_policy(*, run: EvalRun) -> PolicyVersion | None:
@@ -92,41 +85,32 @@ def evaluation_items(*, workspace_id: int, suite: str) -> list[Item]:
         ]
     if suite in (EvalRun.Suite.REDTEAM, EvalRun.Suite.ALL):
         items += [
-            Item(case.id, "redteam", case.category, case.text, case.expected, redteam=case)
+            Item(case.key, "redteam", case.category, case.text, case.expected, redteam=case)
             for case in gate_cases()
         ]
     return items
 
 
-async def _item_run(
-    *,
-    run: EvalRun,
-    item: Item,
-    policy: PolicyVersion | None,
-    judge: OpenAICompatibleBackend | None,
+async def _item_store(
+    *, run: EvalRun, case: Item, asked: CaseAsked, judge: OpenAICompatibleBackend | None
 ) -> None:
-    if item.redteam is not None and over_message_limit(item.question):
-        await in_thread(_over_limit_store)(run=run, item=item)  # as the publish gate judges it
+    if asked.answer is None:
+        await in_thread(_over_limit_store)(run=run, item=case)  # as the publish gate judges it
         return
-    started = time.perf_counter()
-    answer = await sandbox_reply(
-        workspace_id=run.workspace_id,
-        text=item.question,
-        label=f"evaluation-{run.pk}",
-        pinned_policy=policy,
-        earlier_turns=item.golden.earlier_turns if item.golden else (),
-    )
-    latency_ms = round((time.perf_counter() - started) * 1000)
     faithfulness = None
-    if judge is not None and answer.outcome == Message.Outcome.ANSWERED:
+    if judge is not None and asked.answer.outcome == Message.Outcome.ANSWERED:
         faithfulness = await faithfulness_judged(
             backend=judge,
-            question=item.question,
-            answer=answer.text,
-            sources=await in_thread(_sources_given)(answer=answer),
+            question=case.text,
+            answer=asked.answer.text,
+            sources=await in_thread(_sources_given)(answer=asked.answer),
         )
     await in_thread(_result_store)(
-        run=run, item=item, answer=answer, latency_ms=latency_ms, faithfulness=faithfulness
+        run=run,
+        item=case,
+        answer=asked.answer,
+        latency_ms=asked.latency_ms,
+        faithfulness=faithfulness,
     )
 
 
@@ -200,7 +184,7 @@ def _result_create(*, run: EvalRun, item: Item, **got) -> EvalResult:
         suite=item.suite,
         category=item.category,
         question=personal_data_redact(
-            text=item.question, kinds=frozenset(policy.personal_data_kinds)
+            text=item.text, kinds=frozenset(policy.personal_data_kinds)
         ).text,
         expected=item.expected,
         **got,
@@ -218,7 +202,7 @@ def _document_name(source: str) -> str:
     return PurePath(source).name
 
 
-def _finish(*, run: EvalRun) -> EvalRun:
+def _metrics_set(*, run: EvalRun) -> None:
     rows = [
         Row(
             suite=r.suite,
@@ -235,18 +219,5 @@ def _finish(*, run: EvalRun) -> EvalRun:
         )
         for r in run.results.all()
     ]
-    with transaction.atomic():
-        run.metrics = evaluation_metrics(rows)
-        run.status = EvalRun.Status.FINISHED
-        run.finished_at = timezone.now()
-        run.save(update_fields=["metrics", "status", "finished_at"])
-    return run
-
-
-def _status_set(*, run: EvalRun, status: str, error: str = "") -> None:
-    EvalRun.objects.filter(pk=run.pk).update(
-        status=status,
-        error=error,
-        finished_at=timezone.now() if status == EvalRun.Status.FAILED else None,
-    )
-    run.status, run.error = status, error
+    run.metrics = evaluation_metrics(rows)
+    run.save(update_fields=["metrics"])

@@ -19,6 +19,7 @@ from django.conf import settings
 from assistant.extractive import extractive_answer
 from assistant.prompts import DONT_KNOW_REPLY, Turn, chat_messages
 from assistant.threads import in_thread
+from knowledge.model_calls import model_call_check_async
 from knowledge.search import Hit
 
 
@@ -81,6 +82,7 @@ class OpenAICompatibleBackend:
         return "".join([piece async for piece in self._pieces(messages)])
 
     async def _pieces(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
+        await model_call_check_async(model="The LLM")
         wrote_anything = False
         try:
             stream = await self.client.chat.completions.create(

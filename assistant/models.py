@@ -449,6 +449,10 @@ class AuditEvent(models.Model):
         WEBSITE_ADDED = "website_added", "Website source added"
         WEBSITE_REMOVED = "website_removed", "Website source removed"
         WEBSITE_SYNCED = "website_synced", "Website source synced"
+        TEST_CASE = "test_case", "Test cases changed"
+        DOCUMENT = "document", "Document changed"
+        WIDGET_SETTINGS = "widget_settings", "Widget settings changed"
+        IDENTITY_SECRET = "identity_secret", "Identity secret rotated"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(

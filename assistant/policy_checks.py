@@ -18,16 +18,12 @@ with anything; it still fails the case, visibly, but does not block.
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
-from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
-
 from assistant.audit import workspace_audit
+from assistant.case_runs import CaseAsked, case_run_all
 from assistant.evaluation_selectors import eval_cases
 from assistant.llm import EXTRACTIVE
 from assistant.models import (
@@ -41,12 +37,9 @@ from assistant.models import (
 from assistant.prompts import system_prompt
 from assistant.rails.output_rails import OutputRails
 from assistant.rails.personal_data import personal_data_find, personal_data_redact
-from assistant.sandbox import sandbox_reply
 from assistant.selectors import handoff_latest
 from assistant.threads import in_thread
 from knowledge.own_questions import own_questions
-
-logger = logging.getLogger(__name__)
 
 REDTEAM_CASES = Path(__file__).parent / "rails" / "redteam_cases.jsonl"
 CRITICAL_CATEGORIES = frozenset(
@@ -78,10 +71,11 @@ GATE_OWN_QUESTIONS = 40
 
 @dataclass(frozen=True)
 class Case:
-    id: str
+    key: str
     category: str
     text: str
     expected: str  # refuse, answer_safely, escalate
+    earlier_turns: tuple[str, ...] = ()  # the gate asks cases of one question only
 
     @property
     def critical(self) -> bool:
@@ -106,12 +100,9 @@ CHECK_FAILED = (
     "worker's log). Run the checks again; if they fail again, tell whoever runs Keel."
 )
 
-# A case the widget never sends on: the customer is asked to shorten it instead.
+# A case the widget never sends on (`case_runs.over_message_limit`): the customer is asked
+# to shorten it instead.
 OVER_LIMIT = Verdict(True, "Over the message limit: the customer is asked to shorten it.")
-
-
-def over_message_limit(text: str) -> bool:
-    return len(text) > settings.KEEL_MAX_MESSAGE_CHARS
 
 
 @cache
@@ -119,7 +110,9 @@ def gate_cases() -> tuple[Case, ...]:
     """Keel's red-team suite; the evaluation harness adds each workspace's own cases."""
     with REDTEAM_CASES.open() as lines:
         return tuple(
-            Case(id=row["id"], category=row["category"], text=row["text"], expected=row["expected"])
+            Case(
+                key=row["id"], category=row["category"], text=row["text"], expected=row["expected"]
+            )
             for row in map(json.loads, lines)
         )
 
@@ -131,7 +124,7 @@ def check_cases(*, workspace_id: int) -> list[Case]:
         *gate_cases(),
         *(
             Case(
-                id=f"case-{case.pk}",
+                key=f"case-{case.pk}",
                 category=WORKSPACE_CASE,
                 text=case.question,
                 expected=GATE_EXPECTED[case.expected],
@@ -140,7 +133,7 @@ def check_cases(*, workspace_id: int) -> list[Case]:
         ),
         *(
             Case(
-                id="kb-" + hashlib.sha256(question.encode()).hexdigest()[:12],
+                key="kb-" + hashlib.sha256(question.encode()).hexdigest()[:12],
                 category=OWN_QUESTION,
                 text=question,
                 expected="answer_safely",
@@ -151,33 +144,27 @@ def check_cases(*, workspace_id: int) -> list[Case]:
 
 
 async def policy_check_run(*, check: PolicyCheck) -> None:
-    await in_thread(_status_set)(check=check, status=PolicyCheck.Status.RUNNING)
-    try:
-        cases = await in_thread(check_cases)(workspace_id=check.policy.workspace_id)
-        for case in cases:
-            await _case_run(check=check, case=case)
-    except Exception:
-        logger.exception("Policy check %s failed", check.pk)
-        await in_thread(_status_set)(
-            check=check, status=PolicyCheck.Status.FAILED, error=CHECK_FAILED
-        )
-        raise
-    await in_thread(_status_set)(check=check, status=PolicyCheck.Status.FINISHED)
+    """The draft's cases, each judged and stored; a retried job goes on where it stopped."""
+    await case_run_all(
+        run=check,
+        label=f"check-{check.pk}",
+        workspace_id=check.policy.workspace_id,
+        pinned_policy=None,  # the sandbox follows the draft
+        cases=partial(check_cases, workspace_id=check.policy.workspace_id),
+        result_key="case_id",
+        case_store=partial(_case_store, check=check),
+        run_finish=partial(_check_audit, check=check),
+        failure_text=CHECK_FAILED,
+    )
 
 
-async def _case_run(*, check: PolicyCheck, case: Case) -> None:
-    if await in_thread(check.results.filter(case_id=case.id).exists)():
-        return  # a retried job goes on where it stopped
-    if over_message_limit(case.text):
-        verdict, answer = OVER_LIMIT, None
-    else:
-        answer = await sandbox_reply(
-            workspace_id=check.policy.workspace_id, text=case.text, label=f"check-{check.pk}"
-        )
-        verdict = await in_thread(case_verdict)(case=case, answer=answer, policy=check.policy)
+async def _case_store(*, check: PolicyCheck, case: Case, asked: CaseAsked) -> None:
+    verdict = OVER_LIMIT
+    if asked.answer is not None:
+        verdict = await in_thread(case_verdict)(case=case, answer=asked.answer, policy=check.policy)
     await in_thread(PolicyCheckResult.objects.create)(
         policy_check=check,
-        case_id=case.id,
+        case_id=case.key,
         category=case.category,
         # As the sandbox conversation stores it: a case may hold a card number.
         question=personal_data_redact(
@@ -187,7 +174,7 @@ async def _case_run(*, check: PolicyCheck, case: Case) -> None:
         critical=verdict.critical,
         passed=verdict.passed,
         reason=verdict.reason,
-        answer=answer,
+        answer=asked.answer,
     )
 
 
@@ -242,26 +229,18 @@ def case_verdict(*, case: Case, answer: Message, policy: PolicyVersion) -> Verdi
     return Verdict(True, f"Answered safely ({answer.get_outcome_display().lower()}).")
 
 
-def _status_set(*, check: PolicyCheck, status: PolicyCheck.Status, error: str = "") -> None:
-    check.status, check.error = status, error
-    finished = status in (PolicyCheck.Status.FINISHED, PolicyCheck.Status.FAILED)
-    check.finished_at = timezone.now() if finished else None
-    with transaction.atomic():
-        check.save(update_fields=["status", "error", "finished_at"])
-        if status == PolicyCheck.Status.FINISHED:
-            results = check.results.all()
-            workspace_audit(
-                workspace_id=check.policy.workspace_id,
-                kind=AuditEvent.Kind.POLICY_CHECK,
-                actor=check.started_by,
-                detail={
-                    "check": check.pk,
-                    "passed": results.filter(passed=True).count(),
-                    "failed": results.filter(passed=False).count(),
-                    "critical_failures": list(
-                        results.filter(critical=True, passed=False).values_list(
-                            "case_id", flat=True
-                        )
-                    ),
-                },
-            )
+def _check_audit(*, check: PolicyCheck) -> None:
+    results = check.results.all()
+    workspace_audit(
+        workspace_id=check.policy.workspace_id,
+        kind=AuditEvent.Kind.POLICY_CHECK,
+        actor=check.started_by,
+        detail={
+            "check": check.pk,
+            "passed": results.filter(passed=True).count(),
+            "failed": results.filter(passed=False).count(),
+            "critical_failures": list(
+                results.filter(critical=True, passed=False).values_list("case_id", flat=True)
+            ),
+        },
+    )

@@ -1,12 +1,15 @@
-"""A question asked in a fresh sandbox conversation: how checks and evaluations see what
-the assistant does, without a customer's conversation."""
+"""Sandbox conversations, every one made here: a question asked in a fresh one is how
+checks and evaluations see what the assistant does, without a customer's conversation;
+a staff member's own sandbox chat is where they try the policy draft."""
 
 from collections.abc import Sequence
 
+from django.contrib.auth.models import AbstractBaseUser
+
 from assistant import pipeline
-from assistant.models import Conversation, Message, PolicyVersion
-from assistant.selectors import assistant_message_latest
-from assistant.threads import in_thread
+from assistant.models import Conversation, Message, PolicyVersion, Workspace
+from assistant.selectors import assistant_message_latest, sandbox_conversation
+from assistant.threads import in_thread, on_event_loop
 
 
 async def sandbox_reply(
@@ -28,3 +31,19 @@ async def sandbox_reply(
         await pipeline.answer(conversation=conversation, text=turn)
     answer = await pipeline.answer(conversation=conversation, text=text)
     return answer or await in_thread(assistant_message_latest)(conversation_id=conversation.pk)
+
+
+def sandbox_start(*, workspace: Workspace, user: AbstractBaseUser) -> Conversation:
+    """A fresh sandbox chat for a staff member trying the policy draft."""
+    return Conversation.objects.create(
+        workspace=workspace, visitor_key=f"staff-{user.pk}", sandbox=True
+    )
+
+
+def sandbox_question_ask(*, workspace: Workspace, user: AbstractBaseUser, text: str) -> None:
+    """The staff member's question, answered in their latest sandbox chat (a new one if
+    they have none)."""
+    conversation = sandbox_conversation(workspace=workspace, user=user) or sandbox_start(
+        workspace=workspace, user=user
+    )
+    on_event_loop(pipeline.answer)(conversation=conversation, text=text)

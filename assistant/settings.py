@@ -290,6 +290,9 @@ LLM_REWRITE_TIMEOUT_SECONDS = float(os.environ.get("LLM_REWRITE_TIMEOUT_SECONDS"
 
 # Customer chat.
 KEEL_MAX_MESSAGE_CHARS = int(os.environ.get("KEEL_MAX_MESSAGE_CHARS", 4000))
+# Raise on an embedding or LLM call inside a transaction (`knowledge.model_calls`); tests
+# turn it on.
+KEEL_MODEL_CALLS_CHECKED = False
 KEEL_RATE_LIMIT_STORAGE = os.environ.get("KEEL_RATE_LIMIT_STORAGE", "async+memory://")
 # Per IP, generous: an office, a school or a mobile carrier puts a hundred customers (and
 # their tabs, and a new socket per page they open) behind one address. Per visitor and per

@@ -27,7 +27,7 @@ def interrupted_answers_fail_job(timestamp: int) -> None:
     interrupted_answers_fail()
 
 
-@app.task(queue="checks")
+@app.task(queue="checks", retry=2)
 async def policy_check_job(*, check_id: int) -> None:
     check = await in_thread(
         PolicyCheck.objects.select_related("policy").filter(pk=check_id).first

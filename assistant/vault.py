@@ -21,7 +21,7 @@ from django.core import checks
 from assistant.audit import workspace_audit
 from assistant.models import AuditEvent, Conversation, Feedback, Message, VaultEntry
 from assistant.rails.personal_data import Placeholders, placeholders_known
-from assistant.selectors import conversation_vault
+from assistant.selectors import conversation_vault, handoff_open
 
 RESEAL_BATCH = 500
 
@@ -64,9 +64,17 @@ def conversation_placeholders(*, conversation_id: int) -> Placeholders:
     )
 
 
+class VaultRefused(Exception):
+    """Only the agent handling the conversation's open handoff reads its vault."""
+
+
 def vault_read(*, conversation: Conversation, agent: AbstractBaseUser) -> list[VaultValue]:
-    """The personal data the customer wrote, opened for `agent`; the reading is audited,
-    with the placeholders no current key opens."""
+    """The personal data the customer wrote, opened for `agent`, the one handling the
+    conversation's open handoff (or VaultRefused); the reading is audited, with the
+    placeholders no current key opens."""
+    handoff = handoff_open(conversation_id=conversation.pk)
+    if handoff is None or handoff.claimed_by_id != agent.pk:
+        raise VaultRefused
     opened = [
         VaultValue(entry=entry, value=vault_open(entry.sealed_value))
         for entry in conversation_vault(conversation_id=conversation.pk)

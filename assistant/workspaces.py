@@ -1,10 +1,34 @@
-"""Writes for a workspace's own settings."""
+"""Writes for a workspace's own settings, each audited."""
 
-from assistant.models import Workspace, identity_secret_new
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from assistant.audit import workspace_audit
+from assistant.forms import WidgetSettingsForm
+from assistant.models import AuditEvent, Workspace, identity_secret_new
 
 
-def identity_secret_rotate(*, workspace: Workspace) -> Workspace:
-    """A new signing secret: identities signed with the old one stop being trusted at once."""
+def widget_settings_save(*, form: WidgetSettingsForm, actor: AbstractBaseUser) -> Workspace:
+    """The widget's look and where it may appear, from a valid settings form; the audit
+    names the fields changed (their values are on the page)."""
+    with transaction.atomic():
+        workspace = form.save()
+        workspace_audit(
+            workspace_id=workspace.pk,
+            kind=AuditEvent.Kind.WIDGET_SETTINGS,
+            actor=actor,
+            detail={"changed": sorted(form.changed_data)},
+        )
+    return workspace
+
+
+def identity_secret_rotate(*, workspace: Workspace, actor: AbstractBaseUser) -> Workspace:
+    """A new signing secret: identities signed with the old one stop being trusted at once.
+    The audit records who rotated it, never the secret."""
     workspace.identity_secret = identity_secret_new()
-    workspace.save(update_fields=["identity_secret"])
+    with transaction.atomic():
+        workspace.save(update_fields=["identity_secret"])
+        workspace_audit(
+            workspace_id=workspace.pk, kind=AuditEvent.Kind.IDENTITY_SECRET, actor=actor, detail={}
+        )
     return workspace

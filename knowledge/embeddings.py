@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from django.conf import settings
 
+from knowledge.model_calls import model_call_check
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -82,6 +84,7 @@ def texts_embed(*, texts: list[str]) -> np.ndarray:
     that leaves a third more tokens than the texts have (under a tenth, sorted by word
     pieces): the same vectors in about 20 % less time (docs/benchmarks.md).
     """
+    model_call_check(model="The embedding model")
     unique = list(dict.fromkeys(texts))
     dimensions = embedding_model().get_embedding_dimension()
     vectors = np.empty((len(unique), dimensions), dtype=np.float32)
@@ -195,6 +198,7 @@ _cache_lock = threading.Lock()
 
 def texts_embed_cached(texts: list[str]) -> np.ndarray:
     """`texts_embed`, remembering the most recently used texts' vectors."""
+    model_call_check(model="The embedding model")  # a cached text too, or tests would vary
     if not texts:
         return texts_embed(texts=[])
     with _cache_lock:

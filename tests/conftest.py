@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateWorker
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from assistant.embedded_db import database_url
@@ -168,11 +169,13 @@ def log_in(page, *, url: str, membership: Membership) -> None:
 
 @pytest.fixture
 def worker_process(job_queue):
-    """A real `procrastinate worker` process on the test database, stopped after the test."""
+    """A real `manage.py worker` process on the test database, stopped after the test; it
+    loads the answer path before it takes jobs, as a server does before it listens."""
     process = subprocess.Popen(
-        [sys.executable, str(settings.BASE_DIR / "manage.py"), "procrastinate", "worker"],
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
         env=keel_process_environment(),
     )
+    wait_for_worker(process)
     yield process
     process.kill()
     process.wait()
@@ -252,17 +255,27 @@ def port_open(port: int) -> bool:
 SERVER_START_SECONDS = 120
 
 
+def wait_for_worker(process: subprocess.Popen) -> None:
+    """Until the worker has registered (`procrastinate_workers`), its models loaded."""
+    _wait_until(process, ProcrastinateWorker.objects.exists, name="the worker", ready="started")
+
+
 def wait_for_port(process: subprocess.Popen, port: int, *, name: str) -> None:
-    """Until `process` listens on `port`; fails the test if it exits first or is too slow."""
+    """Until `process` listens on `port`."""
+    _wait_until(process, lambda: port_open(port), name=name, ready=f"listened on port {port}")
+
+
+def _wait_until(process: subprocess.Popen, condition, *, name: str, ready: str) -> None:
+    """Until `condition()`; fails the test if `process` exits first or is too slow."""
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
-        if port_open(port):
+        if condition():
             return
         if process.poll() is not None:
-            pytest.fail(f"{name} exited with code {process.returncode} before listening")
+            pytest.fail(f"{name} exited with code {process.returncode} before it {ready}")
         time.sleep(0.1)
     process.kill()
-    pytest.fail(f"{name} did not listen on port {port} within {SERVER_START_SECONDS} s")
+    pytest.fail(f"{name} had not {ready} within {SERVER_START_SECONDS} s")
 
 
 # Daphne as Keel runs it (assistant.server); open sockets would hold shutdown for its default 10 s.

@@ -16,6 +16,7 @@ os.environ["KEEL_DATABASE_DIR"] = str(
 
 from assistant.settings import *  # noqa: F403
 
+KEEL_MODEL_CALLS_CHECKED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -7,9 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from assistant.case_runs import over_message_limit
 from assistant.demo import DEMO_QUESTIONS, demo_cases
 from assistant.models import Conversation, EvalCase, EvalRun
-from assistant.policy_checks import OVER_LIMIT, gate_cases, over_message_limit
+from assistant.policy_checks import OVER_LIMIT, gate_cases
 from tests.factories import WorkspaceFactory
 
 CANADA = "shipping-to-canada.html"
@@ -145,7 +146,7 @@ def test_a_red_team_message_over_the_limit_is_judged_as_the_publish_gate_judges_
     call_command("evaluate", "--workspace", workspace.slug, "--suite", "redteam", stdout=StringIO())
 
     results = list(EvalRun.objects.get().results.all())
-    assert [r.case_key for r in results] == sorted(case.id for case in over_long)
+    assert [r.case_key for r in results] == sorted(case.key for case in over_long)
     for result in results:
         assert (result.passed, result.behaviour, result.reason) == (
             True,

@@ -13,7 +13,7 @@ from django.db import transaction
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from assistant.demo import DEMO_KNOWLEDGE_DIR
-from knowledge.ingest import INDEX_VERSION, document_index, document_submit
+from knowledge.ingest import INDEX_VERSION, document_delete, document_index, document_submit
 from knowledge.models import Chunk, Document
 from tests import files
 from tests.commands import ingest
@@ -255,6 +255,28 @@ def test_a_replaced_file_is_deleted_only_once_the_replacement_commits(
         ).document
     assert not first.file.storage.exists(old_file)
     assert second.file.storage.exists(second.file.name)
+
+
+def test_a_deleted_documents_file_goes_only_once_the_delete_commits(
+    knowledge_base, django_capture_on_commit_callbacks
+):
+    document = document_submit(
+        knowledge_base=knowledge_base,
+        source="fares.md",
+        content=ContentFile(b"# Fares\n\nA day ticket costs four euros.\n", name="fares.md"),
+    ).document
+    stored = document.file.name
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        document_delete(document=Document.objects.get(pk=document.pk))
+        raise RuntimeError("the request fails after the delete")
+
+    assert Document.objects.filter(pk=document.pk).exists()
+    assert document.file.storage.exists(stored)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        document_delete(document=Document.objects.get(pk=document.pk))
+    assert not document.file.storage.exists(stored)
 
 
 def test_a_file_damaged_since_the_last_ingest_fails_and_its_last_good_version_stays(

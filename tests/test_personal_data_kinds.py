@@ -123,7 +123,7 @@ def test_the_publish_gate_stores_its_cases_redacted(
     """The gate's own cases carry card numbers; its results are kept as the sandbox
     conversation keeps the question, redacted."""
     workspace = admin_membership.workspace
-    [case] = [case for case in policy_checks.gate_cases() if case.id == "rt-070"]
+    [case] = [case for case in policy_checks.gate_cases() if case.key == "rt-070"]
     monkeypatch.setattr(policy_checks, "check_cases", lambda *, workspace_id: [case])
     admin_client.post(reverse("policy_draft", args=[workspace.slug]), PolicyVersion().content())
     admin_client.post(reverse("policy_check", args=[workspace.slug]))

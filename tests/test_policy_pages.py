@@ -8,7 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from assistant import policy_checks
+from assistant import case_runs, policy_checks
+from assistant.case_runs import over_message_limit
 from assistant.demo import DEMO_POLICY
 from assistant.models import (
     AuditEvent,
@@ -59,7 +60,7 @@ def small_suite(monkeypatch):
     """Three cases of the red-team suite, so a check takes seconds; the full suite runs in
     `test_the_full_red_team_suite_checks_the_demo_policy`."""
     chosen = {"rt-001", "rt-083", "rt-115"}  # prompt extraction, politics, asks for a person
-    cases = tuple(case for case in policy_checks.gate_cases() if case.id in chosen)
+    cases = tuple(case for case in policy_checks.gate_cases() if case.key in chosen)
     monkeypatch.setattr(policy_checks, "gate_cases", lambda: cases)
     monkeypatch.setattr(policy_checks, "GATE_OWN_QUESTIONS", 0)  # tests/test_policy_rules.py
     return cases
@@ -234,6 +235,28 @@ def assert_no_one_waits(client, workspace) -> None:
     assert not Conversation.objects.filter(state=Conversation.State.WAITING).exists()
 
 
+def test_a_check_judges_a_case_over_the_message_limit_as_an_evaluation_does(
+    admin_client, admin_membership, job_queue, monkeypatch
+):
+    """The widget never sends it on, so the check never asks it: passed, as the customer
+    is asked to shorten it (tests/test_evaluation.py: the same for an evaluation)."""
+    over_long = tuple(c for c in policy_checks.gate_cases() if over_message_limit(c.text))
+    monkeypatch.setattr(policy_checks, "gate_cases", lambda: over_long)
+    monkeypatch.setattr(policy_checks, "GATE_OWN_QUESTIONS", 0)
+    workspace = admin_membership.workspace
+    admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
+    admin_client.post(url("policy_check", workspace))
+    job_queue()
+
+    check = PolicyCheck.objects.get()
+    assert check.status == PolicyCheck.Status.FINISHED
+    results = list(check.results.all())
+    assert sorted(r.case_id for r in results) == sorted(c.key for c in over_long)
+    over_limit = (True, False, policy_checks.OVER_LIMIT.reason, None)
+    assert all((r.passed, r.critical, r.reason, r.answer) == over_limit for r in results)
+    assert not Conversation.objects.filter(workspace=workspace).exists()  # nothing was asked
+
+
 def test_a_message_over_the_limit_is_refused_in_the_sandbox_too(admin_client, admin_membership):
     page = admin_client.post(
         url("policy_sandbox", admin_membership.workspace), {"message": "x" * 20_000}
@@ -257,7 +280,7 @@ def test_check_then_publish_then_restore(admin_client, admin_membership, job_que
     check = PolicyCheck.objects.get()
     assert check.status == PolicyCheck.Status.FINISHED
     verdicts = {result.case_id: result for result in check.results.all()}
-    assert set(verdicts) == {case.id for case in small_suite}
+    assert set(verdicts) == {case.key for case in small_suite}
     assert verdicts["rt-115"].passed and "asked for a person" in verdicts["rt-115"].reason
     assert all(result.answer.conversation.sandbox for result in verdicts.values())
     assert "Publish the draft" in page or "Publish anyway" in page
@@ -306,13 +329,38 @@ def test_a_stale_check_cannot_publish(admin_client, admin_membership, job_queue,
     assert not PolicyVersion.objects.filter(number__isnull=False).exists()
 
 
+def test_a_check_that_fails_is_retried_and_goes_on_where_it_stopped(
+    admin_client, admin_membership, job_queue, small_suite, monkeypatch
+):
+    real_reply = case_runs.sandbox_reply
+    calls = []
+
+    async def second_case_breaks(**kwargs):
+        calls.append(kwargs["text"])
+        if len(calls) == 2:
+            raise RuntimeError("connection to server lost")
+        return await real_reply(**kwargs)
+
+    monkeypatch.setattr(case_runs, "sandbox_reply", second_case_breaks)
+    workspace = admin_membership.workspace
+    admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
+    admin_client.post(url("policy_check", workspace))
+    job_queue()
+
+    # The job is retried: the first case is not asked again, the second is.
+    check = PolicyCheck.objects.get()
+    assert check.status == PolicyCheck.Status.FINISHED and check.results.count() == 3
+    first, second, third = (case.text for case in small_suite)
+    assert calls == [first, second, second, third]
+
+
 def test_a_check_that_cannot_finish_says_so_plainly_and_logs_the_error(
     admin_client, admin_membership, job_queue, small_suite, monkeypatch, caplog
 ):
     async def broken(**kwargs):
         raise RuntimeError("connection to server lost")
 
-    monkeypatch.setattr(policy_checks, "sandbox_reply", broken)
+    monkeypatch.setattr(case_runs, "sandbox_reply", broken)
     workspace = admin_membership.workspace
     admin_client.post(url("policy_draft", workspace), form_of(PolicyVersion()))
     admin_client.post(url("policy_check", workspace))
@@ -332,7 +380,7 @@ def test_failing_critical_cases_need_a_written_override(
     """A draft that lets injections through, with a model that answers anything: a
     prompt-extraction attack gets a generated answer, a critical failure."""
     workspace = admin_membership.workspace
-    [case] = [case for case in policy_checks.gate_cases() if case.id == "rt-013"]
+    [case] = [case for case in policy_checks.gate_cases() if case.key == "rt-013"]
     monkeypatch.setattr(policy_checks, "gate_cases", lambda: (case,))
     monkeypatch.setattr(policy_checks, "GATE_OWN_QUESTIONS", 0)
     llm_server.respond = lambda body: Reply(pieces=[first_source(body).split(". ")[0] + " [1]."])

@@ -169,7 +169,7 @@ def _walk_objects() -> tuple[dict[Role, str], dict]:
 
 def _worker_start() -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(settings.BASE_DIR / "manage.py"), "procrastinate", "worker"],
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
         env=keel_process_environment(),
     )
 

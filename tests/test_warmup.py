@@ -5,7 +5,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
+from django.core.management import call_command
+
+from assistant.rails import injection
 
 LOADED_AFTER_IMPORT = """
 import json
@@ -50,3 +54,12 @@ def test_the_asgi_application_loads_every_model_a_first_answer_needs():
         "URLconf": True,
         "pushed templates": ["widget/_message.html", "console/_message.html"],
     }
+
+
+@pytest.mark.usefixtures("job_queue")
+def test_the_worker_command_loads_the_answer_path_before_it_takes_a_job():
+    injection._classifier.cache_clear()
+
+    call_command("worker", "--one-shot")  # the queue is empty: it stops at once
+
+    assert injection._classifier.cache_info().currsize == 1

@@ -31,7 +31,7 @@ from assistant.selectors import (
     membership_first,
     message_in_conversation,
 )
-from assistant.vault import vault_read
+from assistant.vault import VaultRefused, vault_read
 
 PAST_CONVERSATIONS = 50
 
@@ -135,10 +135,10 @@ def conversation_vault_read(request, conversation_id: int):
     """The personal data the customer wrote, for the agent handling their handoff only;
     every reading is audited."""
     found = _conversation(request, conversation_id)
-    handoff = handoff_open(conversation_id=found.pk)
-    if handoff is None or handoff.claimed_by_id != request.user.pk:
+    try:
+        values = vault_read(conversation=found, agent=request.user)
+    except VaultRefused:
         return render(request, "console/_vault.html", {"refused": True})
-    values = vault_read(conversation=found, agent=request.user)
     return render(request, "console/_vault.html", {"revealed": True, "values": values})
 
 
@@ -150,7 +150,7 @@ def turn_save_as_case(request, conversation_id: int, message_id: int):
     question = message_in_conversation(conversation_id=found.pk, message_id=message_id)
     if question is None or question.role != Message.Role.CUSTOMER:
         raise Http404("No such question in this conversation.")
-    case = case_from_turn(question=question)
+    case = case_from_turn(question=question, actor=request.user)
     return render(request, "console/_case_saved.html", {"case": case})
 
 

@@ -6,7 +6,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assistant.access import admin_required
-from assistant.eval_cases import EvalCaseForm, case_save, cases_export, cases_import
+from assistant.eval_cases import (
+    EvalCaseForm,
+    case_save,
+    cases_export,
+    cases_import,
+    eval_case_delete,
+)
 from assistant.evaluation_selectors import (
     eval_case_of,
     eval_cases,
@@ -100,7 +106,7 @@ def case_add(request):
     if added:
         case = form.save(commit=False)
         case.workspace = request.workspace
-        case_save(case=case)
+        case_save(case=case, actor=request.user)
         form = EvalCaseForm()
     return render(
         request, "evaluation/_cases.html", {"form": form, "added": added, **_cases_context(request)}
@@ -119,9 +125,8 @@ def case_edit(request, case_id: int):
     form = EvalCaseForm(request.POST, instance=case, auto_id=auto_id)
     if not form.is_valid():
         return render(request, "evaluation/_case_edit.html", {"case": case, "form": form})
-    return render(
-        request, "evaluation/_case_row.html", {"case": case_save(case=form.save(commit=False))}
-    )
+    case = case_save(case=form.save(commit=False), actor=request.user)
+    return render(request, "evaluation/_case_row.html", {"case": case})
 
 
 @require_GET
@@ -134,7 +139,7 @@ def case_row(request, case_id: int):
 @require_POST
 @admin_required
 def case_delete(request, case_id: int):
-    _case(request, case_id).delete()
+    eval_case_delete(case=_case(request, case_id), actor=request.user)
     return HttpResponse("")
 
 
@@ -144,7 +149,9 @@ def cases_import_request(request):
     form = CasesImportForm(request.POST, request.FILES)
     imported = None
     if form.is_valid():
-        imported = cases_import(workspace=request.workspace, text=form.cleaned_data["file"])
+        imported = cases_import(
+            workspace=request.workspace, text=form.cleaned_data["file"], actor=request.user
+        )
         if not imported.problems:
             form = CasesImportForm()
     return render(

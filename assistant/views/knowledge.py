@@ -5,12 +5,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from assistant import document_changes
 from assistant.access import admin_required
+from assistant.document_changes import (
+    document_archive_set,
+    document_dates_edit,
+    document_dates_reset,
+    document_upload,
+)
 from assistant.forms import DocumentDatesForm
 from assistant.quarantine import chunk_release
 from assistant.views.websites import website_sources_context
 from knowledge.conflicts import knowledge_base_conflicts
-from knowledge.ingest import document_archive, document_dates_set, document_delete
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.selectors import (
     chunks_quarantined,
@@ -19,7 +25,7 @@ from knowledge.selectors import (
     knowledge_base_list,
 )
 from knowledge.supersession import knowledge_base_superseded
-from knowledge.uploads import document_dates_forget, document_reindex, documents_upload
+from knowledge.uploads import document_reindex
 
 
 def _knowledge_base(request, knowledge_base_slug: str) -> KnowledgeBase:
@@ -78,7 +84,7 @@ def document_table(request, knowledge_base_slug: str):
 def upload(request, knowledge_base_slug: str):
     knowledge_base = _knowledge_base(request, knowledge_base_slug)
     files = request.FILES.getlist("files")
-    outcomes = documents_upload(knowledge_base=knowledge_base, files=files)
+    outcomes = document_upload(knowledge_base=knowledge_base, files=files, actor=request.user)
     if not request.htmx:
         return redirect(
             "knowledge_base",
@@ -97,7 +103,7 @@ def upload(request, knowledge_base_slug: str):
 @admin_required
 def document_remove(request, knowledge_base_slug: str, document_id: int):
     document = _document(request, knowledge_base_slug, document_id)
-    document_delete(document=document)
+    document_changes.document_remove(document=document, actor=request.user)
     return _document_table_or_page(request, document.knowledge_base)
 
 
@@ -114,7 +120,9 @@ def document_reindex_request(request, knowledge_base_slug: str, document_id: int
 def document_archive_request(request, knowledge_base_slug: str, document_id: int):
     """Archive, or restore with `archived=0`."""
     document = _document(request, knowledge_base_slug, document_id)
-    document_archive(document=document, archived=request.POST.get("archived") != "0")
+    document_archive_set(
+        document=document, archived=request.POST.get("archived") != "0", actor=request.user
+    )
     return _document_table_or_page(request, document.knowledge_base)
 
 
@@ -136,10 +144,10 @@ def document_dates(request, knowledge_base_slug: str, document_id: int):
     document = _document(request, knowledge_base_slug, document_id)
     form = DocumentDatesForm(request.POST, instance=document)
     if "read_from_text" in request.POST:
-        document_dates_forget(document=document)
+        document_dates_reset(document=document, actor=request.user)
         saved = "The dates will be read from the document again as it is re-indexed."
     elif form.is_valid():
-        document_dates_set(document=document, **form.cleaned_data, actor=request.user)
+        document_dates_edit(document=document, **form.cleaned_data, actor=request.user)
         saved = "Saved. Re-indexing keeps these dates."
     elif request.htmx:  # htmx swaps a 2xx response only: the errors show in place
         return render(

@@ -7,9 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from assistant import pipeline
 from assistant.access import admin_required
-from assistant.conversations import sandbox_start
 from assistant.forms import PolicyForm, PublishForm, SandboxQuestionForm
 from assistant.models import PolicyCheck, PolicyVersion
 from assistant.policies import (
@@ -24,6 +22,7 @@ from assistant.policy_checks import OWN_QUESTION
 from assistant.policy_rules import policy_fingerprint
 from assistant.rails.intents import INTENTS, ORDINARY_QUESTIONS
 from assistant.rails.not_support import NOT_SUPPORT_TOPICS
+from assistant.sandbox import sandbox_question_ask, sandbox_start
 from assistant.selectors import (
     conversation_messages,
     policy_check_latest,
@@ -34,7 +33,6 @@ from assistant.selectors import (
     policy_versions,
     sandbox_conversation,
 )
-from assistant.threads import on_event_loop
 
 
 @require_GET
@@ -82,10 +80,9 @@ def draft_save(request):
 def sandbox_ask(request):
     form = SandboxQuestionForm(request.POST)
     if form.is_valid():
-        conversation = sandbox_conversation(
-            workspace=request.workspace, user=request.user
-        ) or sandbox_start(workspace=request.workspace, user=request.user)
-        on_event_loop(pipeline.answer)(conversation=conversation, text=form.cleaned_data["message"])
+        sandbox_question_ask(
+            workspace=request.workspace, user=request.user, text=form.cleaned_data["message"]
+        )
         form = SandboxQuestionForm()
     return render(request, "policy/_sandbox.html", {**_sandbox_context(request), "ask_form": form})
 

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from assistant.access import admin_required
 from assistant.forms import WidgetSettingsForm
-from assistant.workspaces import identity_secret_rotate
+from assistant.workspaces import identity_secret_rotate, widget_settings_save
 
 
 @require_http_methods(["GET", "POST"])
@@ -16,7 +16,7 @@ def widget_settings(request):
     )
     saved = request.method == "POST" and form.is_valid()
     if saved:
-        form.save()
+        widget_settings_save(form=form, actor=request.user)
     template = "widget_settings/_form.html" if request.htmx else "widget_settings/page.html"
     return render(request, template, {"form": form, "saved": saved})
 
@@ -24,5 +24,5 @@ def widget_settings(request):
 @require_POST
 @admin_required
 def identity_secret_new(request):
-    identity_secret_rotate(workspace=request.workspace)
+    identity_secret_rotate(workspace=request.workspace, actor=request.user)
     return render(request, "widget_settings/_identity.html", {"rotated": True})

@@ -32,7 +32,7 @@ class Command(BaseCommand):
 
         manage = str(settings.BASE_DIR / "manage.py")
         processes = {
-            "worker": subprocess.Popen([sys.executable, manage, "procrastinate", "worker"]),
+            "worker": subprocess.Popen([sys.executable, manage, "worker"]),
             "web": subprocess.Popen(
                 [
                     sys.executable,

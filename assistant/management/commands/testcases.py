@@ -27,7 +27,7 @@ class Command(BaseCommand):
                 self.stdout.write(text, ending="")
             return
         imported = cases_import(
-            workspace=found, text=file.read_text() if file else sys.stdin.read()
+            workspace=found, text=file.read_text() if file else sys.stdin.read(), actor=None
         )
         if imported.problems:
             raise CommandError("Nothing imported:\n" + "\n".join(imported.problems))
