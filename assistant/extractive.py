@@ -128,11 +128,13 @@ def extractive_answer(
 ) -> str | None:
     """An answer of at most a few sentences with `[n]` markers, or None when none fits."""
     focus = question_focus(question=question)
-    candidates = _candidates(sources, counts=focus.counts)
+    every = _candidates(sources, counts=focus.counts)
+    candidates = [candidate for candidate in every if candidate.source_number <= SOURCES_READ]
     if not candidates:
         return None
     similarities = _similarities(candidates, query=question, focus=focus)
-    ranked = _ranked(candidates, sources=sources, similarities=similarities, focus=focus)
+    passages = [(hit.similarity or 0.0, rank) for rank, hit in enumerate(sources)]
+    ranked = _ranked(candidates, passages=passages, similarities=similarities, focus=focus)
     if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
         return None
     parts = question_parts(question=question)
@@ -142,9 +144,9 @@ def extractive_answer(
     chosen = _chosen(ranked, focus=focus, max_words=room)
     if len(parts) > 1:
         chosen += _chosen_for_parts(
-            parts, ranked=ranked, chosen=chosen, sources=sources, room=room, max_words=longest
+            parts, question=question, candidates=every, chosen=chosen, room=room, max_words=longest
         )
-    chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
+    chosen = _in_ask_order(chosen, parts=parts)
     best = ranked[0].candidate
     quoted = _with_total(_with_lead_ins(chosen), best=best, counts=focus.counts)
     # A fact asked for that the chosen sentences leave out, from another passage or page.
@@ -188,28 +190,33 @@ def _whether_stated(
 def _chosen_for_parts(
     parts: list[str],
     *,
-    ranked: list["_Scored"],
+    question: str,
+    candidates: list[_Candidate],
     chosen: list[_Candidate],
-    sources: Sequence[Hit],
     room: int,
     max_words: int,
 ) -> list[_Candidate]:
     """For a question that asks several things, the sentences answering each part that
     the sentences chosen for the whole do not already hold: the first part's answer must
-    not crowd out the rest. A part is answered only from sentences about the whole
-    question, read with its meaning beside the part's ("how much is the fee" after "what
-    if I pay late" is the late fee, not the activation fee)."""
-    about = [scored for scored in ranked if scored.score >= ranked[0].score - FURTHER_FROM_BEST]
-    candidates = [scored.candidate for scored in about]
+    not crowd out the rest. Every passage is read, the ones each part found searched
+    alone too (`completing_passages`), and a passage is as close to a part as its closest
+    sentence. A sentence is read with the whole question's meaning beside the part's
+    ("how much is the fee" after "what if I pay late" is the late fee, not the activation
+    fee); a part whose best sentence is below the bar the whole's is held to is left
+    unanswered."""
+    whole = question_focus(question=question)
+    to_whole = _similarities(candidates, query=question, focus=whole)
     added: list[_Candidate] = []
     words = sum(len(candidate.text.split()) for candidate in chosen)
     for part in parts:
         focus = question_focus(question=part)
-        similarities = (
-            np.array([scored.similarity for scored in about])
-            + _similarities(candidates, query=part, focus=focus)
-        ) / 2
-        part_ranked = _ranked(candidates, sources=sources, similarities=similarities, focus=focus)
+        similarities = (to_whole + _similarities(candidates, query=part, focus=focus)) / 2
+        part_ranked = _ranked(
+            candidates,
+            passages=_passages_to(candidates, similarities=similarities),
+            similarities=similarities,
+            focus=focus,
+        )
         if part_ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
             continue  # nothing here answers this part: better unsaid than a loose quote
         part_chosen = _chosen(part_ranked, focus=focus, max_words=room)
@@ -219,6 +226,47 @@ def _chosen_for_parts(
                 added.append(candidate)
                 words += length
     return added
+
+
+def _passages_to(
+    candidates: list[_Candidate], *, similarities: np.ndarray
+) -> list[tuple[float, int]]:
+    """Each passage's similarity to a part (its closest sentence's) and its rank by it:
+    a passage the part found searched alone has no similarity of its own to the
+    question."""
+    closest: dict[int, float] = {}
+    for candidate, similarity in zip(candidates, similarities, strict=True):
+        number = candidate.source_number
+        closest[number] = max(closest.get(number, -1.0), float(similarity))
+    order = sorted(closest, key=closest.get, reverse=True)
+    count = max(closest) if closest else 0
+    return [
+        (closest.get(number, 0.0), order.index(number) if number in closest else count)
+        for number in range(1, count + 1)
+    ]
+
+
+def _in_ask_order(chosen: list[_Candidate], *, parts: list[str]) -> list[_Candidate]:
+    """The sentences as the question asks: each source's sentences together, in its own
+    order, the sources in the order of the first part they answer (the part a sentence is
+    closest to), so each is cited once and a second ask's page follows the first's."""
+    if len(parts) == 1:
+        return sorted(chosen, key=lambda candidate: (candidate.source_number, candidate.position))
+    vectors = np.stack([candidate.vector for candidate in chosen])
+    closest = np.stack([query_embed(query=part) for part in parts]) @ vectors.T
+    asks = {candidate: int(closest[:, index].argmax()) for index, candidate in enumerate(chosen)}
+    first_ask: dict[int, int] = {}
+    for candidate, ask in asks.items():
+        number = candidate.source_number
+        first_ask[number] = min(first_ask.get(number, ask), ask)
+    return sorted(
+        chosen,
+        key=lambda candidate: (
+            first_ask[candidate.source_number],
+            candidate.source_number,
+            candidate.position,
+        ),
+    )
 
 
 def _similarities(candidates: list[_Candidate], *, query: str, focus: QuestionFocus) -> np.ndarray:
@@ -238,10 +286,11 @@ def _similarities(candidates: list[_Candidate], *, query: str, focus: QuestionFo
 def _ranked(
     candidates: list[_Candidate],
     *,
-    sources: Sequence[Hit],
+    passages: Sequence[tuple[float, int]],
     similarities: np.ndarray,
     focus: QuestionFocus,
 ) -> list["_Scored"]:
+    """The candidates best first; `passages`: each source's similarity and rank."""
     weights = _term_weights(focus=focus, candidates=candidates)
     scene_only = _scene_only(focus=focus, candidates=candidates)
     return sorted(
@@ -249,7 +298,7 @@ def _ranked(
             _scored(
                 candidate,
                 similarity=float(similarity),
-                passage_similarity=sources[candidate.source_number - 1].similarity or 0.0,
+                passage=passages[candidate.source_number - 1],
                 focus=focus,
                 weights=weights,
             )
@@ -295,14 +344,15 @@ def _scored(
     candidate: _Candidate,
     *,
     similarity: float,
-    passage_similarity: float,
+    passage: tuple[float, int],
     focus: QuestionFocus,
     weights: dict[str, float],
 ) -> _Scored:
+    passage_similarity, rank = passage
     meaning = (
         SENTENCE_WEIGHT * similarity
         + (1 - SENTENCE_WEIGHT) * passage_similarity
-        - RANK_PENALTY * (candidate.source_number - 1)
+        - RANK_PENALTY * rank
     )
     words_held = sum(weights.get(term, 0.0) for term in candidate.terms)
     facts_held = bool(candidate.facts & focus.wants) + candidate.holds_count
@@ -418,7 +468,7 @@ def _total(*, text: str, counts: frozenset[Count]) -> str | None:
 def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
-    for number, source in enumerate(sources[:SOURCES_READ], start=1):
+    for number, source in enumerate(sources, start=1):
         lines = set(readable_lines(source.text))
         asking = sentences_asking(source.text)
         lead_ins = sentence_lead_ins(source.text)

@@ -65,6 +65,7 @@ from assistant.rails.personal_data import personal_data_redact
 from assistant.selectors import conversation_so_far, knowledge_language, policy_for_conversation
 from assistant.threads import in_thread
 from assistant.vault import conversation_placeholders
+from knowledge.models import KnowledgeBase
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import knowledge_bases_in_workspace, lexeme_chunks
 
@@ -115,6 +116,10 @@ class Asked(NamedTuple):
     verdict: InputVerdict
     trigger: Trigger | None  # why it must go to a person now (None once one has it)
     articles_language: str  # the language most of the workspace's help articles are in
+    # The workspace's, read once: the question is searched in them, and each of its parts
+    # (`completing_passages`, after the judgement: a part completes an answer, never makes
+    # a question answerable).
+    knowledge_bases: list[KnowledgeBase]
 
     @property
     def gets_reply(self) -> bool:
@@ -417,8 +422,10 @@ async def _found_and_drafted(
         answers = judgement.score >= needed
         completing = []
         if answers and on_subject:
-            completing = await in_thread(_completing)(
-                conversation=conversation, asked=asked, hits=on_subject
+            completing = await in_thread(completing_passages)(
+                query=asked.search_query,
+                knowledge_bases=asked.knowledge_bases,
+                hits=on_subject,
             )
         found = Found(
             hits=hits,
@@ -588,6 +595,7 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
                 last_answers=answers[-LOOP_ANSWERS:],
             ),
         )
+    knowledge_bases = list(knowledge_bases_in_workspace(workspace_slug=current.workspace.slug))
     return Asked(
         policy=policy,
         company=current.workspace.name,
@@ -595,13 +603,14 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
         search_query=search_query_for(
             question=question,
             previous_query=earlier[-1].search_query if earlier else None,
-            knowledge_bases=knowledge_bases_in_workspace(workspace_slug=current.workspace.slug),
+            knowledge_bases=knowledge_bases,
         ),
         text=question,
         history=so_far[-HISTORY_TURNS:],
         verdict=verdict,
         trigger=trigger,
         articles_language=knowledge_language(workspace_id=current.workspace_id),
+        knowledge_bases=knowledge_bases,
     )
 
 
@@ -639,25 +648,14 @@ async def _searched(*, conversation: Conversation, asked: Asked) -> Searched:
         offline_query=asked.search_query,
         workspace_id=conversation.workspace_id,
     )
-    hits, span = await in_thread(_retrieve)(conversation=conversation, query=query)
-    return Searched(query=query, hits=hits, span=span)
+    return await in_thread(_retrieve)(knowledge_bases=asked.knowledge_bases, query=query)
 
 
-def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], tuple[float, float]]:
+def _retrieve(*, knowledge_bases: list[KnowledgeBase], query: str) -> Searched:
     """The passages found, and when finding them began and ended."""
     began = time.perf_counter()
-    knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
-    hits = chunk_search(knowledge_bases=list(knowledge_bases), query=query, k=SOURCES_PER_ANSWER)
-    return hits, (began, time.perf_counter())
-
-
-def _completing(*, conversation: Conversation, asked: Asked, hits: Sequence[Hit]) -> list[Hit]:
-    """What a part of the question finds searched alone (a fee on a price list), after the
-    judgement: it completes an answer, never makes a question answerable."""
-    knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
-    return completing_passages(
-        query=asked.search_query, knowledge_bases=list(knowledge_bases), hits=hits
-    )
+    hits = chunk_search(knowledge_bases=knowledge_bases, query=query, k=SOURCES_PER_ANSWER)
+    return Searched(query=query, hits=hits, span=(began, time.perf_counter()))
 
 
 def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
