@@ -124,9 +124,15 @@ class _Candidate:
 
 
 def extractive_answer(
-    *, question: str, sources: Sequence[Hit], max_words: int = MAX_WORDS
+    *,
+    question: str,
+    sources: Sequence[Hit],
+    max_words: int = MAX_WORDS,
+    everywhere: frozenset[str] = frozenset(),
 ) -> str | None:
-    """An answer of at most a few sentences with `[n]` markers, or None when none fits."""
+    """An answer of at most a few sentences with `[n]` markers, or None when none fits.
+    `everywhere`: stemmed words that tell no page apart (the company's name, a word on
+    nearly every page), which a sentence need not repeat to say yes or no."""
     focus = question_focus(question=question)
     every = _candidates(sources, counts=focus.counts)
     candidates = [candidate for candidate in every if candidate.source_number <= SOURCES_READ]
@@ -158,24 +164,28 @@ def extractive_answer(
         else _ended(text)
         for index, (number, text) in enumerate(quoted)
     )
-    stated = _whether_stated(focus=focus, best=best, chosen=chosen) if len(parts) == 1 else None
+    stated = None
+    if len(parts) == 1:
+        stated = _whether_stated(focus=focus, best=best, chosen=chosen, everywhere=everywhere)
     if stated is None:
         return answer
     return f"{'Yes' if stated else 'No'}. {answer}"
 
 
 def _whether_stated(
-    *, focus: QuestionFocus, best: _Candidate, chosen: list[_Candidate]
+    *, focus: QuestionFocus, best: _Candidate, chosen: list[_Candidate], everywhere: frozenset[str]
 ) -> bool | None:
     """Whether the best sentence says yes or no to a yes/no question: only a sentence
     holding every word the asking clause names, or the scene's when the clause points
     back at it ("Does it expire?") (so it speaks of the same thing, not of a
     neighbour: "twice a year" is not answered by "once per calendar year"; the predicate
     itself `whether_stated` checks) and stating or denying its predicate plainly, with no
-    other sentence quoted saying otherwise."""
+    other sentence quoted saying otherwise. Words that tell no page apart need not be
+    held: "Apple Pay is supported on all our credit cards" says yes to "Can I use Apple
+    Pay with a Northwind credit card?"."""
     if focus.whether is None:
         return None
-    named = (focus.asked or focus.terms) - {focus.whether.word}
+    named = (focus.asked or focus.terms) - {focus.whether.word} - everywhere
     if not named <= best.terms:
         return None
     stated = whether_stated(whether=focus.whether, text=best.text)

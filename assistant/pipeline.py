@@ -58,6 +58,7 @@ from assistant.models import AuditEvent, Conversation, Message, PolicyVersion
 from assistant.outcomes import NOT_GENERATED, Decision, Draft, Nearly, Why, decide
 from assistant.policy_rules import policy_fingerprint
 from assistant.prompts import DONT_KNOW_REPLY, Turn, scope_phrase, system_prompt
+from assistant.question_focus import content_terms
 from assistant.rails.grounding import SentenceSplitter, markers_of
 from assistant.rails.input_rails import InputVerdict, input_rails
 from assistant.rails.output_rails import OutputRails, Violation
@@ -67,7 +68,7 @@ from assistant.threads import in_thread
 from assistant.vault import conversation_placeholders
 from knowledge.models import KnowledgeBase
 from knowledge.search import Hit, chunk_search
-from knowledge.selectors import knowledge_bases_in_workspace, lexeme_chunks
+from knowledge.selectors import knowledge_bases_in_workspace, lexeme_chunks, lexemes_everywhere
 
 logger = logging.getLogger(__name__)
 
@@ -420,13 +421,14 @@ async def _found_and_drafted(
             # threshold, not the share of it that lets an ordinary answer be written.
             needed = asked.policy.confidence_threshold
         answers = judgement.score >= needed
-        completing = []
+        completing, everywhere = [], frozenset()
         if answers and on_subject:
             completing = await in_thread(completing_passages)(
                 query=asked.search_query,
                 knowledge_bases=asked.knowledge_bases,
                 hits=on_subject,
             )
+            everywhere = await in_thread(_words_everywhere)(asked=asked)
         found = Found(
             hits=hits,
             sources=[*on_subject, *completing] if answers else [],
@@ -453,6 +455,7 @@ async def _found_and_drafted(
                     "sources": found.sources,
                     "system": system_prompt(policy=asked.policy, company=asked.company),
                     "max_words": asked.policy.answer_max_words,
+                    "everywhere": everywhere,
                 },
             )
     except Exception:
@@ -656,6 +659,16 @@ def _retrieve(*, knowledge_bases: list[KnowledgeBase], query: str) -> Searched:
     began = time.perf_counter()
     hits = chunk_search(knowledge_bases=knowledge_bases, query=query, k=SOURCES_PER_ANSWER)
     return Searched(query=query, hits=hits, span=(began, time.perf_counter()))
+
+
+def _words_everywhere(*, asked: Asked) -> frozenset[str]:
+    """The question's words that tell no page apart: the company's name, and the words
+    nearly every page holds. A yes/no answer's sentence need not repeat them."""
+    return content_terms(asked.company) | lexemes_everywhere(
+        text=asked.search_query,
+        language=asked.articles_language or "en",
+        knowledge_bases=asked.knowledge_bases,
+    )
 
 
 def _good_enough(hits: Sequence[Hit]) -> list[Hit]:

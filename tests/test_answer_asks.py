@@ -6,7 +6,7 @@ bank, a gym), real ingest, search, pipeline and websocket."""
 import pytest
 from channels.db import database_sync_to_async
 
-from assistant.models import Citation
+from assistant.models import Citation, Message
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, WorkspaceFactory
 from tests.help_centers import pages_ingest
@@ -131,16 +131,25 @@ A class booked and not attended counts against your monthly class allowance.
 You can join our gym online or at reception, with no joining fee.
 Membership of our gym renews every month until you cancel it.
 """,
+    "parking.md": """# Parking at our gym
+
+Members park free for up to three hours in the car park behind our gym.
+""",
 }
 
 
-async def _asked(tmp_path, pages: dict[str, str], question: str, *, company: str = "Voltline"):
+async def _asked(
+    tmp_path, pages: dict[str, str], question: str, *, company: str = "Voltline"
+) -> str:
+    """The stored answer to `question`, asked over the customer socket."""
     workspace = await database_sync_to_async(WorkspaceFactory)(name=company)
     knowledge_base = await database_sync_to_async(KnowledgeBaseFactory)(workspace=workspace)
     await database_sync_to_async(pages_ingest)(
         knowledge_base=knowledge_base, pages=pages, folder=tmp_path
     )
-    return await one_question(workspace.public_key, question)
+    await one_question(workspace.public_key, question)
+    message = await database_sync_to_async(Message.objects.get)(role=Message.Role.ASSISTANT)
+    return message.text
 
 
 @pytest.mark.asyncio
@@ -154,8 +163,8 @@ async def test_each_ask_is_answered_from_its_own_page_in_the_order_asked(
         tmp_path, UTILITY, "How much is the late fee, and what time does your phone line open?"
     )
 
-    fee = answer.text.index("A late fee of $12 is added")
-    phone = answer.text.index("Our phone line opens at 8 am")
+    fee = answer.index("A late fee of $12 is added")
+    phone = answer.index("Our phone line opens at 8 am")
     assert fee < phone
     cited = await database_sync_to_async(
         lambda: sorted(Citation.objects.values_list("document_title", flat=True))
@@ -175,8 +184,8 @@ async def test_two_actions_joined_by_or_are_each_answered(tmp_path, transactiona
         company="Northwind Bank",
     )
 
-    assert "Only the main cardholder can ask us to raise the credit limit" in answer.text
-    assert "Only the main cardholder can close the credit card account" in answer.text
+    assert "Only the main cardholder can ask us to raise the credit limit" in answer
+    assert "Only the main cardholder can close the credit card account" in answer
 
 
 @pytest.mark.asyncio
@@ -190,9 +199,9 @@ async def test_an_ask_nothing_answers_is_left_out(tmp_path, transactional_db):
         "How much is the late fee, and do you sell solar panels for the roof?",
     )
 
-    assert "A late fee of $12 is added" in answer.text
-    assert "solar" not in answer.text.casefold()
-    assert "Smart meters" not in answer.text
+    assert "A late fee of $12 is added" in answer
+    assert "solar" not in answer.casefold()
+    assert "Smart meters" not in answer
 
 
 @pytest.mark.asyncio
@@ -211,7 +220,7 @@ async def test_a_yes_no_lead_does_not_wait_for_the_company_name(
 ):
     answer = await _asked(tmp_path, pages, question, company=company)
 
-    assert answer.text.startswith(lead)
+    assert answer.startswith(lead)
 
 
 @pytest.mark.asyncio
@@ -225,5 +234,5 @@ async def test_a_yes_no_lead_still_needs_the_other_words_asked(tmp_path, transac
         company="Northwind Bank",
     )
 
-    assert answer.text
-    assert not answer.text.startswith(("Yes. ", "No. "))
+    assert answer
+    assert not answer.startswith(("Yes. ", "No. "))
