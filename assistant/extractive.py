@@ -147,13 +147,18 @@ def extractive_answer(
     # Each part of a question that asks several things has its own share of the words.
     longest = min(max_words, MAX_WORDS * len(parts))
     room = longest // len(parts)
-    chosen = _chosen(ranked, focus=focus, max_words=room)
+    # Asks that each name what they ask are answered each on its own; the whole question
+    # then reads closest to a sentence about all of them at once, which answers none.
+    apart = len(parts) > 1 and bool(focus.asked)
+    chosen = [] if apart else _chosen(ranked, focus=focus, max_words=room)
     if len(parts) > 1:
         chosen += _chosen_for_parts(
             parts, question=question, candidates=every, chosen=chosen, room=room, max_words=longest
         )
+    if not chosen:
+        return None  # no ask is answered
     chosen = _in_ask_order(chosen, parts=parts)
-    best = ranked[0].candidate
+    best = ranked[0].candidate if ranked[0].candidate in chosen else chosen[0]
     quoted = _with_total(_with_lead_ins(chosen), best=best, counts=focus.counts)
     # A fact asked for that the chosen sentences leave out, from another passage or page.
     quoted = answer_completed(question=question, quoted=quoted, sources=sources, max_words=longest)
@@ -210,17 +215,19 @@ def _chosen_for_parts(
     the sentences chosen for the whole do not already hold: the first part's answer must
     not crowd out the rest. Every passage is read, the ones each part found searched
     alone too (`completing_passages`), and a passage is as close to a part as its closest
-    sentence. A sentence is read with the whole question's meaning beside the part's
-    ("how much is the fee" after "what if I pay late" is the late fee, not the activation
-    fee); a part whose best sentence is below the bar the whole's is held to is left
-    unanswered."""
+    sentence. Parts that each name what they ask are read alone; a part that points back
+    at another ("what if I pay late, and how much is it?") is read with the whole
+    question's meaning beside its own (the late fee, not the activation fee). A part
+    whose best sentence is below the bar the whole's is held to is left unanswered."""
     whole = question_focus(question=question)
-    to_whole = _similarities(candidates, query=question, focus=whole)
     added: list[_Candidate] = []
     words = sum(len(candidate.text.split()) for candidate in chosen)
     for part in parts:
         focus = question_focus(question=part)
-        similarities = (to_whole + _similarities(candidates, query=part, focus=focus)) / 2
+        similarities = _similarities(candidates, query=part, focus=focus)
+        if not whole.asked:
+            to_whole = _similarities(candidates, query=question, focus=whole)
+            similarities = (to_whole + similarities) / 2
         part_ranked = _ranked(
             candidates,
             passages=_passages_to(candidates, similarities=similarities),

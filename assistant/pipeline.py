@@ -32,6 +32,7 @@ from assistant.answerability import (
     Judgement,
     answerability_judge,
     answerable_below,
+    answerable_part,
 )
 from assistant.citations import MarkerFilter, citations_number
 from assistant.confidence import confidence_of, signals_of
@@ -421,10 +422,12 @@ async def _found_and_drafted(
             # threshold, not the share of it that lets an ordinary answer be written.
             needed = asked.policy.confidence_threshold
         answers = judgement.score >= needed
+        # What the sources answer: an ask of several that none of them does is left out.
+        answering = answerable_part(question=asked.search_query, judgement=judgement, needed=needed)
         completing, everywhere = [], frozenset()
         if answers and on_subject:
             completing = await in_thread(completing_passages)(
-                query=asked.search_query,
+                query=answering,
                 knowledge_bases=asked.knowledge_bases,
                 hits=on_subject,
             )
@@ -450,7 +453,7 @@ async def _found_and_drafted(
                 ),
                 arguments={
                     "question": asked.text,
-                    "search_query": asked.search_query,
+                    "search_query": answering,
                     "history": [_turn(message) for message in asked.history],
                     "sources": found.sources,
                     "system": system_prompt(policy=asked.policy, company=asked.company),
