@@ -10,6 +10,7 @@ from assistant.models import Citation, Message
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, WorkspaceFactory
 from tests.help_centers import pages_ingest
+from tests.llm_server import Reply
 
 UTILITY = {
     "billing.md": """# Your bill
@@ -57,6 +58,36 @@ Estimated bills are corrected once we receive an actual reading.
 
 Tell us your moving date at least two weeks ahead so we can take a final reading.
 Your final bill is sent within ten days of your moving date.
+""",
+}
+
+# More pages on late fees, phones and lines: the whole question's search fills its
+# passages with them.
+BILL_QUESTIONS = {
+    "late-bills.md": """# Paying a bill late
+
+If your bill is late, the late fee appears on your next bill as a separate line.
+We waive the late fee once a year if you ask us within a month.
+""",
+    "reminders.md": """# Bill reminders
+
+We email a reminder three days before a bill is due, and again when it is late.
+""",
+    "disputes.md": """# Disputing a bill or a fee
+
+If you think a bill or a late fee is wrong, tell us within 30 days.
+""",
+    "new-account.md": """# Opening an account
+
+You can open an account online or by phone in ten minutes, and pay no fee to open it.
+""",
+    "power-cuts.md": """# Power cuts
+
+If a power line is down, stay away from it and call our emergency line, open day and night.
+""",
+    "app.md": """# Our app
+
+The app on your phone shows your bills, any late fee and your meter readings.
 """,
 }
 
@@ -170,6 +201,24 @@ async def test_each_ask_is_answered_from_its_own_page_in_the_order_asked(
         lambda: sorted(Citation.objects.values_list("document_title", flat=True))
     )()
     assert cited == ["Contact us", "Your bill"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("chat_state")
+async def test_the_model_is_given_each_asks_passages(tmp_path, transactional_db, llm_server):
+    """With an LLM, the same passages: the page only the second ask finds, searched alone,
+    is among the sources the model is sent."""
+    llm_server.default = Reply(pieces=["A late fee of $12 is added when a bill is paid late [1]."])
+    pages = {**UTILITY, **BILL_QUESTIONS}
+
+    await _asked(
+        tmp_path, pages, "How much is the late fee, and what time does your phone line open?"
+    )
+
+    [request] = llm_server.requests
+    sources = request["messages"][-2]["content"]
+    assert "A late fee of $12 is added" in sources
+    assert "Our phone line opens at 8 am" in sources
 
 
 @pytest.mark.asyncio
