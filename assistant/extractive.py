@@ -22,8 +22,11 @@ first is not quoted, nor a sentence of it that shares a word of the question in 
 sense ("marketing companies", "companies" of a business page): for its words, it must
 read as on a chosen sentence's subject. A "how do I" question answered by a step of a
 list gets the list's other steps too. A question that asks several things ("how do I
-pause it, and how long can it last?") gets, beside the sentences chosen for the whole,
-each part's own, each part with its share of the words. Of a table whose rows are ranges
+pause it, and how long can it last?") gets each part's own sentences, each part with its
+share of the words, read from every passage (those the part found searched alone too)
+and quoted in the order asked; beside the sentences chosen for the whole only when a
+part points back at another ("…, and how much is it?"). A part nothing answers well
+enough is left out; with none answered, "I don't know". Of a table whose rows are ranges
 ("2-4 lines", "10+"), only the row holding the number the question names is quoted, and
 a plain price per that unit gets its short calculation. Chosen sentences keep their
 document order, so the answer reads as the help article does; a chosen list item comes
@@ -33,7 +36,8 @@ cited once.
 A list item is read with its lead-in ("A phone is unlocked when:" then "the line has been
 active for 60 days"), so the condition answers the question its lead-in names. A FAQ's
 own questions are never quoted as answers. A yes/no question's answer opens with "Yes."
-or "No." only when the best sentence names everything its asking clause does and plainly
+or "No." only when the best sentence names everything its asking clause does (but the
+company's name and words nearly every page holds, which tell no page apart) and plainly
 states or denies what it asks ("Can I use X?": "X is available"), and no other sentence
 quoted says otherwise: no lead is better than an invented one.
 
