@@ -44,13 +44,7 @@ from django.utils import timezone
 from wordfreq import zipf_frequency
 
 from assistant.escalation import customer_language
-from assistant.question_focus import (
-    FRAMING,
-    asking_clauses,
-    content_words,
-    question_focus,
-    question_parts,
-)
+from assistant.question_focus import FRAMING, asking_clauses, asks_apart, content_words
 from knowledge.embeddings import query_embed
 from knowledge.languages import word_stem
 from knowledge.search import Hit
@@ -176,20 +170,18 @@ def answerability_judge(*, question: str, sources: Sequence[Hit]) -> Judgement:
     """The judgement of the best of `sources` (the search's hits, best first). Embeds the
     question (cached: the search embedded it) and reads the database once: which of the
     question's words the sources' knowledge bases hold. A question that asks several
-    things, each naming what it asks ("How much is the late fee, and do you sell solar
-    panels?"), is judged ask by ask: the best ask's judgement, all of them in `asks`; one
-    that points back at another ("…, and how much is it?") is judged whole."""
+    things in one sentence, each naming what it asks ("How much is the late fee, and do
+    you sell solar panels?"), is judged ask by ask (`asks_apart`): the best ask's
+    judgement, all of them in `asks`."""
     if not sources:
         return NOTHING_TO_JUDGE
     language = customer_language(questions=[question])
     language = language if language in _LANGUAGES else "en"
     document_ids = [hit.document_id for hit in sources]
     lexemes = lexeme_chunks(text=question, language=language, document_ids=document_ids)
-    parts = question_parts(question=question)
-    apart = len(parts) > 1 and question_focus(question=question).asked
     judged = [
         _ask_judged(ask=ask, language=language, sources=sources, lexemes=lexemes)
-        for ask in (parts if apart else [question])
+        for ask in asks_apart(question=question)
     ]
     best = max(judged, key=lambda judgement: judgement.score)
     return replace(best, asks=tuple(judged)) if len(judged) > 1 else best

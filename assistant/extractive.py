@@ -22,11 +22,10 @@ first is not quoted, nor a sentence of it that shares a word of the question in 
 sense ("marketing companies", "companies" of a business page): for its words, it must
 read as on a chosen sentence's subject. A "how do I" question answered by a step of a
 list gets the list's other steps too. A question that asks several things ("how do I
-pause it, and how long can it last?") gets each part's own sentences, each part with its
-share of the words, read from every passage (those the part found searched alone too)
-and quoted in the order asked; beside the sentences chosen for the whole only when a
-part points back at another ("…, and how much is it?"). A part nothing answers well
-enough is left out; with none answered, "I don't know". Of a table whose rows are ranges
+pause it, and how long can it last?") gets, beside the sentences chosen for the whole,
+each part's own, each part with its share of the words, read from every passage (those
+the part found searched alone too) and quoted in the order asked. A part nothing answers
+well enough is left out. Of a table whose rows are ranges
 ("2-4 lines", "10+"), only the row holding the number the question names is quoted, and
 a plain price per that unit gets its short calculation. Chosen sentences keep their
 document order, so the answer reads as the help article does; a chosen list item comes
@@ -65,6 +64,7 @@ from assistant.question_focus import (
     Count,
     FactKind,
     QuestionFocus,
+    asks_apart,
     content_terms,
     count_range,
     facts_stated,
@@ -151,18 +151,13 @@ def extractive_answer(
     # Each part of a question that asks several things has its own share of the words.
     longest = min(max_words, MAX_WORDS * len(parts))
     room = longest // len(parts)
-    # Asks that each name what they ask are answered each on its own; the whole question
-    # then reads closest to a sentence about all of them at once, which answers none.
-    apart = len(parts) > 1 and bool(focus.asked)
-    chosen = [] if apart else _chosen(ranked, focus=focus, max_words=room)
+    chosen = _chosen(ranked, focus=focus, max_words=room)
     if len(parts) > 1:
         chosen += _chosen_for_parts(
             parts, question=question, candidates=every, chosen=chosen, room=room, max_words=longest
         )
-    if not chosen:
-        return None  # no ask is answered
     chosen = _in_ask_order(chosen, parts=parts)
-    best = ranked[0].candidate if ranked[0].candidate in chosen else chosen[0]
+    best = ranked[0].candidate
     quoted = _with_total(_with_lead_ins(chosen), best=best, counts=focus.counts)
     # A fact asked for that the chosen sentences leave out, from another passage or page.
     quoted = answer_completed(question=question, quoted=quoted, sources=sources, max_words=longest)
@@ -219,17 +214,18 @@ def _chosen_for_parts(
     the sentences chosen for the whole do not already hold: the first part's answer must
     not crowd out the rest. Every passage is read, the ones each part found searched
     alone too (`completing_passages`), and a passage is as close to a part as its closest
-    sentence. Parts that each name what they ask are read alone; a part that points back
-    at another ("what if I pay late, and how much is it?") is read with the whole
-    question's meaning beside its own (the late fee, not the activation fee). A part
+    sentence. Parts asked apart (`asks_apart`) are read alone; otherwise a part is read
+    with the whole question's meaning beside its own ("what if I pay late? how much is
+    the fee?" asks the late fee, not the activation fee). A part
     whose best sentence is below the bar the whole's is held to is left unanswered."""
-    whole = question_focus(question=question)
+    apart = len(asks_apart(question=question)) > 1
     added: list[_Candidate] = []
     words = sum(len(candidate.text.split()) for candidate in chosen)
     for part in parts:
         focus = question_focus(question=part)
         similarities = _similarities(candidates, query=part, focus=focus)
-        if not whole.asked:
+        if not apart:
+            whole = question_focus(question=question)
             to_whole = _similarities(candidates, query=question, focus=whole)
             similarities = (to_whole + similarities) / 2
         part_ranked = _ranked(

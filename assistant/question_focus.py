@@ -253,13 +253,8 @@ def question_parts(*, question: str) -> list[str]:
     where a clause starts asking again ("How do I pause it, and how long can it last?").
     A lead-in that only sets the scene ("If I move abroad, …") stays with what it leads
     to; a message that asks nothing in so many words is one part."""
-    asked = [
-        sentence.strip()
-        for sentence in segment(text_language(text=question), question)
-        if _ASKS_SOMETHING.search(sentence.strip())
-    ]
     parts: list[str] = []
-    for sentence in asked:
+    for sentence in _asking_sentences(question):
         pieces = _PART_BOUNDARY.split(sentence)
         if not _ASKS_SOMETHING.search(pieces[0]) and len(pieces) > 1:
             pieces[:2] = [f"{pieces[0]}, {pieces[1]}"]
@@ -269,6 +264,26 @@ def question_parts(*, question: str) -> list[str]:
             else:
                 parts.append(piece)
     return parts or [question]
+
+
+def _asking_sentences(question: str) -> list[str]:
+    return [
+        sentence.strip()
+        for sentence in segment(text_language(text=question), question)
+        if _ASKS_SOMETHING.search(sentence.strip())
+    ]
+
+
+def asks_apart(*, question: str) -> list[str]:
+    """The asks of a question that asks several things in one sentence, each naming what
+    it asks ("How much is the late fee, and do you sell solar panels?"): each can be
+    searched for and judged on its own. Otherwise the question, whole: a second sentence
+    often asks the first again in other words ("Who runs it? I'd like the CEO's name."),
+    and an ask that points back ("…, and how much is it?") means nothing alone."""
+    parts = question_parts(question=question)
+    if len(parts) < 2 or len(_asking_sentences(question)) != 1:
+        return [question]
+    return parts if question_focus(question=question).asked else [question]
 
 
 def _actions(piece: str) -> list[str]:
