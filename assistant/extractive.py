@@ -64,7 +64,6 @@ from assistant.question_focus import (
     Count,
     FactKind,
     QuestionFocus,
-    asks_apart,
     content_terms,
     count_range,
     facts_stated,
@@ -140,6 +139,13 @@ def extractive_answer(
     focus = question_focus(question=question)
     every = _candidates(sources, counts=focus.counts)
     candidates = [candidate for candidate in every if candidate.source_number <= SOURCES_READ]
+    # A part also reads the passages found for it alone: no similarity to the question.
+    for_parts = [
+        candidate
+        for candidate in every
+        if candidate.source_number <= SOURCES_READ
+        or sources[candidate.source_number - 1].similarity is None
+    ]
     if not candidates:
         return None
     similarities = _similarities(candidates, query=question, focus=focus)
@@ -154,7 +160,12 @@ def extractive_answer(
     chosen = _chosen(ranked, focus=focus, max_words=room)
     if len(parts) > 1:
         chosen += _chosen_for_parts(
-            parts, question=question, candidates=every, chosen=chosen, room=room, max_words=longest
+            parts,
+            question=question,
+            candidates=for_parts,
+            chosen=chosen,
+            room=room,
+            max_words=longest,
         )
     chosen = _in_ask_order(chosen, parts=parts)
     best = ranked[0].candidate
@@ -214,20 +225,15 @@ def _chosen_for_parts(
     the sentences chosen for the whole do not already hold: the first part's answer must
     not crowd out the rest. Every passage is read, the ones each part found searched
     alone too (`completing_passages`), and a passage is as close to a part as its closest
-    sentence. Parts asked apart (`asks_apart`) are read alone; otherwise a part is read
-    with the whole question's meaning beside its own ("what if I pay late? how much is
-    the fee?" asks the late fee, not the activation fee). A part
+    sentence. A part is read with the whole question's meaning beside its own ("what if
+    I pay late? how much is the fee?" asks the late fee, not the activation fee). A part
     whose best sentence is below the bar the whole's is held to is left unanswered."""
-    apart = len(asks_apart(question=question)) > 1
+    to_whole = _similarities(candidates, query=question, focus=question_focus(question=question))
     added: list[_Candidate] = []
     words = sum(len(candidate.text.split()) for candidate in chosen)
     for part in parts:
         focus = question_focus(question=part)
-        similarities = _similarities(candidates, query=part, focus=focus)
-        if not apart:
-            whole = question_focus(question=question)
-            to_whole = _similarities(candidates, query=question, focus=whole)
-            similarities = (to_whole + similarities) / 2
+        similarities = (to_whole + _similarities(candidates, query=part, focus=focus)) / 2
         part_ranked = _ranked(
             candidates,
             passages=_passages_to(candidates, similarities=similarities),
