@@ -31,6 +31,7 @@ from assistant.answerability import SPECIFIC_ZIPF
 from assistant.question_focus import (
     FactKind,
     asking_clauses,
+    asks_apart,
     content_terms,
     content_words,
     facts_stated,
@@ -110,14 +111,18 @@ def completing_passages(
     *, query: str, knowledge_bases: Sequence[KnowledgeBase], hits: Sequence[Hit]
 ) -> list[Hit]:
     """Passages a clause of the question finds searched alone and the whole question did
-    not: the fee list that its second part ("…, and do I pay an activation fee?") needs.
-    Only for clauses asking a kind of fact of a specific thing, and not the whole query.
+    not: the fee list that its second part ("…, and do I pay an activation fee?") needs,
+    the contact page that "…, and when does your phone line open?" does. Every clause of
+    a question that asks several things apart (`asks_apart`); otherwise a clause only
+    when it asks a kind of fact of a specific thing. Never the whole query.
     Their similarity is to the clause, not the question, so it is left out: the answer's
     confidence is read from the question's own passages."""
     found = {hit.chunk_id for hit in hits}
     passages = []
+    several = len(asks_apart(question=query)) > 1
     for clause in asking_clauses(question=query):
-        if clause.strip() == query.strip() or not (_kinds_asked(clause) and _subject(clause)):
+        alone = several or (_kinds_asked(clause) and _subject(clause))
+        if clause.strip() == query.strip() or not alone:
             continue
         for hit in chunk_search(knowledge_bases=knowledge_bases, query=clause, k=CLAUSE_PASSAGES):
             if hit.chunk_id not in found:

@@ -44,7 +44,7 @@ from django.utils import timezone
 from wordfreq import zipf_frequency
 
 from assistant.escalation import customer_language
-from assistant.question_focus import FRAMING, asking_clauses, content_words
+from assistant.question_focus import FRAMING, asking_clauses, asks_apart, content_words
 from knowledge.embeddings import query_embed
 from knowledge.languages import word_stem
 from knowledge.search import Hit
@@ -141,6 +141,9 @@ class Judgement:
     # What the question asks about that no passage states (`_unstated`): with any, no
     # source answers (score 0).
     unstated: tuple[str, ...] = ()
+    ask: str = ""  # what was judged: the question, or one of its asks
+    # A question asking several things: each ask's own judgement (this is the best's).
+    asks: tuple["Judgement", ...] = ()
 
     def as_trace(self) -> dict:
         return {
@@ -148,6 +151,10 @@ class Judgement:
             "chunk_id": self.chunk_id,
             "features": {name: round(value, 4) for name, value in self.features.items()},
             "unstated": list(self.unstated),
+            "asks": [
+                {"ask": ask.ask, "score": round(ask.score, 4), "unstated": list(ask.unstated)}
+                for ask in self.asks
+            ],
         }
 
 
@@ -162,33 +169,51 @@ def answerable_below(*, confidence_threshold: float) -> float:
 def answerability_judge(*, question: str, sources: Sequence[Hit]) -> Judgement:
     """The judgement of the best of `sources` (the search's hits, best first). Embeds the
     question (cached: the search embedded it) and reads the database once: which of the
-    question's words the sources' knowledge bases hold."""
+    question's words the sources' knowledge bases hold. A question that asks several
+    things in one sentence, each naming what it asks ("How much is the late fee, and do
+    you sell solar panels?"), is judged ask by ask (`asks_apart`): the best ask's
+    judgement, all of them in `asks`."""
     if not sources:
         return NOTHING_TO_JUDGE
     language = customer_language(questions=[question])
     language = language if language in _LANGUAGES else "en"
     document_ids = [hit.document_id for hit in sources]
     lexemes = lexeme_chunks(text=question, language=language, document_ids=document_ids)
+    judged = [
+        _ask_judged(ask=ask, language=language, sources=sources, lexemes=lexemes)
+        for ask in asks_apart(question=question)
+    ]
+    best = max(judged, key=lambda judgement: judgement.score)
+    return replace(best, asks=tuple(judged)) if len(judged) > 1 else best
+
+
+def answerable_part(*, question: str, judgement: Judgement, needed: float) -> str:
+    """The question without the asks no passage answers ("…, and do you sell solar
+    panels?"): what the answer answers; the whole question when none is left out."""
+    kept = [ask.ask for ask in judgement.asks if ask.score >= needed]
+    return ", and ".join(kept) if kept and len(kept) < len(judgement.asks) else question
+
+
+def _ask_judged(
+    *, ask: str, language: str, sources: Sequence[Hit], lexemes: dict[str, int] | None
+) -> Judgement:
+    """The judgement of the best source for one ask (or the whole question): none
+    answers when the ask names a thing no passage states (`_unstated`)."""
     features = sources_features(
-        question=question,
-        question_vector=query_embed(query=question),
+        question=ask,
+        question_vector=query_embed(query=ask),
         language=language,
         sources=sources,
         lexemes=lexemes,
     )
     best = max(
         (
-            Judgement(_probability(each), hit.chunk_id, each)
+            Judgement(_probability(each), hit.chunk_id, each, ask=ask)
             for hit, each in zip(sources, features, strict=True)
         ),
         key=lambda judgement: judgement.score,
     )
-    unstated = _unstated(
-        question=question,
-        language=language,
-        lexemes=lexemes or {},
-        sources=sources,
-    )
+    unstated = _unstated(question=ask, language=language, lexemes=lexemes or {}, sources=sources)
     return replace(best, score=0.0, unstated=unstated) if unstated else best
 
 

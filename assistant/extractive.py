@@ -23,7 +23,9 @@ sense ("marketing companies", "companies" of a business page): for its words, it
 read as on a chosen sentence's subject. A "how do I" question answered by a step of a
 list gets the list's other steps too. A question that asks several things ("how do I
 pause it, and how long can it last?") gets, beside the sentences chosen for the whole,
-each part's own, each part with its share of the words. Of a table whose rows are ranges
+each part's own, each part with its share of the words, read from every passage (those
+the part found searched alone too) and quoted in the order asked. A part nothing answers
+well enough is left out. Of a table whose rows are ranges
 ("2-4 lines", "10+"), only the row holding the number the question names is quoted, and
 a plain price per that unit gets its short calculation. Chosen sentences keep their
 document order, so the answer reads as the help article does; a chosen list item comes
@@ -33,7 +35,8 @@ cited once.
 A list item is read with its lead-in ("A phone is unlocked when:" then "the line has been
 active for 60 days"), so the condition answers the question its lead-in names. A FAQ's
 own questions are never quoted as answers. A yes/no question's answer opens with "Yes."
-or "No." only when the best sentence names everything its asking clause does and plainly
+or "No." only when the best sentence names everything its asking clause does (but the
+company's name and words nearly every page holds, which tell no page apart) and plainly
 states or denies what it asks ("Can I use X?": "X is available"), and no other sentence
 quoted says otherwise: no lead is better than an invented one.
 
@@ -124,15 +127,30 @@ class _Candidate:
 
 
 def extractive_answer(
-    *, question: str, sources: Sequence[Hit], max_words: int = MAX_WORDS
+    *,
+    question: str,
+    sources: Sequence[Hit],
+    max_words: int = MAX_WORDS,
+    everywhere: frozenset[str] = frozenset(),
 ) -> str | None:
-    """An answer of at most a few sentences with `[n]` markers, or None when none fits."""
+    """An answer of at most a few sentences with `[n]` markers, or None when none fits.
+    `everywhere`: stemmed words that tell no page apart (the company's name, a word on
+    nearly every page), which a sentence need not repeat to say yes or no."""
     focus = question_focus(question=question)
-    candidates = _candidates(sources, counts=focus.counts)
+    every = _candidates(sources, counts=focus.counts)
+    candidates = [candidate for candidate in every if candidate.source_number <= SOURCES_READ]
+    # A part also reads the passages found for it alone: no similarity to the question.
+    for_parts = [
+        candidate
+        for candidate in every
+        if candidate.source_number <= SOURCES_READ
+        or sources[candidate.source_number - 1].similarity is None
+    ]
     if not candidates:
         return None
     similarities = _similarities(candidates, query=question, focus=focus)
-    ranked = _ranked(candidates, sources=sources, similarities=similarities, focus=focus)
+    passages = [(hit.similarity or 0.0, rank) for rank, hit in enumerate(sources)]
+    ranked = _ranked(candidates, passages=passages, similarities=similarities, focus=focus)
     if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
         return None
     parts = question_parts(question=question)
@@ -142,9 +160,14 @@ def extractive_answer(
     chosen = _chosen(ranked, focus=focus, max_words=room)
     if len(parts) > 1:
         chosen += _chosen_for_parts(
-            parts, ranked=ranked, chosen=chosen, sources=sources, room=room, max_words=longest
+            parts,
+            question=question,
+            candidates=for_parts,
+            chosen=chosen,
+            room=room,
+            max_words=longest,
         )
-    chosen.sort(key=lambda candidate: (candidate.source_number, candidate.position))
+    chosen = _in_ask_order(chosen, parts=parts)
     best = ranked[0].candidate
     quoted = _with_total(_with_lead_ins(chosen), best=best, counts=focus.counts)
     # A fact asked for that the chosen sentences leave out, from another passage or page.
@@ -156,24 +179,28 @@ def extractive_answer(
         else _ended(text)
         for index, (number, text) in enumerate(quoted)
     )
-    stated = _whether_stated(focus=focus, best=best, chosen=chosen) if len(parts) == 1 else None
+    stated = None
+    if len(parts) == 1:
+        stated = _whether_stated(focus=focus, best=best, chosen=chosen, everywhere=everywhere)
     if stated is None:
         return answer
     return f"{'Yes' if stated else 'No'}. {answer}"
 
 
 def _whether_stated(
-    *, focus: QuestionFocus, best: _Candidate, chosen: list[_Candidate]
+    *, focus: QuestionFocus, best: _Candidate, chosen: list[_Candidate], everywhere: frozenset[str]
 ) -> bool | None:
     """Whether the best sentence says yes or no to a yes/no question: only a sentence
     holding every word the asking clause names, or the scene's when the clause points
     back at it ("Does it expire?") (so it speaks of the same thing, not of a
     neighbour: "twice a year" is not answered by "once per calendar year"; the predicate
     itself `whether_stated` checks) and stating or denying its predicate plainly, with no
-    other sentence quoted saying otherwise."""
+    other sentence quoted saying otherwise. Words that tell no page apart need not be
+    held: "Apple Pay is supported on all our credit cards" says yes to "Can I use Apple
+    Pay with a Northwind credit card?"."""
     if focus.whether is None:
         return None
-    named = (focus.asked or focus.terms) - {focus.whether.word}
+    named = (focus.asked or focus.terms) - {focus.whether.word} - everywhere
     if not named <= best.terms:
         return None
     stated = whether_stated(whether=focus.whether, text=best.text)
@@ -188,28 +215,31 @@ def _whether_stated(
 def _chosen_for_parts(
     parts: list[str],
     *,
-    ranked: list["_Scored"],
+    question: str,
+    candidates: list[_Candidate],
     chosen: list[_Candidate],
-    sources: Sequence[Hit],
     room: int,
     max_words: int,
 ) -> list[_Candidate]:
     """For a question that asks several things, the sentences answering each part that
     the sentences chosen for the whole do not already hold: the first part's answer must
-    not crowd out the rest. A part is answered only from sentences about the whole
-    question, read with its meaning beside the part's ("how much is the fee" after "what
-    if I pay late" is the late fee, not the activation fee)."""
-    about = [scored for scored in ranked if scored.score >= ranked[0].score - FURTHER_FROM_BEST]
-    candidates = [scored.candidate for scored in about]
+    not crowd out the rest. Every passage is read, the ones each part found searched
+    alone too (`completing_passages`), and a passage is as close to a part as its closest
+    sentence. A part is read with the whole question's meaning beside its own ("what if
+    I pay late? how much is the fee?" asks the late fee, not the activation fee). A part
+    whose best sentence is below the bar the whole's is held to is left unanswered."""
+    to_whole = _similarities(candidates, query=question, focus=question_focus(question=question))
     added: list[_Candidate] = []
     words = sum(len(candidate.text.split()) for candidate in chosen)
     for part in parts:
         focus = question_focus(question=part)
-        similarities = (
-            np.array([scored.similarity for scored in about])
-            + _similarities(candidates, query=part, focus=focus)
-        ) / 2
-        part_ranked = _ranked(candidates, sources=sources, similarities=similarities, focus=focus)
+        similarities = (to_whole + _similarities(candidates, query=part, focus=focus)) / 2
+        part_ranked = _ranked(
+            candidates,
+            passages=_passages_to(candidates, similarities=similarities),
+            similarities=similarities,
+            focus=focus,
+        )
         if part_ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
             continue  # nothing here answers this part: better unsaid than a loose quote
         part_chosen = _chosen(part_ranked, focus=focus, max_words=room)
@@ -219,6 +249,47 @@ def _chosen_for_parts(
                 added.append(candidate)
                 words += length
     return added
+
+
+def _passages_to(
+    candidates: list[_Candidate], *, similarities: np.ndarray
+) -> list[tuple[float, int]]:
+    """Each passage's similarity to a part (its closest sentence's) and its rank by it:
+    a passage the part found searched alone has no similarity of its own to the
+    question."""
+    closest: dict[int, float] = {}
+    for candidate, similarity in zip(candidates, similarities, strict=True):
+        number = candidate.source_number
+        closest[number] = max(closest.get(number, -1.0), float(similarity))
+    order = sorted(closest, key=closest.get, reverse=True)
+    count = max(closest) if closest else 0
+    return [
+        (closest.get(number, 0.0), order.index(number) if number in closest else count)
+        for number in range(1, count + 1)
+    ]
+
+
+def _in_ask_order(chosen: list[_Candidate], *, parts: list[str]) -> list[_Candidate]:
+    """The sentences as the question asks: each source's sentences together, in its own
+    order, the sources in the order of the first part they answer (the part a sentence is
+    closest to), so each is cited once and a second ask's page follows the first's."""
+    if len(parts) == 1:
+        return sorted(chosen, key=lambda candidate: (candidate.source_number, candidate.position))
+    vectors = np.stack([candidate.vector for candidate in chosen])
+    closest = np.stack([query_embed(query=part) for part in parts]) @ vectors.T
+    asks = {candidate: int(closest[:, index].argmax()) for index, candidate in enumerate(chosen)}
+    first_ask: dict[int, int] = {}
+    for candidate, ask in asks.items():
+        number = candidate.source_number
+        first_ask[number] = min(first_ask.get(number, ask), ask)
+    return sorted(
+        chosen,
+        key=lambda candidate: (
+            first_ask[candidate.source_number],
+            candidate.source_number,
+            candidate.position,
+        ),
+    )
 
 
 def _similarities(candidates: list[_Candidate], *, query: str, focus: QuestionFocus) -> np.ndarray:
@@ -238,10 +309,11 @@ def _similarities(candidates: list[_Candidate], *, query: str, focus: QuestionFo
 def _ranked(
     candidates: list[_Candidate],
     *,
-    sources: Sequence[Hit],
+    passages: Sequence[tuple[float, int]],
     similarities: np.ndarray,
     focus: QuestionFocus,
 ) -> list["_Scored"]:
+    """The candidates best first; `passages`: each source's similarity and rank."""
     weights = _term_weights(focus=focus, candidates=candidates)
     scene_only = _scene_only(focus=focus, candidates=candidates)
     return sorted(
@@ -249,7 +321,7 @@ def _ranked(
             _scored(
                 candidate,
                 similarity=float(similarity),
-                passage_similarity=sources[candidate.source_number - 1].similarity or 0.0,
+                passage=passages[candidate.source_number - 1],
                 focus=focus,
                 weights=weights,
             )
@@ -295,14 +367,15 @@ def _scored(
     candidate: _Candidate,
     *,
     similarity: float,
-    passage_similarity: float,
+    passage: tuple[float, int],
     focus: QuestionFocus,
     weights: dict[str, float],
 ) -> _Scored:
+    passage_similarity, rank = passage
     meaning = (
         SENTENCE_WEIGHT * similarity
         + (1 - SENTENCE_WEIGHT) * passage_similarity
-        - RANK_PENALTY * (candidate.source_number - 1)
+        - RANK_PENALTY * rank
     )
     words_held = sum(weights.get(term, 0.0) for term in candidate.terms)
     facts_held = bool(candidate.facts & focus.wants) + candidate.holds_count
@@ -418,7 +491,7 @@ def _total(*, text: str, counts: frozenset[Count]) -> str | None:
 def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
-    for number, source in enumerate(sources[:SOURCES_READ], start=1):
+    for number, source in enumerate(sources, start=1):
         lines = set(readable_lines(source.text))
         asking = sentences_asking(source.text)
         lead_ins = sentence_lead_ins(source.text)

@@ -39,6 +39,7 @@ class AnswerBackend(Protocol):
         sources: Sequence[Hit],
         system: str,
         max_words: int,
+        everywhere: frozenset[str],
     ) -> AsyncIterator[str]: ...
 
 
@@ -46,11 +47,17 @@ class ExtractiveBackend:
     name = "extractive"
 
     async def stream(
-        self, *, search_query: str, sources: Sequence[Hit], max_words: int, **_
+        self,
+        *,
+        search_query: str,
+        sources: Sequence[Hit],
+        max_words: int,
+        everywhere: frozenset[str],
+        **_,
     ) -> AsyncIterator[str]:
         # The search query carries a follow-up's topic, which the bare question lacks.
         answer = await in_thread(extractive_answer)(
-            question=search_query, sources=sources, max_words=max_words
+            question=search_query, sources=sources, max_words=max_words, everywhere=everywhere
         )
         yield answer or DONT_KNOW_REPLY
 

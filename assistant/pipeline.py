@@ -32,6 +32,7 @@ from assistant.answerability import (
     Judgement,
     answerability_judge,
     answerable_below,
+    answerable_part,
 )
 from assistant.citations import MarkerFilter, citations_number
 from assistant.confidence import confidence_of, signals_of
@@ -58,6 +59,7 @@ from assistant.models import AuditEvent, Conversation, Message, PolicyVersion
 from assistant.outcomes import NOT_GENERATED, Decision, Draft, Nearly, Why, decide
 from assistant.policy_rules import policy_fingerprint
 from assistant.prompts import DONT_KNOW_REPLY, Turn, scope_phrase, system_prompt
+from assistant.question_focus import content_terms
 from assistant.rails.grounding import SentenceSplitter, markers_of
 from assistant.rails.input_rails import InputVerdict, input_rails
 from assistant.rails.output_rails import OutputRails, Violation
@@ -65,8 +67,9 @@ from assistant.rails.personal_data import personal_data_redact
 from assistant.selectors import conversation_so_far, knowledge_language, policy_for_conversation
 from assistant.threads import in_thread
 from assistant.vault import conversation_placeholders
+from knowledge.models import KnowledgeBase
 from knowledge.search import Hit, chunk_search
-from knowledge.selectors import knowledge_bases_in_workspace, lexeme_chunks
+from knowledge.selectors import knowledge_bases_in_workspace, lexeme_chunks, lexemes_everywhere
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +118,10 @@ class Asked(NamedTuple):
     verdict: InputVerdict
     trigger: Trigger | None  # why it must go to a person now (None once one has it)
     articles_language: str  # the language most of the workspace's help articles are in
+    # The workspace's, read once: the question is searched in them, and each of its parts
+    # (`completing_passages`, after the judgement: a part completes an answer, never makes
+    # a question answerable).
+    knowledge_bases: list[KnowledgeBase]
 
     @property
     def gets_reply(self) -> bool:
@@ -415,11 +422,16 @@ async def _found_and_drafted(
             # threshold, not the share of it that lets an ordinary answer be written.
             needed = asked.policy.confidence_threshold
         answers = judgement.score >= needed
-        completing = []
+        # What the sources answer: an ask of several that none of them does is left out.
+        answering = answerable_part(question=asked.search_query, judgement=judgement, needed=needed)
+        completing, everywhere = [], frozenset()
         if answers and on_subject:
-            completing = await in_thread(_completing)(
-                conversation=conversation, asked=asked, hits=on_subject
+            completing = await in_thread(completing_passages)(
+                query=answering,
+                knowledge_bases=asked.knowledge_bases,
+                hits=on_subject,
             )
+            everywhere = await in_thread(_words_everywhere)(asked=asked)
         found = Found(
             hits=hits,
             sources=[*on_subject, *completing] if answers else [],
@@ -441,11 +453,12 @@ async def _found_and_drafted(
                 ),
                 arguments={
                     "question": asked.text,
-                    "search_query": asked.search_query,
+                    "search_query": answering,
                     "history": [_turn(message) for message in asked.history],
                     "sources": found.sources,
                     "system": system_prompt(policy=asked.policy, company=asked.company),
                     "max_words": asked.policy.answer_max_words,
+                    "everywhere": everywhere,
                 },
             )
     except Exception:
@@ -588,6 +601,7 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
                 last_answers=answers[-LOOP_ANSWERS:],
             ),
         )
+    knowledge_bases = list(knowledge_bases_in_workspace(workspace_slug=current.workspace.slug))
     return Asked(
         policy=policy,
         company=current.workspace.name,
@@ -595,13 +609,14 @@ def _question_check(*, conversation: Conversation, text: str) -> Asked:
         search_query=search_query_for(
             question=question,
             previous_query=earlier[-1].search_query if earlier else None,
-            knowledge_bases=knowledge_bases_in_workspace(workspace_slug=current.workspace.slug),
+            knowledge_bases=knowledge_bases,
         ),
         text=question,
         history=so_far[-HISTORY_TURNS:],
         verdict=verdict,
         trigger=trigger,
         articles_language=knowledge_language(workspace_id=current.workspace_id),
+        knowledge_bases=knowledge_bases,
     )
 
 
@@ -639,24 +654,23 @@ async def _searched(*, conversation: Conversation, asked: Asked) -> Searched:
         offline_query=asked.search_query,
         workspace_id=conversation.workspace_id,
     )
-    hits, span = await in_thread(_retrieve)(conversation=conversation, query=query)
-    return Searched(query=query, hits=hits, span=span)
+    return await in_thread(_retrieve)(knowledge_bases=asked.knowledge_bases, query=query)
 
 
-def _retrieve(*, conversation: Conversation, query: str) -> tuple[list[Hit], tuple[float, float]]:
+def _retrieve(*, knowledge_bases: list[KnowledgeBase], query: str) -> Searched:
     """The passages found, and when finding them began and ended."""
     began = time.perf_counter()
-    knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
-    hits = chunk_search(knowledge_bases=list(knowledge_bases), query=query, k=SOURCES_PER_ANSWER)
-    return hits, (began, time.perf_counter())
+    hits = chunk_search(knowledge_bases=knowledge_bases, query=query, k=SOURCES_PER_ANSWER)
+    return Searched(query=query, hits=hits, span=(began, time.perf_counter()))
 
 
-def _completing(*, conversation: Conversation, asked: Asked, hits: Sequence[Hit]) -> list[Hit]:
-    """What a part of the question finds searched alone (a fee on a price list), after the
-    judgement: it completes an answer, never makes a question answerable."""
-    knowledge_bases = knowledge_bases_in_workspace(workspace_slug=conversation.workspace.slug)
-    return completing_passages(
-        query=asked.search_query, knowledge_bases=list(knowledge_bases), hits=hits
+def _words_everywhere(*, asked: Asked) -> frozenset[str]:
+    """The question's words that tell no page apart: the company's name, and the words
+    nearly every page holds. A yes/no answer's sentence need not repeat them."""
+    return content_terms(asked.company) | lexemes_everywhere(
+        text=asked.search_query,
+        language=asked.articles_language or "en",
+        knowledge_bases=asked.knowledge_bases,
     )
 
 

@@ -151,6 +151,16 @@ _REQUESTING = (
 )
 _ASKS_SOMETHING = re.compile(rf"^(?:{_ASKING}|{_REQUESTING})|[?\uff1f]$", re.IGNORECASE)
 _PART_MIN_WORDS = 3  # "and when?" alone says too little to be searched for on its own
+# Two things one may do, asked at once: "Can a second cardholder raise the limit or close
+# the account?" is two asks, each with the words before its first verb. A verb is told
+# by what follows it (an object's determiner); a noun after "or" is not ("…by card or cash").
+_OBJECT = r"(?:the|a|an|my|our|your|their|his|her|its|this|that|it|them)"
+_TWO_ACTIONS = re.compile(
+    rf"^(?P<head>(?:can|could|may|do|does|will|would|should|must)\b.*?)\s"
+    rf"(?P<verb>[a-z]+)\s(?P<first>{_OBJECT}\b.*?)\s(?:or|and)\s"
+    rf"(?P<other>[a-z]+)\s(?P<second>{_OBJECT}\b.*)$",
+    re.IGNORECASE,
+)
 
 # A number of something the question names: "12 lines", "three devices", "8 days".
 _NUMBERS = {
@@ -243,22 +253,49 @@ def question_parts(*, question: str) -> list[str]:
     where a clause starts asking again ("How do I pause it, and how long can it last?").
     A lead-in that only sets the scene ("If I move abroad, …") stays with what it leads
     to; a message that asks nothing in so many words is one part."""
-    asked = [
-        sentence.strip()
-        for sentence in segment(text_language(text=question), question)
-        if _ASKS_SOMETHING.search(sentence.strip())
-    ]
     parts: list[str] = []
-    for sentence in asked:
+    for sentence in _asking_sentences(question):
         pieces = _PART_BOUNDARY.split(sentence)
         if not _ASKS_SOMETHING.search(pieces[0]) and len(pieces) > 1:
             pieces[:2] = [f"{pieces[0]}, {pieces[1]}"]
-        for piece in pieces:
+        for piece in (action for each in pieces for action in _actions(each)):
             if parts and len(piece.split()) < _PART_MIN_WORDS:
                 parts[-1] = f"{parts[-1]} and {piece}"
             else:
                 parts.append(piece)
     return parts or [question]
+
+
+def _asking_sentences(question: str) -> list[str]:
+    return [
+        sentence.strip()
+        for sentence in segment(text_language(text=question), question)
+        if _ASKS_SOMETHING.search(sentence.strip())
+    ]
+
+
+def asks_apart(*, question: str) -> list[str]:
+    """The asks of a question that asks several things in one sentence, each naming what
+    it asks ("How much is the late fee, and do you sell solar panels?"): each can be
+    searched for and judged on its own. Otherwise the question, whole: a second sentence
+    often asks the first again in other words ("Who runs it? I'd like the CEO's name."),
+    and an ask that points back ("…, and how much is it?") means nothing alone."""
+    parts = question_parts(question=question)
+    if len(parts) < 2 or len(_asking_sentences(question)) != 1:
+        return [question]
+    return parts if question_focus(question=question).asked else [question]
+
+
+def _actions(piece: str) -> list[str]:
+    """A yes/no ask of two actions joined by "or" or "and", as two asks; else the piece."""
+    match = _TWO_ACTIONS.match(piece)
+    if not match or {match["verb"].casefold(), match["other"].casefold()} & _UNWEIGHED:
+        return [piece]
+    head = match["head"]
+    return [
+        f"{head} {match['verb']} {match['first']}?",
+        f"{head} {match['other']} {match['second']}",
+    ]
 
 
 def asking_clauses(*, question: str) -> list[str]:

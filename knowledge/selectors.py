@@ -100,6 +100,52 @@ def lexeme_chunks(*, text: str, language: str, document_ids: list[int]) -> dict[
     return counts if held else None
 
 
+_LEXEME_DOCUMENTS_SQL = """
+WITH searched AS (
+    SELECT chunk.document_id, chunk.search FROM knowledge_chunk chunk
+    JOIN knowledge_document document ON document.id = chunk.document_id
+    WHERE chunk.knowledge_base_id = ANY(%(bases)s) AND chunk.language = %(language)s
+        AND NOT chunk.quarantined AND NOT document.archived
+)
+SELECT asked.lexeme, count(DISTINCT searched.document_id)
+FROM unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(text)s))) AS asked(lexeme)
+LEFT JOIN searched ON searched.search @@ quote_literal(asked.lexeme)::tsquery
+GROUP BY asked.lexeme
+UNION ALL  -- a row with no lexeme: the documents searched
+SELECT NULL, count(DISTINCT document_id) FROM searched
+"""
+# A word on this share of the pages or more tells none of them apart.
+EVERYWHERE_SHARE = 0.75
+EVERYWHERE_MIN_DOCUMENTS = 4  # of two or three pages, any word may be on all
+
+
+def lexemes_everywhere(
+    *, text: str, language: str, knowledge_bases: list[KnowledgeBase]
+) -> frozenset[str]:
+    """The lexemes of `text` (stemmed as full-text search stems `language`) that nearly
+    every searched document of the knowledge bases holds (the company's name, "account"
+    on a bank's pages): a sentence that leaves one out still speaks of it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LEXEME_DOCUMENTS_SQL,
+            {
+                "bases": [knowledge_base.pk for knowledge_base in knowledge_bases],
+                "config": TEXT_SEARCH_CONFIGS.get(language, FALLBACK_CONFIG),
+                "text": text,
+                "language": language,
+            },
+        )
+        rows = cursor.fetchall()
+    documents = next(count for lexeme, count in rows if lexeme is None)
+    if documents < EVERYWHERE_MIN_DOCUMENTS:
+        return frozenset()
+    return frozenset(
+        lexeme
+        for lexeme, count in rows
+        if lexeme is not None and count >= EVERYWHERE_SHARE * documents
+    )
+
+
 _PHRASE_CHUNKS_SQL = """
 SELECT asked.phrase, count(chunk.id)
 FROM unnest(%(phrases)s::text[]) AS asked(phrase)
