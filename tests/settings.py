@@ -9,7 +9,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "k3el" * 10)
 # Uploaded files of a test run live apart from the demo's; worker processes inherit this.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="keel-test-media-"))
 
-from assistant.settings import *  # noqa: F403
+from assistant.project.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

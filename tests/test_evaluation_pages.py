@@ -151,10 +151,10 @@ def test_the_next_run_is_compared_and_lists_its_regressions_first(
 def test_a_run_that_fails_says_why_and_a_retry_goes_on_where_it_stopped(
     admin_client, admin_membership, cases, job_queue, monkeypatch
 ):
-    from assistant import evaluation_runs
+    from assistant.evaluation import runs
 
     workspace = admin_membership.workspace
-    real_reply = evaluation_runs.sandbox_reply
+    real_reply = runs.sandbox_reply
     calls = []
 
     async def second_case_breaks(**kwargs):
@@ -163,7 +163,7 @@ def test_a_run_that_fails_says_why_and_a_retry_goes_on_where_it_stopped(
             raise RuntimeError("the database went away")
         return await real_reply(**kwargs)
 
-    monkeypatch.setattr(evaluation_runs, "sandbox_reply", second_case_breaks)
+    monkeypatch.setattr(runs, "sandbox_reply", second_case_breaks)
 
     run = run_from_the_page(admin_client, workspace, job_queue)
 
@@ -177,16 +177,16 @@ def test_a_run_that_cannot_finish_says_so_plainly_and_logs_the_error(
 ):
     import asyncio
 
-    from assistant import evaluation_runs
-    from assistant.evaluations import evaluation_start
+    from assistant.evaluation import runs
+    from assistant.evaluation.services import evaluation_start
 
     async def broken(**kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(evaluation_runs, "sandbox_reply", broken)
+    monkeypatch.setattr(runs, "sandbox_reply", broken)
     run = evaluation_start(workspace=admin_membership.workspace, suite="golden", draft=False)
     with pytest.raises(RuntimeError):
-        asyncio.run(evaluation_runs.evaluation_run(run=run))
+        asyncio.run(runs.evaluation_run(run=run))
     run.refresh_from_db()
     assert run.status == EvalRun.Status.FAILED
     assert "the database went away" in caplog.text  # for whoever runs Keel

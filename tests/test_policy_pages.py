@@ -8,8 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from assistant import policy_checks
-from assistant.demo import DEMO_POLICY
+from assistant.evaluation import policy_checks
 from assistant.models import (
     AuditEvent,
     Conversation,
@@ -21,8 +20,9 @@ from assistant.models import (
     PolicyVersion,
     personal_data_kinds_all,
 )
-from assistant.policies import PublishRefused, policy_publish
+from assistant.policies.services import PublishRefused, policy_publish
 from assistant.rails.personal_data import KINDS
+from assistant.widget.demo import DEMO_POLICY
 from tests.access import assert_admins_only
 from tests.chat import visible_text
 from tests.factories import PolicyVersionFactory
