@@ -6,9 +6,6 @@ class AssistantConfig(AppConfig):
     verbose_name = "Keel assistant"
 
     def ready(self) -> None:
-        from assistant import (  # noqa: F401 (signal receivers and system checks)
-            events,
-            quarantine,
-            vault,
-            website_audit,
-        )
+        # Signal receivers and system checks.
+        from assistant.conversations import events, vault  # noqa: F401
+        from assistant.knowledge_admin import quarantine, website_audit  # noqa: F401

@@ -281,7 +281,7 @@ class Conversation(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     # An admin trying a policy draft, or a check of one: never a customer's conversation.
     sandbox = models.BooleanField(default=False)
-    # Changed only by assistant.handoffs, which records and pushes every transition.
+    # Changed only by assistant.handoffs.transitions, which records and pushes every transition.
     state = models.CharField(max_length=10, choices=State.choices, default=State.BOT)
     # An evaluation's conversation answers under the version it evaluates.
     pinned_policy = models.ForeignKey(

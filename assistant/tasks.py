@@ -2,15 +2,15 @@
 
 from procrastinate.contrib.django import app
 
-from assistant.conversations import (
+from assistant.common.threads import in_thread
+from assistant.conversations.services import (
     interrupted_answers_fail,
     transcripts_expired_purge,
     vault_expired_purge,
 )
-from assistant.evaluation_runs import evaluation_run
+from assistant.evaluation.policy_checks import policy_check_run
+from assistant.evaluation.runs import evaluation_run
 from assistant.models import EvalRun, PolicyCheck
-from assistant.policy_checks import policy_check_run
-from assistant.threads import in_thread
 
 
 @app.periodic(cron="17 * * * *")

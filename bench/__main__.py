@@ -20,14 +20,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def django_setup() -> None:
     """Point Django at the bench's own database and media folder, then set it up."""
     keel_home = Path(os.environ.get("KEEL_HOME", PROJECT_ROOT / ".keel"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assistant.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assistant.project.settings")
     # As production runs: with DEBUG on, Django also records every query it sends.
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "b3nch" * 8)
     # The bench's uploaded abstracts live apart from the demo's files, as the tests' do.
     os.environ.setdefault("MEDIA_ROOT", str(keel_home / "bench-media"))
     if not os.environ.get("DATABASE_URL"):
-        from assistant.embedded_db import embedded_database_url
+        from assistant.project.embedded_db import embedded_database_url
 
         os.environ["DATABASE_URL"] = embedded_database_url(
             data_dir=keel_home / "pgdata", database="keel_bench"

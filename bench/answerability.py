@@ -1,4 +1,4 @@
-"""Fits `assistant.answerability` on doc2dial: `python -m bench answerability [DATA_DIR]`.
+"""Fits `assistant.answering.answerability` on doc2dial: `python -m bench answerability [DATA_DIR]`.
 
 doc2dial's help pages (four public services, read in place from `DATA_DIR`) are ingested
 as Keel ingests a help center, one knowledge base per service, into the bench database.
@@ -69,7 +69,7 @@ def answerability_fit(*, data: Path = DATA_DIR) -> None:
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold
 
-    from assistant.answerability import WEIGHTS
+    from assistant.answering.answerability import WEIGHTS
 
     pairs = _pairs(searches=_searches(data=data))
     names = list(WEIGHTS)
@@ -103,9 +103,9 @@ def answerability_fit(*, data: Path = DATA_DIR) -> None:
 def demo_check(*, project_root: Path) -> None:
     """The shipped weights on a help center they were not fitted on: the demo's questions
     (each answerable) judged at the default policy's threshold."""
-    from assistant.answerability import answerability_judge, answerable_below
+    from assistant.answering.answerability import answerability_judge, answerable_below
+    from assistant.answering.pipeline import SOURCES_PER_ANSWER
     from assistant.models import PolicyVersion
-    from assistant.pipeline import SOURCES_PER_ANSWER
     from bench.measurements import folder_ingest, knowledge_base_fresh
     from knowledge.search import chunk_search
 
@@ -134,7 +134,7 @@ def _questions_report(*, pairs: list[Pair]) -> None:
     ones answered and the others not?"""
     from sklearn.metrics import roc_auc_score
 
-    from assistant.answerability import answerable_below
+    from assistant.answering.answerability import answerable_below
     from assistant.models import PolicyVersion
 
     shipped = answerable_below(confidence_threshold=PolicyVersion().confidence_threshold)
@@ -332,8 +332,8 @@ def _specific(word: str) -> bool:
 
 
 def _pairs(*, searches: list[Searched]) -> list[Pair]:
-    from assistant.answerability import sources_features
-    from assistant.pipeline import MIN_SOURCE_SIMILARITY, SOURCES_PER_ANSWER
+    from assistant.answering.answerability import sources_features
+    from assistant.answering.pipeline import MIN_SOURCE_SIMILARITY, SOURCES_PER_ANSWER
     from knowledge.embeddings import query_embed
     from knowledge.selectors import lexeme_chunks
 

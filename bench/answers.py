@@ -1,6 +1,6 @@
 """The answer path: time to first token and to the stored answer, as the server measures it.
 
-Each question starts a fresh conversation and goes through `assistant.pipeline.answer`
+Each question starts a fresh conversation and goes through `assistant.answering.pipeline.answer`
 (store, search, generate, stream, store) in one event loop, with nobody listening on the
 channel layer. For the OpenAI-compatible backend a local test server answers with a fixed
 time to first token and token rate, so what remains is Keel's own overhead.
@@ -16,11 +16,11 @@ import openai
 import torch
 from django.test import override_settings
 
-from assistant import pipeline
-from assistant.llm import answer_backend
+from assistant.answering import pipeline
+from assistant.answering.llm import answer_backend
+from assistant.common.threads import in_thread
 from assistant.models import Citation, Conversation, Message, Workspace
 from assistant.rails.grounding import SentenceSplitter
-from assistant.threads import in_thread
 from bench.measurements import percentile_ms
 from knowledge.embeddings import SERVER_THREADS, embedding_threads_set, vector_cache_clear
 from tests.llm_server import FakeLLMServer, Reply, first_source
@@ -75,7 +75,7 @@ def answers_timed(
 
 @contextmanager
 def as_in_a_server_process() -> Iterator[None]:
-    """Embeddings on as many cores as `assistant.asgi` gives them; the bench's batches
+    """Embeddings on as many cores as `assistant.project.asgi` gives them; the bench's batches
     (ingestion, the scale section) then get every core back."""
     cores = torch.get_num_threads()
     embedding_threads_set(threads=SERVER_THREADS)

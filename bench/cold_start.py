@@ -1,6 +1,6 @@
 """A fresh server process: how long it takes to be ready, and its first answers.
 
-A new Python process imports `assistant.asgi`, as daphne does before it listens (the
+A new Python process imports `assistant.project.asgi`, as daphne does before it listens (the
 answer path's models load there), then answers two questions as the answers bench does
 (`bench.answers.answers_timed`: one event loop, each in a new conversation) with the
 extractive backend. The first answer is what the first customer after a deploy or a
@@ -21,7 +21,7 @@ FIRST_ANSWERS = """
 import json, sys, time
 
 started = time.perf_counter()
-import assistant.asgi  # noqa: F401
+import assistant.project.asgi  # noqa: F401
 ready = time.perf_counter()
 
 from assistant.models import Workspace

@@ -1,7 +1,7 @@
 """Is the answer confidence calibrated? Answers to the demo questions (right when they cite
 the article the question was written for) and to the red-team cases that should get no
 answer (any answer is wrong), under a policy that lets every answer through. Fits the
-logistic weights again, for `assistant.confidence`, and reports how the shipped weights
+logistic weights again, for `assistant.answering.confidence`, and reports how the shipped weights
 do at the default threshold: of the answers above it, the share right; below, wrong."""
 
 import json
@@ -13,7 +13,7 @@ from django.db.models import Max
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from assistant.confidence import WEIGHTS
+from assistant.answering.confidence import WEIGHTS
 from assistant.models import Message, PolicyVersion, Workspace
 from bench.answers import answers_time, cites
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
+from assistant.common.threads import in_thread
 from assistant.models import Citation, Conversation, Message, Workspace
-from assistant.threads import in_thread
-from assistant.visitors import visitor_key_from
+from assistant.widget.visitors import visitor_key_from
 from bench.load import keel_server_start
 from bench.measurements import knowledge_base_fresh
 from knowledge.models import KnowledgeBase

@@ -13,11 +13,11 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import AsyncClient, override_settings
 from django.urls import reverse
 
-from assistant.asgi import application
-from assistant.handoffs import claim, resolve
+from assistant.common.threads import in_thread
+from assistant.conversations.selectors import queue_waiting
+from assistant.handoffs.transitions import claim, resolve
 from assistant.models import Membership, Workspace
-from assistant.selectors import queue_waiting
-from assistant.threads import in_thread
+from assistant.project.asgi import application
 
 ROUNDS = 30
 TIMEOUT = 30

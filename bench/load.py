@@ -137,8 +137,8 @@ def keel_server_start(
         port = probe.getsockname()[1]
     unlimited = "1000000/minute"
     process = subprocess.Popen(
-        [sys.executable, "-m", "assistant.server", "-b", "127.0.0.1", "-p", str(port),
-         "assistant.asgi:application"],
+        [sys.executable, "-m", "assistant.project.server", "-b", "127.0.0.1", "-p", str(port),
+         "assistant.project.asgi:application"],
         env={
             **os.environ,
             "DEBUG": "0",

@@ -18,10 +18,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from assistant.demo import DEMO_POLICY
+from assistant.evaluation.policy_checks import check_cases, policy_check_run
 from assistant.models import PolicyCheck, PolicyVersion, Workspace
-from assistant.policy_checks import check_cases, policy_check_run
-from assistant.policy_rules import policy_fingerprint, rules
 from assistant.rails.injection import (
     THRESHOLD,
     InjectionClassifier,
@@ -38,7 +36,9 @@ from assistant.rails.input_rails import (
 )
 from assistant.rails.personal_data import KINDS, Finding, personal_data_find
 from assistant.rails.pieces import MessagePieces, message_pieces
+from assistant.rails.policy_rules import policy_fingerprint, rules
 from assistant.rails.rules import rule_match
+from assistant.widget.demo import DEMO_POLICY
 from knowledge.embeddings import texts_embed
 from knowledge.own_questions import own_question_vectors
 

@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from assistant.asgi import application
+from assistant.project.asgi import application
 
 KEEL_ORIGIN = "http://testserver"
 # Staff sockets only accept Keel's own hosts (ALLOWED_HOSTS, read when the app loads).

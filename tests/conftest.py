@@ -12,9 +12,9 @@ from django.db import connection
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateWorker
 
-from assistant.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
-from assistant.embedded_db import database_url
 from assistant.models import Membership
+from assistant.project.embedded_db import database_url
+from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from knowledge.ingest import files_ingest, folder_files
 from knowledge.models import Chunk, Document
 from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
@@ -225,8 +225,8 @@ def chat_state():
     each test runs in its own event loop, and some change the settings these read."""
     from channels.layers import channel_layers
 
-    from assistant.llm import answer_backend
-    from assistant.ratelimits import _limiter
+    from assistant.answering.llm import answer_backend
+    from assistant.common.ratelimits import _limiter
 
     _limiter.cache_clear()
     channel_layers.backends.clear()
@@ -278,11 +278,12 @@ def _wait_until(process: subprocess.Popen, condition, *, name: str, ready: str) 
     pytest.fail(f"{name} had not {ready} within {SERVER_START_SECONDS} s")
 
 
-# Daphne as Keel runs it (assistant.server); open sockets would hold shutdown for its default 10 s.
+# Daphne as Keel runs it (assistant.project.server); open sockets would hold shutdown for
+# its default 10 s.
 DAPHNE = [
     sys.executable,
     "-m",
-    "assistant.server",
+    "assistant.project.server",
     "-b",
     "127.0.0.1",
     "--application-close-timeout",
@@ -297,7 +298,7 @@ def daphne_start(
     a file for what it prints (its logs), else the test's own output; `arguments`: more
     of daphne's own."""
     return subprocess.Popen(
-        [*DAPHNE, "-p", str(port), *arguments, "assistant.asgi:application"],
+        [*DAPHNE, "-p", str(port), *arguments, "assistant.project.asgi:application"],
         env=keel_process_environment(**environment),
         stdout=output,
         stderr=output,
@@ -393,7 +394,7 @@ def keel_cluster(redis_server, keel_servers):
 @pytest.fixture
 def llm_server(settings):
     """An OpenAI-compatible test server, and Keel configured to answer with it."""
-    from assistant.llm import answer_backend
+    from assistant.answering.llm import answer_backend
     from tests.llm_server import FakeLLMServer
 
     with FakeLLMServer() as server:

@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from assistant.conversations.vault import vault_seal
 from assistant.models import (
     AuditEvent,
     Citation,
@@ -16,7 +17,6 @@ from assistant.models import (
     VaultEntry,
     Workspace,
 )
-from assistant.vault import vault_seal
 from knowledge.models import Document, KnowledgeBase
 
 

@@ -6,7 +6,7 @@ import os
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from assistant.demo import DEMO_KNOWLEDGE_DIR
+from assistant.widget.demo import DEMO_KNOWLEDGE_DIR
 
 
 def demo_pdf_path():

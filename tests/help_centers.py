@@ -3,8 +3,8 @@ ingested as an upload is, then searched and answered as the pipeline does."""
 
 from pathlib import Path
 
-from assistant.extractive import MAX_WORDS, extractive_answer
-from assistant.pipeline import SOURCES_PER_ANSWER
+from assistant.answering.extractive import MAX_WORDS, extractive_answer
+from assistant.answering.pipeline import SOURCES_PER_ANSWER
 from knowledge.ingest import files_ingest
 from knowledge.models import KnowledgeBase
 from knowledge.search import chunk_search

@@ -14,7 +14,7 @@ os.environ["KEEL_DATABASE_DIR"] = str(
     Path(__file__).resolve().parent.parent / ".keel" / "test-pgdata"
 )
 
-from assistant.settings import *  # noqa: F403
+from assistant.project.settings import *  # noqa: F403
 
 KEEL_MODEL_CALLS_CHECKED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

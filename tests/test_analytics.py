@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from assistant.analytics import Tally, workspace_analytics
+from assistant.insights.analytics import Tally, workspace_analytics
 from assistant.models import AuditEvent, Feedback, Handoff, Membership, Message
 from knowledge.models import Document
 from tests.conftest import log_in

@@ -6,8 +6,8 @@ center (a bike shop), real ingest, search and websocket."""
 import pytest
 from channels.db import database_sync_to_async
 
-from assistant.answer_completion import completing_passages
-from assistant.extractive import MAX_WORDS, extractive_answer
+from assistant.answering.answer_completion import completing_passages
+from assistant.answering.extractive import MAX_WORDS, extractive_answer
 from assistant.models import Citation
 from knowledge.search import chunk_search
 from tests.chat import one_question

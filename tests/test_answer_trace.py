@@ -5,8 +5,8 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import reverse
 
+from assistant.answering.pipeline import Spans
 from assistant.models import Membership, Message
-from assistant.pipeline import Spans
 from tests.chat import one_question
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 

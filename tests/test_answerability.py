@@ -6,8 +6,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import Message, Workspace
-from assistant.pipeline import DONT_KNOW_MESSAGE
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, WorkspaceFactory
 from tests.help_centers import pages_ingest

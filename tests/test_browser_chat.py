@@ -8,7 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 from playwright.sync_api import expect
 
-from assistant.demo import DEMO_WORKSPACE_SLUG
+from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.conftest import demo_chat_open
 from tests.files import png
 

@@ -4,7 +4,7 @@ by itself and shows the whole answer, in a real browser against a real daphne se
 import pytest
 from playwright.sync_api import expect
 
-from assistant.demo import DEMO_WORKSPACE_SLUG
+from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.llm_server import FakeLLMServer, Reply
 
 pytestmark = pytest.mark.browser

@@ -5,8 +5,8 @@ reloading, takes it, replies, and hands it back; each side sees the other live."
 import pytest
 from playwright.sync_api import expect
 
-from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.models import Membership
+from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.conftest import log_in
 from tests.factories import MembershipFactory
 

@@ -12,11 +12,11 @@ from channels_redis.core import RedisChannelLayer
 from django.template.loader import render_to_string
 from playwright.sync_api import expect
 
-from assistant import pipeline
-from assistant.demo import DEMO_WORKSPACE_SLUG
-from assistant.events import conversation_group
+from assistant.answering import pipeline
+from assistant.conversations.events import conversation_group
+from assistant.conversations.selectors import messages_for_display
 from assistant.models import Conversation, Membership, Message
-from assistant.selectors import messages_for_display
+from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.conftest import demo_chat_open, log_in
 from tests.factories import MembershipFactory
 from tests.test_browser_chat import chat_frame, record_socket_frames

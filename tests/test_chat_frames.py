@@ -3,9 +3,9 @@ gets a clear notice, nothing is stored, and the chat goes on."""
 
 import pytest
 
-from assistant.handoffs import claim, resolve
+from assistant.common.threads import in_thread
+from assistant.handoffs.transitions import claim, resolve
 from assistant.models import Feedback, Handoff, Message
-from assistant.threads import in_thread
 from tests.chat import visible_text
 from tests.factories import MembershipFactory
 from tests.test_handoffs import ASKS_FOR_PERSON, customer, the_handoff

@@ -6,8 +6,8 @@ import re
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import Citation, Message
-from assistant.pipeline import DONT_KNOW_MESSAGE
 from tests.chat import one_question, visible_text
 from tests.llm_server import Reply
 

@@ -10,9 +10,9 @@ from channels.db import database_sync_to_async
 from django.core import signing
 from django.test import Client
 
+from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import Citation, Conversation, Feedback, Message
-from assistant.pipeline import DONT_KNOW_MESSAGE
-from assistant.visitors import VISITOR_SALT
+from assistant.widget.visitors import VISITOR_SALT
 from tests.chat import ChatClient, finished_answer, visible_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
@@ -352,7 +352,7 @@ async def test_thumbs_and_comment_are_recorded_on_the_answer(demo_help_center):
 
 
 async def test_signed_identity_follows_the_customer_and_unsigned_is_ignored(demo_help_center):
-    from assistant.visitors import identity_signature
+    from assistant.widget.visitors import identity_signature
 
     workspace = demo_help_center.workspace
     signature = identity_signature(secret=workspace.identity_secret, customer_id="cust-42")
@@ -483,7 +483,7 @@ async def test_control_characters_and_lone_surrogates_are_cleaned_and_answered(
 
 
 async def test_a_signed_id_with_a_nul_is_cleaned_not_a_crash(demo_help_center):
-    from assistant.visitors import identity_signature
+    from assistant.widget.visitors import identity_signature
 
     workspace = demo_help_center.workspace
     chat = ChatClient(workspace.public_key)

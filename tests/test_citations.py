@@ -2,8 +2,8 @@
 
 import pytest
 
-from assistant.citations import MarkerFilter, citations_number
-from assistant.conversations import Timings, answer_finish
+from assistant.answering.citations import MarkerFilter, citations_number
+from assistant.conversations.services import Timings, answer_finish
 from assistant.models import Message, PolicyVersion
 from knowledge.models import Chunk, Document
 from knowledge.search import chunk_search

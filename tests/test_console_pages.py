@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from assistant.conversations.selectors import expected_wait_minutes
 from assistant.models import Conversation, Membership
-from assistant.selectors import expected_wait_minutes
 from tests.chat import visible_text
 from tests.factories import (
     AnswerFactory,

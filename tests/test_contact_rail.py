@@ -10,8 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.urls import reverse
 
+from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import AuditEvent, Membership, Message, PolicyVersion
-from assistant.pipeline import DONT_KNOW_MESSAGE
 from assistant.rails.output_rails import OutputRails
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory

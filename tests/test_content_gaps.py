@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from assistant import pipeline
-from assistant.content_gaps import GapQuestion, gap_clusters, gap_questions
+from assistant.answering import pipeline
+from assistant.insights.gaps import GapQuestion, gap_clusters, gap_questions
 from assistant.models import (
     AuditEvent,
     Conversation,

@@ -9,8 +9,8 @@ from urllib.request import urlopen
 from django.core.management import call_command
 from django.urls import reverse
 
-from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.models import Membership
+from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.conftest import free_port, keel_process_environment
 
 

@@ -4,13 +4,13 @@ import json
 import subprocess
 import sys
 
-from assistant.embedded_db import machine_memory, memory_settings
+from assistant.project.embedded_db import machine_memory, memory_settings
 
 # Starts (or joins) the server under a folder; at exit, the last handle stops it.
 START = """
 import sys
 from pathlib import Path
-from assistant.embedded_db import embedded_database_url
+from assistant.project.embedded_db import embedded_database_url
 embedded_database_url(data_dir=Path(sys.argv[1]), database="sized")
 """
 # Starts it again; prints each setting as the running server has it and as it was wanted,
@@ -19,7 +19,7 @@ READ = """
 import json, sys
 from pathlib import Path
 import psycopg
-from assistant.embedded_db import embedded_database_url
+from assistant.project.embedded_db import embedded_database_url
 url = embedded_database_url(data_dir=Path(sys.argv[1]), database="sized")
 wanted = json.loads(sys.argv[2])
 with psycopg.connect(url) as connection:

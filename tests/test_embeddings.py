@@ -96,5 +96,5 @@ def _new_thread_embedding_threads(setup: str) -> int:
 def test_a_server_process_embeds_on_one_core_and_others_on_every_core():
     """Short texts for many requests at once: one core each; batches: all of them."""
     every_core = _new_thread_embedding_threads("")  # torch's default
-    assert _new_thread_embedding_threads("import assistant.asgi") == 1
+    assert _new_thread_embedding_threads("import assistant.project.asgi") == 1
     assert _new_thread_embedding_threads("import django; django.setup()") == every_core

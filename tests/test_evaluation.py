@@ -7,10 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from assistant.case_runs import over_message_limit
-from assistant.demo import DEMO_QUESTIONS, demo_cases
+from assistant.evaluation.case_runs import over_message_limit
+from assistant.evaluation.policy_checks import OVER_LIMIT, gate_cases
 from assistant.models import Conversation, EvalCase, EvalRun
-from assistant.policy_checks import OVER_LIMIT, gate_cases
+from assistant.widget.demo import DEMO_QUESTIONS, demo_cases
 from tests.factories import WorkspaceFactory
 
 CANADA = "shipping-to-canada.html"
@@ -140,7 +140,7 @@ def test_a_red_team_message_over_the_limit_is_judged_as_the_publish_gate_judges_
     """The widget never sends such a message on, so neither does the evaluation."""
     over_long = tuple(case for case in gate_cases() if over_message_limit(case.text))
     assert len(over_long) >= 1
-    monkeypatch.setattr("assistant.evaluation_runs.gate_cases", lambda: over_long)
+    monkeypatch.setattr("assistant.evaluation.runs.gate_cases", lambda: over_long)
     workspace = demo_help_center.workspace
 
     call_command("evaluate", "--workspace", workspace.slug, "--suite", "redteam", stdout=StringIO())

@@ -1,13 +1,13 @@
 """The evaluation's figures, checked against a small suite counted by hand."""
 
-from assistant.evaluation import (
+from assistant.evaluation.judge import faithfulness_from
+from assistant.evaluation.scoring import (
     Row,
     evaluation_metrics,
     facts_check,
     metrics_compare,
     regressions,
 )
-from assistant.judge import faithfulness_from
 
 
 def row(**fields) -> Row:

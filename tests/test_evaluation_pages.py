@@ -151,7 +151,7 @@ def test_the_next_run_is_compared_and_lists_its_regressions_first(
 def test_a_run_that_fails_says_why_and_a_retry_goes_on_where_it_stopped(
     admin_client, admin_membership, cases, job_queue, monkeypatch
 ):
-    from assistant import case_runs
+    from assistant.evaluation import case_runs
 
     workspace = admin_membership.workspace
     real_reply = case_runs.sandbox_reply
@@ -177,8 +177,9 @@ def test_a_run_that_cannot_finish_says_so_plainly_and_logs_the_error(
 ):
     import asyncio
 
-    from assistant import case_runs, evaluation_runs
-    from assistant.evaluations import evaluation_start
+    from assistant.evaluation import case_runs
+    from assistant.evaluation import runs as evaluation_runs
+    from assistant.evaluation.services import evaluation_start
 
     async def broken(**kwargs):
         raise RuntimeError("the database went away")

@@ -13,13 +13,13 @@ from django.test import AsyncClient
 from django.urls import reverse
 from django.utils import timezone
 
-from assistant.conversations import (
+from assistant.common.threads import in_thread
+from assistant.conversations.services import (
     INTERRUPTED_AFTER,
     INTERRUPTED_MESSAGE,
     interrupted_answers_fail,
 )
 from assistant.models import Message
-from assistant.threads import in_thread
 from tests.chat import ChatClient, visible_text
 from tests.llm_server import Reply, first_source
 

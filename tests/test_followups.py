@@ -7,7 +7,7 @@ import threading
 import pytest
 from channels.db import database_sync_to_async
 
-from assistant.followups import search_query_for
+from assistant.answering.followups import search_query_for
 from assistant.models import Message
 from tests.chat import Answer, ChatClient, finished_answer, visible_text
 from tests.commands import ingest

@@ -12,10 +12,10 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import translation
 
-from assistant import pipeline
-from assistant.handoffs import IllegalTransition, claim
+from assistant.answering import pipeline
+from assistant.common.threads import in_thread
+from assistant.handoffs.transitions import IllegalTransition, claim
 from assistant.models import AuditEvent, Conversation, EvalCase, Handoff, Membership, Message
-from assistant.threads import in_thread
 from tests.chat import FRAME_TIMEOUT, AgentClient, ChatClient, visible_text
 from tests.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFactory
 

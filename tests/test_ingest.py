@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import transaction
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from assistant.demo import DEMO_KNOWLEDGE_DIR
+from assistant.widget.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.ingest import INDEX_VERSION, document_delete, document_index, document_submit
 from knowledge.models import Chunk, Document
 from tests import files

@@ -9,8 +9,8 @@ import codecs
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.answering.outcomes import Why
 from assistant.models import AuditEvent, Message
-from assistant.outcomes import Why
 from assistant.rails.injection import NEARLY_THRESHOLD, THRESHOLD
 from tests.chat import one_question
 from tests.llm_server import Reply

@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from assistant.handoffs import HANDOFF_MESSAGE
+from assistant.common.threads import in_thread
+from assistant.handoffs.transitions import HANDOFF_MESSAGE
 from assistant.models import AuditEvent, Conversation, Handoff, Message, PolicyVersion
 from assistant.rails.intents import INTENTS
-from assistant.threads import in_thread
 from tests.chat import ChatClient, one_question, visible_text
 from tests.factories import PolicyVersionFactory
 

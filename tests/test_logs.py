@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 from http.client import HTTPConnection
 
-from assistant.logs import record_json
+from assistant.project.logs import record_json
 from tests.conftest import daphne_start, free_port, wait_for_port
 
 CLIENT = "127.0.0.2"
@@ -13,7 +13,7 @@ CLIENT = "127.0.0.2"
 
 def test_a_log_line_is_json_with_personal_data_replaced():
     record = logging.LogRecord(
-        name="assistant.consumers",
+        name="assistant.widget.consumers",
         level=logging.WARNING,
         pathname=__file__,
         lineno=1,
@@ -24,7 +24,7 @@ def test_a_log_line_is_json_with_personal_data_replaced():
 
     line = json.loads(record_json(record))
 
-    assert line["level"] == "warning" and line["logger"] == "assistant.consumers"
+    assert line["level"] == "warning" and line["logger"] == "assistant.widget.consumers"
     assert line["event"] == "Could not answer [EMAIL_1] (card [CARD_1])"
     # Its own fields are left alone: a timestamp's digits are not a phone number.
     assert datetime.fromisoformat(line["timestamp"]).year >= 2026

@@ -5,7 +5,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import transaction
 
-from assistant.llm import answer_backend
+from assistant.answering.llm import answer_backend
 from knowledge.embeddings import query_embed, texts_embed
 from knowledge.model_calls import ModelCallInTransaction
 

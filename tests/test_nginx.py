@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.threads import in_thread
+from assistant.common.threads import in_thread
 from tests.chat import ChatClient
 from tests.conftest import daphne_start, free_port, wait_for_port
 from tests.factories import WorkspaceFactory

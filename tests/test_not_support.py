@@ -5,8 +5,8 @@ even by a policy that lists no refused topics; ordinary questions that share the
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.answering.outcomes import Why
 from assistant.models import AuditEvent, Message
-from assistant.outcomes import Why
 from tests.chat import one_question
 from tests.factories import PolicyVersionFactory
 

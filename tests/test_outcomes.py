@@ -2,8 +2,9 @@
 
 import pytest
 
+from assistant.answering.outcomes import NOT_GENERATED, Draft, Why, decide
 from assistant.models import Message
-from assistant.outcomes import NOT_GENERATED, Draft, Nearly, Why, decide
+from assistant.rails.input_rails import Nearly
 
 Outcome = Message.Outcome
 ANSWER = Draft.written(text="Orders ship in 2 days [1].", backend="extractive", first_token_at=1.0)

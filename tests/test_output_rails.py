@@ -4,8 +4,8 @@ customer; an answer with nothing supported left says it does not know."""
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import AuditEvent, Message
-from assistant.pipeline import DONT_KNOW_MESSAGE
 from tests.chat import one_question
 from tests.llm_server import Reply
 

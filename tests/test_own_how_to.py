@@ -7,8 +7,8 @@ A bike shop's own small help center, through the real chat socket and pipeline."
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.answering.outcomes import Why
 from assistant.models import AuditEvent, Conversation, Handoff, Message
-from assistant.outcomes import Why
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
 from tests.help_centers import pages_ingest

@@ -9,9 +9,9 @@ from channels.db import database_sync_to_async
 from django.db import connection
 from django.utils import timezone
 
-from assistant.conversations import transcripts_expired_purge, vault_expired_purge
+from assistant.conversations.services import transcripts_expired_purge, vault_expired_purge
+from assistant.conversations.vault import vault_open
 from assistant.models import AuditEvent, Conversation, Feedback, Message, VaultEntry
-from assistant.vault import vault_open
 from tests.chat import Answer, ChatClient, one_question, visible_text
 from tests.factories import PolicyVersionFactory
 from tests.llm_server import Reply

@@ -4,8 +4,8 @@ from io import StringIO
 
 from django.core.management import call_command
 
+from assistant.conversations.vault import vault_open
 from assistant.models import Feedback, VaultEntry
-from assistant.vault import vault_open
 from tests.factories import AnswerFactory, FeedbackFactory, VaultEntryFactory
 
 CARD, EMAIL = "4111 1111 1111 1111", "jane.doe@example.com"

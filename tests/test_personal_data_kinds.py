@@ -8,9 +8,9 @@ import logging
 import pytest
 from django.urls import reverse
 
-from assistant import policy_checks
-from assistant.logs import record_json
+from assistant.evaluation import policy_checks
 from assistant.models import PolicyCheck, PolicyVersion
+from assistant.project.logs import record_json
 from assistant.rails.personal_data import personal_data_redact
 from tests.chat import one_question
 from tests.test_personal_data import database_mentions, stored_state
@@ -135,7 +135,7 @@ def test_the_publish_gate_stores_its_cases_redacted(
 
 def test_a_log_line_of_any_kind_holds_placeholders():
     record = logging.LogRecord(
-        "assistant.consumers",
+        "assistant.widget.consumers",
         logging.WARNING,
         __file__,
         1,

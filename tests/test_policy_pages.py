@@ -8,9 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from assistant import case_runs, policy_checks
-from assistant.case_runs import over_message_limit
-from assistant.demo import DEMO_POLICY
+from assistant.evaluation import case_runs, policy_checks
+from assistant.evaluation.case_runs import over_message_limit
 from assistant.models import (
     AuditEvent,
     Conversation,
@@ -22,8 +21,9 @@ from assistant.models import (
     PolicyVersion,
     personal_data_kinds_all,
 )
-from assistant.policies import PublishRefused, policy_publish
+from assistant.policies.services import PublishRefused, policy_publish
 from assistant.rails.personal_data import KINDS
+from assistant.widget.demo import DEMO_POLICY
 from tests.access import assert_admins_only
 from tests.chat import visible_text
 from tests.factories import PolicyVersionFactory

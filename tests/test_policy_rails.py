@@ -4,8 +4,8 @@ and every decision audited. The model is a local OpenAI-compatible test server."
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import AuditEvent, Message, PolicyVersion
-from assistant.pipeline import DONT_KNOW_MESSAGE
 from tests.chat import one_question
 from tests.factories import PolicyVersionFactory
 from tests.llm_server import Reply

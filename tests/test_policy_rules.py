@@ -12,9 +12,9 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import reverse
 
-from assistant import policy_checks
+from assistant.evaluation import policy_checks
 from assistant.models import AuditEvent, EvalCase, Message, PolicyCheck, PolicyVersion
-from assistant.policy_rules import rules
+from assistant.rails.policy_rules import rules
 from tests.chat import ChatClient, one_question
 from tests.commands import ingest
 from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory

@@ -9,8 +9,8 @@ socket, pipeline, PostgreSQL and embeddings."""
 import pytest
 from channels.db import database_sync_to_async
 
+from assistant.answering.outcomes import Why
 from assistant.models import AuditEvent, Message
-from assistant.outcomes import Why
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
 from tests.help_centers import pages_ingest

@@ -5,11 +5,11 @@ trace says which piece matched and how the message was read."""
 
 import pytest
 
-from assistant.demo import DEMO_POLICY
+from assistant.common.threads import in_thread
 from assistant.models import AuditEvent, Handoff, Message
 from assistant.rails.pieces import message_pieces
 from assistant.rails.request_reading import HYPOTHETICAL, INFORMATION, REQUEST, piece_readings
-from assistant.threads import in_thread
+from assistant.widget.demo import DEMO_POLICY
 from tests.chat import one_question
 from tests.factories import PolicyVersionFactory
 from tests.test_intents import _audits, handed_over

@@ -11,9 +11,9 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 from django.urls import reverse
 
-from assistant.events import console_group
+from assistant.common.threads import in_thread
+from assistant.conversations.events import console_group
 from assistant.models import AgentPresence, Message
-from assistant.threads import in_thread
 from tests.chat import AgentClient, ChatClient, visible_text
 from tests.conftest import daphne_start, free_port, wait_for_port
 from tests.factories import WorkspaceFactory

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from assistant.demo import DEMO_KNOWLEDGE_DIR
+from assistant.widget.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.embeddings import query_embed
 from knowledge.models import Chunk, Document
 from knowledge.search import SearchMode, chunk_search

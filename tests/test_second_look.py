@@ -9,11 +9,11 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import OperationalError
 
-from assistant import pipeline
-from assistant.handoffs import HANDOFF_MESSAGE
+from assistant.answering import pipeline
+from assistant.answering.outcomes import Why
+from assistant.answering.pipeline import DONT_KNOW_MESSAGE
+from assistant.handoffs.transitions import HANDOFF_MESSAGE
 from assistant.models import AuditEvent, Conversation, Handoff, Message
-from assistant.outcomes import Why
-from assistant.pipeline import DONT_KNOW_MESSAGE
 from assistant.rails.injection import NEARLY_THRESHOLD
 from tests.chat import one_question
 from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory

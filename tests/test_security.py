@@ -92,7 +92,7 @@ def production_env(**more: str) -> dict[str, str]:
     }
     return {
         **environment,
-        "DJANGO_SETTINGS_MODULE": "assistant.settings",
+        "DJANGO_SETTINGS_MODULE": "assistant.project.settings",
         "DATABASE_URL": "postgres://keel@db.invalid:5432/keel",
         "ALLOWED_HOSTS": "keel.example",
         "BEHIND_TLS_PROXY": "1",

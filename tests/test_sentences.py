@@ -4,7 +4,7 @@ the grounding rail; chunks indexed before that still get them, at answer time.""
 import numpy as np
 import pytest
 
-from assistant.extractive import extractive_answer
+from assistant.answering.extractive import extractive_answer
 from assistant.rails.grounding import sentence_grounded
 from knowledge.embeddings import texts_embed
 from knowledge.models import Chunk

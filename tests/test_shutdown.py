@@ -9,8 +9,8 @@ import time
 import psycopg
 import pytest
 
+from assistant.common.threads import LOOP_CHECK_SECONDS, in_thread
 from assistant.models import Message
-from assistant.threads import LOOP_CHECK_SECONDS, in_thread
 from tests.chat import ChatClient, finished_answer
 from tests.conftest import daphne_start, free_port, port_open, url_of_test_database, wait_for_port
 from tests.factories import WorkspaceFactory

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
+from assistant.conversations.vault import vault_open, vault_seal
 from assistant.models import AuditEvent, Membership
-from assistant.vault import vault_open, vault_seal
 from tests.factories import HandoffFactory, MembershipFactory, VaultEntryFactory
 
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()

@@ -25,14 +25,14 @@ from django.urls import Resolver404, resolve
 from PIL import Image
 from playwright.sync_api import expect
 
-from assistant.conversations import conversation_start
-from assistant.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
-from assistant.evaluations import evaluation_start
-from assistant.handoff_requests import person_requested
+from assistant.answering.pipeline import answer
+from assistant.answering.sandbox import sandbox_reply
+from assistant.conversations.services import conversation_start
+from assistant.evaluation.services import evaluation_start
+from assistant.handoffs.requests import person_requested
 from assistant.models import Citation, EvalCase, EvalRun, Handoff, Membership, Message, Workspace
-from assistant.pipeline import answer
-from assistant.sandbox import sandbox_reply
-from assistant.views.widget import AVATARS
+from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
+from assistant.widget.views import AVATARS
 from knowledge.ingest import files_ingest
 from knowledge.models import Chunk, Document
 from tests.conftest import daphne_start, free_port, keel_process_environment, wait_for_port

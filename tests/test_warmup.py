@@ -14,7 +14,7 @@ from assistant.rails import injection
 LOADED_AFTER_IMPORT = """
 import json
 import sys
-import assistant.asgi
+import assistant.project.asgi
 from django.template import engines
 from assistant.rails import injection, personal_data
 from knowledge import embeddings
@@ -23,7 +23,7 @@ print(json.dumps({
     "encoder": embeddings._encoder.cache_info().currsize,
     "injection classifier": injection._classifier.cache_info().currsize,
     "personal data analyzer": personal_data._analyzer.cache_info().currsize,
-    "URLconf": "assistant.urls" in sys.modules,
+    "URLconf": "assistant.project.urls" in sys.modules,
     "pushed templates": [
         name for name in ("widget/_message.html", "console/_message.html") if name in compiled
     ],

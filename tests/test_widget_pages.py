@@ -5,8 +5,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from assistant.demo import DEMO_WORKSPACE_SLUG
 from assistant.models import Membership
+from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.factories import DocumentFactory, MembershipFactory, UserFactory, WorkspaceFactory
 from tests.files import png
 

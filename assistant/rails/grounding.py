@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.escalation import customer_language
+from assistant.common.languages import customer_language
 from knowledge.embeddings import texts_embed_cached
 from knowledge.search import Hit
 

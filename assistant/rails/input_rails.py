@@ -9,17 +9,17 @@ policy refuses?
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import numpy as np
 
 from assistant.models import PolicyVersion
-from assistant.outcomes import Nearly
-from assistant.policy_rules import Rule, entries, rules
 from assistant.rails.injection import NEARLY_THRESHOLD, InjectionVerdict, injection_check
 from assistant.rails.intents import INTENTS, Intent, intents_on, names_privacy_law, shouting
 from assistant.rails.not_support import topics_on
 from assistant.rails.personal_data import Placeholders, Redacted, personal_data_redact
 from assistant.rails.pieces import MessagePieces, hidden_texts, message_pieces
+from assistant.rails.policy_rules import Rule, entries, rules
 from assistant.rails.request_reading import (
     HYPOTHETICAL,
     INFORMATION,
@@ -93,6 +93,21 @@ UPSET, DATA_REQUEST = (
 # more again, than a question of any company's help center reaches without being the
 # rule's own example.
 BAR_MOVES = {REQUEST: -0.08, UNCLEAR: 0.0, INFORMATION: 0.15, HYPOTHETICAL: 0.35}
+
+
+class Nearly(StrEnum):
+    """What a message nearly is, by the input rails' looser bars (below).
+    Their strict bars protect the questions the help center answers; when it has no
+    answer, there is nothing left to protect, and "I don't know" would serve an attack, a
+    task the business refuses, or someone who needs a person, as if it were a question.
+    Out of scope: far from everything the help center is about (`InputVerdict.scope`,
+    the passages found) and nearer a refused topic than to any of it."""
+
+    NOTHING = ""
+    ATTACK = "attack"
+    PERSON = "person"
+    REFUSED_TOPIC = "refused_topic"
+    OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from assistant.models import Handoff
-from assistant.policy_rules import Rule
+from assistant.rails.policy_rules import Rule
 
 
 @dataclass(frozen=True)

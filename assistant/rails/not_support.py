@@ -16,7 +16,7 @@ near each other, so a foreign example would catch ordinary questions in its lang
 
 from dataclasses import dataclass
 
-from assistant.policy_rules import Rule
+from assistant.rails.policy_rules import Rule
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from assistant.models import PolicyVersion
-from assistant.policy_rules import entries, rules
 from assistant.rails.contacts import (
     WorkspaceContacts,
     contacts_find,
@@ -32,6 +31,7 @@ from assistant.rails.contacts import (
 from assistant.rails.grounding import claim_of, sentence_grounded
 from assistant.rails.input_rails import REFUSED_TOPIC_SIMILARITY
 from assistant.rails.personal_data import personal_data_find
+from assistant.rails.policy_rules import entries, rules
 from assistant.rails.rules import rule_match
 from knowledge.embeddings import texts_embed_cached
 from knowledge.search import Hit

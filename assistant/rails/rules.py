@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.policy_rules import Rule
+from assistant.rails.policy_rules import Rule
 from knowledge.embeddings import texts_embed_cached
 from knowledge.models import EMBEDDING_DIMENSIONS
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from django import template
 
-from assistant.analytics import Tally
+from assistant.insights.analytics import Tally
 
 register = template.Library()
 

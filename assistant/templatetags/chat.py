@@ -2,8 +2,8 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from assistant.conversations.rendering import answer_html
 from assistant.models import Message
-from assistant.rendering import answer_html
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assistant.demo import demo_workspace_ensure
+from assistant.widget.demo import demo_workspace_ensure
 
 
 class Command(BaseCommand):

@@ -5,10 +5,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from assistant.evaluation_runs import evaluation_run
-from assistant.evaluation_selectors import evaluation_report, report_json
-from assistant.evaluations import evaluation_start
-from assistant.judge import judge_backend
+from assistant.evaluation.judge import judge_backend
+from assistant.evaluation.runs import evaluation_run
+from assistant.evaluation.selectors import evaluation_report, report_json
+from assistant.evaluation.services import evaluation_start
 from assistant.models import EvalRun, Workspace
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from assistant.conversations import feedback_comments_redact
+from assistant.conversations.services import feedback_comments_redact
 
 
 class Command(BaseCommand):

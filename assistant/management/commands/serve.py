@@ -8,9 +8,9 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from assistant.demo import DEMO_WORKSPACE_SLUG, demo_logins
+from assistant.widget.demo import DEMO_WORKSPACE_SLUG, demo_logins
 
-ASGI_APPLICATION = "assistant.asgi:application"
+ASGI_APPLICATION = "assistant.project.asgi:application"
 # Loading the models before listening takes seconds, more on a busy machine.
 START_SECONDS = 180
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 [
                     sys.executable,
                     "-m",
-                    "assistant.server",
+                    "assistant.project.server",
                     "-b",
                     host,
                     "-p",

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assistant.eval_cases import cases_export, cases_import
+from assistant.evaluation.cases import cases_export, cases_import
 from assistant.models import Workspace
 
 

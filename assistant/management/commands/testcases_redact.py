@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from assistant.eval_cases import cases_stored_redact
+from assistant.evaluation.cases import cases_stored_redact
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from assistant.vault import vault_reseal
+from assistant.conversations.vault import vault_reseal
 
 
 class Command(BaseCommand):

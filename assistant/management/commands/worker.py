@@ -1,12 +1,12 @@
 """`manage.py worker`: the background worker (`manage.py procrastinate worker`), with the
 answer path's models loaded first, as a server process loads them before it listens
-(`assistant.warmup`): a policy check's or an evaluation's first case then does not pay for
+(`assistant.project.warmup`): a policy check's or an evaluation's first case then does not pay for
 building the injection classifier and the other models while its job runs."""
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from assistant.warmup import answer_path_warm
+from assistant.project.warmup import answer_path_warm
 
 
 class Command(BaseCommand):
