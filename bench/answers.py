@@ -21,9 +21,9 @@ from assistant.answering.llm import answer_backend
 from assistant.common.threads import in_thread
 from assistant.models import Citation, Conversation, Message, Workspace
 from assistant.rails.grounding import SentenceSplitter
+from bench.llm_server import FakeLLMServer, Reply, first_source
 from bench.measurements import percentile_ms
 from knowledge.embeddings import SERVER_THREADS, embedding_threads_set, vector_cache_clear
-from tests.llm_server import FakeLLMServer, Reply, first_source
 
 STAGES = ("question_and_input_rails", "store_and_retrieval", "generation", "output_rails")
 LLM_FIRST_TOKEN_SECONDS = 0.2

@@ -16,10 +16,10 @@ from websockets.asyncio.client import connect
 from assistant.common.threads import in_thread
 from assistant.models import Citation, Conversation, Message, Workspace
 from assistant.widget.visitors import visitor_key_from
+from bench.html_text import visible_text
 from bench.load import keel_server_start
 from bench.measurements import knowledge_base_fresh
 from knowledge.models import KnowledgeBase
-from tests.chat import visible_text
 
 ANSWER_TIMEOUT_SECONDS = 60.0
 NOTICE_MARK = 'id="notice"'

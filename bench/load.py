@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 from websockets.asyncio.client import connect
 
-from tests.llm_server import FakeLLMServer, Reply, first_source
+from bench.llm_server import FakeLLMServer, Reply, first_source
 
 LEVELS = (100, 200, 400, 800)
 DEFAULT_CUSTOMERS = 200  # the level the target is stated for

@@ -17,7 +17,7 @@ from assistant.project.embedded_db import database_url
 from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from knowledge.ingest import files_ingest, folder_files
 from knowledge.models import Chunk, Document
-from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
+from tests.support.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -395,7 +395,7 @@ def keel_cluster(redis_server, keel_servers):
 def llm_server(settings):
     """An OpenAI-compatible test server, and Keel configured to answer with it."""
     from assistant.answering.llm import answer_backend
-    from tests.llm_server import FakeLLMServer
+    from bench.llm_server import FakeLLMServer
 
     with FakeLLMServer() as server:
         settings.LLM_BASE_URL = server.base_url

@@ -17,7 +17,7 @@ from assistant.insights.analytics import Tally, workspace_analytics
 from assistant.models import AuditEvent, Feedback, Handoff, Membership, Message
 from knowledge.models import Document
 from tests.conftest import log_in
-from tests.factories import (
+from tests.support.factories import (
     AnswerFactory,
     AuditEventFactory,
     CitationFactory,

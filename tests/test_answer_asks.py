@@ -7,10 +7,10 @@ import pytest
 from channels.db import database_sync_to_async
 
 from assistant.models import Citation, Message
-from tests.chat import one_question
-from tests.factories import KnowledgeBaseFactory, WorkspaceFactory
-from tests.help_centers import pages_ingest
-from tests.llm_server import Reply
+from bench.llm_server import Reply
+from tests.support.chat import one_question
+from tests.support.factories import KnowledgeBaseFactory, WorkspaceFactory
+from tests.support.help_centers import pages_ingest
 
 UTILITY = {
     "billing.md": """# Your bill

@@ -10,10 +10,10 @@ from assistant.answering.answer_completion import completing_passages
 from assistant.answering.extractive import MAX_WORDS, extractive_answer
 from assistant.models import Citation
 from knowledge.search import chunk_search
-from tests.chat import one_question
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory
-from tests.help_centers import answer_from_pages
+from tests.support.chat import one_question
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory
+from tests.support.help_centers import answer_from_pages
 
 RETURNS = """# Returning a bike
 

@@ -4,7 +4,7 @@ combined when the question needs both. Own small help center, real ingest and se
 
 import pytest
 
-from tests.help_centers import answer_from_pages
+from tests.support.help_centers import answer_from_pages
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.help_centers import answer_from_pages
+from tests.support.help_centers import answer_from_pages
 
 pytestmark = pytest.mark.django_db
 

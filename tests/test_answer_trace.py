@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from assistant.answering.pipeline import Spans
 from assistant.models import Membership, Message
-from tests.chat import one_question
-from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from tests.support.chat import one_question
+from tests.support.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 
 @database_sync_to_async

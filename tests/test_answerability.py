@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import Message, Workspace
-from tests.chat import one_question
-from tests.factories import KnowledgeBaseFactory, WorkspaceFactory
-from tests.help_centers import pages_ingest
-from tests.llm_server import Reply
+from bench.llm_server import Reply
+from tests.support.chat import one_question
+from tests.support.factories import KnowledgeBaseFactory, WorkspaceFactory
+from tests.support.help_centers import pages_ingest
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

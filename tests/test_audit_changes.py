@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from assistant.models import AuditEvent, EvalCase, Message
 from knowledge.models import Document
-from tests.factories import AnswerFactory, ConversationFactory, MessageFactory
+from tests.support.factories import AnswerFactory, ConversationFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 

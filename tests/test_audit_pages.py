@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assistant.models import AuditEvent, Membership
-from tests.factories import MembershipFactory, WorkspaceFactory
+from tests.support.factories import MembershipFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import pytest
 from django.test import override_settings
 
 from knowledge.models import Document
-from tests import files
-from tests.commands import ingest
+from tests.support import files
+from tests.support.commands import ingest
 
 pytestmark = pytest.mark.django_db
 

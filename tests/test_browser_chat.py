@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.conftest import demo_chat_open
-from tests.files import png
+from tests.support.files import png
 
 pytestmark = pytest.mark.browser
 

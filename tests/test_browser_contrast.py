@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from assistant.models import Conversation, Membership
 from tests.conftest import log_in
-from tests.factories import (
+from tests.support.factories import (
     ConversationFactory,
     HandoffFactory,
     MembershipFactory,

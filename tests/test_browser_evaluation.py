@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from assistant.models import EvalCase, Membership
 from tests.conftest import log_in
-from tests.factories import MembershipFactory, PolicyVersionFactory
+from tests.support.factories import MembershipFactory, PolicyVersionFactory
 
 pytestmark = pytest.mark.browser
 

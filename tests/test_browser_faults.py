@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from assistant.widget.demo import DEMO_WORKSPACE_SLUG
-from tests.llm_server import FakeLLMServer, Reply
+from bench.llm_server import FakeLLMServer, Reply
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from assistant.models import Membership
 from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.conftest import log_in
-from tests.factories import MembershipFactory
+from tests.support.factories import MembershipFactory
 
 pytestmark = pytest.mark.browser
 

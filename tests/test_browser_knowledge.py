@@ -6,9 +6,9 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from knowledge.models import Document
-from tests import files
-from tests.commands import ingest
 from tests.conftest import log_in
+from tests.support import files
+from tests.support.commands import ingest
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from assistant.models import Membership, PolicyVersion
 from assistant.rails.not_support import NOT_SUPPORT_TOPICS
 from tests.conftest import log_in
-from tests.factories import MembershipFactory, PolicyVersionFactory
+from tests.support.factories import MembershipFactory, PolicyVersionFactory
 from tests.test_policy_pages import small_suite  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser

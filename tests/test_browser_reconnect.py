@@ -18,7 +18,7 @@ from assistant.conversations.selectors import messages_for_display
 from assistant.models import Conversation, Membership, Message
 from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.conftest import demo_chat_open, log_in
-from tests.factories import MembershipFactory
+from tests.support.factories import MembershipFactory
 from tests.test_browser_chat import chat_frame, record_socket_frames
 
 pytestmark = pytest.mark.browser

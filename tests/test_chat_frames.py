@@ -6,8 +6,8 @@ import pytest
 from assistant.common.threads import in_thread
 from assistant.handoffs.transitions import claim, resolve
 from assistant.models import Feedback, Handoff, Message
-from tests.chat import visible_text
-from tests.factories import MembershipFactory
+from tests.support.chat import visible_text
+from tests.support.factories import MembershipFactory
 from tests.test_handoffs import ASKS_FOR_PERSON, customer, the_handoff
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]

@@ -13,7 +13,7 @@ from django.test import Client
 from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import Citation, Conversation, Feedback, Message
 from assistant.widget.visitors import VISITOR_SALT
-from tests.chat import ChatClient, finished_answer, visible_text
+from tests.support.chat import ChatClient, finished_answer, visible_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

@@ -7,7 +7,7 @@ from assistant.conversations.services import Timings, answer_finish
 from assistant.models import Message, PolicyVersion
 from knowledge.models import Chunk, Document
 from knowledge.search import chunk_search
-from tests.factories import AnswerFactory, ConversationFactory
+from tests.support.factories import AnswerFactory, ConversationFactory
 
 
 def streamed(pieces: list[str], *, source_count: int) -> list[str]:

@@ -8,8 +8,8 @@ from django.utils import timezone
 from assistant.models import Membership
 from knowledge.conflicts import knowledge_base_conflicts
 from knowledge.models import Document
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory, MembershipFactory
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory, MembershipFactory
 
 OLD_RETURNS = """# Returns
 

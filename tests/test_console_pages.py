@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from assistant.conversations.selectors import expected_wait_minutes
 from assistant.models import Conversation, Membership
-from tests.chat import visible_text
-from tests.factories import (
+from tests.support.chat import visible_text
+from tests.support.factories import (
     AnswerFactory,
     ConversationFactory,
     HandoffFactory,

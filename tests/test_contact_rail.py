@@ -13,10 +13,10 @@ from django.urls import reverse
 from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import AuditEvent, Membership, Message, PolicyVersion
 from assistant.rails.output_rails import OutputRails
-from tests.chat import one_question
-from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
-from tests.help_centers import pages_ingest
-from tests.llm_server import Reply
+from bench.llm_server import Reply
+from tests.support.chat import one_question
+from tests.support.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
+from tests.support.help_centers import pages_ingest
 
 PAGES = {
     "rentals.md": """# Renting a bike

@@ -27,9 +27,9 @@ from assistant.models import (
 )
 from knowledge.models import Document
 from knowledge.uploads import documents_upload
-from tests.access import assert_admins_only
-from tests.chat import visible_text
-from tests.factories import MembershipFactory, WorkspaceFactory
+from tests.support.access import assert_admins_only
+from tests.support.chat import visible_text
+from tests.support.factories import MembershipFactory, WorkspaceFactory
 
 SKATEBOARDS = ["Do you sell skateboards?", "Are skateboards available in your shop?",
                "do u have skate boards"]  # fmt: skip

@@ -14,8 +14,8 @@ from knowledge.dates import Period, stated_period
 from knowledge.ingest import document_index
 from knowledge.models import Document
 from knowledge.search import chunk_search
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory, MembershipFactory
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory, MembershipFactory
 
 RETURNS = """# Returns
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from assistant.models import EvalCase, EvalRun
-from tests.factories import PolicyVersionFactory
+from tests.support.factories import PolicyVersionFactory
 
 CARD = "4111 1111 1111 1111"
 EMAIL = "dana.kowalski@fastmail.example"

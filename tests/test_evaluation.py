@@ -11,7 +11,7 @@ from assistant.evaluation.case_runs import over_message_limit
 from assistant.evaluation.policy_checks import OVER_LIMIT, gate_cases
 from assistant.models import Conversation, EvalCase, EvalRun
 from assistant.widget.demo import DEMO_QUESTIONS, demo_cases
-from tests.factories import WorkspaceFactory
+from tests.support.factories import WorkspaceFactory
 
 CANADA = "shipping-to-canada.html"
 

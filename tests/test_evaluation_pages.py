@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 
 from assistant.models import EvalCase, EvalRun, Membership
-from tests.access import assert_admins_only
-from tests.chat import visible_text
-from tests.factories import MembershipFactory
-from tests.llm_server import Reply, first_source
+from bench.llm_server import Reply, first_source
+from tests.support.access import assert_admins_only
+from tests.support.chat import visible_text
+from tests.support.factories import MembershipFactory
 
 CANADA = "shipping-to-canada.html"
 URL_NAMES_GET = ["evaluation", "evaluation_runs", "eval_cases", "eval_cases_export"]

@@ -20,8 +20,8 @@ from assistant.conversations.services import (
     interrupted_answers_fail,
 )
 from assistant.models import Message
-from tests.chat import ChatClient, visible_text
-from tests.llm_server import Reply, first_source
+from bench.llm_server import Reply, first_source
+from tests.support.chat import ChatClient, visible_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

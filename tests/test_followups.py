@@ -9,10 +9,10 @@ from channels.db import database_sync_to_async
 
 from assistant.answering.followups import search_query_for
 from assistant.models import Message
-from tests.chat import Answer, ChatClient, finished_answer, visible_text
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory
-from tests.llm_server import Reply, first_source
+from bench.llm_server import Reply, first_source
+from tests.support.chat import Answer, ChatClient, finished_answer, visible_text
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory
 
 pytestmark = pytest.mark.usefixtures("chat_state")
 

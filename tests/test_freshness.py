@@ -12,9 +12,9 @@ from knowledge.dates import stated_effective_date
 from knowledge.models import Chunk, Document
 from knowledge.parsing import document_parse
 from knowledge.search import SAME_PASSAGE_SIMILARITY, chunk_search
-from tests.chat import one_question
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory
+from tests.support.chat import one_question
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory
 
 OLD_RETURNS = """# Returns
 

@@ -16,8 +16,8 @@ from assistant.answering import pipeline
 from assistant.common.threads import in_thread
 from assistant.handoffs.transitions import IllegalTransition, claim
 from assistant.models import AuditEvent, Conversation, EvalCase, Handoff, Membership, Message
-from tests.chat import FRAME_TIMEOUT, AgentClient, ChatClient, visible_text
-from tests.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFactory
+from tests.support.chat import FRAME_TIMEOUT, AgentClient, ChatClient, visible_text
+from tests.support.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

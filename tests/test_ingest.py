@@ -15,9 +15,9 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from assistant.widget.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.ingest import INDEX_VERSION, document_delete, document_index, document_submit
 from knowledge.models import Chunk, Document
-from tests import files
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory
+from tests.support import files
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory
 
 pytestmark = pytest.mark.django_db
 

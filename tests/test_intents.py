@@ -14,8 +14,8 @@ from assistant.common.threads import in_thread
 from assistant.handoffs.transitions import HANDOFF_MESSAGE
 from assistant.models import AuditEvent, Conversation, Handoff, Message, PolicyVersion
 from assistant.rails.intents import INTENTS
-from tests.chat import ChatClient, one_question, visible_text
-from tests.factories import PolicyVersionFactory
+from tests.support.chat import ChatClient, one_question, visible_text
+from tests.support.factories import PolicyVersionFactory
 
 INTENT = {intent.key: intent for intent in INTENTS}
 NO_ONE_ONLINE = 'id="ticket-email"'  # the customer is asked for an e-mail address

@@ -11,8 +11,8 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from assistant.models import Membership
 from knowledge.models import Chunk, Document
 from knowledge.search import chunk_search
-from tests import files
-from tests.factories import KnowledgeBaseFactory, MembershipFactory, UserFactory
+from tests.support import files
+from tests.support.factories import KnowledgeBaseFactory, MembershipFactory, UserFactory
 
 
 def url(name, knowledge_base, **kwargs):

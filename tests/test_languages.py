@@ -5,9 +5,9 @@ import pytest
 from channels.db import database_sync_to_async
 
 from assistant.models import Message
-from tests.chat import ChatClient, one_question, visible_text
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory
+from tests.support.chat import ChatClient, one_question, visible_text
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory, PolicyVersionFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

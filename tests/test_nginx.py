@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from assistant.common.threads import in_thread
-from tests.chat import ChatClient
 from tests.conftest import daphne_start, free_port, wait_for_port
-from tests.factories import WorkspaceFactory
+from tests.support.chat import ChatClient
+from tests.support.factories import WorkspaceFactory
 
 CONFIG = Path(__file__).resolve().parent.parent / "docker" / "nginx.conf"
 CLOSE_FORBIDDEN = 4403

@@ -7,8 +7,8 @@ from channels.db import database_sync_to_async
 
 from assistant.answering.outcomes import Why
 from assistant.models import AuditEvent, Message
-from tests.chat import one_question
-from tests.factories import PolicyVersionFactory
+from tests.support.chat import one_question
+from tests.support.factories import PolicyVersionFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

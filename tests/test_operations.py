@@ -5,7 +5,7 @@ from asgiref.sync import async_to_sync
 from django.urls import reverse
 from prometheus_client import REGISTRY
 
-from tests.chat import ChatClient, one_question
+from tests.support.chat import ChatClient, one_question
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

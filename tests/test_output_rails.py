@@ -6,8 +6,8 @@ from channels.db import database_sync_to_async
 
 from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import AuditEvent, Message
-from tests.chat import one_question
-from tests.llm_server import Reply
+from bench.llm_server import Reply
+from tests.support.chat import one_question
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

@@ -9,9 +9,9 @@ from channels.db import database_sync_to_async
 
 from assistant.answering.outcomes import Why
 from assistant.models import AuditEvent, Conversation, Handoff, Message
-from tests.chat import one_question
-from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
-from tests.help_centers import pages_ingest
+from tests.support.chat import one_question
+from tests.support.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
+from tests.support.help_centers import pages_ingest
 from tests.test_intents import handed_over
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]

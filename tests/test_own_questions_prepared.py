@@ -11,7 +11,7 @@ from knowledge.ingest import document_archive
 from knowledge.models import Document, OwnQuestionSet
 from knowledge.tasks import own_questions_refresh_job
 from knowledge.uploads import documents_upload
-from tests.commands import ingest
+from tests.support.commands import ingest
 
 PAGES = {
     "bike-servicing.md": "# Bike servicing\n\n## How often should my bike be serviced?\n\n"

@@ -12,9 +12,9 @@ from django.utils import timezone
 from assistant.conversations.services import transcripts_expired_purge, vault_expired_purge
 from assistant.conversations.vault import vault_open
 from assistant.models import AuditEvent, Conversation, Feedback, Message, VaultEntry
-from tests.chat import Answer, ChatClient, one_question, visible_text
-from tests.factories import PolicyVersionFactory
-from tests.llm_server import Reply
+from bench.llm_server import Reply
+from tests.support.chat import Answer, ChatClient, one_question, visible_text
+from tests.support.factories import PolicyVersionFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

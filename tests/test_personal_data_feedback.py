@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from assistant.conversations.vault import vault_open
 from assistant.models import Feedback, VaultEntry
-from tests.factories import AnswerFactory, FeedbackFactory, VaultEntryFactory
+from tests.support.factories import AnswerFactory, FeedbackFactory, VaultEntryFactory
 
 CARD, EMAIL = "4111 1111 1111 1111", "jane.doe@example.com"
 

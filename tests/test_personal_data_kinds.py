@@ -12,7 +12,7 @@ from assistant.evaluation import policy_checks
 from assistant.models import PolicyCheck, PolicyVersion
 from assistant.project.logs import record_json
 from assistant.rails.personal_data import personal_data_redact
-from tests.chat import one_question
+from tests.support.chat import one_question
 from tests.test_personal_data import database_mentions, stored_state
 
 

@@ -24,10 +24,10 @@ from assistant.models import (
 from assistant.policies.services import PublishRefused, policy_publish
 from assistant.rails.personal_data import KINDS
 from assistant.widget.demo import DEMO_POLICY
-from tests.access import assert_admins_only
-from tests.chat import visible_text
-from tests.factories import PolicyVersionFactory
-from tests.llm_server import Reply, first_source
+from bench.llm_server import Reply, first_source
+from tests.support.access import assert_admins_only
+from tests.support.chat import visible_text
+from tests.support.factories import PolicyVersionFactory
 
 ASKS_FOR_PERSON = "I want to talk to a real person. Not a bot. A person."
 URL_NAMES_GET = ["policy", "policy_check_status"]

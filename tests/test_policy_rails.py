@@ -6,9 +6,9 @@ from channels.db import database_sync_to_async
 
 from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.models import AuditEvent, Message, PolicyVersion
-from tests.chat import one_question
-from tests.factories import PolicyVersionFactory
-from tests.llm_server import Reply
+from bench.llm_server import Reply
+from tests.support.chat import one_question
+from tests.support.factories import PolicyVersionFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("chat_state")]
 

@@ -15,9 +15,9 @@ from django.urls import reverse
 from assistant.evaluation import policy_checks
 from assistant.models import AuditEvent, EvalCase, Message, PolicyCheck, PolicyVersion
 from assistant.rails.policy_rules import rules
-from tests.chat import ChatClient, one_question
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
+from tests.support.chat import ChatClient, one_question
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
 
 BIKES = """# Our bikes
 

@@ -11,9 +11,9 @@ from assistant.models import AuditEvent, Membership
 from knowledge.ingest import files_ingest
 from knowledge.models import Chunk
 from knowledge.search import chunk_search
-from tests.chat import one_question
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
+from tests.support.chat import one_question
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
 from tests.test_browser_knowledge import knowledge_base_url
 
 ARTICLE = """# Battery care

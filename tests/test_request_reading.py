@@ -10,8 +10,8 @@ from assistant.models import AuditEvent, Handoff, Message
 from assistant.rails.pieces import message_pieces
 from assistant.rails.request_reading import HYPOTHETICAL, INFORMATION, REQUEST, piece_readings
 from assistant.widget.demo import DEMO_POLICY
-from tests.chat import one_question
-from tests.factories import PolicyVersionFactory
+from tests.support.chat import one_question
+from tests.support.factories import PolicyVersionFactory
 from tests.test_intents import _audits, handed_over
 
 

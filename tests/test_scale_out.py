@@ -14,9 +14,9 @@ from django.urls import reverse
 from assistant.common.threads import in_thread
 from assistant.conversations.events import console_group
 from assistant.models import AgentPresence, Message
-from tests.chat import AgentClient, ChatClient, visible_text
 from tests.conftest import daphne_start, free_port, wait_for_port
-from tests.factories import WorkspaceFactory
+from tests.support.chat import AgentClient, ChatClient, visible_text
+from tests.support.factories import WorkspaceFactory
 from tests.test_handoffs import ASKS_FOR_PERSON, action_url, messages, staff, the_handoff
 
 pytestmark = pytest.mark.asyncio

@@ -12,8 +12,8 @@ from assistant.widget.demo import DEMO_KNOWLEDGE_DIR
 from knowledge.embeddings import query_embed
 from knowledge.models import Chunk, Document
 from knowledge.search import SearchMode, chunk_search
-from tests.commands import ingest
-from tests.factories import KnowledgeBaseFactory
+from tests.support.commands import ingest
+from tests.support.factories import KnowledgeBaseFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from knowledge.ingest import document_delete
 from knowledge.models import Chunk, Document, Lexeme
 from knowledge.search import SearchMode, chunk_search
-from tests.commands import ingest
+from tests.support.commands import ingest
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.db.migrations.executor import MigrationExecutor
 from knowledge.ingest import document_archive, document_delete
 from knowledge.models import Chunk, ChunkTerm, Document
 from knowledge.search import SearchMode, chunk_search
-from tests.commands import ingest
-from tests.help_centers import pages_ingest
+from tests.support.commands import ingest
+from tests.support.help_centers import pages_ingest
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from assistant.answering.pipeline import DONT_KNOW_MESSAGE
 from assistant.handoffs.transitions import HANDOFF_MESSAGE
 from assistant.models import AuditEvent, Conversation, Handoff, Message
 from assistant.rails.injection import NEARLY_THRESHOLD
-from tests.chat import one_question
-from tests.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
-from tests.help_centers import pages_ingest
+from tests.support.chat import one_question
+from tests.support.factories import KnowledgeBaseFactory, PolicyVersionFactory, WorkspaceFactory
+from tests.support.help_centers import pages_ingest
 
 # Each nearly matches, below the strict bar: the tests check that it is below.
 NEARLY_OFF_TOPIC = "Give me a recipe for pancakes"

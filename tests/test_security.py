@@ -11,9 +11,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from assistant.models import Membership
-from tests.factories import CitationFactory, MembershipFactory
+from tests.support.factories import CitationFactory, MembershipFactory
 
-PASSWORD = "correct horse battery"  # tests.factories.UserFactory's
+PASSWORD = "correct horse battery"  # tests.support.factories.UserFactory's
 
 
 def log_in(client, username: str, password: str, *, ip: str = "203.0.113.7"):

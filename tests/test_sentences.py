@@ -9,7 +9,7 @@ from assistant.rails.grounding import sentence_grounded
 from knowledge.embeddings import texts_embed
 from knowledge.models import Chunk
 from knowledge.search import chunk_search
-from tests.commands import ingest
+from tests.support.commands import ingest
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ import pytest
 
 from assistant.common.threads import LOOP_CHECK_SECONDS, in_thread
 from assistant.models import Message
-from tests.chat import ChatClient, finished_answer
+from bench.llm_server import FakeLLMServer, Reply
 from tests.conftest import daphne_start, free_port, port_open, url_of_test_database, wait_for_port
-from tests.factories import WorkspaceFactory
-from tests.llm_server import FakeLLMServer, Reply
+from tests.support.chat import ChatClient, finished_answer
+from tests.support.factories import WorkspaceFactory
 from tests.test_scale_out import customer_on
 
 pytestmark = pytest.mark.asyncio

@@ -7,7 +7,7 @@ from django.urls import reverse
 from knowledge.ingest import document_archive, document_delete
 from knowledge.models import Document
 from knowledge.search import chunk_search
-from tests.commands import ingest
+from tests.support.commands import ingest
 
 OLD_POLICY = """# Membership policy
 

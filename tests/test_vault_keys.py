@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from assistant.conversations.vault import vault_open, vault_seal
 from assistant.models import AuditEvent, Membership
-from tests.factories import HandoffFactory, MembershipFactory, VaultEntryFactory
+from tests.support.factories import HandoffFactory, MembershipFactory, VaultEntryFactory
 
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 CARD = "4111 1111 1111 1111"

@@ -36,13 +36,13 @@ from assistant.widget.views import AVATARS
 from knowledge.ingest import files_ingest
 from knowledge.models import Chunk, Document
 from tests.conftest import daphne_start, free_port, keel_process_environment, wait_for_port
-from tests.factories import (
+from tests.support.factories import (
     KnowledgeBaseFactory,
     MembershipFactory,
     PolicyVersionFactory,
     WorkspaceFactory,
 )
-from tests.walkthrough import (
+from tests.support.walkthrough import (
     ACTIONS,
     EXCEPTION_TEXT,
     ROUTES,
@@ -318,7 +318,7 @@ def _post_refused(context, *, url: str, outcome: Outcome, secrets) -> list[str]:
 def _route_problems(route: Route, *, role: Role, walk: Walk, context, page, watch) -> list[str]:
     expected = ROUTES.get(route.name)
     if expected is None:
-        return ["no expectation for this URL pattern in tests/walkthrough.py ROUTES"]
+        return ["no expectation for this URL pattern in tests/support/walkthrough.py ROUTES"]
     try:
         url = route_url(route, values=walk.values)
     except KeyError as missing:

@@ -10,10 +10,10 @@ from assistant.models import AuditEvent, Citation, Membership, Message
 from knowledge.ingest import document_index
 from knowledge.models import Document, WebsiteSource
 from knowledge.website_sync import website_source_sync
-from tests.chat import one_question
-from tests.factories import KnowledgeBaseFactory, MembershipFactory
+from tests.support.chat import one_question
+from tests.support.factories import KnowledgeBaseFactory, MembershipFactory
+from tests.support.website import Page, SiteServer
 from tests.test_website_sync import bike_shop, sitemap, source_of
-from tests.website import Page, SiteServer
 
 
 def url(name, knowledge_base, **kwargs):

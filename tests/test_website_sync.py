@@ -15,9 +15,9 @@ from knowledge.selectors import website_sources_due
 from knowledge.website_sources import website_source_add
 from knowledge.website_sync import website_source_sync
 from knowledge.website_tasks import website_sources_sync_due_job
-from tests import files
-from tests.factories import KnowledgeBaseFactory
-from tests.website import Page, Site, SiteServer
+from tests.support import files
+from tests.support.factories import KnowledgeBaseFactory
+from tests.support.website import Page, Site, SiteServer
 
 RETURNS = (
     "<p>Bikes bought from Spoke &amp; Chain can be returned within 45 days of delivery, "

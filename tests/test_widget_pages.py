@@ -7,8 +7,13 @@ from django.urls import reverse
 
 from assistant.models import Membership
 from assistant.widget.demo import DEMO_WORKSPACE_SLUG
-from tests.factories import DocumentFactory, MembershipFactory, UserFactory, WorkspaceFactory
-from tests.files import png
+from tests.support.factories import (
+    DocumentFactory,
+    MembershipFactory,
+    UserFactory,
+    WorkspaceFactory,
+)
+from tests.support.files import png
 
 pytestmark = pytest.mark.django_db
 

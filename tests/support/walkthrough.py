@@ -13,7 +13,7 @@ from pathlib import Path
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-SCREENSHOTS = Path(__file__).parent / "walkthrough-screenshots"
+SCREENSHOTS = Path(__file__).parent.parent / "walkthrough-screenshots"
 
 # Patterns deliberately not walked, with the reason.
 NOT_WALKED = {

@@ -2,7 +2,6 @@
 communicator, or a real server over the network (`server=` its URL)."""
 
 import asyncio
-import html
 import json
 import re
 import ssl
@@ -14,15 +13,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from assistant.project.asgi import application
+from bench.html_text import visible_text
 
 KEEL_ORIGIN = "http://testserver"
 # Staff sockets only accept Keel's own hosts (ALLOWED_HOSTS, read when the app loads).
 AGENT_ORIGIN = "http://localhost"
 FRAME_TIMEOUT = 60  # seconds; the first answer of a run loads the embedding model
-
-
-def visible_text(fragment: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from assistant.models import Membership
-from tests.factories import MembershipFactory, UserFactory
+from tests.support.factories import MembershipFactory, UserFactory
 
 
 def assert_admins_only(client, workspace, requests: list[tuple[str, str]]) -> None:

@@ -8,7 +8,7 @@ from assistant.answering.pipeline import SOURCES_PER_ANSWER
 from knowledge.ingest import files_ingest
 from knowledge.models import KnowledgeBase
 from knowledge.search import chunk_search
-from tests.commands import ingest
+from tests.support.commands import ingest
 
 
 def pages_ingest(*, knowledge_base: KnowledgeBase, pages: dict[str, str], folder: Path) -> None:

@@ -1,0 +1,1 @@
+"""What the tests share: factories, socket clients, files, commands, the walkthrough map."""
