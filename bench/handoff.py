@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from assistant.common.threads import in_thread
 from assistant.conversations.selectors import queue_waiting
-from assistant.handoffs.transitions import claim, resolve
+from assistant.handoffs.transitions import handoff_claim, handoff_resolve
 from assistant.models import Membership, Workspace
 from assistant.project.asgi import application
 
@@ -70,7 +70,7 @@ async def _rounds(*, workspace: Workspace) -> tuple[list[float], list[float]]:
         to_console.append(time.perf_counter() - started)
 
         handoff = await in_thread(queue_waiting(workspace_id=workspace.pk).last)()
-        await in_thread(claim)(handoff=handoff, agent=agent)
+        await in_thread(handoff_claim)(handoff=handoff, agent=agent)
         await _until(customer, "is with you")
         url = reverse("console_reply", args=[workspace.slug, handoff.conversation_id])
         started = time.perf_counter()
@@ -78,7 +78,7 @@ async def _rounds(*, workspace: Workspace) -> tuple[list[float], list[float]]:
         await _until(customer, "message--agent")
         to_customer.append(time.perf_counter() - started)
 
-        await in_thread(resolve)(handoff=handoff, agent=agent)
+        await in_thread(handoff_resolve)(handoff=handoff, agent=agent)
         await _until(console, f'data-waiting="{waiting}"')
         await customer.disconnect()
     await console.disconnect()

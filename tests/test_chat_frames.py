@@ -4,7 +4,7 @@ gets a clear notice, nothing is stored, and the chat goes on."""
 import pytest
 
 from assistant.common.threads import in_thread
-from assistant.handoffs.transitions import claim, resolve
+from assistant.handoffs.transitions import handoff_claim, handoff_resolve
 from assistant.models import Feedback, Handoff, Message
 from tests.support.chat import visible_text
 from tests.support.factories import MembershipFactory
@@ -24,7 +24,7 @@ def answer_id(workspace) -> int:
 def handoff_resolved(workspace) -> None:
     handoff = Handoff.objects.get(conversation__workspace=workspace)
     agent = MembershipFactory(workspace=workspace).user
-    resolve(handoff=claim(handoff=handoff, agent=agent), agent=agent)
+    handoff_resolve(handoff=handoff_claim(handoff=handoff, agent=agent), agent=agent)
 
 
 @pytest.mark.parametrize(

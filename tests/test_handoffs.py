@@ -14,7 +14,7 @@ from django.utils import translation
 
 from assistant.answering import pipeline
 from assistant.common.threads import in_thread
-from assistant.handoffs.transitions import IllegalTransition, claim
+from assistant.handoffs.transitions import IllegalTransition, handoff_claim
 from assistant.models import AuditEvent, Conversation, EvalCase, Handoff, Membership, Message
 from tests.support.chat import FRAME_TIMEOUT, AgentClient, ChatClient, visible_text
 from tests.support.factories import MembershipFactory, PolicyVersionFactory, WorkspaceFactory
@@ -266,7 +266,7 @@ async def test_two_agents_claiming_at_once_one_wins(demo_help_center):
     def claim_as(membership):
         start.wait()
         try:
-            claim(handoff=handoff, agent=membership.user)
+            handoff_claim(handoff=handoff, agent=membership.user)
             results[membership.user.username] = "won"
         except IllegalTransition as refusal:
             results[membership.user.username] = str(refusal)

@@ -630,7 +630,7 @@ def _question_store(
     """The question stored (or, `queued`, claimed); then either the answer's place on
     screen, or (a person has it, or it must go to one) no answer from the assistant."""
     if asked.state == Conversation.State.RESOLVED:
-        handoffs.reopen(conversation=conversation)
+        handoffs.conversation_reopen(conversation=conversation)
     stored = {
         "conversation": conversation,
         "verdict": asked.verdict,

@@ -25,11 +25,11 @@ from assistant.evaluation.cases import case_from_turn
 from assistant.handoffs.transitions import (
     IllegalTransition,
     NotAllowed,
-    agent_reply,
-    claim,
-    hand_back,
+    handoff_agent_reply,
+    handoff_claim,
+    handoff_hand_back,
+    handoff_resolve,
     note_add,
-    resolve,
 )
 from assistant.models import Message
 
@@ -80,7 +80,7 @@ def conversation(request, conversation_id: int):
 @staff_required
 def conversation_claim(request, conversation_id: int):
     return _act(
-        request, conversation_id, lambda handoff: claim(handoff=handoff, agent=request.user)
+        request, conversation_id, lambda handoff: handoff_claim(handoff=handoff, agent=request.user)
     )
 
 
@@ -93,7 +93,7 @@ def conversation_reply(request, conversation_id: int):
     return _act(
         request,
         conversation_id,
-        lambda handoff: agent_reply(
+        lambda handoff: handoff_agent_reply(
             handoff=handoff, agent=request.user, text=form.cleaned_data["text"]
         ),
     )
@@ -103,7 +103,9 @@ def conversation_reply(request, conversation_id: int):
 @staff_required
 def conversation_hand_back(request, conversation_id: int):
     return _act(
-        request, conversation_id, lambda handoff: hand_back(handoff=handoff, agent=request.user)
+        request,
+        conversation_id,
+        lambda handoff: handoff_hand_back(handoff=handoff, agent=request.user),
     )
 
 
@@ -111,7 +113,9 @@ def conversation_hand_back(request, conversation_id: int):
 @staff_required
 def conversation_resolve(request, conversation_id: int):
     return _act(
-        request, conversation_id, lambda handoff: resolve(handoff=handoff, agent=request.user)
+        request,
+        conversation_id,
+        lambda handoff: handoff_resolve(handoff=handoff, agent=request.user),
     )
 
 

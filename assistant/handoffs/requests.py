@@ -8,7 +8,7 @@ from assistant.handoffs.escalation import (
     conversation_summary,
     suggested_reply,
 )
-from assistant.handoffs.transitions import escalate
+from assistant.handoffs.transitions import handoff_create
 from assistant.models import Conversation, Handoff, Message
 from knowledge.search import chunk_search
 from knowledge.selectors import knowledge_bases_in_workspace
@@ -21,7 +21,7 @@ def handoff_start(
     *, conversation: Conversation, trigger: Trigger, announced: bool = False
 ) -> Handoff:
     """Call outside any transaction: the suggestion searches and embeds. `announced`: the
-    caller tells the customer itself (`transitions.escalate`)."""
+    caller tells the customer itself (`transitions.handoff_create`)."""
     questions = list(
         Message.objects.filter(conversation=conversation, role=Message.Role.CUSTOMER)
         .order_by("pk")
@@ -35,7 +35,7 @@ def handoff_start(
     )
     texts = [text for text, _ in questions]
     language = customer_language(questions=texts) if texts else ""
-    return escalate(
+    return handoff_create(
         conversation=conversation,
         reason=trigger.reason,
         reason_detail=trigger.detail,

@@ -38,7 +38,7 @@ class NotAllowed(Exception):
     """This person may not do this to the conversation; the message says why."""
 
 
-def escalate(
+def handoff_create(
     *,
     conversation: Conversation,
     reason: Handoff.Reason,
@@ -106,7 +106,7 @@ def handoff_reply(*, safety_message: str, language: str) -> str:
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
-def claim(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
+def handoff_claim(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
     """Takes the conversation; of two agents claiming at once, exactly one wins."""
     with transaction.atomic():
         taken = Handoff.objects.filter(
@@ -124,7 +124,7 @@ def claim(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
     return handoff
 
 
-def agent_reply(*, handoff: Handoff, agent: AbstractBaseUser, text: str) -> Message:
+def handoff_agent_reply(*, handoff: Handoff, agent: AbstractBaseUser, text: str) -> Message:
     with transaction.atomic():
         conversation = _locked(handoff.conversation)
         if conversation.state != State.AGENT or handoff.claimed_by_id != agent.pk:
@@ -140,18 +140,18 @@ def agent_reply(*, handoff: Handoff, agent: AbstractBaseUser, text: str) -> Mess
     return message
 
 
-def hand_back(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
+def handoff_hand_back(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
     """The assistant answers again. Only the agent who took it, or an admin, may."""
     return _close(handoff=handoff, agent=agent, to=State.BOT)
 
 
-def resolve(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
+def handoff_resolve(*, handoff: Handoff, agent: AbstractBaseUser) -> Handoff:
     """Done; the customer is asked to rate the help. Only the agent who took it, or an admin,
     may."""
     return _close(handoff=handoff, agent=agent, to=State.RESOLVED)
 
 
-def reopen(*, conversation: Conversation) -> None:
+def conversation_reopen(*, conversation: Conversation) -> None:
     """A customer writing after a resolution is with the assistant again."""
     with transaction.atomic():
         _transition(conversation, State.BOT)
