@@ -61,13 +61,15 @@ test: install system-deps
 bench: install
 	$(BIN)/python -m bench
 
-# Style; the import contracts (pyproject's [tool.importlinter]); no model change without
+# Style; the import contracts (pyproject's [tool.importlinter]); pages and sockets that write
+# only through services (tests/test_boundaries.py); no model change without
 # its migration; Django's deployment checks on the production settings, those of
 # docker/.env.example (DEBUG unset) with a random SECRET_KEY and a database never reached.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_boundaries.py
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	env -u DEBUG $$(grep -E '^[A-Z_]+=' docker/.env.example) \
 		SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
