@@ -150,13 +150,13 @@ def test_an_article_closes_the_gap_and_its_questions_become_passing_test_cases(
         .split('class="button" href="')[1]
         .split('"')[0]
     )
-    draft = admin_client.get(link.replace("&amp;", "&"))
-    form = draft.context["form"]
+    page = admin_client.get(link.replace("&amp;", "&"))
+    form = page.context["form"]
     assert form.initial["title"] in SKATEBOARDS
     body = form.initial["body"]
     assert body.startswith("We sell bicycles only, no skateboards or scooters.")
     assert "jane.doe@example.com" not in body and "[EMAIL_1]" in body
-    assert "Drafted from 1 agent reply" in page_text(draft)
+    assert "Written from 1 agent reply" in page_text(page)
 
     response = admin_client.post(
         url("gap_article_publish", workspace),

@@ -2,12 +2,14 @@
 
 import pytest
 
-from assistant.answering.outcomes import NOT_GENERATED, Draft, Why, decide
+from assistant.answering.outcomes import NOT_GENERATED, Generation, Why, decide
 from assistant.models import Message
 from assistant.rails.input_rails import Nearly
 
 Outcome = Message.Outcome
-ANSWER = Draft.written(text="Orders ship in 2 days [1].", backend="extractive", first_token_at=1.0)
+ANSWER = Generation.written(
+    text="Orders ship in 2 days [1].", backend="extractive", first_token_at=1.0
+)
 THRESHOLD = 0.2
 
 
@@ -17,7 +19,7 @@ def decided(**changes):
         "refused": False,
         "unanswerable": False,
         "sources": 4,
-        "draft": ANSWER,
+        "generation": ANSWER,
         "cited": 1,
         "confidence": 0.8,
         "threshold": THRESHOLD,
@@ -34,26 +36,37 @@ def test_a_cited_confident_answer_is_answered():
 @pytest.mark.parametrize(
     ("changes", "outcome", "why"),
     [
-        ({"person_takes_it": True, "draft": NOT_GENERATED}, Outcome.HANDED_OFF, Why.PERSON),
-        ({"refused": True, "draft": NOT_GENERATED}, Outcome.REFUSED, Why.REFUSED_QUESTION),
+        ({"person_takes_it": True, "generation": NOT_GENERATED}, Outcome.HANDED_OFF, Why.PERSON),
+        ({"refused": True, "generation": NOT_GENERATED}, Outcome.REFUSED, Why.REFUSED_QUESTION),
         (
-            {"draft": Draft(text="", backend="x", first_token_at=None, replaced=True)},
+            {"generation": Generation(text="", backend="x", first_token_at=None, replaced=True)},
             Outcome.REFUSED,
             Why.REFUSED_ANSWER,
         ),
         (
-            {"draft": Draft(text="", backend="", first_token_at=None, error="boom"), "cited": 0},
+            {
+                "generation": Generation(text="", backend="", first_token_at=None, error="boom"),
+                "cited": 0,
+            },
             Outcome.FAILED,
             Why.FAILED,
         ),
-        ({"sources": 0, "draft": NOT_GENERATED, "cited": 0}, Outcome.DONT_KNOW, Why.NO_SOURCES),
         (
-            {"unanswerable": True, "sources": 0, "draft": NOT_GENERATED, "cited": 0},
+            {"sources": 0, "generation": NOT_GENERATED, "cited": 0},
+            Outcome.DONT_KNOW,
+            Why.NO_SOURCES,
+        ),
+        (
+            {"unanswerable": True, "sources": 0, "generation": NOT_GENERATED, "cited": 0},
             Outcome.DONT_KNOW,
             Why.UNANSWERABLE,
         ),
         (
-            {"draft": Draft.written(text="I don't know.", backend="x", first_token_at=None)},
+            {
+                "generation": Generation.written(
+                    text="I don't know.", backend="x", first_token_at=None
+                )
+            },
             Outcome.DONT_KNOW,
             Why.BACKEND_DID_NOT_KNOW,
         ),
@@ -82,24 +95,24 @@ def test_a_person_or_a_refusal_comes_before_anything_written():
     "text", ["I don't know.", "I don\N{RIGHT SINGLE QUOTATION MARK}t know that.", "I do not know"]
 )
 def test_the_prompts_dont_know_reply_is_read_as_dont_know(text):
-    assert Draft.written(text=text, backend="x", first_token_at=None).dont_know
+    assert Generation.written(text=text, backend="x", first_token_at=None).dont_know
 
 
 def test_an_answer_that_only_mentions_not_knowing_is_an_answer():
-    draft = Draft.written(
+    generation = Generation.written(
         text="Returns: if you don't know the order number, ask us [1].",
         backend="x",
         first_token_at=None,
     )
-    assert not draft.dont_know
+    assert not generation.dont_know
 
 
 # The help center has no answer: nothing on the subject, judged not to answer, or the
 # backend found none.
 NO_ANSWERS = [
-    {"sources": 0, "draft": NOT_GENERATED, "cited": 0},
-    {"unanswerable": True, "sources": 0, "draft": NOT_GENERATED, "cited": 0},
-    {"draft": Draft.written(text="I don't know.", backend="x", first_token_at=None)},
+    {"sources": 0, "generation": NOT_GENERATED, "cited": 0},
+    {"unanswerable": True, "sources": 0, "generation": NOT_GENERATED, "cited": 0},
+    {"generation": Generation.written(text="I don't know.", backend="x", first_token_at=None)},
 ]
 # An answer written from what the help center holds, but uncited or unsure.
 WRITTEN_DONT_KNOWS = [{"cited": 0}, {"confidence": THRESHOLD - 0.01}]
@@ -135,8 +148,8 @@ def test_what_a_message_nearly_is_never_stops_an_answer_or_a_stricter_rule(nearl
     assert decided(nearly=nearly).why is Why.ANSWERED
     assert decided(nearly=nearly, refused=True).why is Why.REFUSED_QUESTION
     assert decided(nearly=nearly, person_takes_it=True).why is Why.PERSON
-    failed = Draft(text="", backend="", first_token_at=None, error="boom")
-    assert decided(nearly=nearly, draft=failed, cited=0).why is Why.FAILED
+    failed = Generation(text="", backend="", first_token_at=None, error="boom")
+    assert decided(nearly=nearly, generation=failed, cited=0).why is Why.FAILED
 
 
 @pytest.mark.parametrize("dont_know", DONT_KNOWS)

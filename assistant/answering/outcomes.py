@@ -1,9 +1,9 @@
 """What becomes of a customer's question, decided in one place from what the stages found.
 
-The pipeline checks the question, stores it and retrieves passages, generates a draft,
-then asks `decide()`: answer, don't know, refuse, hand over, or fail. `decide()` reads
-nothing and writes nothing, so each rule is read, and tested, apart from the database,
-the search and the backends.
+The pipeline checks the question, stores it and retrieves passages, has the backend write
+its `Generation`, then asks `decide()`: answer, don't know, refuse, hand over, or fail.
+`decide()` reads nothing and writes nothing, so each rule is read, and tested, apart from
+the database, the search and the backends.
 """
 
 from dataclasses import dataclass, field
@@ -15,7 +15,7 @@ from assistant.rails.input_rails import Nearly
 
 
 @dataclass(frozen=True)
-class Draft:
+class Generation:
     """What the backend wrote, as the customer saw it stream."""
 
     text: str
@@ -29,7 +29,7 @@ class Draft:
     rails_seconds: float = 0.0  # spent checking sentences with the output rails
 
     @classmethod
-    def written(cls, *, text: str, **rest) -> "Draft":
+    def written(cls, *, text: str, **rest) -> "Generation":
         """A backend's text; the prompt's don't-know reply (a model may add to it) is
         the one place text is read as "I don't know"."""
         plain = text.strip().casefold().replace("\N{RIGHT SINGLE QUOTATION MARK}", "'")
@@ -37,7 +37,7 @@ class Draft:
         return cls(text=text, dont_know=says_so, **rest)
 
 
-NOT_GENERATED = Draft(text="", backend="", first_token_at=None, dont_know=True)
+NOT_GENERATED = Generation(text="", backend="", first_token_at=None, dont_know=True)
 
 
 class Why(StrEnum):
@@ -93,7 +93,7 @@ def decide(
     refused: bool,
     unanswerable: bool,
     sources: int,
-    draft: Draft,
+    generation: Generation,
     cited: int,
     confidence: float | None,
     threshold: float,
@@ -112,7 +112,7 @@ def decide(
         refused=refused and not refusal_yields,
         unanswerable=unanswerable,
         sources=sources,
-        draft=draft,
+        generation=generation,
         cited=cited,
         confidence=confidence,
         threshold=threshold,
@@ -134,7 +134,7 @@ def _first_look(
     refused: bool,
     unanswerable: bool,
     sources: int,
-    draft: Draft,
+    generation: Generation,
     cited: int,
     confidence: float | None,
     threshold: float,
@@ -144,9 +144,9 @@ def _first_look(
         return Decision(Outcome.HANDED_OFF, Why.PERSON)
     if refused:
         return Decision(Outcome.REFUSED, Why.REFUSED_QUESTION)
-    if draft.replaced:
+    if generation.replaced:
         return Decision(Outcome.REFUSED, Why.REFUSED_ANSWER)
-    if not draft.text and not draft.dont_know:
+    if not generation.text and not generation.dont_know:
         return Decision(Outcome.FAILED, Why.FAILED)
     if cited and confidence is not None and confidence < threshold:
         return Decision(Outcome.DONT_KNOW, Why.UNSURE, takes_back=True)
@@ -154,7 +154,7 @@ def _first_look(
         return Decision(Outcome.DONT_KNOW, Why.UNANSWERABLE)
     if not sources:
         return Decision(Outcome.DONT_KNOW, Why.NO_SOURCES)
-    if draft.dont_know:
+    if generation.dont_know:
         return Decision(Outcome.DONT_KNOW, Why.BACKEND_DID_NOT_KNOW)
     if not cited:
         return Decision(Outcome.DONT_KNOW, Why.UNCITED)

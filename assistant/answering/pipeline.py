@@ -37,7 +37,7 @@ from assistant.answering.citations import MarkerFilter, citations_number
 from assistant.answering.confidence import confidence_of, signals_of
 from assistant.answering.followups import search_query_for, search_query_written
 from assistant.answering.llm import EXTRACTIVE, AnswerBackend, GenerationFailed, answer_backend
-from assistant.answering.outcomes import NOT_GENERATED, Decision, Draft, Why, decide
+from assistant.answering.outcomes import NOT_GENERATED, Decision, Generation, Why, decide
 from assistant.answering.prompts import DONT_KNOW_REPLY, Turn, scope_phrase, system_prompt
 from assistant.answering.question_focus import content_terms
 from assistant.common.languages import customer_language, in_customer_language, in_language
@@ -204,22 +204,22 @@ async def answer(
     if not isinstance(searched, BaseException):
         asked = asked._replace(search_query=searched.query)
     spans.stages["store_and_retrieval"] = (checked_at, time.perf_counter())  # side by side
-    found, draft = await _found_and_drafted(
+    found, generation = await _found_and_generated(
         conversation=conversation, reply=reply, asked=asked, searched=searched, spans=spans
     )
-    numbered = citations_number(text=draft.text, source_count=len(found.sources))
+    numbered = citations_number(text=generation.text, source_count=len(found.sources))
     ungrounded = sum(
         any(verdict["rail"] == "grounding" for verdict in removed["rails"])
-        for removed in draft.removed
+        for removed in generation.removed
     )
-    signals = signals_of(sources=found.sources, kept=draft.kept, ungrounded=ungrounded)
+    signals = signals_of(sources=found.sources, kept=generation.kept, ungrounded=ungrounded)
     confidence = confidence_of(signals) if asked.gets_search else None
     decision = decide(
         person_takes_it=reply is None,
         refused=bool(asked.verdict.refusal),
         unanswerable=found.unanswerable,
         sources=len(found.sources),
-        draft=draft,
+        generation=generation,
         cited=len(numbered.cited),
         confidence=confidence,
         threshold=asked.policy.confidence_threshold,
@@ -238,7 +238,7 @@ async def answer(
         "search_query": asked.search_query,
         "rails": {
             "input": asked.verdict.trace(),
-            "output": {"removed": draft.removed, "replaced": draft.replaced},
+            "output": {"removed": generation.removed, "replaced": generation.replaced},
         },
         "decision": {"outcome": decision.outcome.value, "why": decision.why.value},
         "confidence": {
@@ -246,7 +246,7 @@ async def answer(
             "signals": signals.as_dict(),
             "unsure": decision.why is Why.UNSURE,
         },
-        "generation": {"backend": draft.backend, "error": draft.error},
+        "generation": {"backend": generation.backend, "error": generation.error},
     }
     if asked.gets_search:  # a refused question is not searched
         trace["retrieved"] = [_hit_trace(hit, used=hit in found.sources) for hit in found.hits]
@@ -263,11 +263,11 @@ async def answer(
         cited=[found.sources[index] for index in numbered.cited]
         if decision.outcome == Message.Outcome.ANSWERED
         else [],
-        draft=draft,
+        generation=generation,
         confidence=confidence,
         timings=Timings(
             retrieval_ms=found.retrieval_ms,
-            first_token_ms=spans.ms(draft.first_token_at),
+            first_token_ms=spans.ms(generation.first_token_at),
             total_ms=spans.ms(time.perf_counter()),
         ),
         trace=trace,
@@ -399,15 +399,15 @@ async def _store_and_retrieve(
     return question, reply, searched
 
 
-async def _found_and_drafted(
+async def _found_and_generated(
     *,
     conversation: Conversation,
     reply: Message | None,
     asked: Asked,
     searched: Searched | BaseException,
     spans: Spans,
-) -> tuple[Found, Draft]:
-    """The passages to answer from, and the backend's draft from them (none without
+) -> tuple[Found, Generation]:
+    """The passages to answer from, and the backend's generation from them (none without
     them: a refused question, or one a person takes, is not searched)."""
     found = Found(hits=[], sources=[], judgement=NOTHING_TO_JUDGE, retrieval_ms=None)
     generation_started = time.perf_counter()
@@ -443,9 +443,9 @@ async def _found_and_drafted(
             retrieval_ms=None if searching is None else spans.span_ms(*searching),
         )
         generation_started = time.perf_counter()
-        draft = NOT_GENERATED
+        generation = NOT_GENERATED
         if found.sources:
-            draft = await _generate(
+            generation = await _generate(
                 reply=reply,
                 rails=OutputRails(
                     policy=asked.policy,
@@ -468,13 +468,13 @@ async def _found_and_drafted(
     except Exception:
         # The answer is on screen, being written: it must end, never spin forever.
         logger.exception("Answering in conversation %s failed", conversation.pk)
-        draft = Draft(text="", backend="", first_token_at=None, error="internal error")
+        generation = Generation(text="", backend="", first_token_at=None, error="internal error")
         generation_started = time.perf_counter()
     generated_at = time.perf_counter()
-    rails_started = generated_at - draft.rails_seconds  # the rails' time, as one span
+    rails_started = generated_at - generation.rails_seconds  # the rails' time, as one span
     spans.stages["generation"] = (generation_started, rails_started)
     spans.stages["output_rails"] = (rails_started, generated_at)
-    return found, draft
+    return found, generation
 
 
 def _shown(*, decision: Decision, asked: Asked, text: str, trigger: Trigger | None) -> str:
@@ -501,7 +501,7 @@ async def _finish(
     decision: Decision,
     shown: str,
     cited: list[Hit],
-    draft: Draft,
+    generation: Generation,
     confidence: float | None,
     timings: Timings,
     trace: dict,
@@ -518,12 +518,12 @@ async def _finish(
             text=shown,
             outcome=decision.outcome,
             cited=cited,
-            backend=draft.backend,
-            generation_error=draft.error,
+            backend=generation.backend,
+            generation_error=generation.error,
             timings=timings,
             policy=asked.policy,
             confidence=confidence,
-            removed=draft.removed,
+            removed=generation.removed,
             audit=audit,
             trace={
                 **trace,
@@ -684,7 +684,7 @@ def _good_enough(hits: Sequence[Hit]) -> list[Hit]:
     return list(hits) if best >= MIN_SOURCE_SIMILARITY else []
 
 
-async def _generate(*, reply: Message, rails: OutputRails, arguments: dict) -> Draft:
+async def _generate(*, reply: Message, rails: OutputRails, arguments: dict) -> Generation:
     """The configured backend's answer; the extractive one if that backend fails."""
     backend = answer_backend()
     try:
@@ -704,7 +704,7 @@ async def _generate(*, reply: Message, rails: OutputRails, arguments: dict) -> D
 
 async def _streamed(
     *, reply: Message, backend: AnswerBackend, rails: OutputRails, arguments: dict
-) -> Draft:
+) -> Generation:
     """The backend's answer, pushed sentence by sentence as it comes, each through the
     output rails first: an offending sentence is dropped, or (if the policy says so) the
     whole answer is replaced and the stream stops."""
@@ -744,7 +744,7 @@ async def _streamed(
     async with aclosing(whole_sentences()) as batches:  # a replaced answer stops the stream
         async for batch in batches:
             if not await show(batch):
-                return Draft(
+                return Generation(
                     text="",
                     backend=backend.name,
                     first_token_at=first_token_at,
@@ -753,7 +753,7 @@ async def _streamed(
                     rails_seconds=rails_seconds,
                 )
     text = "".join(kept).strip()
-    return Draft.written(
+    return Generation.written(
         text=text or (DONT_KNOW_REPLY if removed else ""),
         backend=backend.name,
         first_token_at=first_token_at,

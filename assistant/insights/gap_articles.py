@@ -1,4 +1,4 @@
-"""Closing a content gap: a knowledge article drafted from what the agents told those
+"""Closing a content gap: a knowledge article proposed from what the agents told those
 customers, published into a knowledge base, and the gap's questions kept as test cases,
 so the gap is closed and an evaluation shows if it ever opens again."""
 
@@ -18,7 +18,7 @@ from knowledge.models import KnowledgeBase
 from knowledge.selectors import document_source_free
 from knowledge.uploads import documents_upload
 
-EMPTY_DRAFT = "Write the answer here: what customers need to know, in their words."
+EMPTY_PROPOSAL = "Write the answer here: what customers need to know, in their words."
 
 
 class ArticleRefused(Exception):
@@ -26,13 +26,13 @@ class ArticleRefused(Exception):
 
 
 @dataclass(frozen=True)
-class Draft:
+class ArticleProposal:
     title: str
     body: str
     replies_used: int
 
 
-def article_draft(*, questions: list[Message]) -> Draft:
+def article_propose(*, questions: list[Message]) -> ArticleProposal:
     """The agents' replies to these questions, personal data replaced by placeholders
     (the admin edits before publishing), under the most typical question as the title."""
     replies = []
@@ -43,9 +43,9 @@ def article_draft(*, questions: list[Message]) -> Draft:
             text = personal_data_redact(text=reply.text.strip()).text
             if text and text not in replies:
                 replies.append(text)
-    return Draft(
+    return ArticleProposal(
         title=questions[0].text.strip()[:200] if questions else "",
-        body="\n\n".join(replies) or EMPTY_DRAFT,
+        body="\n\n".join(replies) or EMPTY_PROPOSAL,
         replies_used=len(replies),
     )
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assistant.common.access import admin_required
 from assistant.insights.forms import GapArticleForm, GapFilterForm
-from assistant.insights.gap_articles import ArticleRefused, article_draft, article_publish
+from assistant.insights.gap_articles import ArticleRefused, article_propose, article_publish
 from assistant.insights.gaps import (
     REASON_LABELS,
     customer_questions,
@@ -54,11 +54,11 @@ def article_page(request):
     )
     if not questions:
         raise Http404("No such questions in this workspace.")
-    draft = article_draft(questions=questions)
+    proposal = article_propose(questions=questions)
     form = _article_form(
-        request, initial={"title": draft.title, "body": draft.body, "questions": questions}
+        request, initial={"title": proposal.title, "body": proposal.body, "questions": questions}
     )
-    return render(request, "gaps/article.html", {"form": form, "draft": draft})
+    return render(request, "gaps/article.html", {"form": form, "proposal": proposal})
 
 
 @require_POST
