@@ -6,8 +6,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests.conftest import log_in
-from tests.support.website import Page, SiteServer
-from tests.test_website_sync import bike_shop, sitemap
+from tests.support.website import Page, SiteServer, sitemap
+from tests.test_website_sync import bike_shop
 
 pytestmark = pytest.mark.browser
 

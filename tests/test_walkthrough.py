@@ -34,7 +34,7 @@ from assistant.models import Citation, EvalCase, EvalRun, Handoff, Membership, M
 from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from assistant.widget.views import AVATARS
 from knowledge.ingest import files_ingest
-from knowledge.models import Chunk, Document
+from knowledge.models import Chunk, Document, WebsiteSource
 from tests.conftest import daphne_start, free_port, keel_process_environment, wait_for_port
 from tests.support.factories import (
     KnowledgeBaseFactory,
@@ -58,6 +58,7 @@ from tests.support.walkthrough import (
     screenshot,
     url_routes,
 )
+from tests.support.website import Page, Site, SiteServer, sitemap
 
 # The marker has pytest-django set up the test database; the walk's objects are committed
 # by the module's fixture (in a thread of its own: Playwright runs an event loop in this one).
@@ -80,6 +81,7 @@ exercised: set[str] = set()
 @dataclass
 class Walk:
     server: str
+    site: str  # the company's own website, served on loopback for its website source
     users: dict[Role, str]
     values: dict  # a route parameter's name → a real object's key in the first workspace
     secrets: tuple[str, ...]
@@ -91,10 +93,11 @@ def _avatar_png() -> ContentFile:
     return ContentFile(image.getvalue(), name="walk-avatar.png")
 
 
-def _walk_objects() -> tuple[dict[Role, str], dict]:
+def _walk_objects(*, site: str) -> tuple[dict[Role, str], dict]:
     """Two workspaces and, in the first, one of everything a page shows: documents (one
     passage quarantined), answered and handed-off conversations, a sandbox chat that went
-    to a person, a question the knowledge base could not answer, a test case, a run."""
+    to a person, a question the knowledge base could not answer, a test case, a run, a
+    website source (`site`'s sitemap)."""
     with connection.cursor() as cursor:
         cursor.execute(PROCRASTINATE_EMPTY)
     workspace = WorkspaceFactory(slug=DEMO_WORKSPACE_SLUG, name=COMPANY)
@@ -144,6 +147,11 @@ def _walk_objects() -> tuple[dict[Role, str], dict]:
         expected=EvalCase.Expected.ANSWER,
     )
     run = evaluation_start(workspace=workspace, suite=EvalRun.Suite.GOLDEN, draft=False)
+    website = WebsiteSource.objects.create(
+        knowledge_base=knowledge_base,
+        start_url=f"{site}/sitemap.xml",
+        schedule=WebsiteSource.Schedule.MANUAL,
+    )
     users = {Role.ADMIN: admin, Role.AGENT: agent, Role.OTHER_ADMIN: other_admin}
     values = {
         "workspace_slug": workspace.slug,
@@ -163,6 +171,7 @@ def _walk_objects() -> tuple[dict[Role, str], dict]:
         ).pk,
         "handed_back_id": handed_back.pk,
         "sandbox_conversation_id": sandbox.pk,
+        "source_id": website.pk,
     }
     return {role: user.username for role, user in users.items()}, values
 
@@ -204,16 +213,33 @@ def walk(django_db_setup, django_db_blocker, browser):
     Playwright starts first, so that the tests' database connection is opened after it and
     is the one closed here."""
     port = free_port()
-    with pytest.MonkeyPatch.context() as environment:
-        environment.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
-        server = daphne_start(port=port, KEEL_METRICS_TOKEN=METRICS_TOKEN)
-        worker = _worker_start()
+    site = Site()
+    site.html("/help/tyres", "Tyres", "<p>Pump road tyres to 80 psi before a long ride.</p>")
+    served = SiteServer(site)
+    site.pages["/sitemap.xml"] = Page(
+        body=sitemap("/help/tyres", base=site.url), content_type="application/xml"
+    )
+    with served as site_url:
+        with pytest.MonkeyPatch.context() as environment:
+            environment.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
+            # The server and the worker may fetch the company's site on loopback, at once.
+            environment.setenv("KEEL_SYNC_ALLOW_PRIVATE", "1")
+            environment.setenv("KEEL_SYNC_DELAY_SECONDS", "0")
+            server = daphne_start(port=port, KEEL_METRICS_TOKEN=METRICS_TOKEN)
+            worker = _worker_start()
+        yield from _walk_served(
+            server=server, worker=worker, port=port, site=site_url, blocker=django_db_blocker
+        )
+
+
+def _walk_served(*, server, worker, port: int, site: str, blocker):
     try:
-        with django_db_blocker.unblock():
-            users, values = _in_own_thread(_walk_objects)
+        with blocker.unblock():
+            users, values = _in_own_thread(lambda: _walk_objects(site=site))
         wait_for_port(server, port, name="daphne")
         yield Walk(
             server=f"http://localhost:{port}",
+            site=site,
             users=users,
             values=values,
             secrets=(COMPANY, ORDER),
@@ -222,7 +248,7 @@ def walk(django_db_setup, django_db_blocker, browser):
         for process in (server, worker):
             process.terminate()
             process.wait(timeout=10)
-        with django_db_blocker.unblock():
+        with blocker.unblock():
             _in_own_thread(_walk_objects_remove)
         # The tests' own connection (pytest-django's atomic around each): left open, the
         # test database could not be dropped at the end of the session.
@@ -475,6 +501,19 @@ def test_knowledge_actions(admin):
     page.get_by_role("button", name="Release: it is safe").click()
     expect(page.locator("#quarantine")).to_contain_text("Nothing in quarantine")
     admin.check("passage released")
+    sources = page.locator("#website-list tbody tr")
+    sitemap_source = sources.filter(has_text="/sitemap.xml")
+    sitemap_source.get_by_role("button", name="Sync now").click()
+    expect(sitemap_source).to_contain_text("1 new", timeout=120_000)
+    admin.check("website synced")
+    sitemap_source.get_by_role("button", name="Remove").click()
+    expect(sources).to_have_count(0)
+    admin.check("website removed")
+    page.get_by_label("Address").fill(admin.walk.site + "/help/tyres")
+    page.get_by_label("It is").select_option("crawl")
+    page.get_by_role("button", name="Add website").click()
+    expect(sources.filter(has_text="/help/tyres")).to_contain_text("1 new", timeout=120_000)
+    admin.check("website added and synced")
     admin.finish()
 
 

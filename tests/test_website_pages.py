@@ -12,8 +12,8 @@ from knowledge.models import Document, WebsiteSource
 from knowledge.website_sync import website_source_sync
 from tests.support.chat import one_question
 from tests.support.factories import KnowledgeBaseFactory, MembershipFactory
-from tests.support.website import Page, SiteServer
-from tests.test_website_sync import bike_shop, sitemap, source_of
+from tests.support.website import Page, SiteServer, sitemap
+from tests.test_website_sync import bike_shop, source_of
 
 
 def url(name, knowledge_base, **kwargs):

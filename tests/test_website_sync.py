@@ -17,7 +17,7 @@ from knowledge.website_sync import website_source_sync
 from knowledge.website_tasks import website_sources_sync_due_job
 from tests.support import files
 from tests.support.factories import KnowledgeBaseFactory
-from tests.support.website import Page, Site, SiteServer
+from tests.support.website import Page, Site, SiteServer, sitemap
 
 RETURNS = (
     "<p>Bikes bought from Spoke &amp; Chain can be returned within 45 days of delivery, "
@@ -26,14 +26,6 @@ RETURNS = (
 DELIVERY = "<p>We deliver assembled bikes within the county in three working days.</p>"
 WARRANTY = "<p>Every frame carries a lifetime warranty against manufacturing defects.</p>"
 ROTA = "<p>Staff rota: Tuesday opening shift starts at eight.</p>"
-
-
-def sitemap(*paths: str, base: str) -> bytes:
-    urls = "".join(f"<url><loc>{base}{path}</loc></url>" for path in paths)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
-    ).encode()
 
 
 HELP_PAGES = ("/help/returns", "/help/delivery", "/help/warranty")

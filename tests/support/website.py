@@ -53,6 +53,15 @@ def shop_page(title: str, text: str, *, links: tuple[str, ...] = ()) -> str:
     )
 
 
+def sitemap(*paths: str, base: str) -> bytes:
+    """A sitemap listing `paths` on the site at `base`."""
+    urls = "".join(f"<url><loc>{base}{path}</loc></url>" for path in paths)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    ).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: "_SiteServer"
 
