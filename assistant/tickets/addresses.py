@@ -42,8 +42,12 @@ def _signature(conversation_id: int) -> str:
 
 def transcript_link(*, conversation_id: int) -> str:
     """The customer's link to the conversation, valid KEEL_TICKET_LINK_DAYS from now."""
-    token = signing.dumps(conversation_id, salt=TRANSCRIPT_SALT)
+    token = transcript_token(conversation_id=conversation_id)
     return settings.KEEL_PUBLIC_URL + reverse("ticket_transcript", args=[token])
+
+
+def transcript_token(*, conversation_id: int) -> str:
+    return signing.dumps(conversation_id, salt=TRANSCRIPT_SALT)
 
 
 def conversation_of_transcript_token(*, token: str) -> int | None:
