@@ -9,6 +9,7 @@ from email.utils import make_msgid
 
 import pytest
 from django.db import connection
+from django.db import transaction as django_transaction
 from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,8 @@ from assistant.models import (
     VaultEntry,
 )
 from assistant.tickets.addresses import reply_address
+from assistant.tickets.sending import ticket_mail_send
+from assistant.tickets.services import ticket_mail_queue
 from assistant.tickets.tasks import waits_notify_job
 from tests.conftest import free_port
 from tests.support.chat import AgentClient, ChatClient, visible_text
@@ -271,6 +274,14 @@ def test_what_comes_back_that_is_not_the_customer_writing(db, client, ticket_set
     )
     assert inbound_post(client, bytes(attachments_only)).status_code == 204
     assert Message.objects.get().text == "(attachment not shown: statement.pdf)"
+    # A reply longer than a chat message may be: as much as one, and the cut said.
+    ticket_settings.KEEL_MAX_MESSAGE_CHARS = 40
+    long_reply = customer_reply(to=address, text="My statement shows a fee twice. " * 3)
+    assert inbound_post(client, long_reply).status_code == 204
+    assert Message.objects.last().text == (
+        "My statement shows a fee twice. My state\n"
+        "(the rest of this e-mail, 55 characters, is not shown)"
+    )
     conversation.refresh_from_db()
     assert conversation.state == Conversation.State.WAITING
     assert Handoff.objects.filter(conversation=conversation).count() == 1
@@ -325,3 +336,28 @@ def test_an_agent_opts_in_and_hears_once_of_a_customer_waiting_with_nobody_onlin
     assert (
         f"{PUBLIC_URL}/console/{workspace.slug}/conversations/{long_wait.conversation_id}/" in body
     )
+
+
+def test_an_email_that_cannot_be_sent_is_noted_for_the_agents_after_the_last_attempt(
+    db, ticket_settings
+):
+    conversation = ConversationFactory(workspace=WorkspaceFactory(name="Clearwater Utilities"))
+    with django_transaction.atomic():
+        mail = ticket_mail_queue(
+            conversation=conversation,
+            kind=TicketMail.Kind.ACKNOWLEDGEMENT,
+            address="meter@reader.example",
+        )
+    ticket_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    ticket_settings.EMAIL_HOST, ticket_settings.EMAIL_PORT = "127.0.0.1", free_port()
+    ticket_settings.EMAIL_USE_TLS = False
+
+    with pytest.raises(OSError):
+        ticket_mail_send(mail_id=mail.pk)
+    assert not AgentNote.objects.exists()  # the job tries again
+    with pytest.raises(OSError):
+        ticket_mail_send(mail_id=mail.pk, last_attempt=True)
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts) == (TicketMail.Status.FAILED, 2)
+    note = AgentNote.objects.get(conversation=conversation)
+    assert "could not be sent, and Keel stopped trying: ConnectionRefusedError" in note.text

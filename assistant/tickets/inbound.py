@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 
 import lxml.html
+from django.conf import settings
 from mailparser_reply import EmailReplyParser
 
 from assistant.tickets.addresses import conversation_of_reply_address
@@ -63,11 +64,16 @@ def _text(message: EmailMessage) -> str:
             text = lxml.html.fromstring(text).text_content() if text.strip() else ""
         replies = EmailReplyParser(languages=REPLY_LANGUAGES).read(text=text).replies
         text = replies[0].body if replies else ""
+    text = text.strip()
+    limit = settings.KEEL_MAX_MESSAGE_CHARS
+    if len(text) > limit:  # as long as a chat message may be, and the rest said to be cut
+        cut = len(text) - limit
+        text = f"{text[:limit]}\n(the rest of this e-mail, {cut:,} characters, is not shown)"
     notes = [
         f"(attachment not shown: {part.get_filename() or part.get_content_type()})"
         for part in message.iter_attachments()
     ]
-    return "\n".join([text.strip(), *notes]).strip()
+    return "\n".join([text, *notes]).strip()
 
 
 def _bounce(message: EmailMessage, *, sender: str) -> str:

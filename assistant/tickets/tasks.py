@@ -1,6 +1,6 @@
 """The worker's jobs for e-mail tickets (Procrastinate; listed in PROCRASTINATE_IMPORT_PATHS)."""
 
-from procrastinate import RetryStrategy
+from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
 from assistant.tickets.notifications import waits_notify
@@ -13,9 +13,10 @@ MAIL_RETRY = RetryStrategy(
 )
 
 
-@app.task(queue="mail", retry=MAIL_RETRY)
-def ticket_mail_send_job(*, mail_id: int) -> None:
-    ticket_mail_send(mail_id=mail_id)
+@app.task(queue="mail", retry=MAIL_RETRY, pass_context=True)
+def ticket_mail_send_job(context: JobContext, *, mail_id: int) -> None:
+    # Procrastinate counts the attempts before this one; after the last, no retry.
+    ticket_mail_send(mail_id=mail_id, last_attempt=context.job.attempts >= MAIL_RETRY.max_attempts)
 
 
 @app.periodic(cron="* * * * *")
