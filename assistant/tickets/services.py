@@ -1,6 +1,6 @@
-"""Writes of e-mail tickets: opening one, an agent's reply that goes out by e-mail, and
-what a sent e-mail records. Each e-mail is queued in the transaction that causes it and
-sent by the worker after the commit."""
+"""Writes of e-mail tickets: opening one, an agent's reply that goes out by e-mail, and the
+customer's e-mail that comes back. Each outgoing e-mail is queued in the transaction that
+causes it and sent by the worker after the commit (`tickets.sending`)."""
 
 import logging
 from email.utils import make_msgid
@@ -41,7 +41,8 @@ def ticket_open(*, handoff: Handoff, email: str) -> Handoff:
 
 def ticket_agent_reply(*, handoff: Handoff, agent: AbstractBaseUser, text: str) -> Message:
     """The agent's reply, as in any handoff; on a ticket it also goes to the customer's
-    e-mail address."""
+    e-mail address, even while their chat is open: they chose e-mail, an open tab is not
+    someone reading, and a reply seen twice costs less than one never seen."""
     with transaction.atomic():
         message = handoff_agent_reply(handoff=handoff, agent=agent, text=text)
         address = Handoff.objects.values_list("customer_email", flat=True).get(pk=handoff.pk)
