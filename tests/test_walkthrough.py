@@ -31,6 +31,7 @@ from assistant.conversations.services import conversation_start
 from assistant.evaluation.services import evaluation_start
 from assistant.handoffs.requests import person_requested
 from assistant.models import Citation, EvalCase, EvalRun, Handoff, Membership, Message, Workspace
+from assistant.tickets.addresses import transcript_token
 from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from assistant.widget.views import AVATARS
 from knowledge.ingest import files_ingest
@@ -172,6 +173,7 @@ def _walk_objects(*, site: str) -> tuple[dict[Role, str], dict]:
         "handed_back_id": handed_back.pk,
         "sandbox_conversation_id": sandbox.pk,
         "source_id": website.pk,
+        "token": transcript_token(conversation_id=asked.pk),
     }
     return {role: user.username for role, user in users.items()}, values
 

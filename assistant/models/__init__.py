@@ -30,6 +30,11 @@ from assistant.models.policies import (  # noqa: F401
     PolicyVersion,
     personal_data_kinds_all,
 )
+from assistant.models.tickets import (  # noqa: F401
+    NotificationPreference,
+    TicketMail,
+    WaitNotification,
+)
 from assistant.models.workspaces import (  # noqa: F401
     Membership,
     Workspace,

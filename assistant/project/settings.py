@@ -255,7 +255,7 @@ KEEL_SYNC_MAX_PAGE_BYTES = int(os.environ.get("KEEL_SYNC_MAX_PAGE_BYTES", 5 * 10
 
 PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": 5, "stalled_worker_timeout": 30}
 # Jobs outside the apps' `tasks` modules, which Procrastinate finds by itself.
-PROCRASTINATE_IMPORT_PATHS = ["knowledge.website_tasks"]
+PROCRASTINATE_IMPORT_PATHS = ["knowledge.website_tasks", "assistant.tickets.tasks"]
 
 LOGGING = {
     "version": 1,
@@ -314,3 +314,27 @@ KEEL_VISITOR_TOKEN_MAX_AGE_DAYS = int(os.environ.get("KEEL_VISITOR_TOKEN_MAX_AGE
 KEEL_VAULT_KEY = os.environ.get("KEEL_VAULT_KEY", "")
 # Bearer token for /metrics (Prometheus); unset, the endpoint is off.
 KEEL_METRICS_TOKEN = os.environ.get("KEEL_METRICS_TOKEN", "")
+
+# E-mail tickets (assistant.tickets): replies to customers go out by SMTP when EMAIL_HOST
+# is set; without it (development) they are printed by Django's console backend.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Customers reply to reply+<signed conversation>@KEEL_REPLY_DOMAIN; the mail provider
+# posts what arrives there to /tickets/inbound/ with KEEL_INBOUND_SECRET.
+KEEL_REPLY_DOMAIN = os.environ.get("KEEL_REPLY_DOMAIN", "localhost")
+KEEL_INBOUND_SECRET = os.environ.get("KEEL_INBOUND_SECRET", "")
+# Where customers and agents reach this Keel: the links in e-mails start with it.
+KEEL_PUBLIC_URL = os.environ.get("KEEL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# How long the conversation link in a ticket's e-mail opens the transcript.
+KEEL_TICKET_LINK_DAYS = int(os.environ.get("KEEL_TICKET_LINK_DAYS", 30))

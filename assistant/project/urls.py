@@ -12,6 +12,7 @@ from assistant.knowledge_admin import views as knowledge
 from assistant.knowledge_admin import website_views as websites
 from assistant.policies import views as policy
 from assistant.project import home, ops
+from assistant.tickets import views as tickets
 from assistant.widget import settings_views as widget_settings
 from assistant.widget import views as widget
 
@@ -134,6 +135,7 @@ workspace_patterns = [
 
 console_patterns = [
     path("", console.console, name="console"),
+    path("notifications/", tickets.notification_settings, name="console_notifications"),
     path("conversations/<int:conversation_id>/", console.conversation, name="console_conversation"),
     path(
         "conversations/<int:conversation_id>/claim/",
@@ -188,6 +190,8 @@ urlpatterns = [
         widget.cited_source,
         name="cited_source",
     ),
+    path("tickets/inbound/", tickets.inbound_mail, name="ticket_inbound"),
+    path("tickets/<str:token>/", tickets.ticket_transcript, name="ticket_transcript"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),

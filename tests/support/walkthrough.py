@@ -18,6 +18,8 @@ SCREENSHOTS = Path(__file__).parent.parent / "walkthrough-screenshots"
 # Patterns deliberately not walked, with the reason.
 NOT_WALKED = {
     "admin/": "Django's own admin site: Django tests it; Keel only registers models there",
+    "tickets/inbound/": "a mail provider's POST of raw e-mail with the inbound secret, no "
+    "page: tests/test_tickets.py posts to it",
 }
 
 
@@ -58,6 +60,8 @@ ROUTES = {
     "console_note": Expectation(Access.STAFF, Kind.ACTION),
     "console_save_case": Expectation(Access.STAFF, Kind.ACTION),
     "console_vault": Expectation(Access.STAFF, Kind.ACTION),
+    "console_notifications": Expectation(Access.STAFF, Kind.PAGE),
+    "ticket_transcript": Expectation(Access.PUBLIC, Kind.PAGE),
     "chat_panel": Expectation(Access.PUBLIC, Kind.PAGE),
     "widget_avatar": Expectation(Access.PUBLIC, Kind.FILE),
     "cited_source": Expectation(Access.PUBLIC, Kind.PAGE),
