@@ -24,6 +24,21 @@ workspace_patterns = [
         name="knowledge_base",
     ),
     path(
+        "knowledge/<slug:knowledge_base_slug>/rename/",
+        knowledge.knowledge_base_rename,
+        name="knowledge_base_rename",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/delete/",
+        knowledge.knowledge_base_delete,
+        name="knowledge_base_delete",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/ask/",
+        knowledge.knowledge_question,
+        name="knowledge_question",
+    ),
+    path(
         "knowledge/<slug:knowledge_base_slug>/documents/",
         knowledge.document_table,
         name="document_table",

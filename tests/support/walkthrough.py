@@ -69,6 +69,11 @@ ROUTES = {
     "logout": Expectation(Access.SIGNED_IN, Kind.ACTION),
     "knowledge_bases": Expectation(Access.ADMIN, Kind.PAGE),
     "knowledge_base": Expectation(Access.ADMIN, Kind.PAGE),
+    "knowledge_base_rename": Expectation(Access.ADMIN, Kind.ACTION),
+    "knowledge_base_delete": Expectation(Access.ADMIN, Kind.PAGE),  # GET the question, POST it
+    "knowledge_question": Expectation(
+        Access.ADMIN, Kind.PAGE, query="question=How+long+does+delivery+take"
+    ),
     "document_table": Expectation(Access.ADMIN, Kind.PAGE),
     "document_upload": Expectation(Access.ADMIN, Kind.ACTION),
     "document_delete": Expectation(Access.ADMIN, Kind.ACTION),
@@ -114,9 +119,12 @@ ROUTES = {
     "eval_case_edit": Expectation(Access.ADMIN, Kind.PAGE),  # GET the form, POST it (actions)
     "eval_case_delete": Expectation(Access.ADMIN, Kind.ACTION),
 }
-# Edited in place: its POST is an action too.
+# Pages whose POST is an action too: a test case edited in place, a new knowledge base,
+# a deletion confirmed.
 ACTIONS = {name for name, expected in ROUTES.items() if expected.kind is Kind.ACTION} | {
-    "eval_case_edit"
+    "eval_case_edit",
+    "knowledge_bases",  # a new one
+    "knowledge_base_delete",
 }
 
 
