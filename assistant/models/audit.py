@@ -37,6 +37,9 @@ class AuditEvent(models.Model):
         DOCUMENT = "document", "Document changed"
         WIDGET_SETTINGS = "widget_settings", "Widget settings changed"
         IDENTITY_SECRET = "identity_secret", "Identity secret rotated"
+        WORKSPACE_CREATED = "workspace_created", "Workspace created"
+        INVITATION = "invitation", "Invitation changed"
+        MEMBER = "member", "Member changed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(
