@@ -301,6 +301,7 @@ def test_an_admin_manages_only_their_own_workspaces_people(bank_client, bank, st
     ):
         assert bank_client.post(url, data).status_code == 404
     # Their invitation's link, opened by the bank's admin: for another address, refused.
+    assert "sent to another e-mail address" in bank_client.get(accept).content.decode()
     refused = bank_client.post(accept)
     assert refused.status_code == 400 and "another e-mail address" in refused.content.decode()
     assert not Membership.objects.filter(user=bank.user, workspace=utility).exists()

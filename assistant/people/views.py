@@ -14,6 +14,7 @@ from assistant.models import Invitation, Membership
 from assistant.people.forms import InvitationForm, JoinForm, RoleForm, WorkspaceForm
 from assistant.people.invitations import (
     InvitationRefused,
+    email_normalized,
     invitation_accept,
     invitation_create,
     invitation_from_token,
@@ -142,7 +143,12 @@ def invitation_accept_page(request, invitation_token: str):
             login(request, membership.user, backend=LOGIN_BACKEND)
         request.session[WORKSPACE_SESSION_KEY] = membership.workspace.slug
         return redirect(landing_url(membership=membership))
-    return render(request, "people/accept.html", {"invitation": invitation, "form": form})
+    other_login = user is not None and email_normalized(user.email) != invitation.email
+    return render(
+        request,
+        "people/accept.html",
+        {"invitation": invitation, "form": form, "other_login": other_login},
+    )
 
 
 @require_GET

@@ -23,3 +23,12 @@ def mailed_link_paths(folder: Path, *, to: str) -> list[str]:
             if re.search(rf"^To: {re.escape(to)}$", sent, re.MULTILINE):
                 paths.append(link_path(sent))
     return paths
+
+
+def invitation_accept_in(page, *, url: str, name: str, password: str) -> None:
+    """A new person opens their invitation link in `page` and sets their name and password."""
+    page.goto(url)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Password:", exact=True).fill(password)
+    page.get_by_label("Password again").fill(password)
+    page.get_by_role("button", name="Join", exact=True).click()
