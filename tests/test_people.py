@@ -178,6 +178,9 @@ def test_someone_signed_in_with_the_invited_address_just_joins(bank_client, bank
     invite(stranger, other, bank.user.email, Membership.Role.ADMIN)
     accept = link_path(mail.outbox[0].body)
 
+    signed_out = Client().get(accept).content.decode()
+    assert "You already have a Keel login with this address" in signed_out
+    assert f'href="{reverse("login")}?next={accept.replace(":", "%3A")}"' in signed_out
     page = bank_client.get(accept).content.decode()
     assert "Join Spokes Bike Shop" in page and "Your name" not in page
     assert bank_client.post(accept).url == reverse("setup", args=[other.slug])

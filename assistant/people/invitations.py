@@ -135,7 +135,7 @@ def invitation_accept(
     with transaction.atomic():
         invitation = _open_locked(invitation)
         if user is None:
-            if _login_exists(invitation.email):
+            if login_exists(invitation.email):
                 raise InvitationRefused(
                     "You already have a Keel login: log in, then open this link again."
                 )
@@ -178,7 +178,8 @@ def invitation_link(invitation: Invitation) -> str:
     return settings.KEEL_PUBLIC_URL + reverse("invitation_accept", args=[token])
 
 
-def _login_exists(email: str) -> bool:
+def login_exists(email: str) -> bool:
+    """Whether a Keel login has this address (as its username or its e-mail)."""
     users = get_user_model().objects
     return (
         users.filter(username__iexact=email).exists() or users.filter(email__iexact=email).exists()

@@ -20,6 +20,7 @@ from assistant.people.invitations import (
     invitation_from_token,
     invitation_resend,
     invitation_revoke,
+    login_exists,
 )
 from assistant.people.members import MemberChangeRefused, member_remove, member_role_change
 from assistant.people.selectors import (
@@ -143,11 +144,15 @@ def invitation_accept_page(request, invitation_token: str):
             login(request, membership.user, backend=LOGIN_BACKEND)
         request.session[WORKSPACE_SESSION_KEY] = membership.workspace.slug
         return redirect(landing_url(membership=membership))
-    other_login = user is not None and email_normalized(user.email) != invitation.email
     return render(
         request,
         "people/accept.html",
-        {"invitation": invitation, "form": form, "other_login": other_login},
+        {
+            "invitation": invitation,
+            "form": form,
+            "other_login": user is not None and email_normalized(user.email) != invitation.email,
+            "has_login": user is None and login_exists(invitation.email),
+        },
     )
 
 
