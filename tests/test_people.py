@@ -120,6 +120,9 @@ def test_only_a_superuser_starts_a_workspace_on_the_first_run_page(client, bank)
     operator = UserFactory(is_superuser=True, is_staff=True)
     client.force_login(operator)
     assert client.get(reverse("home")).url == start  # no workspace of their own yet
+    bad = client.post(start, {"name": "Gridline Power", "admin_email": "kim at gridline"})
+    assert "Enter a valid email address" in bad.content.decode()
+    assert not Workspace.objects.filter(name="Gridline Power").exists() and not mail.outbox
     page = client.post(start, {"name": "Gridline Power", "admin_email": "kim@gridline.example"})
     html = page.content.decode()
     workspace = Workspace.objects.get(name="Gridline Power")

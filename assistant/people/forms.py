@@ -3,9 +3,12 @@ from django.contrib.auth import get_user_model, password_validation
 
 from assistant.models import Membership
 
+# The invited address becomes the new login's username: no longer than a username may be.
+EMAIL_MAX = 150
+
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    email = forms.EmailField(label="E-mail address", max_length=EMAIL_MAX)
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.AGENT)
 
 
@@ -52,7 +55,7 @@ class JoinForm(forms.Form):
 
 class WorkspaceForm(forms.Form):
     name = forms.CharField(label="Company name", max_length=200)
-    admin_email = forms.EmailField(label="Its first admin's e-mail address")
+    admin_email = forms.EmailField(label="Its first admin's e-mail address", max_length=EMAIL_MAX)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -127,7 +127,11 @@ def invitation_from_token(token: str) -> Invitation:
 
 
 def invitation_accept(
-    *, invitation: Invitation, user: AbstractBaseUser | None = None, name: str = "", password=""
+    *,
+    invitation: Invitation,
+    user: AbstractBaseUser | None = None,
+    name: str = "",
+    password: str = "",
 ) -> Membership:
     """The invited person joins: a signed-in `user` whose e-mail it was sent to, or a new
     login (`name`, `password`, already validated) with the invited address as username.

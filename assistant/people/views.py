@@ -122,24 +122,20 @@ def invitation_accept_page(request, invitation_token: str):
     try:
         invitation = invitation_from_token(invitation_token)
     except InvitationRefused as refused:
-        return render(request, "people/invitation_refused.html", {"reason": refused}, status=400)
+        return _refused(request, refused)
     user = request.user if request.user.is_authenticated else None
     form = JoinForm(request.POST or None, email=invitation.email) if user is None else None
     if request.method == "POST" and (form is None or form.is_valid()):
-        fields = (
-            {}
-            if form is None
-            else {
-                "name": form.cleaned_data["name"],
-                "password": form.cleaned_data["password1"],
-            }
-        )
+        new_login = form.cleaned_data if form else {"name": "", "password1": ""}
         try:
-            membership = invitation_accept(invitation=invitation, user=user, **fields)
-        except InvitationRefused as refused:
-            return render(
-                request, "people/invitation_refused.html", {"reason": refused}, status=400
+            membership = invitation_accept(
+                invitation=invitation,
+                user=user,
+                name=new_login["name"],
+                password=new_login["password1"],
             )
+        except InvitationRefused as refused:
+            return _refused(request, refused)
         if user is None:
             login(request, membership.user, backend=LOGIN_BACKEND)
         request.session[WORKSPACE_SESSION_KEY] = membership.workspace.slug
@@ -208,6 +204,11 @@ def _people(request, *, form=None, sent=None, notice: str = "", error: str = "")
     }
     template = "people/_people.html" if request.htmx else "people/page.html"
     return render(request, template, context)
+
+
+def _refused(request, refused: InvitationRefused):
+    """Why the link opens nothing (expired, used, withdrawn, not valid, another login's)."""
+    return render(request, "people/invitation_refused.html", {"reason": refused}, status=400)
 
 
 def _leave(request):
