@@ -4,15 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assistant', '0024_ticket_mails_notifications'),
+        ("assistant", "0024_ticket_mails_notifications"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='kind',
-            field=models.CharField(choices=[('redaction', 'Personal data redacted'), ('injection', 'Prompt injection detected'), ('grounding', 'Unsupported sentences removed'), ('quarantine', 'Document passage quarantined'), ('release', 'Quarantined passage released'), ('refused_topic', 'Question on a refused topic'), ('output', 'Answer changed by an output rail'), ('escalation_flag', 'Escalation rule matched'), ('policy_draft', 'Policy draft saved'), ('policy_check', 'Policy draft checked'), ('policy_publish', 'Policy published'), ('policy_override', 'Failing checks overridden'), ('policy_restore', 'Policy version restored'), ('handoff', 'Conversation state changed'), ('vault_read', 'Personal data read by an agent'), ('gap_article', 'Article written for a content gap'), ('website_added', 'Website source added'), ('website_removed', 'Website source removed'), ('website_synced', 'Website source synced'), ('test_case', 'Test cases changed'), ('document', 'Document changed'), ('knowledge_base', 'Knowledge base changed'), ('widget_settings', 'Widget settings changed'), ('identity_secret', 'Identity secret rotated'), ('ticket_mail', 'Ticket e-mail sent or received')], max_length=30),
+            model_name="auditevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("redaction", "Personal data redacted"),
+                    ("injection", "Prompt injection detected"),
+                    ("grounding", "Unsupported sentences removed"),
+                    ("quarantine", "Document passage quarantined"),
+                    ("release", "Quarantined passage released"),
+                    ("refused_topic", "Question on a refused topic"),
+                    ("output", "Answer changed by an output rail"),
+                    ("escalation_flag", "Escalation rule matched"),
+                    ("policy_draft", "Policy draft saved"),
+                    ("policy_check", "Policy draft checked"),
+                    ("policy_publish", "Policy published"),
+                    ("policy_override", "Failing checks overridden"),
+                    ("policy_restore", "Policy version restored"),
+                    ("handoff", "Conversation state changed"),
+                    ("vault_read", "Personal data read by an agent"),
+                    ("gap_article", "Article written for a content gap"),
+                    ("website_added", "Website source added"),
+                    ("website_removed", "Website source removed"),
+                    ("website_synced", "Website source synced"),
+                    ("test_case", "Test cases changed"),
+                    ("document", "Document changed"),
+                    ("knowledge_base", "Knowledge base changed"),
+                    ("widget_settings", "Widget settings changed"),
+                    ("identity_secret", "Identity secret rotated"),
+                    ("ticket_mail", "Ticket e-mail sent or received"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

@@ -25,6 +25,9 @@ from assistant.models.handoffs import (  # noqa: F401
 from assistant.models.insights import (  # noqa: F401
     GapArticle,
 )
+from assistant.models.people import (  # noqa: F401
+    Invitation,
+)
 from assistant.models.policies import (  # noqa: F401
     PERSONAL_DATA_KINDS,
     PolicyVersion,

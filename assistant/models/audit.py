@@ -39,6 +39,9 @@ class AuditEvent(models.Model):
         WIDGET_SETTINGS = "widget_settings", "Widget settings changed"
         IDENTITY_SECRET = "identity_secret", "Identity secret rotated"
         TICKET_MAIL = "ticket_mail", "Ticket e-mail sent or received"
+        WORKSPACE_CREATED = "workspace_created", "Workspace created"
+        INVITATION = "invitation", "Invitation changed"
+        MEMBER = "member", "Member changed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(

@@ -45,9 +45,9 @@ def inbound_mail(request):
 
 
 @require_GET
-def ticket_transcript(request, token: str):
+def ticket_transcript(request, transcript_token: str):
     """The conversation as its customer saw it, for the link in a ticket's e-mail."""
-    conversation_id = conversation_of_transcript_token(token=token)
+    conversation_id = conversation_of_transcript_token(token=transcript_token)
     conversation = (
         transcript_conversation(conversation_id=conversation_id)
         if conversation_id is not None

@@ -29,6 +29,7 @@ class Access(enum.Enum):
     SIGNED_IN = "anyone signed in"
     STAFF = "agents and admins of the workspace"
     ADMIN = "admins of the workspace"
+    SUPERUSER = "Keel's operators (superusers), none of the walk's roles"
 
 
 class Kind(enum.Enum):
@@ -118,6 +119,20 @@ ROUTES = {
     "eval_case": Expectation(Access.ADMIN, Kind.PAGE),
     "eval_case_edit": Expectation(Access.ADMIN, Kind.PAGE),  # GET the form, POST it (actions)
     "eval_case_delete": Expectation(Access.ADMIN, Kind.ACTION),
+    "workspace_switch": Expectation(Access.STAFF, Kind.PAGE),
+    "setup": Expectation(Access.ADMIN, Kind.PAGE),
+    "people": Expectation(Access.ADMIN, Kind.PAGE),
+    "invitation_create": Expectation(Access.ADMIN, Kind.ACTION),
+    "invitation_resend": Expectation(Access.ADMIN, Kind.ACTION),
+    "invitation_revoke": Expectation(Access.ADMIN, Kind.ACTION),
+    "member_role": Expectation(Access.ADMIN, Kind.ACTION),
+    "member_remove": Expectation(Access.ADMIN, Kind.ACTION),
+    "start": Expectation(Access.SUPERUSER, Kind.PAGE),  # GET the form, POST it (its own tests)
+    "invitation_accept": Expectation(Access.PUBLIC, Kind.PAGE),  # likewise
+    "password_reset": Expectation(Access.PUBLIC, Kind.PAGE),
+    "password_reset_done": Expectation(Access.PUBLIC, Kind.PAGE),
+    "password_reset_confirm": Expectation(Access.PUBLIC, Kind.PAGE),  # a link no longer valid
+    "password_reset_complete": Expectation(Access.PUBLIC, Kind.PAGE),
 }
 # Pages whose POST is an action too: a test case edited in place, a new knowledge base,
 # a deletion confirmed.
@@ -182,6 +197,8 @@ def outcome_for(*, role: Role, access: Access) -> Outcome:
         return Outcome.LOGIN
     if access is Access.SIGNED_IN:
         return Outcome.SHOWN
+    if access is Access.SUPERUSER:
+        return Outcome.FORBIDDEN
     if role is Role.OTHER_ADMIN:
         return Outcome.NOT_FOUND
     if role is Role.AGENT and access is Access.ADMIN:
