@@ -5,12 +5,12 @@ from django.contrib.auth.models import AbstractBaseUser
 NO_NAME = "Support team"
 
 
-def staff_name_for_customer(*, user: AbstractBaseUser | None) -> str:
-    """The first name, else the full name, else "Support team": a username such as
-    "admin" is an account, not a person, and says nothing the customer should see."""
+def staff_name_for_customer(*, user: AbstractBaseUser | None, fallback: str = NO_NAME) -> str:
+    """The first name, else the full name, else `fallback`: a username such as "admin" is
+    an account, not a person, and says nothing the customer should see."""
     if user is None:
-        return NO_NAME
-    return user.get_short_name().strip() or user.get_full_name().strip() or NO_NAME
+        return fallback
+    return user.get_short_name().strip() or user.get_full_name().strip() or fallback
 
 
 def name_initials(*, name: str) -> str:

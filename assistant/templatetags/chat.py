@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from assistant.conversations.rendering import answer_html
-from assistant.conversations.staff_names import name_initials, staff_name_for_customer
+from assistant.conversations.staff_names import NO_NAME, name_initials, staff_name_for_customer
 from assistant.models import Message
 
 register = template.Library()
@@ -20,8 +20,8 @@ def answer_body(message: Message) -> str:
 
 
 @register.filter
-def staff_name(user) -> str:
-    return staff_name_for_customer(user=user)
+def staff_name(user, fallback: str = NO_NAME) -> str:
+    return staff_name_for_customer(user=user, fallback=fallback)
 
 
 @register.filter
