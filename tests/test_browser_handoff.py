@@ -48,7 +48,8 @@ def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
     box = panel.get_by_role("textbox", name="Your question")
     expect(box).to_have_attribute("placeholder", "Write to Maya…")
 
-    console.get_by_label("Reply to the customer").fill("Hello! I'm here to help.")
+    long_link = "https://shop.example/orders/" + "TC104582" * 12  # one unbreakable word
+    console.get_by_label("Reply to the customer").fill(f"Hello! I'm here to help. {long_link}")
     expect(panel.locator("#typing")).to_have_text("Maya is typing…")
     console.get_by_role("button", name="Send").click()
     reply = panel.locator(".message--agent")
@@ -59,6 +60,9 @@ def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
     greeting = panel.locator(".message--greeting .message__bubble")
     assistant_colour = greeting.evaluate("bubble => getComputedStyle(bubble).backgroundColor")
     expect(reply.locator(".message__bubble")).not_to_have_css("background-color", assistant_colour)
+    # The long link wraps inside its bubble: nothing sticks out of the conversation.
+    messages = panel.locator("#messages")
+    assert messages.evaluate("list => list.scrollWidth <= list.clientWidth")
 
     panel.get_by_role("textbox", name="Your question").fill("Where is my order TC-104582?")
     panel.get_by_role("textbox", name="Your question").press("Enter")
