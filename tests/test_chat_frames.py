@@ -66,7 +66,9 @@ async def test_a_bad_feedback_frame_gets_a_notice_and_stores_nothing(
     "email",
     [None, "", "not an address", ["sam@example.com"], "sam@" + "x" * 300 + ".com", 42],
 )
-async def test_a_bad_ticket_frame_gets_a_notice_and_stores_nothing(demo_help_center, email):
+async def test_a_bad_ticket_frame_gets_an_error_under_the_field_and_stores_nothing(
+    demo_help_center, email
+):
     workspace = demo_help_center.workspace
     chat = await customer(workspace)
     await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
@@ -74,8 +76,8 @@ async def test_a_bad_ticket_frame_gets_a_notice_and_stores_nothing(demo_help_cen
 
     await chat.send({"type": "ticket"} if email is None else {"type": "ticket", "email": email})
 
-    notice = visible_text(await chat.until('id="notice"'))
-    assert "doesn't look like an e-mail address" in notice
+    error = visible_text(await chat.until('id="ticket-error"'))
+    assert "doesn't look like an e-mail address" in error
     assert (await the_handoff(workspace)).customer_email == ""
     await chat.close()
 

@@ -197,13 +197,22 @@ async def test_round_trip_queue_claim_reply_hand_back(demo_help_center):
     await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
     response = await http.post(action_url("console_claim", handoff))
     assert response.status_code == 200 and "With a person" in response.content.decode()
-    assert "from our team is with you" in visible_text(await chat.until("is with you"))
+    status = await chat.until("is with you")
+    # The agent gave no name: the customer reads a person, never their login.
+    assert "A person from our team is with you" in visible_text(status)
+    assert 'data-placeholder="Write to our team…"' in status
 
     await console.send({"type": "typing"})
-    assert "is typing" in visible_text(await chat.until("is typing"))
+    assert "Support team is typing" in visible_text(await chat.until("is typing"))
     await http.post(action_url("console_reply", handoff), {"text": "Hi, I'm here. How can I help?"})
     reply = await chat.until("How can I help?")
     assert 'class="message message--agent"' in reply
+    # The message the typing line announced clears it, in the same frame.
+    assert '<div id="typing" class="chat__typing" aria-live="polite" hx-swap-oob="true"></div>' in (
+        reply
+    )
+    assert "Support team" in visible_text(reply)
+    assert agent.user.username not in reply + status
 
     # While the person has it, the customer's messages reach them and the bot is silent.
     await chat.send({"type": "ask", "message": "My order TC-104582 never arrived."})

@@ -691,11 +691,14 @@ def test_widget_as_customer(browser, walk):
     reply = panel.locator(".message--assistant").last
     expect(reply.locator("a.cite").first).to_be_visible(timeout=60_000)
     reply.get_by_role("button", name="Helpful", exact=True).click()
-    with context.expect_page() as source:
-        reply.locator(".sources a").first.click()
-    source.value.wait_for_load_state()
-    failures = [f"[customer] cited source: {p}" for p in page_problems(source.value)]
-    source.value.close()
+    source_link = reply.locator(".sources a").first
+    source_link.click()  # the passage, in a sheet inside the panel
+    expect(panel.get_by_role("dialog")).to_be_visible()
+    panel.get_by_role("button", name="Back to the chat").click()
+    source = context.new_page()  # the source's own page, for a link opened in a new tab
+    source.goto(source_link.get_attribute("href"))
+    failures = [f"[customer] cited source: {p}" for p in page_problems(source)]
+    source.close()
     panel.get_by_role("button", name="Talk to a person").click()
     panel.get_by_label("Leave your e-mail").fill("walker@example.com")
     panel.locator("#handoff-status").get_by_role("button", name="Send").click()

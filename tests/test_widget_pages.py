@@ -5,9 +5,10 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from assistant.models import Membership
+from assistant.models import AuditEvent, Membership
 from assistant.widget.demo import DEMO_WORKSPACE_SLUG
 from tests.support.factories import (
+    CitationFactory,
     DocumentFactory,
     MembershipFactory,
     UserFactory,
@@ -119,6 +120,8 @@ def test_the_avatar_is_served_to_anyone_and_no_other_uploaded_file_is(client, kn
         ("brand_colour", "#12345g", "Use a colour like"),
         ("brand_colour", "red;}body{", "at most 7 characters"),
         ("avatar", SimpleUploadedFile("face.png", b"not an image"), "Upload a valid image"),
+        ("suggested_questions", "a\nb\nc\nd\ne", "Keep it to 4 questions; this has 5."),
+        ("suggested_questions", "Why" * 41, "is 123 characters long; keep each to 120"),
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(
@@ -159,3 +162,63 @@ def test_unknown_chat_panel_and_source_are_not_found(client, admin_membership):
     assert client.get(reverse("chat_panel", args=["pk_missing"])).status_code == 404
     missing = "00000000-0000-0000-0000-000000000000"
     assert client.get(reverse("cited_source", args=[key, missing])).status_code == 404
+
+
+def test_admin_sets_suggested_questions_the_chat_offers_as_buttons(admin_client, admin_membership):
+    workspace = admin_membership.workspace
+    other = WorkspaceFactory()
+    response = admin_client.post(
+        settings_url(workspace),
+        {
+            "greeting": workspace.greeting,
+            "brand_colour": workspace.brand_colour,
+            "suggested_questions": "  Can I change my flight?\n\nHow much is a <b>bag</b>?\n"
+            "Can I change my flight?\n",
+        },
+    )
+
+    assert b"Saved." in response.content
+    workspace.refresh_from_db()
+    assert workspace.suggested_questions == ["Can I change my flight?", "How much is a <b>bag</b>?"]
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.WIDGET_SETTINGS)
+    assert event.detail == {"changed": ["suggested_questions"]}
+    page = admin_client.get(settings_url(workspace)).content.decode()
+    assert "Can I change my flight?\nHow much is a &lt;b&gt;bag&lt;/b&gt;?</textarea>" in page
+
+    panel = admin_client.get(reverse("chat_panel", args=[workspace.public_key])).content.decode()
+    assert 'name="message" value="How much is a &lt;b&gt;bag&lt;/b&gt;?"' in panel
+    other_panel = admin_client.get(reverse("chat_panel", args=[other.public_key]))
+    assert b"suggestions__button" not in other_panel.content
+    # Another workspace's admin cannot set them: its slug is not theirs.
+    response = admin_client.post(settings_url(other), {"suggested_questions": "Hacked?"})
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.suggested_questions == []
+
+
+def test_the_panel_reads_a_cited_passage_for_its_sheet(client, knowledge_base):
+    document = DocumentFactory(
+        knowledge_base=knowledge_base,
+        title="Baggage allowance",
+        url="https://air.example/help/bags",
+    )
+    citation = CitationFactory(
+        message__conversation__workspace=knowledge_base.workspace,
+        document=document,
+        document_url=document.url,
+        heading="Cabin bags",
+        quote="One cabin bag of 8 kg is included.",
+    )
+    url = reverse("cited_source", args=[knowledge_base.workspace.public_key, citation.public_id])
+
+    sheet = client.get(url, headers={"HX-Request": "true"})
+
+    text = sheet.content.decode()
+    assert "<html" not in text and sheet["Vary"] == "HX-Request"
+    assert 'id="sheet-title"' in text and "Baggage allowance" in text and "Cabin bags" in text
+    assert "One cabin bag of 8 kg is included." in text  # the chunk is gone: the quote
+    assert 'href="https://air.example/help/bags"' in text
+    assert "Back to the chat" in text
+    other_key = WorkspaceFactory().public_key
+    other = reverse("cited_source", args=[other_key, citation.public_id])
+    assert client.get(other, headers={"HX-Request": "true"}).status_code == 404

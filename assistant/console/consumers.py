@@ -18,6 +18,7 @@ from assistant.conversations.selectors import (
     staff_membership,
 )
 from assistant.conversations.sockets import CLOSE_FORBIDDEN, RealtimeConsumer, frame_row_id
+from assistant.conversations.staff_names import staff_name_for_customer
 from assistant.handoffs.presence import presence_end, presence_start
 
 
@@ -82,9 +83,7 @@ class AgentConsumer(RealtimeConsumer):
             handoff = await in_thread(handoff_open)(conversation_id=self.watching)
             user = self.scope["user"]
             if handoff is not None and handoff.claimed_by_id == user.pk:
-                await typing(
-                    conversation_id=self.watching, name=user.get_short_name() or user.get_username()
-                )
+                await typing(conversation_id=self.watching, name=staff_name_for_customer(user=user))
 
     async def watch(self, conversation_id: int | None, *, refresh: bool):
         """Live updates of one conversation; `refresh`: a page whose socket was lost wants

@@ -60,9 +60,9 @@ def conversation_of_customer(
 
 def messages_for_display() -> QuerySet[Message]:
     """Messages with all their partial shows: citations, feedback, the workspace's look."""
-    return Message.objects.select_related("feedback", "conversation__workspace").prefetch_related(
-        "citations"
-    )
+    return Message.objects.select_related(
+        "feedback", "author", "conversation__workspace"
+    ).prefetch_related("citations")
 
 
 def conversation_messages(*, conversation_id: int) -> QuerySet[Message]:

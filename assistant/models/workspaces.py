@@ -49,6 +49,8 @@ class Workspace(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2f6b3a.")],
     )
     avatar = models.ImageField(upload_to="avatars/", blank=True)
+    # Set by admins, offered as buttons when the chat opens, until the first message.
+    suggested_questions = ArrayField(models.CharField(max_length=120), default=list, blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -218,8 +218,12 @@ class ChatConsumer(RealtimeConsumer):
 
     async def ticket(self, frame: dict):
         form = _frame_form(frame, TicketFrameForm)
-        if not form.is_valid():
-            await self.notice(form_first_error(form))
+        if not form.is_valid():  # said under the field, which keeps what was typed
+            await self.send(
+                text_data=render_to_string(
+                    "widget/_ticket_error.html", {"text": form_first_error(form)}
+                )
+            )
             return
         handoff = await self._open_handoff()
         if handoff is None:

@@ -7,6 +7,11 @@ from assistant.rails.contacts import contact_detail_read, domain_read
 from assistant.widget.origins import origin_of
 
 MAX_AVATAR_BYTES = 512 * 1024
+# A few buttons fit above the composer on a phone; longer lists would push the greeting away.
+MAX_SUGGESTED_QUESTIONS = 4
+MAX_SUGGESTED_QUESTION_CHARS = Workspace._meta.get_field(
+    "suggested_questions"
+).base_field.max_length
 
 
 class WidgetSettingsForm(forms.ModelForm):
@@ -29,18 +34,24 @@ class WidgetSettingsForm(forms.ModelForm):
         help_text="One per line. Answers give no other, except those on your domains and "
         "those your articles give (an outside address in two of them, a phone number in one).",
     )
+    suggested_questions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=f"Up to {MAX_SUGGESTED_QUESTIONS} questions, one per line, offered as buttons "
+        "when a customer opens the chat (until they write), e.g. How do I return an item?",
+    )
 
     class Meta:
         model = Workspace
         fields = [
             *["greeting", "brand_colour", "avatar", "allowed_origins"],
-            *["domains", "contact_details"],
+            *["suggested_questions", "domains", "contact_details"],
         ]
         widgets = {"brand_colour": forms.TextInput(attrs={"type": "color"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("allowed_origins", "domains", "contact_details"):
+        for name in ("allowed_origins", "suggested_questions", "domains", "contact_details"):
             self.initial[name] = "\n".join(getattr(self.instance, name))
 
     def clean_domains(self) -> list[str]:
@@ -61,6 +72,20 @@ class WidgetSettingsForm(forms.ModelForm):
                     "help@example.com or +1 555 010 4400."
                 )
         return list(dict.fromkeys(lines))
+
+    def clean_suggested_questions(self) -> list[str]:
+        questions = list(dict.fromkeys(_lines(self.cleaned_data["suggested_questions"])))
+        if len(questions) > MAX_SUGGESTED_QUESTIONS:
+            raise forms.ValidationError(
+                f"Keep it to {MAX_SUGGESTED_QUESTIONS} questions; this has {len(questions)}."
+            )
+        for question in questions:
+            if len(question) > MAX_SUGGESTED_QUESTION_CHARS:
+                raise forms.ValidationError(
+                    f"“{question[:40]}…” is {len(question)} characters long; "
+                    f"keep each to {MAX_SUGGESTED_QUESTION_CHARS} or fewer."
+                )
+        return questions
 
     def clean_allowed_origins(self) -> list[str]:
         origins = []

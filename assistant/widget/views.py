@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 from django.views.static import serve
 
 from assistant.conversations.selectors import (
@@ -47,11 +48,15 @@ def avatar(request, name: str):
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def cited_source(request, public_key: str, citation_id: str):
-    """The document an answer cited, with the cited passage highlighted."""
+    """The document an answer cited, with the cited passage highlighted; for the chat
+    panel (htmx), only the passage, shown in a sheet over the conversation."""
     citation = citation_for_customer(public_key=public_key, citation_id=citation_id)
     if citation is None:
         raise Http404("No such source.")
+    if request.htmx:
+        return render(request, "widget/_source_sheet.html", {"citation": citation})
     passages = (
         document_passages(document=citation.document, highlight_chunk_id=citation.chunk_id)
         if citation.document is not None and citation.chunk_id is not None

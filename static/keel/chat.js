@@ -38,6 +38,10 @@
     }
     var messages = document.getElementById("messages");
     messages.scrollTop = messages.scrollHeight;
+    timesLocalise(messages);
+    var status = document.getElementById("handoff-status");
+    var box = document.getElementById("message");
+    if (status && status.dataset.placeholder) box.placeholder = status.dataset.placeholder;
     var typing = document.getElementById("typing");
     if (typing && typing.dataset.clearAfter) {
       clearTimeout(typingTimer);
@@ -68,6 +72,61 @@
     delete accepted.dataset.sent;
   }
 
+  // Times come in UTC from the server: shown here in the customer's own zone, the time
+  // alone for today, with the day for older ones, and in full on hover.
+  function timesLocalise(root) {
+    var today = new Date().toDateString();
+    root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (time) {
+      var at = new Date(time.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var short = { hour: "2-digit", minute: "2-digit" };
+      if (at.toDateString() !== today) { short.day = "numeric"; short.month = "short"; }
+      time.textContent = at.toLocaleString([], short);
+      time.title = at.toLocaleString([], { dateStyle: "full", timeStyle: "short" });
+      time.dataset.local = "1";
+    });
+  }
+
+  // Keel refuses a message over its limit; rather than cutting a paste short (as maxlength
+  // would), the box keeps it all, counts near the limit, and above it says why it cannot
+  // be sent (the browser's validity check then stops the form).
+  function lengthCheck(box) {
+    var limit = Number(box.dataset.maxChars);
+    var length = box.value.length;
+    var line = document.getElementById("message-limit");
+    var over = length > limit;
+    var message = "";
+    if (over) {
+      message = "Your message is " + length.toLocaleString() + " characters long; the limit is " +
+        limit.toLocaleString() + ". Please shorten it before sending.";
+      line.textContent = message;
+    } else {
+      line.textContent = length >= limit * 0.9 ? length.toLocaleString() + " / " + limit.toLocaleString() : "";
+    }
+    line.classList.toggle("chat__limit--over", over);
+    box.setCustomValidity(message);
+    box.setAttribute("aria-invalid", String(over));
+  }
+
+  // A cited source opens in a sheet over the conversation (not a new tab); Back or Esc
+  // closes it and the focus goes back to the link that opened it.
+  var sheetOpener = null;
+  function sheetOpen(link) {
+    var sheet = document.getElementById("sheet");
+    fetch(link.href, { headers: { "HX-Request": "true" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        sheet.innerHTML = html;
+        sheetOpener = link;
+        sheet.showModal();
+        sheet.querySelector(".sheet__back").focus();
+      })
+      .catch(function () { setNotice("That source could not be opened. Please try again."); });
+  }
+
   function setNotice(text) {
     var notice = document.getElementById("notice");
     if (notice) notice.textContent = text;
@@ -75,6 +134,23 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("message");
+    var sheet = document.getElementById("sheet");
+    timesLocalise(document);
+    // On the document: the box and the messages are replaced by some of Keel's frames.
+    document.addEventListener("input", function (event) {
+      if (event.target.id === "message") lengthCheck(event.target);
+    });
+    lengthCheck(box);
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest("#messages a.cite, #messages .sources a");
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      event.preventDefault();
+      sheetOpen(link);
+    });
+    sheet.addEventListener("close", function () {
+      if (sheetOpener && sheetOpener.isConnected) sheetOpener.focus();
+      sheetOpener = null;
+    });
     box.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -85,7 +161,8 @@
       toHost({ type: "keel:close" });
     });
     document.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") toHost({ type: "keel:close" });
+      // Esc with the sheet open closes the sheet only (the dialog does it by itself).
+      if (event.key === "Escape" && !sheet.open) toHost({ type: "keel:close" });
     });
     window.addEventListener("message", function (event) {
       if (event.origin === pageOrigin && event.data && event.data.type === "keel:opened") {
