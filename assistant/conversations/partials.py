@@ -80,9 +80,10 @@ def conversation_status_context(*, conversation: Conversation) -> dict:
 
 
 def conversation_status_html(*, conversation_id: int) -> str:
+    """The actions in the thread and the handoff packet beside it."""
     conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
     return render_to_string(
-        "console/_status.html",
+        "console/_state.html",
         {**conversation_status_context(conversation=conversation), "oob": True},
     )
 

@@ -37,6 +37,7 @@ class AuditEvent(models.Model):
         DOCUMENT = "document", "Document changed"
         WIDGET_SETTINGS = "widget_settings", "Widget settings changed"
         IDENTITY_SECRET = "identity_secret", "Identity secret rotated"
+        CANNED_REPLY = "canned_reply", "Canned replies changed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(

@@ -4,7 +4,6 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from assistant.conversations.selectors import membership_first
-from assistant.models import Membership
 
 
 @login_required
@@ -12,10 +11,8 @@ def home(request):
     membership = membership_first(user=request.user)
     if membership is None:
         return render(request, "no_workspace.html", status=403)
-    # Agents work in the console; the knowledge pages are for admins.
-    if membership.role == Membership.Role.AGENT:
-        return redirect("console", workspace_slug=membership.workspace.slug)
-    return redirect("knowledge_bases", workspace_slug=membership.workspace.slug)
+    # Agents and admins alike start where customers are waiting.
+    return redirect("console", workspace_slug=membership.workspace.slug)
 
 
 @require_GET
