@@ -190,8 +190,10 @@ async def test_round_trip_queue_claim_reply_hand_back(demo_help_center):
     await chat.send({"type": "ask", "message": ASKS_FOR_PERSON})
     status = await chat.until("in the queue")
     assert "You're number 1 in the queue" in visible_text(status)
-    queue = await console.until("Asked for a person")
-    assert 'data-waiting="1"' in queue
+    await console.until('data-waiting="1"')
+    # The queue's push makes each console fetch its own list again: who, and what they need.
+    listed = await http.get(reverse("console", args=[workspace.slug]), headers={"HX-Request": "1"})
+    assert f"Asked for a person: {ASKS_FOR_PERSON}" in visible_text(listed.content.decode())
 
     handoff = await the_handoff(workspace)
     await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
@@ -208,6 +210,7 @@ async def test_round_trip_queue_claim_reply_hand_back(demo_help_center):
     # While the person has it, the customer's messages reach them and the bot is silent.
     await chat.send({"type": "ask", "message": "My order TC-104582 never arrived."})
     assert "never arrived" in visible_text(await console.until("never arrived"))
+    await console.until('id="queue"')  # and the lists follow (unread counts, needs)
     assert [m.role for m in await messages(workspace)][-1] == Message.Role.CUSTOMER
 
     await http.post(action_url("console_hand_back", handoff))
