@@ -10,7 +10,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from assistant.conversations.selectors import conversations_search
+from assistant.conversations.selectors import conversations_search, queue_waiting
 from assistant.models import CannedReply, Conversation, Handoff, Message, ReadMarker, Workspace
 
 LIST_LENGTH = 50
@@ -79,7 +79,7 @@ def console_rows(
 ) -> list[ConsoleRow]:
     """The console's list for `agent`: waiting (longest first), mine (claimed by the agent),
     tickets (e-mail left, still open) or all (latest first), optionally by words."""
-    conversations = conversations_search(workspace=workspace, text=text)
+    conversations = conversations_search(workspace=workspace, text=text).select_related("workspace")
     open_handoffs = Handoff.objects.filter(closed_at__isnull=True)
     if show is Show.WAITING:
         ids = open_handoffs.filter(claimed_by__isnull=True).values("conversation_id")
@@ -95,7 +95,18 @@ def console_rows(
     return _rows(conversations=conversations, agent=agent, show=show)
 
 
-def _rows(*, conversations: list[Conversation], agent: AbstractBaseUser, show: Show):
+def waiting_rows(*, workspace_id: int) -> list[ConsoleRow]:
+    """The workspace's queue, the same for every agent (pushed to all consoles at once):
+    longest waiting first, with no one's unread counts."""
+    conversations = list(
+        Conversation.objects.filter(
+            pk__in=queue_waiting(workspace_id=workspace_id).values("conversation_id")
+        ).select_related("workspace")
+    )
+    return _rows(conversations=conversations, agent=None, show=Show.WAITING)
+
+
+def _rows(*, conversations: list[Conversation], agent: AbstractBaseUser | None, show: Show):
     ids = [conversation.pk for conversation in conversations]
     handoffs = {
         handoff.conversation_id: handoff
@@ -108,6 +119,8 @@ def _rows(*, conversations: list[Conversation], agent: AbstractBaseUser, show: S
         ReadMarker.objects.filter(user=agent, conversation_id__in=ids).values_list(
             "conversation_id", "read_at"
         )
+        if agent is not None
+        else []
     )
     said: dict[int, list[str]] = {pk: [] for pk in ids}
     unread = dict.fromkeys(ids, 0)
@@ -118,7 +131,7 @@ def _rows(*, conversations: list[Conversation], agent: AbstractBaseUser, show: S
     ):
         said[conversation_id].append(text)
         read_at = reads.get(conversation_id)
-        if read_at is None or created_at > read_at:
+        if agent is not None and (read_at is None or created_at > read_at):
             unread[conversation_id] += 1
     rows = []
     for conversation in conversations:

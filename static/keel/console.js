@@ -60,8 +60,17 @@
     if (transcript) transcript.scrollTop = transcript.scrollHeight;
   }
 
+  // The open conversation's row, also in a list pushed or fetched since the page loaded.
+  function markOpen() {
+    rows().forEach(function (link) {
+      if (link.pathname === window.location.pathname) link.setAttribute("aria-current", "page");
+    });
+  }
+  document.addEventListener("htmx:afterSwap", markOpen);
+
   document.addEventListener("htmx:wsAfterMessage", function (event) {
     title();
+    markOpen();
     var html = String(event.detail.message || "");
     if (html.indexOf('id="queue"') !== -1) {
       // Unread counts and what each customer needs changed: this agent's list again (the
@@ -190,7 +199,9 @@
   }
 
   function rows() {
-    return Array.prototype.slice.call(document.querySelectorAll("#conversation-list .console-row a"));
+    // The list shown: the queue, or this agent's list under another filter.
+    var shown = document.querySelector(".console__list .console__rows:not([hidden] *)");
+    return shown ? Array.prototype.slice.call(shown.querySelectorAll(".console-row a")) : [];
   }
 
   function move(step) {
