@@ -30,7 +30,16 @@ from assistant.answering.sandbox import sandbox_reply
 from assistant.conversations.services import conversation_start
 from assistant.evaluation.services import evaluation_start
 from assistant.handoffs.requests import person_requested
-from assistant.models import Citation, EvalCase, EvalRun, Handoff, Membership, Message, Workspace
+from assistant.models import (
+    CannedReply,
+    Citation,
+    EvalCase,
+    EvalRun,
+    Handoff,
+    Membership,
+    Message,
+    Workspace,
+)
 from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from assistant.widget.views import AVATARS
 from knowledge.ingest import files_ingest
@@ -152,6 +161,9 @@ def _walk_objects(*, site: str) -> tuple[dict[Role, str], dict]:
         start_url=f"{site}/sitemap.xml",
         schedule=WebsiteSource.Schedule.MANUAL,
     )
+    canned = CannedReply.objects.create(
+        workspace=workspace, shortcut="walk-refund", title="Refunds", body="Refunds take a week."
+    )
     users = {Role.ADMIN: admin, Role.AGENT: agent, Role.OTHER_ADMIN: other_admin}
     values = {
         "workspace_slug": workspace.slug,
@@ -172,6 +184,7 @@ def _walk_objects(*, site: str) -> tuple[dict[Role, str], dict]:
         "handed_back_id": handed_back.pk,
         "sandbox_conversation_id": sandbox.pk,
         "source_id": website.pk,
+        "canned_reply_id": canned.pk,
     }
     return {role: user.username for role, user in users.items()}, values
 
@@ -466,6 +479,21 @@ def test_console_actions(admin):
     page.get_by_role("button", name="Hand back to the assistant").click()
     expect(page.get_by_role("button", name="Hand back to the assistant")).to_have_count(0)
     admin.check("conversation handed back")
+
+    page.goto(admin.url("canned_replies"))
+    page.get_by_label("Shortcut").fill("walk-hello")
+    page.get_by_label("Title").fill("Hello")
+    page.get_by_label("Body").fill("Hello, I'm looking into it now.")
+    page.get_by_role("button", name="Add").click()
+    expect(page.get_by_text("Canned reply /walk-hello added.")).to_be_visible()
+    admin.check("canned reply added")
+    page.get_by_role("link", name="Edit /walk-hello").click()
+    page.get_by_label("Title").fill("Greeting")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Canned reply /walk-hello saved.")).to_be_visible()
+    page.get_by_role("button", name="Delete /walk-hello").click()
+    expect(page.get_by_text("Canned reply /walk-hello deleted.")).to_be_visible()
+    admin.check("canned replies")
     admin.finish()
 
 

@@ -58,6 +58,10 @@ ROUTES = {
     "console_note": Expectation(Access.STAFF, Kind.ACTION),
     "console_save_case": Expectation(Access.STAFF, Kind.ACTION),
     "console_vault": Expectation(Access.STAFF, Kind.ACTION),
+    "canned_replies": Expectation(Access.ADMIN, Kind.PAGE),  # GET the list, POST a new one
+    "canned_replies_json": Expectation(Access.STAFF, Kind.FILE),
+    "canned_reply_edit": Expectation(Access.ADMIN, Kind.PAGE),  # GET the form, POST it
+    "canned_reply_delete": Expectation(Access.ADMIN, Kind.ACTION),
     "chat_panel": Expectation(Access.PUBLIC, Kind.PAGE),
     "widget_avatar": Expectation(Access.PUBLIC, Kind.FILE),
     "cited_source": Expectation(Access.PUBLIC, Kind.PAGE),
@@ -110,9 +114,11 @@ ROUTES = {
     "eval_case_edit": Expectation(Access.ADMIN, Kind.PAGE),  # GET the form, POST it (actions)
     "eval_case_delete": Expectation(Access.ADMIN, Kind.ACTION),
 }
-# Edited in place: its POST is an action too.
+# Edited in place: their POST is an action too.
 ACTIONS = {name for name, expected in ROUTES.items() if expected.kind is Kind.ACTION} | {
-    "eval_case_edit"
+    "eval_case_edit",
+    "canned_replies",
+    "canned_reply_edit",
 }
 
 
