@@ -59,7 +59,7 @@ def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
     shop.get_by_role("button", name=f"Chat with {workspace.assistant_name}").click()
     panel = shop.frame_locator("iframe#keel-panel")
     panel.get_by_role("button", name="Talk to a person").click()
-    expect(panel.locator("#handoff-status")).to_contain_text("You're number 1 in the queue")
+    expect(panel.locator("#handoff-status")).to_contain_text("You're number 2 in the queue")
 
     waiting = console.locator("#queue ol.queue li")
     expect(waiting).to_have_count(2)
