@@ -37,9 +37,12 @@ def test_the_conversation_page_shows_its_transcript_once(agent_client, knowledge
         reverse("console_conversation", args=[conversation.workspace.slug, conversation.pk])
     ).content.decode()
 
-    text = visible_text(page)
+    # The list beside it says what the customer needs in their words: the thread is what
+    # must not repeat.
+    text = visible_text(page[page.index('<ol id="transcript"') :])
     for said in ("Where is my order TC-104582?", "It left our warehouse", "I want a person."):
         assert text.count(said) == 1
+    assert "Asked for a person: Where is my order TC-104582?" in visible_text(page)
 
 
 def test_sandbox_handoffs_are_in_no_queue_count_or_wait(agent_client, knowledge_base):

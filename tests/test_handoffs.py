@@ -191,7 +191,9 @@ async def test_round_trip_queue_claim_reply_hand_back(demo_help_center):
     status = await chat.until("in the queue")
     assert "You're number 1 in the queue" in visible_text(status)
     queue = await console.until("Asked for a person")
-    assert 'data-waiting="1"' in queue
+    # Who is waiting and what they need, in one line each.
+    assert 'data-waiting="1"' in queue and "Visitor " in visible_text(queue)
+    assert f"Asked for a person: {ASKS_FOR_PERSON}" in visible_text(queue)
 
     handoff = await the_handoff(workspace)
     await console.send({"type": "watch", "conversation_id": str(handoff.conversation_id)})
@@ -217,6 +219,7 @@ async def test_round_trip_queue_claim_reply_hand_back(demo_help_center):
     # While the person has it, the customer's messages reach them and the bot is silent.
     await chat.send({"type": "ask", "message": "My order TC-104582 never arrived."})
     assert "never arrived" in visible_text(await console.until("never arrived"))
+    await console.until('id="queue"')  # and the lists follow (unread counts, needs)
     assert [m.role for m in await messages(workspace)][-1] == Message.Role.CUSTOMER
 
     await http.post(action_url("console_hand_back", handoff))
@@ -363,8 +366,8 @@ async def test_only_the_agent_handling_it_reads_the_vault_and_each_reading_is_au
     assert reads == [{"actor": agent.user.pk}]
     page = (await http.get(action_url("console_conversation", handoff))).content.decode()
     assert "4111" not in page  # the transcript keeps the placeholder
-    packet = page.split('id="conversation-status"')[1]
-    assert "Passages the assistant used" in packet and "Shipping to Canada" in packet
+    packet = page.split('id="packet"')[1]
+    assert "Sources the assistant used" in packet and "Shipping to Canada" in packet
     await chat.close()
     await console.close()
 

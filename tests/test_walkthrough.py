@@ -31,6 +31,7 @@ from assistant.conversations.services import conversation_start
 from assistant.evaluation.services import evaluation_start
 from assistant.handoffs.requests import person_requested
 from assistant.models import (
+    CannedReply,
     Citation,
     EvalCase,
     EvalRun,
@@ -174,6 +175,9 @@ def _walk_objects(*, site: str) -> tuple[dict[Role, str], dict]:
         start_url=f"{site}/sitemap.xml",
         schedule=WebsiteSource.Schedule.MANUAL,
     )
+    canned = CannedReply.objects.create(
+        workspace=workspace, shortcut="walk-refund", title="Refunds", body="Refunds take a week."
+    )
     users = {Role.ADMIN: admin, Role.AGENT: agent, Role.OTHER_ADMIN: other_admin}
     values = {
         "workspace_slug": workspace.slug,
@@ -200,6 +204,7 @@ def _walk_objects(*, site: str) -> tuple[dict[Role, str], dict]:
         "membership_id": spare.pk,
         "uidb64": "MQ",
         "token": "no-longer-valid",
+        "canned_reply_id": canned.pk,
     }
     return {role: user.username for role, user in users.items()}, values
 
@@ -494,6 +499,21 @@ def test_console_actions(admin):
     page.get_by_role("button", name="Hand back to the assistant").click()
     expect(page.get_by_role("button", name="Hand back to the assistant")).to_have_count(0)
     admin.check("conversation handed back")
+
+    page.goto(admin.url("canned_replies"))
+    page.get_by_label("Shortcut").fill("walk-hello")
+    page.get_by_label("Title").fill("Hello")
+    page.get_by_label("Body").fill("Hello, I'm looking into it now.")
+    page.get_by_role("button", name="Add").click()
+    expect(page.get_by_text("Canned reply /walk-hello added.")).to_be_visible()
+    admin.check("canned reply added")
+    page.get_by_role("link", name="Edit /walk-hello").click()
+    page.get_by_label("Title").fill("Greeting")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Canned reply /walk-hello saved.")).to_be_visible()
+    page.get_by_role("button", name="Delete /walk-hello").click()
+    expect(page.get_by_text("Canned reply /walk-hello deleted.")).to_be_visible()
+    admin.check("canned replies")
     admin.finish()
 
 

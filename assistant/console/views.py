@@ -9,13 +9,20 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant.common.access import staff_required
-from assistant.console.forms import ConsoleSearchForm, NoteForm, ReplyForm
+from assistant.console.forms import ConsoleListForm, NoteForm, ReplyForm
+from assistant.console.selectors import (
+    Show,
+    console_rows,
+    customer_name,
+    customer_other_conversations,
+)
+from assistant.console.services import read_marker_update
 from assistant.conversations.partials import conversation_status_context, queue_context
 from assistant.conversations.selectors import (
     conversation_for_staff,
     conversation_messages,
     conversation_notes,
-    conversations_search,
+    handoff_latest,
     handoff_open,
     membership_first,
     message_in_conversation,
@@ -33,8 +40,6 @@ from assistant.handoffs.transitions import (
 from assistant.models import Message
 from assistant.tickets.services import ticket_agent_reply
 
-PAST_CONVERSATIONS = 50
-
 
 @require_GET
 def console_home(request):
@@ -50,29 +55,46 @@ def console_home(request):
 @require_GET
 @staff_required
 def console(request):
-    form = ConsoleSearchForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    past = conversations_search(workspace=request.workspace, **filters)[:PAST_CONVERSATIONS]
-    template = "console/_past.html" if request.htmx else "console/page.html"
-    return render(
-        request,
-        template,
-        {**queue_context(workspace_id=request.workspace.pk), "form": form, "past": past},
-    )
+    """The three-pane console with no conversation open; htmx asks for the list alone."""
+    return _console_page(request, conversation=None)
 
 
 @require_GET
 @staff_required
 def conversation(request, conversation_id: int):
+    """The same page with the conversation open, so links and reloads land on it; showing
+    it marks it read for this agent."""
     found = _conversation(request, conversation_id)
+    read_marker_update(agent=request.user, conversation_id=found.pk)
+    return _console_page(request, conversation=found)
+
+
+def _console_page(request, *, conversation):
+    form = ConsoleListForm(request.GET)
+    show, text = form.filters()
+    context = {
+        "rows": console_rows(workspace=request.workspace, agent=request.user, show=show, text=text),
+        "show": show,
+        "shows": list(Show),
+        "text": text,
+        "open_id": conversation.pk if conversation else None,
+    }
+    if request.htmx:
+        return render(request, "console/_list.html", context)
+    if conversation is not None:
+        context |= {
+            **conversation_status_context(conversation=conversation),
+            "transcript": conversation_messages(conversation_id=conversation.pk),
+            "notes": conversation_notes(conversation_id=conversation.pk),
+            "others": customer_other_conversations(conversation=conversation),
+            "customer": customer_name(
+                conversation=conversation, handoff=handoff_latest(conversation_id=conversation.pk)
+            ),
+        }
     return render(
         request,
-        "console/conversation.html",
-        {
-            **conversation_status_context(conversation=found),
-            "transcript": conversation_messages(conversation_id=found.pk),
-            "notes": conversation_notes(conversation_id=found.pk),
-        },
+        "console/page.html",
+        {**queue_context(workspace_id=request.workspace.pk), **context},
     )
 
 
@@ -183,7 +205,7 @@ def _status(request, conversation_id: int, *, problem: str = "", status: int = 2
     found = _conversation(request, conversation_id)
     return render(
         request,
-        "console/_status.html",
+        "console/_state.html",
         {**conversation_status_context(conversation=found), "problem": problem},
         status=status,
     )

@@ -117,6 +117,10 @@ def messages_added(*, messages: list[Message]) -> None:
     shown = messages_for_display().in_bulk([message.pk for message in messages])
     for message in messages:
         _message_pushes(message=shown[message.pk], swap="append")
+    # The consoles' lists (unread counts, what the customer needs) follow the queue's push.
+    conversations = {message.conversation for message in shown.values()}
+    for workspace_id in {c.workspace_id for c in conversations if not c.sandbox}:
+        queue_changed_after_commit(workspace_id=workspace_id)
 
 
 def message_changed(*, message: Message) -> None:

@@ -5,6 +5,7 @@ contexts, and `events` pushes them over the sockets after each change."""
 from django.template.loader import render_to_string
 
 from assistant.common.languages import customer_language
+from assistant.console.selectors import waiting_rows
 from assistant.conversations.selectors import (
     agents_online,
     conversation_citations,
@@ -16,7 +17,6 @@ from assistant.conversations.selectors import (
     handoff_open,
     queue_in_progress,
     queue_position,
-    queue_waiting,
 )
 from assistant.models import Conversation
 
@@ -54,7 +54,7 @@ def customer_status_html(*, conversation_id: int) -> str:
 
 def queue_context(*, workspace_id: int) -> dict:
     return {
-        "waiting": list(queue_waiting(workspace_id=workspace_id)),
+        "waiting": waiting_rows(workspace_id=workspace_id),
         "in_progress": list(queue_in_progress(workspace_id=workspace_id)),
         "online": agents_online(workspace_id=workspace_id),
     }
@@ -80,9 +80,10 @@ def conversation_status_context(*, conversation: Conversation) -> dict:
 
 
 def conversation_status_html(*, conversation_id: int) -> str:
+    """The actions in the thread and the handoff packet beside it."""
     conversation = Conversation.objects.select_related("workspace").get(pk=conversation_id)
     return render_to_string(
-        "console/_status.html",
+        "console/_state.html",
         {**conversation_status_context(conversation=conversation), "oob": True},
     )
 

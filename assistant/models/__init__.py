@@ -3,6 +3,10 @@
 from assistant.models.audit import (  # noqa: F401
     AuditEvent,
 )
+from assistant.models.console import (  # noqa: F401
+    CannedReply,
+    ReadMarker,
+)
 from assistant.models.conversations import (  # noqa: F401
     Citation,
     Conversation,

@@ -42,6 +42,7 @@ class AuditEvent(models.Model):
         WORKSPACE_CREATED = "workspace_created", "Workspace created"
         INVITATION = "invitation", "Invitation changed"
         MEMBER = "member", "Member changed"
+        CANNED_REPLY = "canned_reply", "Canned replies changed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(

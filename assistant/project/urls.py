@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from assistant.console import answer_views as answers
+from assistant.console import canned_views as canned
 from assistant.console import views as console
 from assistant.evaluation import views as evaluation
 from assistant.insights import analytics_views as analytics
@@ -210,6 +211,18 @@ console_patterns = [
         "conversations/<int:conversation_id>/vault/",
         console.conversation_vault_read,
         name="console_vault",
+    ),
+    path("canned-replies/", canned.canned_reply_list, name="canned_replies"),
+    path("canned-replies.json", canned.canned_replies_json, name="canned_replies_json"),
+    path(
+        "canned-replies/<int:canned_reply_id>/edit/",
+        canned.canned_reply_edit,
+        name="canned_reply_edit",
+    ),
+    path(
+        "canned-replies/<int:canned_reply_id>/delete/",
+        canned.canned_reply_remove,
+        name="canned_reply_delete",
     ),
 ]
 

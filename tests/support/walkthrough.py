@@ -63,6 +63,10 @@ ROUTES = {
     "console_vault": Expectation(Access.STAFF, Kind.ACTION),
     "console_notifications": Expectation(Access.STAFF, Kind.PAGE),
     "ticket_transcript": Expectation(Access.PUBLIC, Kind.PAGE),
+    "canned_replies": Expectation(Access.ADMIN, Kind.PAGE),  # GET the list, POST a new one
+    "canned_replies_json": Expectation(Access.STAFF, Kind.FILE),
+    "canned_reply_edit": Expectation(Access.ADMIN, Kind.PAGE),  # GET the form, POST it
+    "canned_reply_delete": Expectation(Access.ADMIN, Kind.ACTION),
     "chat_panel": Expectation(Access.PUBLIC, Kind.PAGE),
     "widget_avatar": Expectation(Access.PUBLIC, Kind.FILE),
     "cited_source": Expectation(Access.PUBLIC, Kind.PAGE),
@@ -140,6 +144,8 @@ ACTIONS = {name for name, expected in ROUTES.items() if expected.kind is Kind.AC
     "eval_case_edit",
     "knowledge_bases",  # a new one
     "knowledge_base_delete",
+    "canned_replies",
+    "canned_reply_edit",
 }
 
 
