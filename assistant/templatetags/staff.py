@@ -15,12 +15,12 @@ class NavLink:
     url_name: str
     icon: str
     admin_only: bool
-    # Other pages that belong to this one (the console's conversations, answers' "why").
+    # Pages elsewhere that belong to this one, by URL name (an answer's "why" page).
     also: tuple[str, ...] = ()
 
 
 NAVIGATION = (
-    NavLink("Console", "console", "inbox", False, also=("conversations/", "answers/")),
+    NavLink("Console", "console", "inbox", False, also=("answer",)),
     NavLink("Knowledge", "knowledge_bases", "book", True),
     NavLink("Chat widget", "widget_settings", "chat", True),
     NavLink("Policy", "policy", "shield", True),
@@ -33,22 +33,17 @@ NAVIGATION = (
 
 @register.inclusion_tag("components/navigation.html", takes_context=True)
 def staff_navigation(context):
-    """The links the member's role may open; the one whose pages hold the request's path
-    is current (the console's own address is the workspace's root, so it matches whole)."""
+    """The links the member's role may open; current is the one whose pages hold the
+    request's path."""
     request = context["request"]
     slug = request.workspace.slug
     is_admin = request.membership.role == "admin"
-    root = reverse("console", args=[slug])
+    url_name = request.resolver_match.url_name if request.resolver_match else None
     links = []
     for link in NAVIGATION:
         if link.admin_only and not is_admin:
             continue
         url = reverse(link.url_name, args=[slug])
-        if url == root:
-            current = request.path == root or any(
-                request.path.startswith(root + part) for part in link.also
-            )
-        else:
-            current = request.path.startswith(url)
+        current = request.path.startswith(url) or url_name in link.also
         links.append({"label": link.label, "url": url, "icon": link.icon, "current": current})
     return {"links": links}
