@@ -279,7 +279,7 @@ DOCS_PAGES = {
     (Role.ADMIN, "answer"): "why-this-answer",
     (Role.ADMIN, "knowledge_base"): "knowledge-base",
     (Role.ADMIN, "policy-checked"): "policy",
-    (Role.ADMIN, "evaluation_run"): "evaluation-run",
+    (Role.ADMIN, "evaluation-run-finished"): "evaluation-run",
     (Role.ADMIN, "analytics"): "analytics",
     (Role.ADMIN, "gaps"): "content-gaps",
     (Role.ADMIN, "audit_log"): "audit",
