@@ -55,8 +55,10 @@ run: install
 	DEBUG=1 $(BIN)/python manage.py ingest knowledge/demo/help-center --workspace demo --kb help-center --sync
 	DEBUG=1 $(BIN)/python manage.py serve --demo
 
+# A test file per worker process, one per core (at most four): most tests wait on a
+# server, a worker or a browser, so two processes on two cores finish well before one.
 test: install system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses auto --maxprocesses 4 --dist loadfile
 
 bench: install
 	$(BIN)/python -m bench

@@ -121,7 +121,7 @@ def document_submit(*, knowledge_base: KnowledgeBase, source: str, content: File
             source=source,
             action=Action.SKIPPED,
             document=twin,
-            reason=f"Same content as {twin.source!r}, already in this knowledge base.",
+            reason=f"Same content as {twin.file_name!r}, already in this knowledge base.",
         )
 
     document = existing or Document(knowledge_base=knowledge_base, source=source)

@@ -23,7 +23,26 @@ def knowledge_base_list(*, workspace_slug: str) -> QuerySet[KnowledgeBase]:
 
 
 def document_list(*, knowledge_base: KnowledgeBase) -> QuerySet[Document]:
-    return Document.objects.filter(knowledge_base=knowledge_base).order_by("title", "pk")
+    """Last changed first: what an admin just uploaded or touched is on top."""
+    return Document.objects.filter(knowledge_base=knowledge_base).order_by("-updated_at", "-pk")
+
+
+def document_chunks(*, document: Document) -> QuerySet[Chunk]:
+    """Its passages in reading order, as search holds them (without their vectors)."""
+    return (
+        Chunk.objects.filter(document=document)
+        .only(
+            "document_id",
+            "position",
+            "heading",
+            "page",
+            "text",
+            "token_count",
+            "quarantined",
+            "quarantine_reason",
+        )
+        .order_by("position")
+    )
 
 
 def document_source_free(*, knowledge_base: KnowledgeBase, stem: str, suffix: str) -> str:

@@ -98,7 +98,7 @@ def test_every_document_change_is_audited(admin_client, admin_membership, knowle
         (admin_membership.user, document.pk)
     }
     assert changes[4].detail["dates"]["effective_date"] == "2026-03-01"
-    assert not Document.objects.exists()
+    assert not Document.objects.filter(knowledge_base=knowledge_base).exists()
 
 
 def test_test_case_writes_are_audited(admin_client, admin_membership):

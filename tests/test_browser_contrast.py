@@ -117,6 +117,8 @@ def test_every_staff_page_passes_axe(keel_server, browser, transactional_db):
         reverse("analytics", args=[slug]),
         reverse("gaps", args=[slug]),
         reverse("audit_log", args=[slug]),
+        reverse("setup", args=[slug]),
+        reverse("people", args=[slug]),
         reverse("knowledge_base", args=[slug, "no-such-base"]),  # the 404 page
     ]
 

@@ -1,5 +1,5 @@
 """An admin in a real browser: uploads and watches indexing finish without reloading;
-follows a conflict to its documents and sets a date."""
+follows a conflict to its documents and sets a date; tests a question."""
 
 import pytest
 from django.urls import reverse
@@ -60,7 +60,7 @@ def test_upload_several_files_and_watch_their_status_change_live(
     assert page.evaluate("window.notReloaded") is True
 
 
-def test_an_admin_follows_a_conflict_to_its_documents_and_sets_a_date(
+def test_an_admin_follows_a_conflict_sets_a_date_and_tests_a_question(
     keel_server, page, admin_membership, knowledge_base, tmp_path
 ):
     folder = tmp_path / "help"
@@ -99,3 +99,11 @@ def test_an_admin_follows_a_conflict_to_its_documents_and_sets_a_date(
     assert str(Document.objects.get(source__endswith="/fees-2024.md").effective_date) == (
         "2024-03-10"
     )
+
+    # The question the superseded page would answer wrongly: the newer page's passage first.
+    page.get_by_role("link", name=knowledge_base.name).click()
+    tested = page.locator("#question-test")
+    tested.get_by_label("Question").fill("How much is the late payment fee?")
+    tested.get_by_role("button", name="Search").click()
+    expect(tested.locator("tr.hit").first).to_contain_text("$9.50")
+    expect(tested.locator(".verdict")).to_contain_text("Would answer")

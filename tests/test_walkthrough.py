@@ -30,7 +30,18 @@ from assistant.answering.sandbox import sandbox_reply
 from assistant.conversations.services import conversation_start
 from assistant.evaluation.services import evaluation_start
 from assistant.handoffs.requests import person_requested
-from assistant.models import Citation, EvalCase, EvalRun, Handoff, Membership, Message, Workspace
+from assistant.models import (
+    Citation,
+    EvalCase,
+    EvalRun,
+    Handoff,
+    Invitation,
+    Membership,
+    Message,
+    Workspace,
+)
+from assistant.people.invitations import invitation_link
+from assistant.tickets.addresses import transcript_token
 from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from assistant.widget.views import AVATARS
 from knowledge.ingest import files_ingest
@@ -73,6 +84,8 @@ PROCRASTINATE_EMPTY = (
 )
 ORDER = "KW-5512"  # in the first workspace's customer conversation
 METRICS_TOKEN = "walkthrough-metrics-token"
+SPARE_EMAIL = "spare@keelson.example"  # an agent the people actions promote and remove
+INVITED_EMAIL = "invited@keelson.example"  # invited, not yet joined
 SANDBOX_QUESTION = "I want to talk to a person, not a bot."
 # The actions a page clicked and the server took (not refused, nor sent to log in first).
 exercised: set[str] = set()
@@ -114,6 +127,15 @@ def _walk_objects(*, site: str) -> tuple[dict[Role, str], dict]:
     other_admin = MembershipFactory(
         workspace=WorkspaceFactory(name=OTHER_COMPANY), role=Membership.Role.ADMIN
     ).user
+    spare = MembershipFactory(
+        workspace=workspace,
+        role=Membership.Role.AGENT,
+        user__email=SPARE_EMAIL,
+        user__first_name="Spare Agent",
+    )
+    invitation = Invitation.objects.create(
+        workspace=workspace, email=INVITED_EMAIL, role=Membership.Role.AGENT, invited_by=admin
+    )
     PolicyVersionFactory(workspace=workspace)
 
     asked, _ = conversation_start(workspace=workspace, visitor_key="walk-visitor", customer_id="")
@@ -172,6 +194,12 @@ def _walk_objects(*, site: str) -> tuple[dict[Role, str], dict]:
         "handed_back_id": handed_back.pk,
         "sandbox_conversation_id": sandbox.pk,
         "source_id": website.pk,
+        "transcript_token": transcript_token(conversation_id=asked.pk),
+        "invitation_id": invitation.pk,
+        "invitation_token": invitation_link(invitation).rsplit("/", 2)[-2],
+        "membership_id": spare.pk,
+        "uidb64": "MQ",
+        "token": "no-longer-valid",
     }
     return {role: user.username for role, user in users.items()}, values
 
@@ -515,6 +543,27 @@ def test_knowledge_actions(admin):
     page.get_by_role("button", name="Add website").click()
     expect(sources.filter(has_text="/help/tyres")).to_contain_text("1 new", timeout=120_000)
     admin.check("website added and synced")
+    tested = page.locator("#question-test")
+    tested.get_by_label("Question").fill("How long does delivery to Canada take?")
+    tested.get_by_role("button", name="Search").click()
+    expect(tested.locator("tr.hit").first).to_contain_text("Canada")
+    admin.check("question tested")
+
+    page.goto(admin.url("knowledge_bases"))
+    page.get_by_label("Name").fill("Walk scratch")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name="Walk scratch", level=1)).to_be_visible()
+    naming = page.locator("#knowledge-base-name")
+    naming.locator("summary").click()
+    naming.get_by_label("Name").fill("Walk scratch renamed")
+    naming.get_by_role("button", name="Rename").click()
+    expect(page.get_by_role("heading", name="Walk scratch renamed", level=1)).to_be_visible()
+    admin.check("knowledge base created and renamed")
+    page.get_by_role("link", name="Delete this knowledge base").click()
+    page.get_by_role("button", name="Delete the knowledge base").click()
+    expect(page.get_by_role("heading", name="Knowledge bases")).to_be_visible()
+    expect(page.get_by_role("link", name="Walk scratch renamed")).to_have_count(0)
+    admin.check("knowledge base deleted")
     admin.finish()
 
 
@@ -605,6 +654,34 @@ def test_gap_article_and_widget_settings(admin):
     page.get_by_role("dialog").get_by_role("button", name="Rotate").click()
     expect(page.locator("#identity-secret")).to_contain_text("A new secret is in place")
     admin.check("widget settings saved")
+    admin.finish()
+
+
+def test_people_actions(admin):
+    page = admin.page
+    page.goto(admin.url("setup"))
+    admin.check("setup checklist")
+    page.goto(admin.url("people"))
+    people = page.locator("#people")
+    page.get_by_label("E-mail address").fill("walk-new@keelson.example")
+    page.get_by_label("Role:", exact=True).select_option(Membership.Role.ADMIN)
+    page.get_by_role("button", name="Send the invitation").click()
+    expect(people).to_contain_text("Invitation e-mailed to walk-new@keelson.example")
+    admin.check("invitation sent")
+    invited = page.locator(f'#invitations tr[data-invitation="{INVITED_EMAIL}"]')
+    invited.get_by_role("button", name="Resend").click()
+    expect(people).to_contain_text(f"Invitation e-mailed to {INVITED_EMAIL}")
+    invited.get_by_role("button", name="Revoke").click()
+    expect(invited).to_have_count(0)
+    admin.check("invitation resent and revoked")
+    spare = page.locator(f'#members tr[data-member="{SPARE_EMAIL}"]')
+    spare.get_by_label("Role of Spare Agent").select_option(Membership.Role.ADMIN)
+    spare.get_by_role("button", name="Change role").click()
+    expect(people).to_contain_text("Spare Agent is now admin")
+    spare.get_by_role("button", name="Remove").click()
+    expect(people).to_contain_text("Spare Agent is no longer a member")
+    expect(spare).to_have_count(0)
+    admin.check("member promoted and removed")
     admin.finish()
 
 

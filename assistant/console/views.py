@@ -25,13 +25,13 @@ from assistant.evaluation.cases import case_from_turn
 from assistant.handoffs.transitions import (
     IllegalTransition,
     NotAllowed,
-    handoff_agent_reply,
     handoff_claim,
     handoff_hand_back,
     handoff_resolve,
     note_add,
 )
 from assistant.models import Message
+from assistant.tickets.services import ticket_agent_reply
 
 PAST_CONVERSATIONS = 50
 
@@ -93,7 +93,7 @@ def conversation_reply(request, conversation_id: int):
     return _act(
         request,
         conversation_id,
-        lambda handoff: handoff_agent_reply(
+        lambda handoff: ticket_agent_reply(
             handoff=handoff, agent=request.user, text=form.cleaned_data["text"]
         ),
     )

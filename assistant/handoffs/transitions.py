@@ -176,7 +176,10 @@ def _handoff_update(handoff: Handoff, **fields) -> Handoff:
     return handoff
 
 
-def note_add(*, conversation: Conversation, author: AbstractBaseUser, text: str) -> AgentNote:
+def note_add(
+    *, conversation: Conversation, author: AbstractBaseUser | None, text: str
+) -> AgentNote:
+    """`author` None: Keel's own note, such as a ticket's e-mail that bounced."""
     with transaction.atomic():
         note = AgentNote.objects.create(conversation=conversation, author=author, text=text)
         events.notes_changed_after_commit(conversation=conversation)

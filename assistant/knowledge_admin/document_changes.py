@@ -84,7 +84,7 @@ def _document_audit(*, document: Document, action: str, actor: AbstractBaseUser,
         detail={
             "action": action,
             "document": document.pk,
-            "source": document.source,
+            "source": document.file_name,  # a folder ingest's path is the operator's business
             "knowledge_base": document.knowledge_base.slug,
             **more,
         },

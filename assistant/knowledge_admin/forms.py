@@ -7,6 +7,23 @@ from knowledge.models import Document, KnowledgeBase, WebsiteSource
 from knowledge.website_fetch import address_problem, url_problem
 
 
+class KnowledgeBaseNameForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=KnowledgeBase._meta.get_field("name").max_length,
+        help_text="Such as Help center, or Internal procedures.",
+    )
+
+
+class QuestionTestForm(forms.Form):
+    question = forms.CharField(
+        label="Question",
+        max_length=settings.KEEL_MAX_MESSAGE_CHARS,  # what a customer may send
+        help_text="As a customer would ask it. Searches this knowledge base only; the "
+        "assistant searches all of the workspace's.",
+    )
+
+
 class DocumentDatesForm(forms.ModelForm):
     """A document's dates as an admin sets them; each may be left empty."""
 

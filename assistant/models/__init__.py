@@ -25,10 +25,18 @@ from assistant.models.handoffs import (  # noqa: F401
 from assistant.models.insights import (  # noqa: F401
     GapArticle,
 )
+from assistant.models.people import (  # noqa: F401
+    Invitation,
+)
 from assistant.models.policies import (  # noqa: F401
     PERSONAL_DATA_KINDS,
     PolicyVersion,
     personal_data_kinds_all,
+)
+from assistant.models.tickets import (  # noqa: F401
+    NotificationPreference,
+    TicketMail,
+    WaitNotification,
 )
 from assistant.models.workspaces import (  # noqa: F401
     Membership,

@@ -35,8 +35,13 @@ class AuditEvent(models.Model):
         WEBSITE_SYNCED = "website_synced", "Website source synced"
         TEST_CASE = "test_case", "Test cases changed"
         DOCUMENT = "document", "Document changed"
+        KNOWLEDGE_BASE = "knowledge_base", "Knowledge base changed"
         WIDGET_SETTINGS = "widget_settings", "Widget settings changed"
         IDENTITY_SECRET = "identity_secret", "Identity secret rotated"
+        TICKET_MAIL = "ticket_mail", "Ticket e-mail sent or received"
+        WORKSPACE_CREATED = "workspace_created", "Workspace created"
+        INVITATION = "invitation", "Invitation changed"
+        MEMBER = "member", "Member changed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
     conversation = models.ForeignKey(

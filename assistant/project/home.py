@@ -3,19 +3,21 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from assistant.conversations.selectors import membership_first
-from assistant.models import Membership
+from assistant.people.selectors import WORKSPACE_SESSION_KEY, landing_url, membership_current
 
 
 @login_required
 def home(request):
-    membership = membership_first(user=request.user)
+    """The workspace the person last switched to (else their first); an operator with
+    none starts one."""
+    membership = membership_current(
+        user=request.user, workspace_slug=request.session.get(WORKSPACE_SESSION_KEY, "")
+    )
     if membership is None:
+        if request.user.is_superuser:
+            return redirect("start")
         return render(request, "no_workspace.html", status=403)
-    # Agents work in the console; the knowledge pages are for admins.
-    if membership.role == Membership.Role.AGENT:
-        return redirect("console", workspace_slug=membership.workspace.slug)
-    return redirect("knowledge_bases", workspace_slug=membership.workspace.slug)
+    return redirect(landing_url(membership=membership))
 
 
 @require_GET

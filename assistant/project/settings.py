@@ -173,6 +173,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# People (assistant.people): how long an invitation link works after it was (last) sent,
+# and Keel's address as people reach it, for the links in e-mails (never taken from a
+# request's Host header).
+KEEL_INVITATION_DAYS = int(os.environ.get("KEEL_INVITATION_DAYS", 7))
+KEEL_PUBLIC_URL = os.environ.get("KEEL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for a day
+
+# E-mail (Django's backends): SMTP when EMAIL_HOST is set, else printed on the console.
+# EMAIL_BACKEND overrides both (the tests' live servers write files: filebased, EMAIL_FILE_PATH).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # port 465; else STARTTLS (587)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 10))
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Keel <keel@localhost>")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -258,7 +284,7 @@ KEEL_SYNC_MAX_PAGE_BYTES = int(os.environ.get("KEEL_SYNC_MAX_PAGE_BYTES", 5 * 10
 
 PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": 5, "stalled_worker_timeout": 30}
 # Jobs outside the apps' `tasks` modules, which Procrastinate finds by itself.
-PROCRASTINATE_IMPORT_PATHS = ["knowledge.website_tasks"]
+PROCRASTINATE_IMPORT_PATHS = ["knowledge.website_tasks", "assistant.tickets.tasks"]
 
 LOGGING = {
     "version": 1,
@@ -317,3 +343,12 @@ KEEL_VISITOR_TOKEN_MAX_AGE_DAYS = int(os.environ.get("KEEL_VISITOR_TOKEN_MAX_AGE
 KEEL_VAULT_KEY = os.environ.get("KEEL_VAULT_KEY", "")
 # Bearer token for /metrics (Prometheus); unset, the endpoint is off.
 KEEL_METRICS_TOKEN = os.environ.get("KEEL_METRICS_TOKEN", "")
+
+# E-mail tickets (assistant.tickets): the e-mail settings are above.
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Customers reply to reply+<signed conversation>@KEEL_REPLY_DOMAIN; the mail provider
+# posts what arrives there to /tickets/inbound/ with KEEL_INBOUND_SECRET.
+KEEL_REPLY_DOMAIN = os.environ.get("KEEL_REPLY_DOMAIN", "localhost")
+KEEL_INBOUND_SECRET = os.environ.get("KEEL_INBOUND_SECRET", "")
+# How long the conversation link in a ticket's e-mail opens the transcript.
+KEEL_TICKET_LINK_DAYS = int(os.environ.get("KEEL_TICKET_LINK_DAYS", 30))

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -10,17 +11,56 @@ from assistant.insights import audit_views as audit
 from assistant.insights import gap_views as gaps
 from assistant.knowledge_admin import views as knowledge
 from assistant.knowledge_admin import website_views as websites
+from assistant.people import views as people
 from assistant.policies import views as policy
 from assistant.project import home, ops
+from assistant.tickets import views as tickets
 from assistant.widget import settings_views as widget_settings
 from assistant.widget import views as widget
 
 workspace_patterns = [
+    path("", people.workspace_switch, name="workspace_switch"),
+    path("setup/", people.setup_page, name="setup"),
+    path("people/", people.people_page, name="people"),
+    path("people/invite/", people.invitation_create_request, name="invitation_create"),
+    path(
+        "people/invitations/<int:invitation_id>/resend/",
+        people.invitation_resend_request,
+        name="invitation_resend",
+    ),
+    path(
+        "people/invitations/<int:invitation_id>/revoke/",
+        people.invitation_revoke_request,
+        name="invitation_revoke",
+    ),
+    path(
+        "people/members/<int:membership_id>/role/", people.member_role_request, name="member_role"
+    ),
+    path(
+        "people/members/<int:membership_id>/remove/",
+        people.member_remove_request,
+        name="member_remove",
+    ),
     path("knowledge/", knowledge.knowledge_bases, name="knowledge_bases"),
     path(
         "knowledge/<slug:knowledge_base_slug>/",
         knowledge.knowledge_base_detail,
         name="knowledge_base",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/rename/",
+        knowledge.knowledge_base_rename,
+        name="knowledge_base_rename",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/delete/",
+        knowledge.knowledge_base_delete,
+        name="knowledge_base_delete",
+    ),
+    path(
+        "knowledge/<slug:knowledge_base_slug>/ask/",
+        knowledge.knowledge_question,
+        name="knowledge_question",
     ),
     path(
         "knowledge/<slug:knowledge_base_slug>/documents/",
@@ -134,6 +174,7 @@ workspace_patterns = [
 
 console_patterns = [
     path("", console.console, name="console"),
+    path("notifications/", tickets.notification_settings, name="console_notifications"),
     path("conversations/<int:conversation_id>/", console.conversation, name="console_conversation"),
     path(
         "conversations/<int:conversation_id>/claim/",
@@ -188,8 +229,39 @@ urlpatterns = [
         widget.cited_source,
         name="cited_source",
     ),
+    path("tickets/inbound/", tickets.inbound_mail, name="ticket_inbound"),
+    path("tickets/<str:transcript_token>/", tickets.ticket_transcript, name="ticket_transcript"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password-reset/",
+        # The link in the e-mail is on Keel's public address, never the request's Host.
+        auth_views.PasswordResetView.as_view(
+            extra_email_context={"keel_url": settings.KEEL_PUBLIC_URL}
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("start/", people.start_page, name="start"),
+    path(
+        "invitations/<str:invitation_token>/",
+        people.invitation_accept_page,
+        name="invitation_accept",
+    ),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
     path("admin/", admin.site.urls),
 ]

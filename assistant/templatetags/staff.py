@@ -21,12 +21,14 @@ class NavLink:
 
 NAVIGATION = (
     NavLink("Console", "console", "inbox", False, also=("answer",)),
+    NavLink("Setup", "setup", "setup", True),
     NavLink("Knowledge", "knowledge_bases", "book", True),
     NavLink("Chat widget", "widget_settings", "chat", True),
     NavLink("Policy", "policy", "shield", True),
     NavLink("Evaluation", "evaluation", "check", True),
     NavLink("Analytics", "analytics", "chart", True),
     NavLink("Content gaps", "gaps", "lightbulb", True),
+    NavLink("People", "people", "people", True),
     NavLink("Audit", "audit_log", "list", True),
 )
 

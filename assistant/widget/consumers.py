@@ -50,8 +50,9 @@ from assistant.conversations.sockets import (
     frame_text,
 )
 from assistant.handoffs.requests import person_requested
-from assistant.handoffs.transitions import IllegalTransition, csat_record, ticket_email_set
+from assistant.handoffs.transitions import IllegalTransition, csat_record
 from assistant.models import Conversation, Feedback, Message
+from assistant.tickets.services import ticket_open
 from assistant.widget.chat_frames import (
     ANSWER_NOT_FOUND,
     CsatFrameForm,
@@ -224,7 +225,7 @@ class ChatConsumer(RealtimeConsumer):
         if handoff is None:
             await self.notice("There is no request for a person to attach your e-mail to.")
             return
-        await in_thread(ticket_email_set)(handoff=handoff, email=form.cleaned_data["email"])
+        await in_thread(ticket_open)(handoff=handoff, email=form.cleaned_data["email"])
 
     async def csat(self, frame: dict):
         form = _frame_form(frame, CsatFrameForm)

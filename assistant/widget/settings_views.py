@@ -5,6 +5,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from assistant.common.access import admin_required
 from assistant.widget.forms import WidgetSettingsForm
+from assistant.widget.snippet import widget_snippet
 from assistant.widget.workspaces import identity_secret_rotate, widget_settings_save
 
 
@@ -17,8 +18,12 @@ def widget_settings(request):
     saved = request.method == "POST" and form.is_valid()
     if saved:
         widget_settings_save(form=form, actor=request.user)
-    template = "widget_settings/_form.html" if request.htmx else "widget_settings/page.html"
-    return render(request, template, {"form": form, "saved": saved})
+    if request.htmx:
+        return render(request, "widget_settings/_form.html", {"form": form, "saved": saved})
+    snippet = widget_snippet(workspace=request.workspace, keel_url=request.build_absolute_uri("/"))
+    return render(
+        request, "widget_settings/page.html", {"form": form, "saved": saved, "snippet": snippet}
+    )
 
 
 @require_POST

@@ -24,6 +24,8 @@ PHONE_VIEWPORT = {"width": 390, "height": 800}
 # Patterns deliberately not walked, with the reason.
 NOT_WALKED = {
     "admin/": "Django's own admin site: Django tests it; Keel only registers models there",
+    "tickets/inbound/": "a mail provider's POST of raw e-mail with the inbound secret, no "
+    "page: tests/test_tickets.py posts to it",
 }
 
 
@@ -33,6 +35,7 @@ class Access(enum.Enum):
     SIGNED_IN = "anyone signed in"
     STAFF = "agents and admins of the workspace"
     ADMIN = "admins of the workspace"
+    SUPERUSER = "Keel's operators (superusers), none of the walk's roles"
 
 
 class Kind(enum.Enum):
@@ -64,6 +67,8 @@ ROUTES = {
     "console_note": Expectation(Access.STAFF, Kind.ACTION),
     "console_save_case": Expectation(Access.STAFF, Kind.ACTION),
     "console_vault": Expectation(Access.STAFF, Kind.ACTION),
+    "console_notifications": Expectation(Access.STAFF, Kind.PAGE),
+    "ticket_transcript": Expectation(Access.PUBLIC, Kind.PAGE),
     "chat_panel": Expectation(Access.PUBLIC, Kind.PAGE),
     "widget_avatar": Expectation(Access.PUBLIC, Kind.FILE),
     "cited_source": Expectation(Access.PUBLIC, Kind.PAGE),
@@ -71,6 +76,11 @@ ROUTES = {
     "logout": Expectation(Access.SIGNED_IN, Kind.ACTION),
     "knowledge_bases": Expectation(Access.ADMIN, Kind.PAGE),
     "knowledge_base": Expectation(Access.ADMIN, Kind.PAGE),
+    "knowledge_base_rename": Expectation(Access.ADMIN, Kind.ACTION),
+    "knowledge_base_delete": Expectation(Access.ADMIN, Kind.PAGE),  # GET the question, POST it
+    "knowledge_question": Expectation(
+        Access.ADMIN, Kind.PAGE, query="question=How+long+does+delivery+take"
+    ),
     "document_table": Expectation(Access.ADMIN, Kind.PAGE),
     "document_upload": Expectation(Access.ADMIN, Kind.ACTION),
     "document_delete": Expectation(Access.ADMIN, Kind.ACTION),
@@ -115,10 +125,27 @@ ROUTES = {
     "eval_case": Expectation(Access.ADMIN, Kind.PAGE),
     "eval_case_edit": Expectation(Access.ADMIN, Kind.PAGE),  # GET the form, POST it (actions)
     "eval_case_delete": Expectation(Access.ADMIN, Kind.ACTION),
+    "workspace_switch": Expectation(Access.STAFF, Kind.PAGE),
+    "setup": Expectation(Access.ADMIN, Kind.PAGE),
+    "people": Expectation(Access.ADMIN, Kind.PAGE),
+    "invitation_create": Expectation(Access.ADMIN, Kind.ACTION),
+    "invitation_resend": Expectation(Access.ADMIN, Kind.ACTION),
+    "invitation_revoke": Expectation(Access.ADMIN, Kind.ACTION),
+    "member_role": Expectation(Access.ADMIN, Kind.ACTION),
+    "member_remove": Expectation(Access.ADMIN, Kind.ACTION),
+    "start": Expectation(Access.SUPERUSER, Kind.PAGE),  # GET the form, POST it (its own tests)
+    "invitation_accept": Expectation(Access.PUBLIC, Kind.PAGE),  # likewise
+    "password_reset": Expectation(Access.PUBLIC, Kind.PAGE),
+    "password_reset_done": Expectation(Access.PUBLIC, Kind.PAGE),
+    "password_reset_confirm": Expectation(Access.PUBLIC, Kind.PAGE),  # a link no longer valid
+    "password_reset_complete": Expectation(Access.PUBLIC, Kind.PAGE),
 }
-# Edited in place: its POST is an action too.
+# Pages whose POST is an action too: a test case edited in place, a new knowledge base,
+# a deletion confirmed.
 ACTIONS = {name for name, expected in ROUTES.items() if expected.kind is Kind.ACTION} | {
-    "eval_case_edit"
+    "eval_case_edit",
+    "knowledge_bases",  # a new one
+    "knowledge_base_delete",
 }
 
 
@@ -176,6 +203,8 @@ def outcome_for(*, role: Role, access: Access) -> Outcome:
         return Outcome.LOGIN
     if access is Access.SIGNED_IN:
         return Outcome.SHOWN
+    if access is Access.SUPERUSER:
+        return Outcome.FORBIDDEN
     if role is Role.OTHER_ADMIN:
         return Outcome.NOT_FOUND
     if role is Role.AGENT and access is Access.ADMIN:

@@ -1,0 +1,1 @@
+"""People: invitations, members and roles, workspace switching, the first run and setup."""
