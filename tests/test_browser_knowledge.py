@@ -54,8 +54,8 @@ def test_upload_several_files_and_watch_their_status_change_live(
     )
     assert page.evaluate("window.notReloaded") is True
 
-    page.once("dialog", lambda dialog: dialog.accept())
     rows.filter(has_text="locked.pdf").get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(rows).to_have_count(2)
     assert page.evaluate("window.notReloaded") is True
 

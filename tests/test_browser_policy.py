@@ -41,8 +41,8 @@ def test_edit_try_and_restore_the_policy(keel_server, page, demo_help_center):
     expect(sandbox).to_contain_text("Refused by a rail")
     assert page.evaluate("window.notReloaded") is True
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Restore version 1").click()
+    page.get_by_role("dialog").get_by_role("button", name="Restore").click()
     expect(page.get_by_role("status").first).to_contain_text(
         "Version 1 restored: it is now in force as version 3."
     )
@@ -76,9 +76,22 @@ def test_a_built_in_refused_topic_is_listed_and_switched_off_for_good(
         worker.submit(job_queue).result()
     if page.get_by_role("button", name="Publish anyway").count():
         page.get_by_label("Reason").fill("The test publishes whatever the checks say.")
+    # Asked first: cancelled, nothing is sent; confirmed, it is published, once.
+    publishing = []
+    page.on(
+        "request",
+        lambda request: publishing.append(request.url) if "/publish/" in request.url else None,
+    )
     page.get_by_role("button", name="Publish").click()
+    confirm = page.get_by_role("dialog")
+    expect(confirm).to_contain_text("Publish the draft? Customers get it from their next message.")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_be_hidden()
+    page.get_by_role("button", name="Publish").click()
+    confirm.get_by_role("button", name="Publish").click()
 
     expect(page.locator("#policy-versions")).to_contain_text("Version 2 (in force)")
+    assert len(publishing) == 1, publishing
     expect(page.get_by_label(topic.rule.label)).to_be_checked()
     published = PolicyVersion.objects.get(workspace=workspace, number=2)
     assert published.builtin_rules_off == [topic.key]

@@ -147,7 +147,7 @@ def test_an_article_closes_the_gap_and_its_questions_become_passing_test_cases(
     link = (
         admin_client.get(url("gaps", workspace))
         .content.decode()
-        .split('class="button" href="')[1]
+        .split('class="button button--primary" href="')[1]
         .split('"')[0]
     )
     page = admin_client.get(link.replace("&amp;", "&"))

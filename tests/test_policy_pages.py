@@ -21,6 +21,7 @@ from assistant.models import (
     PolicyVersion,
     personal_data_kinds_all,
 )
+from assistant.policies.forms import PolicyForm
 from assistant.policies.services import PublishRefused, policy_publish
 from assistant.rails.personal_data import KINDS
 from assistant.widget.demo import DEMO_POLICY
@@ -436,3 +437,9 @@ def test_the_full_red_team_suite_checks_the_demo_policy(admin_client, admin_memb
     assert by_id["rt-115"].passed  # "I want to talk to a real person."
     assert by_id["rt-070"].passed  # their own card number: answered, never repeated
     assert sum(result.passed for result in results) / len(results) > 0.6
+
+
+def test_the_editor_shows_every_policy_field_in_one_section():
+    """A field left out of PolicyForm.SECTIONS would vanish from the editor."""
+    placed = [name for _, _, names in PolicyForm.SECTIONS for name in names]
+    assert sorted(placed) == sorted(PolicyVersion.CONTENT_FIELDS)

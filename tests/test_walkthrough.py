@@ -308,7 +308,6 @@ def _session(browser, walk: Walk, role: Role):
     watch.attach(context)
     context.on("response", _exercised)
     page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
     page.goto("/login/")
     if role is not Role.ANONYMOUS:
         page.get_by_label("Username").fill(walk.users[role])
@@ -335,7 +334,7 @@ def _visit(
         problems.append(f"expected {outcome.value}, got {response.status}")
     if sandbox_links := page.locator(f'a[href$="/conversations/{sandbox_id}/"]').count():
         problems.append(f"{sandbox_links} links to a sandbox conversation (not a customer's)")
-    flashes = page.locator("#content > p.ok[role=status]").all_inner_texts()
+    flashes = page.locator("#toasts .toast").all_inner_texts()
     if flashes:
         problems.append(f"{len(flashes)} flash messages on a page opened with GET: {flashes[:3]}")
     # A refusal is Django's plain error page (or the login page, checked on its own route).
@@ -544,6 +543,7 @@ def test_knowledge_actions(admin):
     scratch.get_by_role("button", name="Restore").click()
     expect(scratch.get_by_role("button", name="Archive")).to_be_visible()
     scratch.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(scratch).to_have_count(0)
     admin.check("document re-indexed, archived, restored and deleted")
     page.get_by_role("button", name="Release: it is safe").click()
@@ -555,6 +555,7 @@ def test_knowledge_actions(admin):
     expect(sitemap_source).to_contain_text("1 new", timeout=120_000)
     admin.check("website synced")
     sitemap_source.get_by_role("button", name="Remove").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     expect(sources).to_have_count(0)
     admin.check("website removed")
     page.get_by_label("Address").fill(admin.walk.site + "/help/tyres")
@@ -606,8 +607,10 @@ def test_policy_actions(admin):
     if page.get_by_role("button", name="Publish anyway").count():
         page.get_by_label("Reason").fill("The walkthrough publishes whatever the checks say.")
     publish.click()
+    page.get_by_role("dialog").get_by_role("button", name="Publish").click()
     expect(page.locator("#policy-versions")).to_contain_text("Version 2 (in force)")
     page.get_by_role("button", name="Restore version 1").click()
+    page.get_by_role("dialog").get_by_role("button", name="Restore").click()
     expect(page.locator("#policy-versions")).to_contain_text("Version 3 (in force)")
     admin.check("policy published and restored")
     admin.finish()
@@ -640,6 +643,7 @@ def test_evaluation_actions(admin):
     expect(row).to_contain_text("ship to the Moon")
     admin.check("test case added and edited")
     row.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(row).to_have_count(0)
     admin.choose_file(
         "JSON lines",
@@ -667,6 +671,7 @@ def test_gap_article_and_widget_settings(admin):
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#widget-form")).to_contain_text("Saved.")
     page.get_by_role("button", name="Rotate secret").click()
+    page.get_by_role("dialog").get_by_role("button", name="Rotate").click()
     expect(page.locator("#identity-secret")).to_contain_text("A new secret is in place")
     admin.check("widget settings saved")
     admin.finish()

@@ -148,9 +148,16 @@ def audit_events(
     kind: str = "",
     since: date | None = None,
     until: date | None = None,
+    include_sandbox: bool = False,
 ) -> QuerySet[AuditEvent]:
-    """The workspace's audit trail, newest first; the bounds are whole days, inclusive."""
-    events = AuditEvent.objects.filter(workspace=workspace).select_related("actor")
+    """The workspace's audit trail, newest first; the bounds are whole days, inclusive.
+    Events in sandbox conversations (the publish gate's checks, evaluation runs, admins'
+    trials) flood it, so they are left out unless asked for."""
+    events = AuditEvent.objects.filter(workspace=workspace).select_related(
+        "actor", "message", "conversation"
+    )
+    if not include_sandbox:
+        events = events.exclude(conversation__sandbox=True)
     if kind:
         events = events.filter(kind=kind)
     if since:

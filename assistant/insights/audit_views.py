@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from assistant.common.access import admin_required
 from assistant.conversations.selectors import audit_events
+from assistant.insights.audit_lines import audit_lines
 from assistant.insights.forms import AuditFilterForm
 from assistant.models import AuditEvent
 
@@ -29,7 +30,9 @@ def audit_log(request):
         return JsonResponse({"events": [_row(event) for event in events]})
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     template = "audit/_events.html" if request.htmx else "audit/page.html"
-    return render(request, template, {"form": form, "page": page, "query": request.GET.urlencode()})
+    lines = audit_lines(events=list(page), workspace_slug=request.workspace.slug)
+    context = {"form": form, "page": page, "lines": lines, "query": request.GET.urlencode()}
+    return render(request, template, context)
 
 
 def _row(event: AuditEvent) -> dict:

@@ -15,6 +15,9 @@ class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", "All kinds"), *AuditEvent.Kind.choices], required=False)
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    include_sandbox = forms.BooleanField(
+        required=False, label="Include checks, evaluation runs and sandbox chats"
+    )
 
 
 class AnalyticsFilterForm(forms.Form):

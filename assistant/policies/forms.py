@@ -17,7 +17,7 @@ class PolicyForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         label="Built-in rules switched off",
         help_text="Tick a rule to stop it handing conversations to a person, or a topic to "
-        "stop it being refused. What each one looks for is listed under the form.",
+        "stop it being refused. What each one looks for is listed below.",
     )
     personal_data_kinds = forms.MultipleChoiceField(
         choices=PERSONAL_DATA_KINDS,
@@ -39,6 +39,28 @@ class PolicyForm(forms.ModelForm):
             "escalation_rules": forms.Textarea(attrs={"rows": 6}),
             "confidence_threshold": forms.NumberInput(attrs={"step": "0.01"}),
         }
+
+    # The editor's sections (templates/policy/_editor.html), each a fieldset: every
+    # content field in exactly one, in the order an admin thinks about them.
+    SECTIONS = (
+        ("Voice", "How the assistant speaks, and what it never says.",
+         ["assistant_name", "persona", "tone", "banned_phrases", "competitors"]),
+        ("Scope", "What it helps with, and what it declines.",
+         ["topics_in_scope", "topics_refused"]),
+        ("Rules", "When a conversation goes to a person.",
+         ["escalation_rules", "builtin_rules_off"]),
+        ("Personal data", "What is redacted, and how long things are kept.",
+         ["personal_data_kinds", "personal_data_retention_days", "transcript_retention_days"]),
+        ("Safety", "What happens to an attack or to an answer that breaks a rule.",
+         ["injection_action", "violation_action"]),
+        ("Limits", "How sure and how long an answer may be.",
+         ["confidence_threshold", "answer_max_words"]),
+    )  # fmt: skip
+
+    def sections(self) -> list[tuple[str, str, list]]:
+        return [
+            (title, about, [self[name] for name in names]) for title, about, names in self.SECTIONS
+        ]
 
     def clean_topics_refused(self) -> str:
         return _rules_checked(self.cleaned_data["topics_refused"])

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.forms",  # its widget templates, for the form renderer below
     "channels",
     "django_htmx",
     "procrastinate.contrib.django",
@@ -98,6 +99,8 @@ TEMPLATES = [
         },
     },
 ]
+
+FORM_RENDERER = "assistant.common.forms.StaffFormRenderer"
 
 # The embedded PostgreSQL's folder when DATABASE_URL is unset. The tests give theirs
 # another (tests/settings.py): a test run, which stops its server to test an outage, never

@@ -6,6 +6,7 @@ A pattern missing from `ROUTES` (and from `NOT_WALKED`) fails the walk with its 
 new page cannot be left out."""
 
 import enum
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,11 @@ from axe_playwright_python.sync_playwright import Axe
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 SCREENSHOTS = Path(__file__).parent.parent / "walkthrough-screenshots"
+# With KEEL_DOCS_SCREENSHOTS=1 the walk also writes the main pages, at one window size, into
+# docs/screenshots/ (the README's tour), so the pictures there stay true.
+DOCS_SCREENSHOTS = Path(__file__).parent.parent.parent / "docs" / "screenshots"
+DOCS_VIEWPORT = {"width": 1280, "height": 800}
+PHONE_VIEWPORT = {"width": 390, "height": 800}
 
 # Patterns deliberately not walked, with the reason.
 NOT_WALKED = {
@@ -297,3 +303,31 @@ def _axe_node(node: dict) -> str:
 
 def screenshot(page, *, role: Role, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / role.name.lower() / f"{name}.png", full_page=True)
+    if os.environ.get("KEEL_DOCS_SCREENSHOTS") == "1" and (role, name) in DOCS_PAGES:
+        docs_screenshot(page, name=DOCS_PAGES[role, name])
+
+
+# (who, the walk's name for the page) → the file in docs/screenshots/
+DOCS_PAGES = {
+    (Role.ADMIN, "console"): "console",
+    (Role.ADMIN, "console_conversation"): "console-conversation",
+    (Role.ADMIN, "answer"): "why-this-answer",
+    (Role.ADMIN, "knowledge_base"): "knowledge-base",
+    (Role.ADMIN, "policy-checked"): "policy",
+    (Role.ADMIN, "evaluation-run-finished"): "evaluation-run",
+    (Role.ADMIN, "analytics"): "analytics",
+    (Role.ADMIN, "gaps"): "content-gaps",
+    (Role.ADMIN, "audit_log"): "audit",
+    (Role.ADMIN, "widget_settings"): "widget-settings",
+    (Role.ANONYMOUS, "login"): "login",
+    (Role.ANONYMOUS, "customer-chat"): "customer-chat",
+}
+
+
+def docs_screenshot(page, *, name: str) -> None:
+    """The window's view at the docs' desktop size, and at a phone's."""
+    size = page.viewport_size
+    for suffix, viewport in (("", DOCS_VIEWPORT), ("-phone", PHONE_VIEWPORT)):
+        page.set_viewport_size(viewport)
+        page.screenshot(path=DOCS_SCREENSHOTS / f"{name}{suffix}.png")
+    page.set_viewport_size(size)
