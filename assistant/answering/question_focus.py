@@ -402,6 +402,24 @@ def _stem(word: str) -> str:
     return word_stem(word=word, language="en")
 
 
+# How often or for how long a question asks its amount: "each month", "per day", "yearly".
+_PERIOD = re.compile(
+    rf"\b(?:(?:each|every|per|a|an|the|first|next|last|\d+)\s+)?{_TIME_UNIT}\b"
+    r"|\b(?:daily|weekly|monthly|yearly|annually)\b"
+)
+
+
+def names_a_thing(clause: str) -> bool:
+    """Whether the clause names what it asks about beyond the kind of fact and the period
+    ("when does your phone line open?", "how much is the late fee?"), not only asks for a
+    figure ("what will I pay each month?", "how much is that?"): such an ask is about the
+    question's scene, and searched alone finds pages the question never touched."""
+    asked = clause.casefold()
+    for asks in _ASKS.values():
+        asked = asks.sub(" ", asked)
+    return bool(content_words(_PERIOD.sub(" ", asked)))
+
+
 def content_terms(text: str) -> frozenset[str]:
     """The text's words that say what it is about, casefolded and stemmed."""
     return frozenset(_stem(word) for _, word in content_words(text))
