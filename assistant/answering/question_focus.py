@@ -153,11 +153,13 @@ _ASKS_SOMETHING = re.compile(rf"^(?:{_ASKING}|{_REQUESTING})|[?\uff1f]$", re.IGN
 _PART_MIN_WORDS = 3  # "and when?" alone says too little to be searched for on its own
 # Two things one may do, asked at once: "Can a second cardholder raise the limit or close
 # the account?" is two asks, each with the words before its first verb. A verb is told
-# by what follows it (an object's determiner); a noun after "or" is not ("…by card or cash").
+# by what follows it (an object's determiner); a noun after "or" is not ("…by card or cash"),
+# nor a word that names nothing ("on my account" before the actions).
 _OBJECT = r"(?:the|a|an|my|our|your|their|his|her|its|this|that|it|them)"
+_NAMING = rf"(?!(?:{'|'.join(map(re.escape, sorted(_UNWEIGHED)))})\s)"
 _TWO_ACTIONS = re.compile(
     rf"^(?P<head>(?:can|could|may|do|does|will|would|should|must)\b.*?)\s"
-    rf"(?P<verb>[a-z]+)\s(?P<first>{_OBJECT}\b.*?)\s(?:or|and)\s"
+    rf"{_NAMING}(?P<verb>[a-z]+)\s(?P<first>{_OBJECT}\b.*?)\s(?:or|and)\s"
     rf"(?P<other>[a-z]+)\s(?P<second>{_OBJECT}\b.*)$",
     re.IGNORECASE,
 )
