@@ -10,7 +10,6 @@ from channels.db import database_sync_to_async
 
 from assistant.answering.answer_completion import completing_passages
 from assistant.answering.extractive import MAX_WORDS, extractive_answer
-from assistant.answering.pipeline import SOURCES_PER_ANSWER
 from assistant.models import Citation
 from knowledge.search import chunk_search
 from tests.support.chat import one_question

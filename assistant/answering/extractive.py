@@ -27,7 +27,8 @@ each part's own, each part with its share of the words, read from every passage 
 the part found searched alone too) and quoted in the order asked. A part nothing answers
 well enough is left out. Of a table whose rows are ranges
 ("2-4 lines", "10+"), only the row holding the number the question names is quoted, and
-a plain price per that unit gets its short calculation. Chosen sentences keep their
+a plain price per that unit gets its short calculation, as does that row for the columns
+(plans) the question names. Chosen sentences keep their
 document order, so the answer reads as the help article does; a chosen list item comes
 after the line that introduces its list, and each run of sentences from one source is
 cited once.
