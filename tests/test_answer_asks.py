@@ -223,15 +223,18 @@ async def test_the_model_is_given_each_asks_passages(tmp_path, transactional_db,
 
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("chat_state")
-async def test_two_actions_joined_by_or_are_each_answered(tmp_path, transactional_db):
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can an additional cardholder raise the credit limit or close the account?",
+        # "on my account" before the actions: "on" is not the first action's verb
+        "Can an additional cardholder on my card raise the credit limit or close the account?",
+    ],
+)
+async def test_two_actions_joined_by_or_are_each_answered(tmp_path, transactional_db, question):
     """To "raise the limit or close the account" are two things the cardholder may do, each
     answered by its own page."""
-    answer = await _asked(
-        tmp_path,
-        BANK,
-        "Can an additional cardholder raise the credit limit or close the account?",
-        company="Northwind Bank",
-    )
+    answer = await _asked(tmp_path, BANK, question, company="Northwind Bank")
 
     assert "Only the main cardholder can ask us to raise the credit limit" in answer
     assert "Only the main cardholder can close the credit card account" in answer

@@ -3,6 +3,8 @@ period without stating it, the retrieved passage that states it for the same thi
 fee list's table row, often another page) is quoted after it, cited. Own small help
 center (a bike shop), real ingest, search and websocket."""
 
+import re
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -13,7 +15,7 @@ from knowledge.search import chunk_search
 from tests.support.chat import one_question
 from tests.support.commands import ingest
 from tests.support.factories import KnowledgeBaseFactory
-from tests.support.help_centers import answer_from_pages
+from tests.support.help_centers import answer_from_pages, pages_ingest
 
 RETURNS = """# Returning a bike
 
@@ -170,3 +172,54 @@ def test_the_part_asking_a_fee_is_searched_alone_for_the_page_stating_it(tmp_pat
     assert "Fee list" in {hit.document_title for hit in found}
     assert "A returned bike that has been ridden outdoors [2]." in answer
     assert "Restocking fee — Amount: $25" in answer
+
+
+AIRLINE = {
+    "upgrades.md": """# Upgrading your fare
+
+You can upgrade a Light fare to a Flex fare in Manage booking until 24 hours before departure.
+When you upgrade to Flex, you keep the seat you chose with your Light fare.
+An upgrade from Light to Flex costs $45 per flight.
+""",
+    "payments.md": """# Paying for a booking
+
+You pay the whole price of a booking when you confirm it, by card or PayPal.
+Card payments are charged in the currency of the country you fly from.
+Instalments are not available on bookings made less than 30 days before departure.
+""",
+    "baggage.md": """# Checked bags
+
+Light fares include a cabin bag only; a checked bag can be added for $30 per flight.
+Flex fares include one checked bag of up to 23 kg.
+""",
+    "fares.md": """# Our fares
+
+Light fares are our lowest fares, with a cabin bag and a seat chosen at random.
+Flex fares add a checked bag, a free seat choice and free changes before departure.
+""",
+    "seats.md": """# Choosing a seat
+
+Seats can be chosen when you book, or later in Manage booking.
+Extra legroom seats cost from $25 per flight.
+""",
+}
+UPGRADE = "I booked a Light fare. If I upgrade to Flex, do I keep my seat, and what will I pay?"
+
+
+@pytest.mark.django_db
+def test_an_ask_naming_no_thing_is_not_searched_alone(tmp_path, knowledge_base):
+    """'What will I pay?' names nothing: it asks about the upgrade the question is about,
+    not about paying in general. Searched alone, it brought a page the question does not
+    touch (the payments page) to either backend; the question's own search answers it."""
+    pages_ingest(knowledge_base=knowledge_base, pages=AIRLINE, folder=tmp_path)
+    # On a large help center the question's own passages are all about fares.
+    hits = chunk_search(knowledge_bases=[knowledge_base], query=UPGRADE, k=2)
+
+    found = completing_passages(query=UPGRADE, knowledge_bases=[knowledge_base], hits=hits)
+    sources = [*hits, *found]
+    answer = extractive_answer(question=UPGRADE, sources=sources, max_words=MAX_WORDS)
+
+    cited = {sources[int(number) - 1].document_title for number in re.findall(r"\[(\d+)\]", answer)}
+    assert "Paying for a booking" not in {hit.document_title for hit in found} | cited
+    assert "you keep the seat you chose" in answer
+    assert "$45 per flight" in answer

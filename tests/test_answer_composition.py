@@ -374,6 +374,54 @@ def test_no_calculation_when_it_is_not_plain(tmp_path, knowledge_base, question)
     assert "\u00d7" not in answer
 
 
+SEATS = """# Plans and prices
+
+Every plan is billed monthly for each seat on the workspace.
+
+| Seats on the workspace | Starter | Team | Business |
+|---|---|---|---|
+| 1 seat | $12 | $20 | $32 |
+| 2-5 seats | $10 per seat | $18 per seat | $30 per seat |
+| 6-50 seats | $8 per seat | $15 per seat | $26 per seat |
+
+You can change a workspace's plan at any time from its billing settings.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "total"),
+    [
+        # one column named: the row's price for it, times the number of seats
+        ("What will 3 seats on the Team plan cost each month?", "3 \u00d7 $18 = $54."),
+        # as many columns named as seats: one seat of each, added up
+        (
+            "What will two seats cost per month, Business for me and Starter for my colleague?",
+            "$30 + $10 = $40.",
+        ),
+    ],
+)
+def test_a_price_table_row_gets_the_total_for_the_columns_asked(
+    tmp_path, knowledge_base, question, total
+):
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **{"plans.md": SEATS})
+
+    row = "2-5 seats — Starter: $10 per seat; Team: $18 per seat; Business: $30 per seat."
+    assert f"{row} {total[:-1]}" in answer  # the calculation after the row it reads
+
+
+def test_no_row_total_when_the_columns_named_do_not_match_the_seats(tmp_path, knowledge_base):
+    """Three seats, two plans named: which plan has two seats is not said."""
+    answer = answer_from_pages(
+        tmp_path,
+        knowledge_base,
+        "What will 3 seats cost each month with Team and Business?",
+        **{"plans.md": SEATS},
+    )
+
+    assert "2-5 seats" in answer
+    assert "=" not in answer
+
+
 def test_a_question_of_many_parts_stays_within_the_longest_answer(tmp_path, knowledge_base):
     """Each part has its share of the words, and together they keep to the limit."""
     answer = answer_from_pages(

@@ -35,6 +35,7 @@ from assistant.answering.question_focus import (
     content_terms,
     content_words,
     facts_stated,
+    names_a_thing,
     question_focus,
 )
 from knowledge.embeddings import query_embed
@@ -113,15 +114,17 @@ def completing_passages(
     """Passages a clause of the question finds searched alone and the whole question did
     not: the fee list that its second part ("…, and do I pay an activation fee?") needs,
     the contact page that "…, and when does your phone line open?" does. Every clause of
-    a question that asks several things apart (`asks_apart`); otherwise a clause only
-    when it asks a kind of fact of a specific thing. Never the whole query.
+    a question that asks several things apart (`asks_apart`) that names what it asks
+    about; otherwise a clause only when it asks a kind of fact of a specific thing.
+    Never the whole query.
     Their similarity is to the clause, not the question, so it is left out: the answer's
     confidence is read from the question's own passages."""
     found = {hit.chunk_id for hit in hits}
     passages = []
     several = len(asks_apart(question=query)) > 1
     for clause in asking_clauses(question=query):
-        alone = several or (_kinds_asked(clause) and _subject(clause))
+        # An ask naming no thing ("…, and what will I pay?") is the question's own search's.
+        alone = (several and names_a_thing(clause)) or (_kinds_asked(clause) and _subject(clause))
         if clause.strip() == query.strip() or not alone:
             continue
         for hit in chunk_search(knowledge_bases=knowledge_bases, query=clause, k=CLAUSE_PASSAGES):

@@ -27,7 +27,8 @@ each part's own, each part with its share of the words, read from every passage 
 the part found searched alone too) and quoted in the order asked. A part nothing answers
 well enough is left out. Of a table whose rows are ranges
 ("2-4 lines", "10+"), only the row holding the number the question names is quoted, and
-a plain price per that unit gets its short calculation. Chosen sentences keep their
+a plain price per that unit gets its short calculation, as does that row for the columns
+(plans) the question names. Chosen sentences keep their
 document order, so the answer reads as the help article does; a chosen list item comes
 after the line that introduces its list, and each run of sentences from one source is
 cited once.
@@ -169,7 +170,9 @@ def extractive_answer(
         )
     chosen = _in_ask_order(chosen, parts=parts)
     best = ranked[0].candidate
-    quoted = _with_total(_with_lead_ins(chosen), best=best, counts=focus.counts)
+    quoted = _with_total(
+        _with_lead_ins(chosen), best=best, chosen=chosen, question=question, counts=focus.counts
+    )
     # A fact asked for that the chosen sentences leave out, from another passage or page.
     quoted = answer_completed(question=question, quoted=quoted, sources=sources, max_words=longest)
     # One marker after each run of sentences from the same source, as a person cites.
@@ -459,16 +462,28 @@ def _with_lead_ins(chosen: list[_Candidate]) -> list[tuple[int, str]]:
 
 
 def _with_total(
-    quoted: list[tuple[int, str]], *, best: _Candidate, counts: frozenset[Count]
+    quoted: list[tuple[int, str]],
+    *,
+    best: _Candidate,
+    chosen: list[_Candidate],
+    question: str,
+    counts: frozenset[Count],
 ) -> list[tuple[int, str]]:
-    """The best sentence followed by its short calculation, when it has one: the sum a
-    customer would otherwise work out, shown so it can be checked. Only the best: a
-    price quoted beside it may be another product's."""
-    total = _total(text=best.text, counts=counts)
-    if total is None:
-        return quoted
-    at = quoted.index((best.source_number, best.text)) + 1
-    return [*quoted[:at], (best.source_number, total), *quoted[at:]]
+    """The sentence with a short calculation followed by it: the sum a customer would
+    otherwise work out, shown so it can be checked. The best sentence's price per thing,
+    or else a quoted table row's prices for the number of things the question names,
+    in the columns it names. Only those: a price quoted beside them may be another
+    product's."""
+    totals = [(best, _total(text=best.text, counts=counts))] + [
+        (candidate, _row_total(candidate, question=question, counts=counts))
+        for candidate in chosen
+        if candidate.holds_count
+    ]
+    for candidate, total in totals:
+        if total is not None:
+            at = quoted.index((candidate.source_number, candidate.text)) + 1
+            return [*quoted[:at], (candidate.source_number, total), *quoted[at:]]
+    return quoted
 
 
 def _total(*, text: str, counts: frozenset[Count]) -> str | None:
@@ -486,6 +501,36 @@ def _total(*, text: str, counts: frozenset[Count]) -> str | None:
     currency = match["currency"] or match["row_currency"]
     price = Decimal(match["amount"] or match["row_amount"])
     return f"{asked.value} \u00d7 {currency}{price} = {currency}{price * asked.value}."
+
+
+def _row_total(candidate: _Candidate, *, question: str, counts: frozenset[Count]) -> str | None:
+    """The calculation a price table's row asks for ("2 seats — Team: $18 per seat;
+    Business: $30 per seat"), when its range holds the number the question names (2
+    seats): that number times the price in the one column the question names ("two Team
+    seats": 2 x $18 = $36), or, when it names as many columns as things ("two seats: one
+    Team, one Business"), one of each, added up ($18 + $30 = $48). Nothing when the
+    question names other columns, or a cell prices something else or more than once."""
+    covered = count_range(text=candidate.row.name)
+    count = next((count for count in counts if covered.holds(count)), None)
+    asked = question.casefold()
+    named = []
+    for cell in candidate.text.rstrip(".").split(" \u2014 ", 1)[-1].split("; "):
+        column, _, value = cell.partition(": ")
+        at = re.search(rf"\b{re.escape(column.casefold())}\b", asked) if value else None
+        price = _PRICE_PER.fullmatch(value.strip())
+        if at and price and price["unit"] and len(_PRICES.findall(value)) == 1:
+            unit = word_stem(word=price["unit"], language="en")
+            named.append((at.start(), unit, price["currency"], Decimal(price["amount"])))
+    currencies = {currency for _, _, currency, _ in named}
+    if count is None or len(currencies) != 1 or {unit for _, unit, _, _ in named} != {count.unit}:
+        return None
+    [currency] = currencies
+    prices = [price for _, _, _, price in sorted(named)]
+    if len(prices) == 1 and count.value > 1:
+        return f"{count.value} \u00d7 {currency}{prices[0]} = {currency}{prices[0] * count.value}."
+    if len(prices) == count.value > 1:
+        return f"{' + '.join(f'{currency}{price}' for price in prices)} = {currency}{sum(prices)}."
+    return None
 
 
 def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Candidate]:

@@ -153,11 +153,13 @@ _ASKS_SOMETHING = re.compile(rf"^(?:{_ASKING}|{_REQUESTING})|[?\uff1f]$", re.IGN
 _PART_MIN_WORDS = 3  # "and when?" alone says too little to be searched for on its own
 # Two things one may do, asked at once: "Can a second cardholder raise the limit or close
 # the account?" is two asks, each with the words before its first verb. A verb is told
-# by what follows it (an object's determiner); a noun after "or" is not ("…by card or cash").
+# by what follows it (an object's determiner); a noun after "or" is not ("…by card or cash"),
+# nor a word that names nothing ("on my account" before the actions).
 _OBJECT = r"(?:the|a|an|my|our|your|their|his|her|its|this|that|it|them)"
+_NAMING = rf"(?!(?:{'|'.join(map(re.escape, sorted(_UNWEIGHED)))})\s)"
 _TWO_ACTIONS = re.compile(
     rf"^(?P<head>(?:can|could|may|do|does|will|would|should|must)\b.*?)\s"
-    rf"(?P<verb>[a-z]+)\s(?P<first>{_OBJECT}\b.*?)\s(?:or|and)\s"
+    rf"{_NAMING}(?P<verb>[a-z]+)\s(?P<first>{_OBJECT}\b.*?)\s(?:or|and)\s"
     rf"(?P<other>[a-z]+)\s(?P<second>{_OBJECT}\b.*)$",
     re.IGNORECASE,
 )
@@ -400,6 +402,24 @@ def count_range(*, text: str) -> CountRange | None:
 
 def _stem(word: str) -> str:
     return word_stem(word=word, language="en")
+
+
+# How often or for how long a question asks its amount: "each month", "per day", "yearly".
+_PERIOD = re.compile(
+    rf"\b(?:(?:each|every|per|a|an|the|first|next|last|\d+)\s+)?{_TIME_UNIT}\b"
+    r"|\b(?:daily|weekly|monthly|yearly|annually)\b"
+)
+
+
+def names_a_thing(clause: str) -> bool:
+    """Whether the clause names what it asks about beyond the kind of fact and the period
+    ("when does your phone line open?", "how much is the late fee?"), not only asks for a
+    figure ("what will I pay each month?", "how much is that?"): such an ask is about the
+    question's scene, and searched alone finds pages the question never touched."""
+    asked = clause.casefold()
+    for asks in _ASKS.values():
+        asked = asks.sub(" ", asked)
+    return bool(content_words(_PERIOD.sub(" ", asked)))
 
 
 def content_terms(text: str) -> frozenset[str]:
