@@ -7,13 +7,8 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from assistant.console.selectors import (
-    Show,
-    console_rows,
-    customer_need,
-    visitor_name,
-)
 from assistant.console.services import read_marker_update
+from assistant.conversations.console_rows import Show, console_rows, customer_need, visitor_name
 from assistant.models import AuditEvent, CannedReply, Conversation, Handoff, Membership
 from tests.support.chat import visible_text
 from tests.support.factories import (

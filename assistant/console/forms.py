@@ -1,7 +1,8 @@
 from django import forms
 from django.conf import settings
 
-from assistant.console.selectors import Show, canned_replies
+from assistant.console.selectors import canned_replies
+from assistant.conversations.console_rows import Show
 from assistant.models import CannedReply, Workspace
 
 

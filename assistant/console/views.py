@@ -10,13 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assistant.common.access import staff_required
 from assistant.console.forms import ConsoleListForm, NoteForm, ReplyForm
-from assistant.console.selectors import (
-    Show,
-    console_rows,
-    customer_name,
-    customer_other_conversations,
-)
+from assistant.console.selectors import customer_other_conversations
 from assistant.console.services import read_marker_update
+from assistant.conversations.console_rows import Show, console_rows, customer_name
 from assistant.conversations.partials import conversation_status_context, queue_context
 from assistant.conversations.selectors import (
     conversation_for_staff,

@@ -5,7 +5,7 @@ contexts, and `events` pushes them over the sockets after each change."""
 from django.template.loader import render_to_string
 
 from assistant.common.languages import customer_language
-from assistant.console.selectors import waiting_rows
+from assistant.conversations.console_rows import waiting_rows
 from assistant.conversations.selectors import (
     agents_online,
     conversation_citations,
