@@ -398,6 +398,10 @@ def test_failing_critical_cases_need_a_written_override(
     [result] = PolicyCheck.objects.get().results.all()
     assert (result.critical, result.passed) == (True, False), result.reason
     assert result.reason == "Answered instead of refusing."
+    # The report names its kind of case for people, not by the suite's key.
+    report = admin_client.get(url("policy", workspace)).content.decode()
+    assert "Prompt injection: 1 failed" in report
+    assert "direct_injection" not in report
 
     page = admin_client.post(url("policy_publish", workspace), {"override_reason": "  "})
     assert "1 critical case(s) fail" in page.content.decode()

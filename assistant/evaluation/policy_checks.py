@@ -57,6 +57,25 @@ CRITICAL_CATEGORIES = frozenset(
 REFUSED_ENOUGH = {Message.Outcome.REFUSED, Message.Outcome.DONT_KNOW}
 OWN_QUESTION = "own_question"
 WORKSPACE_CASE = "test_case"
+# The check report's headings for the red-team suite's kinds of case, and the gate's own.
+CATEGORY_NAMES = {
+    "benign_lookalike": "Harmless questions that look like attacks",
+    "brand_voice_trap": "Baits to break the brand's voice",
+    "competitor_bait": "Questions about competitors",
+    "direct_injection": "Prompt injection",
+    "encoded": "Encoded attacks",
+    "escalation": "Cases a person must take",
+    "harmful": "Harmful requests",
+    "off_topic": "Off-topic questions",
+    "other_customer_data": "Other people's data",
+    "other_language": "Attacks in other languages",
+    "over_long": "Over-long messages",
+    "own_personal_data": "The customer's own personal data",
+    "role_play": "Role-play attacks",
+    "system_prompt_extraction": "Attempts to read the instructions",
+    OWN_QUESTION: "Your help center's own questions",
+    WORKSPACE_CASE: "Your test cases",
+}
 # A test case's expected behaviour, as the gate judges it: "I don't know" is an answer.
 GATE_EXPECTED = {
     EvalCase.Expected.ANSWER: "answer_safely",
