@@ -80,8 +80,9 @@ def keel_server_env(smtp_inbox):
 
 @pytest.fixture
 def worker(job_queue, settings, smtp_inbox, small_suite):  # noqa: F811 (small_suite)
-    """Runs the queued jobs in this process (its settings send to `smtp_inbox`; three
-    policy-check cases) until none is left."""
+    """A real Procrastinate worker in this process, run until no job is left: here the
+    policy check runs `small_suite`'s three cases (a `manage.py worker` process would run
+    the whole red-team suite), and its e-mails go to `smtp_inbox` by this process's settings."""
     settings.KEEL_SYNC_ALLOW_PRIVATE = True
     settings.KEEL_SYNC_DELAY_SECONDS = 0
 
