@@ -1,9 +1,10 @@
 """Reading the links Keel e-mails (invitations, password resets), from the test process's
-outbox or from the files a live server's file-based e-mail backend writes."""
+outbox or from what a live server sent to the tests' SMTP server."""
 
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
+
+from tests.support.smtp import SmtpInbox
 
 LINK = re.compile(r"https?://\S+/(?:invitations|password-reset)/\S+/")
 
@@ -14,15 +15,14 @@ def link_path(body: str) -> str:
     return urlsplit(link).path
 
 
-def mailed_link_paths(folder: Path, *, to: str) -> list[str]:
-    """The Keel links e-mailed to `to` by a live server (EMAIL_FILE_PATH=`folder`), oldest
+def mailed_link_paths(inbox: SmtpInbox, *, to: str) -> list[str]:
+    """The Keel links a live server e-mailed to `to` through `inbox`'s SMTP server, oldest
     first."""
-    paths = []
-    for message in sorted(folder.glob("*.log"), key=lambda path: path.stat().st_mtime_ns):
-        for sent in message.read_text().split("-" * 79):
-            if re.search(rf"^To: {re.escape(to)}$", sent, re.MULTILINE):
-                paths.append(link_path(sent))
-    return paths
+    return [
+        link_path(received.message.get_body(("plain",)).get_content())
+        for received in inbox.mails
+        if received.envelope_to == [to]
+    ]
 
 
 def invitation_accept_in(page, *, url: str, name: str, password: str) -> None:
