@@ -57,8 +57,10 @@ run: install
 
 # A test file per worker process, one per core (at most four): most tests wait on a
 # server, a worker or a browser, so two processes on two cores finish well before one.
+# The tests that stop the database server run after, alone: the others share that server.
 test: install system-deps
-	$(BIN)/pytest --numprocesses auto --maxprocesses 4 --dist loadfile
+	$(BIN)/pytest --numprocesses auto --maxprocesses 4 --dist loadfile -m "not database_outage"
+	$(BIN)/pytest -m database_outage
 
 bench: install
 	$(BIN)/python -m bench

@@ -16,7 +16,7 @@ from assistant.models import Membership
 from assistant.project.embedded_db import database_url
 from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from knowledge.ingest import files_ingest, folder_files
-from knowledge.models import Chunk, Document
+from knowledge.models import Chunk, Document, KnowledgeBase
 from tests.support.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -62,10 +62,19 @@ def admin_client(client, admin_membership):
     return client
 
 
-@pytest.fixture(scope="session")
+_demo_indexed: dict[str, KnowledgeBase] = {}
+
+
+@pytest.fixture(scope="module")
 def demo_knowledge_base(django_db_setup, django_db_blocker):
-    """The demo help center, indexed once per test run (real parsing, real embeddings)."""
+    """The demo help center, indexed once per test process (real parsing, real embeddings),
+    and again for a module that finds it gone: a transactional test that ran before it in
+    the same process (pytest-xdist hands the files out in any order) empties the database.
+    Module-scoped, so it is indexed before any test's own transaction begins."""
     with django_db_blocker.unblock():
+        knowledge_base = _demo_indexed.get("knowledge_base")
+        if knowledge_base and Chunk.objects.filter(knowledge_base_id=knowledge_base.pk).exists():
+            return knowledge_base
         knowledge_base = KnowledgeBaseFactory(
             workspace=WorkspaceFactory(slug="demo-session", name="Trailhead Cycles"),
             slug="help-center",
@@ -73,6 +82,7 @@ def demo_knowledge_base(django_db_setup, django_db_blocker):
         list(
             files_ingest(knowledge_base=knowledge_base, paths=folder_files(path=DEMO_KNOWLEDGE_DIR))
         )
+    _demo_indexed["knowledge_base"] = knowledge_base
     return knowledge_base
 
 

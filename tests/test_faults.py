@@ -70,6 +70,7 @@ async def messages_stored(workspace) -> list[tuple[str, str, str]]:
     )()
 
 
+@pytest.mark.database_outage
 async def test_a_database_outage_loses_nothing_and_keel_recovers_by_itself(
     demo_help_center, database
 ):
@@ -108,6 +109,7 @@ async def test_a_database_outage_loses_nothing_and_keel_recovers_by_itself(
     await sync_to_async(connections.close_all)()
 
 
+@pytest.mark.database_outage
 async def test_an_answer_cut_off_by_an_outage_ends_on_screen_and_in_the_history(
     demo_help_center, database, llm_server
 ):

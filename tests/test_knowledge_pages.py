@@ -60,11 +60,12 @@ def test_pages_need_login_and_membership_and_the_admin_role(client, knowledge_ba
 
 @pytest.mark.django_db
 def test_home_leads_a_member_to_their_workspace(admin_client, admin_membership):
-    """To its console, where customers wait: admins answer them too."""
+    """An admin of a workspace still being set up to its checklist; once it is done, to
+    the console, where customers wait (tests/test_people.py)."""
     response = admin_client.get(reverse("home"), follow=True)
     assert response.status_code == 200
     workspace = admin_membership.workspace
-    assert response.redirect_chain[-1][0] == reverse("console", args=[workspace.slug])
+    assert response.redirect_chain[-1][0] == reverse("setup", args=[workspace.slug])
     assert reverse("knowledge_bases", args=[workspace.slug]).encode() in response.content
 
 
