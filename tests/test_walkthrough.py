@@ -47,7 +47,13 @@ from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
 from assistant.widget.views import AVATARS
 from knowledge.ingest import files_ingest
 from knowledge.models import Chunk, Document, WebsiteSource
-from tests.conftest import daphne_start, free_port, keel_process_environment, wait_for_port
+from tests.conftest import (
+    daphne_start,
+    free_port,
+    keel_process_environment,
+    processes_stop,
+    wait_for_port,
+)
 from tests.support.factories import (
     KnowledgeBaseFactory,
     MembershipFactory,
@@ -278,9 +284,7 @@ def _walk_served(*, server, worker, port: int, site: str, blocker):
             secrets=(COMPANY, ORDER),
         )
     finally:
-        for process in (server, worker):
-            process.terminate()
-            process.wait(timeout=10)
+        processes_stop([server, worker])
         with blocker.unblock():
             _in_own_thread(_walk_objects_remove)
         # The tests' own connection (pytest-django's atomic around each): left open, the
@@ -717,7 +721,11 @@ def test_widget_as_customer(browser, walk):
     question.press("Enter")
     reply = panel.locator(".message--assistant").last
     expect(reply.locator("a.cite").first).to_be_visible(timeout=60_000)
-    reply.get_by_role("button", name="Helpful", exact=True).click()
+    helpful = reply.get_by_role("button", name="Helpful", exact=True)
+    helpful.click()
+    # The rating re-renders the whole message: a click on its old source link between
+    # mouse down and up would land on nothing.
+    expect(helpful).to_have_attribute("aria-pressed", "true")
     source_link = reply.locator(".sources a").first
     source_link.click()  # the passage, in a sheet inside the panel
     expect(panel.get_by_role("dialog")).to_be_visible()
