@@ -120,6 +120,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The files that drive a browser run first, each whole and in its own order: they are
+    the longest, and `make test` hands files to its processes in this order, so one of them
+    started last would leave one process running it alone at the end."""
+    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
+    file_order = {}
+    for item in items:
+        file_order.setdefault(item.path, len(file_order))
+    items.sort(key=lambda item: (item.path not in browser_files, file_order[item.path]))
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium, driven by Playwright (its own browser downloads are not possible here)."""
