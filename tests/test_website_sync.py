@@ -5,6 +5,7 @@ line by re-syncs, and refused with a clear reason when it cannot be."""
 import itertools
 import time
 from datetime import timedelta
+from email.utils import formatdate
 
 import pytest
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -288,6 +289,37 @@ def test_a_resync_skips_unchanged_pages_re_indexes_changed_ones_and_archives_van
     warranty.refresh_from_db()
     assert not warranty.archived
     assert source.last_counts["archived"] == 0
+
+
+@pytest.mark.django_db
+def test_pages_without_an_etag_are_checked_by_their_date_or_else_by_their_text(
+    knowledge_base, shop
+):
+    returns, delivery = shop.pages["/help/returns"], shop.pages["/help/delivery"]
+    returns.validators = ("Last-Modified",)
+    delivery.validators = ()
+    source = synced(source_of(knowledge_base, shop))
+    Document.objects.update(status=Document.Status.READY)
+    shop.requests.clear()
+
+    source = synced(source)
+
+    asked = shop.served("/help/returns")[0]
+    assert asked["If-Modified-Since"] == formatdate(returns.modified, usegmt=True)
+    assert "If-None-Match" not in asked
+    assert not {"If-None-Match", "If-Modified-Since"} & set(shop.served("/help/delivery")[0])
+    assert source.last_counts["unchanged"] == 5 and source.last_counts["changed"] == 0
+
+    shop.html("/help/returns", "Returns", RETURNS.replace("45 days", "60 days"))
+    shop.pages["/help/returns"].validators = ("Last-Modified",)
+    shop.pages["/help/returns"].modified += DAY.total_seconds()
+    shop.html("/help/delivery", "Delivery", DELIVERY.replace("three", "two"))
+    shop.pages["/help/delivery"].validators = ()
+
+    source = synced(source)
+
+    assert source.last_counts["changed"] == 2 and source.last_counts["unchanged"] == 3
+    assert b"60 days" in documents_by_url(knowledge_base)[shop.url + "/help/returns"].file.read()
 
 
 @pytest.mark.django_db
