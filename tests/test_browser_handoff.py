@@ -6,8 +6,11 @@ keys (Enter, Shift+Enter, / and a canned reply's shortcut), the thread kept at i
 message."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from assistant.models import CannedReply, Conversation, Handoff, Membership
@@ -153,3 +156,62 @@ def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
     expect(console.locator("#transcript")).to_contain_text("business days")
     agent_context.close()
     customer_context.close()
+
+
+# The browser's own Notification, each one also noted; and a tab the test can send to the
+# background (headless Chromium keeps every tab visible).
+NOTIFICATIONS_NOTED = """
+window.shown = [];
+window.tabHidden = false;
+Object.defineProperty(Document.prototype, "hidden", { get: () => window.tabHidden });
+window.Notification = class extends window.Notification {
+  constructor(title, options) {
+    super(title, options);
+    window.shown.push({ title: title, body: options.body });
+  }
+};
+"""
+TAB_LEFT = "window.tabHidden = true; document.dispatchEvent(new Event('visibilitychange'))"
+
+
+def test_a_customer_waiting_long_is_announced_once_while_the_console_is_in_the_background(
+    browser, keel_server
+):
+    agent = MembershipFactory(role=Membership.Role.AGENT)
+    long_wait = ConversationFactory(workspace=agent.workspace, state=Conversation.State.WAITING)
+    MessageFactory(conversation=long_wait, text="My card was charged twice for one order.")
+    Handoff.objects.filter(pk=HandoffFactory(conversation=long_wait).pk).update(
+        created_at=timezone.now() - timedelta(minutes=12)
+    )
+    just_now = ConversationFactory(workspace=agent.workspace, state=Conversation.State.WAITING)
+    MessageFactory(conversation=just_now, text="Where is my parcel?")
+    HandoffFactory(conversation=just_now)
+    context = browser.new_context(permissions=["notifications"])
+    context.add_init_script(NOTIFICATIONS_NOTED)
+    console = context.new_page()
+
+    settings_url = reverse("console_notifications", args=[agent.workspace.slug])
+    log_in(console, url=keel_server + settings_url, membership=agent)
+    console.get_by_label("Notify me in this browser").check()
+    expect(console.locator("#browser-permission")).to_have_text(
+        "This browser shows Keel's notifications."
+    )
+    console.get_by_label("After how many minutes").fill("10")
+    console.get_by_role("button", name="Save").click()
+    expect(console.get_by_text("Your notification settings are saved.")).to_be_visible()
+
+    console.get_by_role("link", name="Back to the console").click()
+    expect(console.locator("#queue ol.queue li")).to_have_count(2)
+    assert console.evaluate("window.shown") == []  # in view, nothing is announced
+    console.evaluate(TAB_LEFT)  # the handlers run before it returns
+    shown = console.evaluate("window.shown")
+    assert len(shown) == 1  # the wait of 12 minutes, not the one just begun
+    assert shown[0]["title"].endswith(" is waiting")
+    assert "My card was charged twice" in shown[0]["body"]
+    # Left again, or after a reload: the same wait is not announced twice.
+    console.evaluate(TAB_LEFT)
+    assert len(console.evaluate("window.shown")) == 1
+    console.reload()
+    console.evaluate(TAB_LEFT)
+    assert console.evaluate("window.shown") == []
+    context.close()
