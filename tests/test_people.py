@@ -88,6 +88,7 @@ def test_the_command_starts_a_workspace_and_invites_its_first_admin():
     assert (invitation.email, invitation.role) == ("ops@skyway.example", "admin")
     [sent] = mail.outbox
     assert sent.to == ["ops@skyway.example"] and "Skyway Airlines" in sent.subject
+    assert "You are invited to Skyway Airlines on Keel, as admin." in sent.body
     printed = out.getvalue()
     assert link_path(sent.body) == link_path(printed)
     assert f'data-workspace="{workspace.public_key}"' in printed
@@ -139,6 +140,7 @@ def test_an_invited_agent_sets_a_password_and_lands_in_the_console(bank_client, 
     page = invite(bank_client, workspace, " Noor@Harbour-Bank.example ")
     assert "Invitation e-mailed to noor@harbour-bank.example" in page.content.decode()
     [sent] = mail.outbox
+    assert f"{bank.user.username} invites you to Harbour Bank on Keel, as agent." in sent.body
     accept = link_path(sent.body)
 
     form = stranger.get(accept).content.decode()

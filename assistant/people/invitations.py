@@ -64,7 +64,7 @@ def invitation_store(
             )
     except IntegrityError:
         raise InvitationRefused(
-            f"{email} is already invited: resend or revoke that invitation below."
+            f"{email} is already invited: resend or revoke that invitation in the list above."
         ) from None
     workspace_audit(
         workspace_id=workspace.pk,
