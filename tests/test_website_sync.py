@@ -177,6 +177,24 @@ def test_a_crawl_follows_links_the_patterns_let_in_up_to_the_page_cap(knowledge_
 
 
 @pytest.mark.django_db
+def test_pages_on_other_sites_are_never_fetched_from_a_sitemap_or_a_link(knowledge_base, shop):
+    elsewhere = "http://bikes.example.org/help/returns"
+    shop.pages["/sitemap.xml"].body = shop.pages["/sitemap.xml"].body.replace(
+        b"</urlset>", f"<url><loc>{elsewhere}</loc></url></urlset>".encode()
+    )
+    shop.html("/help/", "Help", "<p>All our help pages.</p>", links=(elsewhere, *HELP_PAGES))
+
+    listed = synced(source_of(knowledge_base, shop))
+    linked = synced(source_of(KnowledgeBaseFactory(), shop, "/help/", kind="crawl"))
+
+    for source in (listed, linked):
+        urls = {page.url for page in source.pages.all()}
+        assert source.status == WebsiteSource.Status.SYNCED
+        assert shop.url + "/help/returns" in urls and elsewhere not in urls
+        assert not any("bikes.example.org" in problem for problem in source.last_problems)
+
+
+@pytest.mark.django_db
 def test_a_crawl_resync_follows_links_from_unchanged_pages_and_archives_nothing(
     knowledge_base, shop
 ):
