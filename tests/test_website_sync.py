@@ -195,6 +195,19 @@ def test_pages_on_other_sites_are_never_fetched_from_a_sitemap_or_a_link(knowled
 
 
 @pytest.mark.django_db
+def test_a_listed_page_that_is_not_there_is_reported_not_taken(knowledge_base, shop):
+    shop.pages["/sitemap.xml"].body = sitemap(*HELP_PAGES, "/help/moved", base=shop.url)
+
+    source = synced(source_of(knowledge_base, shop))
+
+    assert source.status == WebsiteSource.Status.SYNCED
+    assert source.last_counts["new"] == 3 and source.last_counts["skipped"] == 1
+    assert source.last_problems == [
+        f"{shop.url}/help/moved: The server answered 404: there is no page at this address."
+    ]
+
+
+@pytest.mark.django_db
 def test_a_crawl_resync_follows_links_from_unchanged_pages_and_archives_nothing(
     knowledge_base, shop
 ):
