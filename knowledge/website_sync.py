@@ -209,6 +209,9 @@ def _page_sync(sync: _PageSync, *, url: str, start: bool = False) -> FetchedPage
         return None
     if fetched.status in GONE_STATUSES:
         sync.gone.add(url)
+        if page is None:  # a broken link or a stale sitemap entry: the admin may fix it
+            why = f"The server answered {fetched.status}: there is no page at this address."
+            report.add(PageOutcome.SKIPPED, url=url, why=why)
         return fetched
     sync.kept.add(url)
     if page and page.vanished_at and fetched.status in (200, 304):

@@ -3,11 +3,15 @@ on the demo page asks for a person, an agent sees it arrive in the console witho
 reloading, takes it, replies, and hands it back; each side sees the other live. The
 console is used as agents do: its three panes, j/k between conversations, the composer's
 keys (Enter, Shift+Enter, / and a canned reply's shortcut), the thread kept at its newest
-message."""
+message; and, on the same server, a browser notification of a customer left waiting while
+the console is in a background tab."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from assistant.models import CannedReply, Conversation, Handoff, Membership
@@ -153,3 +157,67 @@ def test_customer_and_agent_round_trip(browser, demo_help_center, keel_server):
     expect(console.locator("#transcript")).to_contain_text("business days")
     agent_context.close()
     customer_context.close()
+
+    # On the same server (one start less): the earlier customer has now waited long.
+    Handoff.objects.filter(conversation=earlier).update(
+        created_at=timezone.now() - timedelta(minutes=12)
+    )
+    a_customer_waiting_long_is_announced_once_while_the_console_is_in_the_background(
+        browser, keel_server, agent=agent
+    )
+
+
+# The browser's own Notification, each one also noted; and a tab the test can send to the
+# background (headless Chromium keeps every tab visible).
+NOTIFICATIONS_NOTED = """
+window.shown = [];
+window.tabHidden = false;
+Object.defineProperty(Document.prototype, "hidden", { get: () => window.tabHidden });
+window.Notification = class extends window.Notification {
+  constructor(title, options) {
+    super(title, options);
+    window.shown.push({ title: title, body: options.body });
+  }
+};
+"""
+TAB_LEFT = "window.tabHidden = true; document.dispatchEvent(new Event('visibilitychange'))"
+
+
+def a_customer_waiting_long_is_announced_once_while_the_console_is_in_the_background(
+    browser, keel_server, *, agent
+):
+    """`agent` opts in to browser notifications after 10 minutes: of the customers waiting
+    (one for 12 minutes, one who just asked), only the first is announced, once, and only
+    while the console is in a background tab."""
+    just_now = ConversationFactory(workspace=agent.workspace, state=Conversation.State.WAITING)
+    MessageFactory(conversation=just_now, text="Where is my parcel?")
+    HandoffFactory(conversation=just_now)
+    context = browser.new_context(permissions=["notifications"])
+    context.add_init_script(NOTIFICATIONS_NOTED)
+    console = context.new_page()
+
+    settings_url = reverse("console_notifications", args=[agent.workspace.slug])
+    log_in(console, url=keel_server + settings_url, membership=agent)
+    console.get_by_label("Notify me in this browser").check()
+    expect(console.locator("#browser-permission")).to_have_text(
+        "This browser shows Keel's notifications."
+    )
+    console.get_by_label("After how many minutes").fill("10")
+    console.get_by_role("button", name="Save").click()
+    expect(console.get_by_text("Your notification settings are saved.")).to_be_visible()
+
+    console.get_by_role("link", name="Back to the console").click()
+    expect(console.locator("#queue ol.queue li")).to_have_count(2)
+    assert console.evaluate("window.shown") == []  # in view, nothing is announced
+    console.evaluate(TAB_LEFT)  # the handlers run before it returns
+    shown = console.evaluate("window.shown")
+    assert len(shown) == 1  # the wait of 12 minutes, not the one just begun
+    assert shown[0]["title"].endswith(" is waiting")
+    assert "My tyre pressure gauge arrived without a valve" in shown[0]["body"]
+    # Left again, or after a reload: the same wait is not announced twice.
+    console.evaluate(TAB_LEFT)
+    assert len(console.evaluate("window.shown")) == 1
+    console.reload()
+    console.evaluate(TAB_LEFT)
+    assert console.evaluate("window.shown") == []
+    context.close()

@@ -186,6 +186,7 @@ def test_an_admin_sets_the_dates_and_reindexing_keeps_them(
     page = admin_client.get(document_url("document", returns))
     assert page.status_code == 200
     assert b'value="2024-02-01"' in page.content
+    assert "Read from the document's text" in page.content.decode()
 
     response = dates_post(
         admin_client, returns, effective_date="2025-06-01", valid_until="2025-12-31"
@@ -302,6 +303,7 @@ def test_the_document_page_escapes_what_the_document_says(admin_client, knowledg
         and b"<b>bad" not in content
     )
     assert b"&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in content
+    assert b"No date was found in the document" in content  # none read from its text
 
 
 @pytest.mark.django_db

@@ -88,6 +88,7 @@ def test_the_command_starts_a_workspace_and_invites_its_first_admin():
     assert (invitation.email, invitation.role) == ("ops@skyway.example", "admin")
     [sent] = mail.outbox
     assert sent.to == ["ops@skyway.example"] and "Skyway Airlines" in sent.subject
+    assert "You are invited to Skyway Airlines on Keel, as admin." in sent.body
     printed = out.getvalue()
     assert link_path(sent.body) == link_path(printed)
     assert f'data-workspace="{workspace.public_key}"' in printed
@@ -139,6 +140,7 @@ def test_an_invited_agent_sets_a_password_and_lands_in_the_console(bank_client, 
     page = invite(bank_client, workspace, " Noor@Harbour-Bank.example ")
     assert "Invitation e-mailed to noor@harbour-bank.example" in page.content.decode()
     [sent] = mail.outbox
+    assert f"{bank.user.username} invites you to Harbour Bank on Keel, as agent." in sent.body
     accept = link_path(sent.body)
 
     form = stranger.get(accept).content.decode()
@@ -172,6 +174,9 @@ def test_an_invited_agent_sets_a_password_and_lands_in_the_console(bank_client, 
     members = bank_client.get(people_url(workspace)).content.decode()
     assert "Noor Haddad" in members and "noor@harbour-bank.example" in members
     assert "No open invitations." in members
+    trail = " ".join(bank_client.get(people_url(workspace, "audit_log")).content.decode().split())
+    assert "Invitation of noor@harbour-bank.example as agent: sent." in trail
+    assert "noor@harbour-bank.example joined as agent." in trail
 
 
 def test_someone_signed_in_with_the_invited_address_just_joins(bank_client, bank, stranger):
@@ -250,7 +255,9 @@ def test_an_unsent_invitation_e_mail_leaves_the_link_with_the_admin(bank_client,
 
 def test_roles_change_and_members_leave_but_a_workspace_keeps_an_admin(bank_client, bank):
     workspace = bank.workspace
-    agent = MembershipFactory(workspace=workspace, role=Membership.Role.AGENT)
+    agent = MembershipFactory(
+        workspace=workspace, role=Membership.Role.AGENT, user__email="tomas@harbour-bank.example"
+    )
 
     alone = bank_client.post(people_url(workspace, "member_role", bank.pk), {"role": "agent"})
     assert "You cannot make the only admin an agent" in alone.content.decode()
@@ -282,9 +289,14 @@ def test_roles_change_and_members_leave_but_a_workspace_keeps_an_admin(bank_clie
     assert events.order_by("pk").first().detail == {
         "action": "role_changed",
         "user": agent.user.pk,
+        "email": "tomas@harbour-bank.example",
         "from": "agent",
         "to": "admin",
     }
+    trail = " ".join(bank_client.get(people_url(workspace, "audit_log")).content.decode().split())
+    assert "tomas@harbour-bank.example went from agent to admin." in trail
+    assert "ines@harbour-bank.example went from admin to agent." in trail
+    assert "ines@harbour-bank.example (agent) was removed from the workspace." in trail
 
 
 def test_an_admin_manages_only_their_own_workspaces_people(bank_client, bank, stranger):
@@ -336,6 +348,8 @@ def test_a_forgotten_password_is_reset_by_e_mail(client, bank):
     set_url = form.redirect_chain[-1][0]
     done = client.post(set_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert done.url == reverse("password_reset_complete")
+    [reset] = AuditEvent.objects.filter(workspace=bank.workspace, kind=AuditEvent.Kind.MEMBER)
+    assert reset.actor == bank.user and reset.detail["action"] == "password_reset"
     assert client.post(
         reverse("login"), {"username": bank.user.username, "password": NEW_PASSWORD}
     ).url == reverse("home")

@@ -5,6 +5,7 @@ line by re-syncs, and refused with a clear reason when it cannot be."""
 import itertools
 import time
 from datetime import timedelta
+from email.utils import formatdate
 
 import pytest
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -176,6 +177,37 @@ def test_a_crawl_follows_links_the_patterns_let_in_up_to_the_page_cap(knowledge_
 
 
 @pytest.mark.django_db
+def test_pages_on_other_sites_are_never_fetched_from_a_sitemap_or_a_link(knowledge_base, shop):
+    elsewhere = "http://bikes.example.org/help/returns"
+    shop.pages["/sitemap.xml"].body = shop.pages["/sitemap.xml"].body.replace(
+        b"</urlset>", f"<url><loc>{elsewhere}</loc></url></urlset>".encode()
+    )
+    shop.html("/help/", "Help", "<p>All our help pages.</p>", links=(elsewhere, *HELP_PAGES))
+
+    listed = synced(source_of(knowledge_base, shop))
+    linked = synced(source_of(KnowledgeBaseFactory(), shop, "/help/", kind="crawl"))
+
+    for source in (listed, linked):
+        urls = {page.url for page in source.pages.all()}
+        assert source.status == WebsiteSource.Status.SYNCED
+        assert shop.url + "/help/returns" in urls and elsewhere not in urls
+        assert not any("bikes.example.org" in problem for problem in source.last_problems)
+
+
+@pytest.mark.django_db
+def test_a_listed_page_that_is_not_there_is_reported_not_taken(knowledge_base, shop):
+    shop.pages["/sitemap.xml"].body = sitemap(*HELP_PAGES, "/help/moved", base=shop.url)
+
+    source = synced(source_of(knowledge_base, shop))
+
+    assert source.status == WebsiteSource.Status.SYNCED
+    assert source.last_counts["new"] == 3 and source.last_counts["skipped"] == 1
+    assert source.last_problems == [
+        f"{shop.url}/help/moved: The server answered 404: there is no page at this address."
+    ]
+
+
+@pytest.mark.django_db
 def test_a_crawl_resync_follows_links_from_unchanged_pages_and_archives_nothing(
     knowledge_base, shop
 ):
@@ -288,6 +320,37 @@ def test_a_resync_skips_unchanged_pages_re_indexes_changed_ones_and_archives_van
     warranty.refresh_from_db()
     assert not warranty.archived
     assert source.last_counts["archived"] == 0
+
+
+@pytest.mark.django_db
+def test_pages_without_an_etag_are_checked_by_their_date_or_else_by_their_text(
+    knowledge_base, shop
+):
+    returns, delivery = shop.pages["/help/returns"], shop.pages["/help/delivery"]
+    returns.validators = ("Last-Modified",)
+    delivery.validators = ()
+    source = synced(source_of(knowledge_base, shop))
+    Document.objects.update(status=Document.Status.READY)
+    shop.requests.clear()
+
+    source = synced(source)
+
+    asked = shop.served("/help/returns")[0]
+    assert asked["If-Modified-Since"] == formatdate(returns.modified, usegmt=True)
+    assert "If-None-Match" not in asked
+    assert not {"If-None-Match", "If-Modified-Since"} & set(shop.served("/help/delivery")[0])
+    assert source.last_counts["unchanged"] == 5 and source.last_counts["changed"] == 0
+
+    shop.html("/help/returns", "Returns", RETURNS.replace("45 days", "60 days"))
+    shop.pages["/help/returns"].validators = ("Last-Modified",)
+    shop.pages["/help/returns"].modified += DAY.total_seconds()
+    shop.html("/help/delivery", "Delivery", DELIVERY.replace("three", "two"))
+    shop.pages["/help/delivery"].validators = ()
+
+    source = synced(source)
+
+    assert source.last_counts["changed"] == 2 and source.last_counts["unchanged"] == 3
+    assert b"60 days" in documents_by_url(knowledge_base)[shop.url + "/help/returns"].file.read()
 
 
 @pytest.mark.django_db

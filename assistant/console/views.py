@@ -34,6 +34,7 @@ from assistant.handoffs.transitions import (
     note_add,
 )
 from assistant.models import Message
+from assistant.tickets.selectors import notification_preference
 from assistant.tickets.services import ticket_agent_reply
 
 
@@ -87,10 +88,15 @@ def _console_page(request, *, conversation):
                 conversation=conversation, handoff=handoff_latest(conversation_id=conversation.pk)
             ),
         }
+    preference = notification_preference(membership=request.membership)
     return render(
         request,
         "console/page.html",
-        {**queue_context(workspace_id=request.workspace.pk), **context},
+        {
+            **queue_context(workspace_id=request.workspace.pk),
+            **context,
+            "notify_after_minutes": preference.after_minutes if preference.in_browser else "",
+        },
     )
 
 

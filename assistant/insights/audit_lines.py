@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from assistant.models import AuditEvent, Conversation, Message
+from assistant.models import AuditEvent, Conversation, Membership, Message
 from knowledge.models import Document
 
 Kind = AuditEvent.Kind
 STATES = dict(Conversation.State.choices)
+ROLES = {role: label.lower() for role, label in Membership.Role.choices}
 
 
 @dataclass(frozen=True)
@@ -143,4 +144,26 @@ def _sentence(event: AuditEvent) -> str:
             return f"The widget settings were changed: {_listed(get('changed', []))}."
         case Kind.IDENTITY_SECRET:
             return "The identity secret was rotated: identities signed with the old one fail."
+        case Kind.WORKSPACE_CREATED:
+            return f"The workspace “{get('name', '')}” was created."
+        case Kind.INVITATION:
+            role = f" as {ROLES[get('role')]}" if get("role") in ROLES else ""
+            return f"Invitation of {get('email', 'a person')}{role}: {get('action', 'changed')}."
+        case Kind.MEMBER:
+            return _member_sentence(detail)
     return event.get_kind_display() + "."
+
+
+def _member_sentence(detail: dict) -> str:
+    email = detail.get("email") or "A member"
+    role, before, after = (ROLES.get(detail.get(key), "") for key in ("role", "from", "to"))
+    match detail.get("action"):
+        case "joined":
+            return f"{email} joined as {role}."
+        case "role_changed":
+            return f"{email} went from {before} to {after}."
+        case "removed":
+            return f"{email} ({role}) was removed from the workspace."
+        case "password_reset":
+            return f"{email} set a new password through the e-mailed link."
+    return f"{email}: changed."

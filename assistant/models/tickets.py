@@ -53,6 +53,8 @@ class NotificationPreference(models.Model):
         Membership, on_delete=models.CASCADE, related_name="notification_preference"
     )
     by_email = models.BooleanField(default=False)
+    # Fired by the console page itself, in a background tab: the agent is online but not looking.
+    in_browser = models.BooleanField(default=False)
     after_minutes = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)]
     )

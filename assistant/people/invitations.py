@@ -64,13 +64,13 @@ def invitation_store(
             )
     except IntegrityError:
         raise InvitationRefused(
-            f"{email} is already invited: resend or revoke that invitation below."
+            f"{email} is already invited: resend or revoke that invitation in the list above."
         ) from None
     workspace_audit(
         workspace_id=workspace.pk,
         kind=AuditEvent.Kind.INVITATION,
         actor=invited_by,
-        detail={"action": "sent", "invitation": invitation.pk, "role": role},
+        detail={"action": "sent", "invitation": invitation.pk, "email": email, "role": role},
     )
     return invitation
 
@@ -85,7 +85,7 @@ def invitation_resend(*, invitation: Invitation, actor: AbstractBaseUser) -> Inv
             workspace_id=invitation.workspace_id,
             kind=AuditEvent.Kind.INVITATION,
             actor=actor,
-            detail={"action": "resent", "invitation": invitation.pk},
+            detail={"action": "resent", "invitation": invitation.pk, "email": invitation.email},
         )
     return invitation_send(invitation)
 
@@ -100,7 +100,7 @@ def invitation_revoke(*, invitation: Invitation, actor: AbstractBaseUser) -> Non
             workspace_id=invitation.workspace_id,
             kind=AuditEvent.Kind.INVITATION,
             actor=actor,
-            detail={"action": "revoked", "invitation": invitation.pk},
+            detail={"action": "revoked", "invitation": invitation.pk, "email": invitation.email},
         )
 
 
@@ -167,6 +167,7 @@ def invitation_accept(
                 "action": "joined",
                 "invitation": invitation.pk,
                 "user": user.pk,
+                "email": user.email,
                 "role": membership.role,
             },
         )

@@ -27,6 +27,7 @@ def member_role_change(*, membership: Membership, role: str, actor: AbstractBase
             detail={
                 "action": "role_changed",
                 "user": membership.user_id,
+                "email": membership.user.email,
                 "from": before,
                 "to": role,
             },
@@ -44,7 +45,24 @@ def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
             workspace_id=membership.workspace_id,
             kind=AuditEvent.Kind.MEMBER,
             actor=actor,
-            detail={"action": "removed", "user": membership.user_id, "role": membership.role},
+            detail={
+                "action": "removed",
+                "user": membership.user_id,
+                "email": membership.user.email,
+                "role": membership.role,
+            },
+        )
+
+
+def member_password_reset_audit(*, user: AbstractBaseUser) -> None:
+    """A password set again through the e-mailed link, noted in each of the person's
+    workspaces: their admins see who regained access to a login and when."""
+    for workspace_id in Membership.objects.filter(user=user).values_list("workspace_id", flat=True):
+        workspace_audit(
+            workspace_id=workspace_id,
+            kind=AuditEvent.Kind.MEMBER,
+            actor=user,
+            detail={"action": "password_reset", "user": user.pk, "email": user.email},
         )
 
 

@@ -2,8 +2,9 @@
 with its link), switching workspace, the setup checklist, and the operator's first run."""
 
 from django.contrib.auth import login
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import PasswordResetConfirmView, redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +23,12 @@ from assistant.people.invitations import (
     invitation_revoke,
     login_exists,
 )
-from assistant.people.members import MemberChangeRefused, member_remove, member_role_change
+from assistant.people.members import (
+    MemberChangeRefused,
+    member_password_reset_audit,
+    member_remove,
+    member_role_change,
+)
 from assistant.people.selectors import (
     WORKSPACE_SESSION_KEY,
     invitations_open,
@@ -150,6 +156,16 @@ def invitation_accept_page(request, invitation_token: str):
             "has_login": user is None and login_exists(invitation.email),
         },
     )
+
+
+class PasswordResetConfirm(PasswordResetConfirmView):
+    """Django's own page for the e-mailed link, with the new password audited."""
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            member_password_reset_audit(user=form.user)
+        return response
 
 
 @require_GET

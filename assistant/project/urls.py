@@ -261,7 +261,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        people.PasswordResetConfirm.as_view(),
         name="password_reset_confirm",
     ),
     path(

@@ -1,5 +1,6 @@
 """Agents' e-mail notifications of conversations left waiting while nobody is online in
-the console: each waiting handoff tells each agent who asked for it once."""
+the console: each waiting handoff tells each agent who asked for it once. (Browser
+notifications are fired by the console page itself: static/keel/console.js.)"""
 
 import logging
 
@@ -57,9 +58,10 @@ def _wait_email_after_commit(*, handoff: Handoff, user: AbstractBaseUser) -> Non
 
 
 def notification_preference_save(
-    *, membership: Membership, by_email: bool, after_minutes: int
+    *, membership: Membership, by_email: bool, in_browser: bool, after_minutes: int
 ) -> NotificationPreference:
     preference, _ = NotificationPreference.objects.update_or_create(
-        membership=membership, defaults={"by_email": by_email, "after_minutes": after_minutes}
+        membership=membership,
+        defaults={"by_email": by_email, "in_browser": in_browser, "after_minutes": after_minutes},
     )
     return preference

@@ -67,7 +67,8 @@ def ticket_transcript(request, transcript_token: str):
 
 @staff_required
 def notification_settings(request):
-    """An agent's choice: an e-mail when a customer waits N minutes with nobody online."""
+    """An agent's choice: an e-mail when a customer waits N minutes with nobody online, a
+    browser notification when one waits N minutes while their console is in the background."""
     form = NotificationPreferenceForm(
         request.POST or None, instance=notification_preference(membership=request.membership)
     )
@@ -75,6 +76,7 @@ def notification_settings(request):
         notification_preference_save(
             membership=request.membership,
             by_email=form.cleaned_data["by_email"],
+            in_browser=form.cleaned_data["in_browser"],
             after_minutes=form.cleaned_data["after_minutes"],
         )
         messages.success(request, "Your notification settings are saved.")

@@ -1,7 +1,7 @@
 // The staff shell's few behaviours, here rather than inline (the Content-Security-Policy
 // allows no inline or evaluated script): the phone menu, closing a toast, and the confirm
 // dialog (templates/components/confirm.html) in place of the browser's confirm() for
-// every hx-confirm.
+// every hx-confirm, and the browser's permission for Keel's notifications.
 (function () {
   "use strict";
 
@@ -41,4 +41,22 @@
     var asker = event.detail.elt.querySelector("[type=submit]") || event.detail.elt;
     ask(event.detail.question, asker, function () { event.detail.issueRequest(true); });
   });
+  // Browser notifications need the browser's leave, asked when the agent ticks the box (a
+  // click: browsers ask for one); what the browser says is shown beside it.
+  function notificationPermissionShown() {
+    var note = document.getElementById("browser-permission");
+    if (!note) return;
+    if (!("Notification" in window)) note.textContent = "This browser cannot show notifications.";
+    else if (Notification.permission === "denied")
+      note.textContent = "This browser blocks Keel's notifications: allow them in its site settings.";
+    else if (Notification.permission === "default")
+      note.textContent = "Your browser will ask whether Keel may show notifications.";
+    else note.textContent = "This browser shows Keel's notifications.";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.name !== "in_browser" || !event.target.checked) return;
+    if ("Notification" in window && Notification.permission === "default")
+      Notification.requestPermission().then(notificationPermissionShown);
+  });
+  document.addEventListener("DOMContentLoaded", notificationPermissionShown);
 })();

@@ -3,7 +3,8 @@
 // typing, keeps the waiting count in the tab title, refreshes the list when the queue
 // changes, keeps the thread scrolled to the newest message, and handles the keyboard:
 // j/k between conversations, / to the composer, Enter to send, /shortcut for canned
-// replies, ? for the list of shortcuts.
+// replies, ? for the list of shortcuts; and it fires the browser notifications an agent
+// chose of customers left waiting.
 (function () {
   "use strict";
   var lastTyping = 0;
@@ -254,4 +255,34 @@
       help();
     }
   });
+  // Browser notifications, for an agent who chose them: a customer in the queue for the
+  // chosen minutes while this console is in a background tab is announced once per wait
+  // (its row's link and waiting-since time, remembered for the tab's session). Checked
+  // when the queue is pushed, when the tab is left and every 20 seconds, since a wait
+  // growing long changes nothing on the page.
+  function announceWaits() {
+    var minutes = Number(page() && page().dataset.notifyAfterMinutes);
+    if (!minutes || !document.hidden || !("Notification" in window)) return;
+    if (Notification.permission !== "granted") return;
+    var due = Date.now() - minutes * 60000;
+    document.querySelectorAll("#queue .console-row a").forEach(function (link) {
+      var since = link.querySelector("time").getAttribute("datetime");
+      var key = "keel-announced " + link.pathname + " " + since;
+      if (Date.parse(since) > due || sessionStorage.getItem(key)) return;
+      sessionStorage.setItem(key, "1");
+      var name = link.querySelector(".console-row__name").textContent;
+      var shown = new Notification(name + " is waiting", {
+        body: link.querySelector(".console-row__need").textContent,
+        tag: key,
+      });
+      shown.onclick = function () {
+        window.focus();
+        window.location.href = link.href;
+        shown.close();
+      };
+    });
+  }
+  document.addEventListener("htmx:wsAfterMessage", announceWaits);
+  document.addEventListener("visibilitychange", announceWaits);
+  setInterval(announceWaits, 20000);
 })();

@@ -16,7 +16,9 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     status: int = 200
     location: str = ""  # of a redirect
-    validators: bool = True  # sends ETag and Last-Modified, and honours them
+    # Those it sends and honours: a 304 to a matching If-None-Match, or without an ETag,
+    # to a matching If-Modified-Since (compared as text: the date sent is the one received).
+    validators: tuple[str, ...] = ("ETag", "Last-Modified")
     slow: bool = False  # holds the answer until the test ends
     declared_length: bool = True  # sends Content-Length (else the body ends as it closes)
     modified: float = 1_700_000_000.0
@@ -83,14 +85,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         headers = {}
-        if page.validators:
-            headers = {"ETag": page.etag, "Last-Modified": formatdate(page.modified, usegmt=True)}
-            if self.headers.get("If-None-Match") == page.etag:
-                self.send_response(304)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                return
+        if "ETag" in page.validators:
+            headers["ETag"] = page.etag
+        if "Last-Modified" in page.validators:
+            headers["Last-Modified"] = formatdate(page.modified, usegmt=True)
+        if "ETag" in headers:
+            unchanged = self.headers.get("If-None-Match") == headers["ETag"]
+        else:
+            unchanged = self.headers.get("If-Modified-Since", "") == headers.get("Last-Modified")
+        if unchanged:
+            self.send_response(304)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            return
         self._answer(page.status, page.body, page.content_type, headers, page.declared_length)
 
     def _answer(
