@@ -248,9 +248,7 @@ def doc2dial_knowledge_base(*, keep: bool) -> KnowledgeBase:
     """The help centre to ask: with `keep`, the one a kept run left (its pages, unchanged,
     are not indexed again: ingestion is most of a run, and a change to search alone needs
     none); else a fresh one."""
-    kept = (
-        KnowledgeBase.objects.filter(workspace__slug=WORKSPACE_SLUG).first() if keep else None
-    )
+    kept = KnowledgeBase.objects.filter(workspace__slug=WORKSPACE_SLUG).first() if keep else None
     return kept or site_knowledge_base(
         workspace_slug=WORKSPACE_SLUG, workspace_name="doc2dial help pages", site=SITE
     )
