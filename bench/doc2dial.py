@@ -245,9 +245,9 @@ def doc2dial_metrics(*, results: Sequence[dict]) -> dict:
 
 
 def doc2dial_knowledge_base(*, keep: bool) -> KnowledgeBase:
-    """The help centre to ask: with `keep`, the one a kept run left (its pages, unchanged,
-    are not indexed again: ingestion is most of a run, and a change to search alone needs
-    none); else a fresh one."""
+    """The help centre to ask: with `keep`, the one a kept run left (its pages, found by
+    their content, are not indexed again: ingestion is most of a run, and a change to
+    search alone needs none; after a change to indexing, run without it); else a fresh one."""
     kept = KnowledgeBase.objects.filter(workspace__slug=WORKSPACE_SLUG).first() if keep else None
     return kept or site_knowledge_base(
         workspace_slug=WORKSPACE_SLUG, workspace_name="doc2dial help pages", site=SITE
