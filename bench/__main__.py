@@ -40,7 +40,7 @@ def main() -> None:
     """`python -m bench [knowledge] [answers] [rails] [quarantine] [scale]`: the named
     sections, or all of them (`scale` then at 10k chunks only; named, at 10k and 100k).
     `python -m bench acceptance KIT_DIR`: a company's acceptance kit, on its own.
-    `python -m bench doc2dial [--limit N]`: doc2dial's first turns, on their own.
+    `python -m bench doc2dial [--limit N] [--keep]`: doc2dial's first turns, on their own.
     `python -m bench answerability [DATA_DIR]`: the answerability judgement refitted on
     doc2dial, its weights printed."""
     sections = sys.argv[1:]
@@ -105,6 +105,12 @@ def doc2dial_main(*, arguments: list[str]) -> None:
         type=int,
         help="a fixed sample of N first-turn questions, the same each run (default: all 660)",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the ingested workspace for the next run, and reuse one a kept run left "
+        "(run once without it before an acceptance run: its storage dump reads every table)",
+    )
     options = parser.parse_args(arguments)
     if options.limit is not None and options.limit < 1:
         parser.error("--limit must be at least 1")
@@ -116,7 +122,7 @@ def doc2dial_main(*, arguments: list[str]) -> None:
     if not (data / "docs.jsonl").is_file():
         parser.error(f"no doc2dial in {data} (KEEL_SHARED_DATA names the shared data folder)")
 
-    folder = doc2dial_run(data=data, limit=options.limit)
+    folder = doc2dial_run(data=data, limit=options.limit, keep=options.keep)
     print(f"Results written to {folder.relative_to(PROJECT_ROOT)}")
 
 

@@ -244,16 +244,25 @@ def doc2dial_metrics(*, results: Sequence[dict]) -> dict:
     }
 
 
-def doc2dial_run(*, data: Path, limit: int | None) -> Path:
-    """The whole run: load, ingest, ask through a real server, score; the results folder."""
+def doc2dial_knowledge_base(*, keep: bool) -> KnowledgeBase:
+    """The help centre to ask: with `keep`, the one a kept run left (its pages, found by
+    their content, are not indexed again: ingestion is most of a run, and a change to
+    search alone needs none; after a change to indexing, run without it); else a fresh one."""
+    kept = KnowledgeBase.objects.filter(workspace__slug=WORKSPACE_SLUG).first() if keep else None
+    return kept or site_knowledge_base(
+        workspace_slug=WORKSPACE_SLUG, workspace_name="doc2dial help pages", site=SITE
+    )
+
+
+def doc2dial_run(*, data: Path, limit: int | None, keep: bool = False) -> Path:
+    """The whole run: load, ingest, ask through a real server, score; the results folder.
+    With `keep`, the workspace stays for the next run (see `doc2dial_knowledge_base`)."""
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     pages, questions = doc2dial_load(folder=data, limit=limit)
     folder = RESULTS / f"doc2dial-{date.today().isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
-    knowledge_base = site_knowledge_base(
-        workspace_slug=WORKSPACE_SLUG, workspace_name="doc2dial help pages", site=SITE
-    )
+    knowledge_base = doc2dial_knowledge_base(keep=keep)
     doc_ids = pages_ingest(knowledge_base=knowledge_base, pages=pages)
     with keel_server_running(log_path=folder / "server.log") as address:
         results = questions_ask(
@@ -277,8 +286,9 @@ def doc2dial_run(*, data: Path, limit: int | None) -> Path:
         "".join(json.dumps(result, ensure_ascii=False) + "\n" for result in results)
     )
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    # Its rows would fill the acceptance run's storage dump (every table of the database).
-    bench_workspace_delete(workspace_slug=WORKSPACE_SLUG)
+    if not keep:
+        # Its rows would fill the acceptance run's storage dump (every table of the database).
+        bench_workspace_delete(workspace_slug=WORKSPACE_SLUG)
     print(metrics_table(metrics=metrics))
     return folder
 

@@ -4,9 +4,12 @@ asked through a real Keel server's customer socket, scored from Keel's records."
 import gzip
 import json
 
+import pytest
+
 from bench.customer_turns import site_knowledge_base
 from bench.doc2dial import (
     SITE,
+    doc2dial_knowledge_base,
     doc2dial_load,
     doc2dial_metrics,
     pages_ingest,
@@ -122,6 +125,22 @@ def test_doc2dial_questions_scored_from_keels_records(keel_server, tmp_path):
     assert metrics["citation_precision_per_answer"] == round(2 / 3, 4)
     assert metrics["answered"] == 1.0
     assert metrics["span_half_of_questions"] == round(2 / 3, 4)
+
+
+@pytest.mark.django_db
+def test_a_kept_help_centre_is_asked_again_without_indexing_its_pages(tmp_path):
+    pages, _ = doc2dial_load(folder=doc2dial_folder_write(tmp_path), limit=None)
+    kept = doc2dial_knowledge_base(keep=True)
+    doc_ids = pages_ingest(knowledge_base=kept, pages=pages)
+    indexed = dict(kept.documents.values_list("pk", "indexed_at"))
+
+    again = doc2dial_knowledge_base(keep=True)
+
+    assert again == kept
+    # Written to a new folder, the pages are the documents already indexed, by file name.
+    assert pages_ingest(knowledge_base=again, pages=pages) == doc_ids
+    assert dict(again.documents.values_list("pk", "indexed_at")) == indexed
+    assert doc2dial_knowledge_base(keep=False) != kept
 
 
 def test_span_recall_counts_the_gold_words_an_answer_holds():
