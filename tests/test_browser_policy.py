@@ -1,7 +1,6 @@
 """An admin edits the policy in a real browser: the draft's diff, the sandbox chat and the
 check panel update in place; restoring a version reloads the page with the new state."""
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -40,7 +39,8 @@ def test_edit_try_and_restore_the_policy(keel_server, page, demo_help_center):
     expect(summary).not_to_contain_text("Assistant name")
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#policy-editor")).to_contain_text("Draft saved")
-    expect(summary).to_have_text(re.compile(r"Competitors: \+ Velocita Bikes\s*$"))
+    expect(summary).to_contain_text("Competitors: + Velocita Bikes")
+    expect(summary).not_to_contain_text("Assistant name")
     # The check panel follows the draft without a reload.
     expect(page.get_by_role("button", name="Run the checks")).to_be_visible()
 
