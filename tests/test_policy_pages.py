@@ -34,6 +34,7 @@ ASKS_FOR_PERSON = "I want to talk to a real person. Not a bot. A person."
 URL_NAMES_GET = ["policy", "policy_check_status"]
 URL_NAMES_POST = [
     "policy_draft",
+    "policy_draft_summary",
     "policy_sandbox",
     "policy_sandbox_clear",
     "policy_check",
@@ -98,8 +99,8 @@ def test_saving_makes_a_draft_with_a_readable_diff_and_customers_keep_the_versio
     page = response.content.decode()
     assert response.status_code == 200 and "Draft saved" in page
     assert response.headers["HX-Trigger"] == "policy-draft-saved"
-    assert "Added: </span>Velocita Bikes" in page and "Added: </span>80" in page
-    assert "Removed: </span>120" in page
+    assert "Competitors: + Velocita Bikes" in visible_text(page)
+    assert "Longest answer, in words: 120 → 80" in visible_text(page)
     draft = PolicyVersion.objects.get(workspace=workspace, number__isnull=True)
     assert (draft.competitors, draft.answer_max_words, draft.author) == (
         "RideNow\nVelocita Bikes",
@@ -111,6 +112,46 @@ def test_saving_makes_a_draft_with_a_readable_diff_and_customers_keep_the_versio
     [audit] = AuditEvent.objects.filter(kind=AuditEvent.Kind.POLICY_DRAFT)
     assert audit.actor == admin_membership.user
     assert audit.detail == {"changed": ["competitors", "answer_max_words"]}
+
+
+def test_the_summary_says_what_the_unsaved_form_changes_and_saves_nothing(
+    admin_client, admin_membership
+):
+    workspace = admin_membership.workspace
+    in_force = PolicyVersionFactory(workspace=workspace, competitors="RideNow\nPedalCo")
+    summary = url("policy_draft_summary", workspace)
+
+    unchanged = visible_text(admin_client.post(summary, form_of(in_force)).content.decode())
+    edited = visible_text(
+        admin_client.post(
+            summary,
+            form_of(
+                in_force,
+                tone="Formal.",
+                competitors="RideNow\nVelocita Bikes\nCycleCo",
+                injection_action=PolicyVersion.InjectionAction.ANSWER,
+                personal_data_kinds=["EMAIL"],
+            ),
+        ).content.decode()
+    )
+    broken = visible_text(
+        admin_client.post(
+            summary, form_of(in_force, answer_max_words="5", tone="Formal.")
+        ).content.decode()
+    )
+
+    assert unchanged == f"Changes from version {in_force.number}, in force No changes."
+    assert f"Tone: {in_force.tone} → Formal." in edited
+    assert "Competitors: + Velocita Bikes + CycleCo \N{MINUS SIGN} PedalCo" in edited
+    # Options by the names the editor shows, not their stored keys.
+    assert "Phone numbers" in edited and "PHONE" not in edited
+    answer = PolicyVersion.InjectionAction.ANSWER.label
+    assert f"{PolicyVersion.InjectionAction.REFUSE.label} → {answer}" in edited
+    # A field with a problem is left out, and named.
+    assert "Tone: " in broken and "Longest answer, in words:" not in broken
+    assert "Counted once fixed: Longest answer, in words." in broken
+    assert not PolicyVersion.objects.filter(workspace=workspace, number__isnull=True).exists()
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.POLICY_DRAFT).exists()
 
 
 def test_eight_first_saves_at_once_make_one_draft(admin_membership, transactional_db):

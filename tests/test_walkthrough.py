@@ -595,6 +595,7 @@ def test_policy_actions(admin):
     page = admin.page
     page.goto(admin.url("policy"))
     page.get_by_label("Competitors").fill("RideNow")
+    expect(page.locator("#policy-summary")).to_contain_text("Competitors:")
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#policy-editor")).to_contain_text("Draft saved")
     sandbox = page.locator("#policy-sandbox")

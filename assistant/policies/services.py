@@ -8,11 +8,13 @@ audited with who took it.
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
+from django.utils.choices import flatten_choices
 
 from assistant.common.audit import workspace_audit
 from assistant.conversations.selectors import policy_check_latest, policy_draft, policy_in_force
 from assistant.evaluation import policy_checks
 from assistant.models import AuditEvent, PolicyCheck, PolicyVersion, Workspace
+from assistant.policies.forms import PolicyForm
 from assistant.rails.policy_rules import policy_diff, policy_fingerprint
 from assistant.tasks import policy_check_job
 
@@ -29,7 +31,22 @@ def policy_labels() -> dict[str, str]:
 
 
 def policy_changes(*, old: PolicyVersion, new: PolicyVersion):
-    return policy_diff(old=old.content(), new=new.content(), labels=policy_labels())
+    """What `new` changes from `old`, field by field, with each chosen option named as the
+    editor names it ("Card security codes (CVV, CVC)", not its stored key)."""
+    return policy_diff(
+        old=_options_named(old.content()), new=_options_named(new.content()), labels=policy_labels()
+    )
+
+
+def _options_named(content: dict) -> dict:
+    named = {}
+    for name, value in content.items():
+        options = dict(flatten_choices(getattr(PolicyForm.base_fields[name], "choices", ())))
+        if isinstance(value, list):
+            named[name] = [options.get(item, item) for item in value]
+        else:
+            named[name] = options.get(value, value)
+    return named
 
 
 def policy_draft_save(

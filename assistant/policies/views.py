@@ -77,6 +77,26 @@ def draft_save(request):
 
 @require_POST
 @admin_required
+def draft_summary(request):
+    """What the editor's form, as the admin has it now, changes from the version in force:
+    read before saving. A field with a problem counts as unchanged until it is fixed."""
+    in_force = policy_in_force(workspace_id=request.workspace.pk)
+    form = PolicyForm(request.POST)
+    unreadable = [form[name].label for name in form.errors if name in form.fields]
+    proposed = PolicyVersion(**{**in_force.content(), **form.cleaned_data})  # the valid fields
+    return render(
+        request,
+        "policy/_summary.html",
+        {
+            "in_force": in_force,
+            "changes": policy_changes(old=in_force, new=proposed),
+            "unreadable": unreadable,
+        },
+    )
+
+
+@require_POST
+@admin_required
 def sandbox_ask(request):
     form = SandboxQuestionForm(request.POST)
     if form.is_valid():

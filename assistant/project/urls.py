@@ -136,6 +136,7 @@ workspace_patterns = [
     path("answers/<int:message_id>/trace.json", answers.answer_trace, name="answer_trace"),
     path("policy/", policy.policy_page, name="policy"),
     path("policy/draft/", policy.draft_save, name="policy_draft"),
+    path("policy/draft/summary/", policy.draft_summary, name="policy_draft_summary"),
     path("policy/sandbox/", policy.sandbox_ask, name="policy_sandbox"),
     path("policy/sandbox/clear/", policy.sandbox_clear, name="policy_sandbox_clear"),
     path("policy/check/", policy.check_start, name="policy_check"),

@@ -107,6 +107,7 @@ ROUTES = {
     "answer_trace": Expectation(Access.STAFF, Kind.FILE),
     "policy": Expectation(Access.ADMIN, Kind.PAGE),
     "policy_draft": Expectation(Access.ADMIN, Kind.ACTION),
+    "policy_draft_summary": Expectation(Access.ADMIN, Kind.ACTION),
     "policy_sandbox": Expectation(Access.ADMIN, Kind.ACTION),
     "policy_sandbox_clear": Expectation(Access.ADMIN, Kind.ACTION),
     "policy_check": Expectation(Access.ADMIN, Kind.ACTION),
