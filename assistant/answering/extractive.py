@@ -68,6 +68,7 @@ from assistant.answering.question_focus import (
     content_terms,
     count_range,
     facts_stated,
+    kind_named,
     question_focus,
     question_parts,
     whether_stated,
@@ -78,6 +79,7 @@ from knowledge.search import Hit
 from knowledge.sentences import (
     TableRow,
     readable_lines,
+    sentence_item_openings,
     sentence_lead_ins,
     sentence_lists,
     sentence_table_rows,
@@ -92,6 +94,7 @@ TERMS_WEIGHT = 0.2  # times the share of the question's words the sentence holds
 FACT_WEIGHT = 0.1  # a sentence holding the kind of fact asked for (an amount, a duration…)
 ADDS_TERMS = 0.2  # share of the question's words a sentence must add to be quoted for them
 SAME_SUBJECT = 0.5  # cosine of another page's sentence to one chosen, to be quoted beside it
+OTHER_KIND_PENALTY = 0.1  # a sentence naming another kind of the thing asked
 SCENE_WEIGHT = 0.25  # a word only the question's scene-setting names, against an asked one
 RANK_PENALTY = 0.03  # per place the passage is below the first
 SOURCES_READ = 3  # sentences of the fourth passage were rarely chosen
@@ -119,9 +122,13 @@ class _Candidate:
     text: str
     vector: np.ndarray
     lead_in: str | None  # the line introducing the list this sentence is an item of
+    item_opening: str | None  # its list item's first sentence, when it is a later one
     lead_in_vector: np.ndarray  # its vector, or the sentence's own when it has none
     list_start: int | None  # where in its passage that list starts
     terms: frozenset[str]  # its content words, and its section heading's
+    # its document title's content words, but the first passage's: the page found first
+    # is taken to be about the kind asked ("outage credit" on the outages page)
+    page: frozenset[str]
     facts: frozenset[FactKind]
     row: TableRow | None  # the table row it reads, if it is one
     holds_count: bool  # a table row whose range holds a number the question names
@@ -151,7 +158,14 @@ def extractive_answer(
         return None
     similarities = _similarities(candidates, query=question, focus=focus)
     passages = [(hit.similarity or 0.0, rank) for rank, hit in enumerate(sources)]
-    ranked = _ranked(candidates, passages=passages, similarities=similarities, focus=focus)
+    ranked = _ranked(
+        candidates,
+        question=question,
+        passages=passages,
+        similarities=similarities,
+        focus=focus,
+        everywhere=everywhere,
+    )
     if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
         return None
     parts = question_parts(question=question)
@@ -167,6 +181,7 @@ def extractive_answer(
             chosen=chosen,
             room=room,
             max_words=longest,
+            everywhere=everywhere,
         )
     chosen = _in_ask_order(chosen, parts=parts)
     best = ranked[0].candidate
@@ -223,6 +238,7 @@ def _chosen_for_parts(
     chosen: list[_Candidate],
     room: int,
     max_words: int,
+    everywhere: frozenset[str],
 ) -> list[_Candidate]:
     """For a question that asks several things, the sentences answering each part that
     the sentences chosen for the whole do not already hold: the first part's answer must
@@ -239,9 +255,11 @@ def _chosen_for_parts(
         similarities = (to_whole + _similarities(candidates, query=part, focus=focus)) / 2
         part_ranked = _ranked(
             candidates,
+            question=part,
             passages=_passages_to(candidates, similarities=similarities),
             similarities=similarities,
             focus=focus,
+            everywhere=everywhere,
         )
         if part_ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
             continue  # nothing here answers this part: better unsaid than a loose quote
@@ -312,11 +330,15 @@ def _similarities(candidates: list[_Candidate], *, query: str, focus: QuestionFo
 def _ranked(
     candidates: list[_Candidate],
     *,
+    question: str,
     passages: Sequence[tuple[float, int]],
     similarities: np.ndarray,
     focus: QuestionFocus,
+    everywhere: frozenset[str],
 ) -> list["_Scored"]:
-    """The candidates best first; `passages`: each source's similarity and rank."""
+    """The candidates best first; `passages`: each source's similarity and rank. A
+    sentence naming another kind of what is asked (the business account, the K7 Fold)
+    yields to one as good that names the thing asked."""
     weights = _term_weights(focus=focus, candidates=candidates)
     scene_only = _scene_only(focus=focus, candidates=candidates)
     return sorted(
@@ -327,6 +349,9 @@ def _ranked(
                 passage=passages[candidate.source_number - 1],
                 focus=focus,
                 weights=weights,
+                other_kind=kind_named(
+                    question=question, text=candidate.text, page=candidate.page, common=everywhere
+                ),
             )
             for candidate, similarity in zip(candidates, similarities, strict=True)
         ),
@@ -364,6 +389,7 @@ class _Scored:
     similarity: float  # the sentence's own cosine similarity to the question
     meaning: float  # its similarity and its passage's, the passage's rank
     score: float  # meaning, the question's words it holds, the kind of fact asked for
+    other_kind: bool  # it names another kind of the thing asked (`kind_named`)
 
 
 def _scored(
@@ -373,6 +399,7 @@ def _scored(
     passage: tuple[float, int],
     focus: QuestionFocus,
     weights: dict[str, float],
+    other_kind: bool,
 ) -> _Scored:
     passage_similarity, rank = passage
     meaning = (
@@ -386,7 +413,11 @@ def _scored(
         candidate=candidate,
         similarity=similarity,
         meaning=meaning,
-        score=meaning + TERMS_WEIGHT * words_held + FACT_WEIGHT * facts_held,
+        score=meaning
+        + TERMS_WEIGHT * words_held
+        + FACT_WEIGHT * facts_held
+        - OTHER_KIND_PENALTY * other_kind,
+        other_kind=other_kind,
     )
 
 
@@ -419,7 +450,9 @@ def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> l
         )
         length = len(candidate.text.split())
         earns = adds or (close and beside)
-        if candidate in scene_only or not earns or words + length > max_words:
+        # beside the thing asked, what another kind of it costs or does only confuses
+        other_kind = scored.other_kind and not best.other_kind
+        if candidate in scene_only or other_kind or not earns or words + length > max_words:
             continue
         chosen.append(candidate)
         terms |= candidate.terms & weights.keys()
@@ -451,13 +484,16 @@ def _other_steps(
 
 def _with_lead_ins(chosen: list[_Candidate]) -> list[tuple[int, str]]:
     """The chosen sentences as (source number, text), each list item's lead-in said once
-    before the first item quoted from its list."""
+    before the first item quoted from its list, and a list item's later sentence after
+    the item's first ("Service comes back within 2 hours" holds after a suspension),
+    each said once."""
     quoted: list[tuple[int, str]] = []
     for candidate in chosen:
         said = {text.casefold() for number, text in quoted if number == candidate.source_number}
-        if candidate.lead_in and candidate.lead_in.casefold() not in said:
-            quoted.append((candidate.source_number, candidate.lead_in))
-        quoted.append((candidate.source_number, candidate.text))
+        for text in (candidate.lead_in, candidate.item_opening, candidate.text):
+            if text and text.casefold() not in said:
+                quoted.append((candidate.source_number, text))
+                said.add(text.casefold())
     return quoted
 
 
@@ -536,10 +572,12 @@ def _row_total(candidate: _Candidate, *, question: str, counts: frozenset[Count]
 def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
+    first_page = content_terms(sources[0].document_title) if sources else frozenset()
     for number, source in enumerate(sources, start=1):
         lines = set(readable_lines(source.text))
         asking = sentences_asking(source.text)
         lead_ins = sentence_lead_ins(source.text)
+        openings = sentence_item_openings(source.text)
         lists = sentence_lists(source.text)
         rows = sentence_table_rows(source.text)
         sentences = source.sentences
@@ -564,10 +602,12 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
                     text=text,
                     vector=vector,
                     lead_in=lead_in,
+                    item_opening=openings.get(text),
                     lead_in_vector=vectors.get(lead_in, vector),
                     list_start=lists.get(text),
                     # a list item says what it says of its lead-in's subject
                     terms=content_terms(f"{source.heading} {lead_in or ''} {text}"),
+                    page=content_terms(source.document_title) - first_page,
                     facts=facts,
                     row=rows.get(text),
                     holds_count=_holds_count(rows.get(text), counts=counts),
