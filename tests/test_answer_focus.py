@@ -147,7 +147,6 @@ def test_no_yes_when_the_sentence_speaks_of_something_else(
     assert not answer.startswith(("Yes. ", "No. "))
 
 
-
 CAMERA_CARE = """# CareShield for cameras
 
 CareShield covers accidental damage and theft of a camera bought from us, billed monthly.
