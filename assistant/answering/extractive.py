@@ -34,7 +34,12 @@ after the line that introduces its list, and each run of sentences from one sour
 cited once.
 
 A list item is read with its lead-in ("A phone is unlocked when:" then "the line has been
-active for 60 days"), so the condition answers the question its lead-in names. A FAQ's
+active for 60 days"), so the condition answers the question its lead-in names, and a list
+item's later sentence after the item's first ("Suspension: if a bill is unpaid 30 days
+after the due date, …" before "Service comes back within 2 hours…"). A sentence naming
+only another model or plan than the one asked ("Kestrel K7 Fold" or "Nova 8" to a question
+about the "K7" or the "Nova 9") yields to one as good that names the one asked, and is not
+quoted beside it (`question_focus.kind_named`). A FAQ's
 own questions are never quoted as answers. A yes/no question's answer opens with "Yes."
 or "No." only when the best sentence names everything its asking clause does (but the
 company's name and words nearly every page holds, which tell no page apart) and plainly
@@ -94,7 +99,7 @@ TERMS_WEIGHT = 0.2  # times the share of the question's words the sentence holds
 FACT_WEIGHT = 0.1  # a sentence holding the kind of fact asked for (an amount, a duration…)
 ADDS_TERMS = 0.2  # share of the question's words a sentence must add to be quoted for them
 SAME_SUBJECT = 0.5  # cosine of another page's sentence to one chosen, to be quoted beside it
-OTHER_KIND_PENALTY = 0.1  # a sentence naming another kind of the thing asked
+OTHER_KIND_PENALTY = 0.1  # a sentence naming another model or plan than the one asked
 SCENE_WEIGHT = 0.25  # a word only the question's scene-setting names, against an asked one
 RANK_PENALTY = 0.03  # per place the passage is below the first
 SOURCES_READ = 3  # sentences of the fourth passage were rarely chosen
@@ -126,9 +131,6 @@ class _Candidate:
     lead_in_vector: np.ndarray  # its vector, or the sentence's own when it has none
     list_start: int | None  # where in its passage that list starts
     terms: frozenset[str]  # its content words, and its section heading's
-    # its document title's content words, but the first passage's: the page found first
-    # is taken to be about the kind asked ("outage credit" on the outages page)
-    page: frozenset[str]
     facts: frozenset[FactKind]
     row: TableRow | None  # the table row it reads, if it is one
     holds_count: bool  # a table row whose range holds a number the question names
@@ -337,8 +339,8 @@ def _ranked(
     everywhere: frozenset[str],
 ) -> list["_Scored"]:
     """The candidates best first; `passages`: each source's similarity and rank. A
-    sentence naming another kind of what is asked (the business account, the K7 Fold)
-    yields to one as good that names the thing asked."""
+    sentence naming another model of the one asked (the K7 Fold for the K7) yields to one
+    as good that names the one asked."""
     weights = _term_weights(focus=focus, candidates=candidates)
     scene_only = _scene_only(focus=focus, candidates=candidates)
     return sorted(
@@ -349,9 +351,7 @@ def _ranked(
                 passage=passages[candidate.source_number - 1],
                 focus=focus,
                 weights=weights,
-                other_kind=kind_named(
-                    question=question, text=candidate.text, page=candidate.page, common=everywhere
-                ),
+                other_kind=kind_named(question=question, text=candidate.text, common=everywhere),
             )
             for candidate, similarity in zip(candidates, similarities, strict=True)
         ),
@@ -389,7 +389,7 @@ class _Scored:
     similarity: float  # the sentence's own cosine similarity to the question
     meaning: float  # its similarity and its passage's, the passage's rank
     score: float  # meaning, the question's words it holds, the kind of fact asked for
-    other_kind: bool  # it names another kind of the thing asked (`kind_named`)
+    other_kind: bool  # it names another model or plan than the one asked (`kind_named`)
 
 
 def _scored(
@@ -424,7 +424,8 @@ def _scored(
 def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> list[_Candidate]:
     """The best sentence, then sentences of the same document as close to the question in
     meaning, and (from any document) sentences holding what the question asks that the
-    chosen ones do not: another document is quoted only for what it adds."""
+    chosen ones do not: another document is quoted only for what it adds. Beside a best
+    sentence naming the thing asked, none naming another kind of it."""
     candidates = [scored.candidate for scored in ranked]
     weights = _term_weights(focus=focus, candidates=candidates)
     scene_only = _scene_only(focus=focus, candidates=candidates)
@@ -450,7 +451,7 @@ def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> l
         )
         length = len(candidate.text.split())
         earns = adds or (close and beside)
-        # beside the thing asked, what another kind of it costs or does only confuses
+        # beside the model asked, what another model costs or does only confuses
         other_kind = scored.other_kind and not best.other_kind
         if candidate in scene_only or other_kind or not earns or words + length > max_words:
             continue
@@ -572,7 +573,6 @@ def _row_total(candidate: _Candidate, *, question: str, counts: frozenset[Count]
 def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
-    first_page = content_terms(sources[0].document_title) if sources else frozenset()
     for number, source in enumerate(sources, start=1):
         lines = set(readable_lines(source.text))
         asking = sentences_asking(source.text)
@@ -607,7 +607,6 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
                     list_start=lists.get(text),
                     # a list item says what it says of its lead-in's subject
                     terms=content_terms(f"{source.heading} {lead_in or ''} {text}"),
-                    page=content_terms(source.document_title) - first_page,
                     facts=facts,
                     row=rows.get(text),
                     holds_count=_holds_count(rows.get(text), counts=counts),

@@ -383,24 +383,13 @@ def whether_stated(*, whether: Whether, text: str) -> bool | None:
     return verdicts.pop() if len(verdicts) == 1 else None
 
 
-def kind_named(
-    *,
-    question: str,
-    text: str,
-    page: frozenset[str] = frozenset(),
-    common: frozenset[str] = frozenset(),
-) -> bool:
-    """Whether the text names a thing the question names only as another kind of it:
-    - by name: the name going on where the question's stops ("Kestrel K7 Fold" to "the
-      Kestrel K7"), or turning where it goes on ("Nova 8", "Nova 9 Pro" to "the Nova 9"),
-      and nowhere as the question writes it (a table row naming the plan asked beside
-      others is about it too);
-    - by a word of its own page's title before a word the question says with none ("only
-      a signer can close the business account", on the business page, to "can I close
-      the account?"), and nowhere without it: that page is about its own kind.
-    What it says holds for that kind, not for the one asked. `page`: the stemmed words of
-    the text's page title; `common`: words that tell no page apart (the company's name).
-    Dates are no kinds."""
+def kind_named(*, question: str, text: str, common: frozenset[str] = frozenset()) -> bool:
+    """Whether the text names a thing the question names by name only as another kind of
+    it: the name going on where the question's stops ("Kestrel K7 Fold" to "the Kestrel
+    K7"), or turning where it goes on ("Nova 8", "Nova 9 Pro" to "the Nova 9"), and
+    nowhere as the question writes it (a table row naming the plan asked beside others is
+    about it too). What it says holds for that model or plan, not for the one asked.
+    `common`: words that tell no page apart (the company's name); dates are no kinds."""
     asked = _Words(question)
     said = set(asked.stems) | common
     # a name's words: capitalised ones, and a number going on with one ("Nova 9")
@@ -412,26 +401,18 @@ def kind_named(
         and not _DATE_NAME.fullmatch(asked.words[index][0])
         and (asked.words[index][0][:1].isalpha() or asked.name_goes_on(index - 1))
     }
-    plain = {asked.stems[index] for index in asked.content if not asked.qualified(index)}
     another = exact = False
-    qualified: dict[str, bool] = {}
     words = _Words(text)
     for index in words.content:
         stem = words.stems[index]
-        if stem in common:
-            continue
-        if stem in plain and stem not in names:
-            qualifier = words.qualifier(index)
-            kind = qualifier is not None and qualifier in page - said
-            qualified[stem] = qualified.get(stem, True) and kind
-        if stem not in names:
+        if stem in common or stem not in names:
             continue
         after = words.after(index)
         if not after or (words.numbered(index) and stem not in numbered):
             exact = True  # the name as the question writes it
         elif after[0] not in said:
             another = True
-    return (another and not exact) or any(qualified.values())
+    return another and not exact
 
 
 _DATE_NAME = re.compile(rf"{_MONTH}|(?:mon|tues|wednes|thurs|fri|satur|sun)day", re.IGNORECASE)
@@ -458,17 +439,6 @@ class _Words:
             index += 1
             run.append(self.stems[index])
         return run
-
-    def qualified(self, index: int) -> bool:
-        """Whether a content word stands right before this one ("late fee")."""
-        return self.qualifier(index) is not None
-
-    def qualifier(self, index: int) -> str | None:
-        """The stem of the content word right before this one, not a number ("4 users")."""
-        before = index - 1
-        if before < 0 or before not in self.content or not self._together(before):
-            return None
-        return None if self.words[before][0][:1].isdigit() else self.stems[before]
 
     def name_goes_on(self, index: int) -> bool:
         """Whether this capitalised word has a number after it: "Nova 9"."""
