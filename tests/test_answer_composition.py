@@ -580,17 +580,17 @@ def test_an_address_question_gets_the_line_that_gives_the_street(
     assert answer is not None and "14 Water Lane, Leeds" in answer
 
 
-BLOCKED_CARD = (
-    "**Blocked card:** if a book is still out 21 days after the due date, your card is"
-    " blocked. The block is lifted within 1 hour after the book is back; a $4 fine applies."
+COLLECTIONS = (
+    "**After 6 weeks:** we pass your name to our collections partner, Ledgerline."
+    " Your library card works again within 1 hour after the books are back."
 )
 LIBRARY_LATE = f"""# Late returns
 
 If you keep a book past its due date, this is what happens:
 
-- **Reminder:** we send an e-mail 3 days after the due date.
-- {BLOCKED_CARD}
-- **Lost books:** a book 60 days late is charged at its full price.
+- **After 3 days:** we send a reminder by e-mail.
+- {COLLECTIONS}
+- **After 10 weeks:** a lost book is charged at its full price.
 """
 
 
@@ -598,11 +598,11 @@ def test_a_list_items_later_sentence_comes_after_its_first(tmp_path, knowledge_b
     answer = answer_from_pages(
         tmp_path,
         knowledge_base,
-        "How soon is the block on my card lifted after I bring the book back?",
+        "How soon does my library card work again after I bring the books back?",
         **{"late.md": LIBRARY_LATE},
     )
 
-    opening = answer.find("Blocked card: if a book is still out 21 days after the due date")
-    later = answer.find("The block is lifted within 1 hour")
+    opening = answer.find("After 6 weeks: we pass your name to our collections partner")
+    later = answer.find("Your library card works again within 1 hour")
     assert 0 <= opening < later
-    assert answer.count("The block is lifted") == 1
+    assert answer.count("Your library card works again") == 1
