@@ -57,6 +57,7 @@ class _Line:
     text: str
     lead_in: str | None = None  # a list item's: the line that introduces its list
     row: TableRow | None = None  # a table row's: which row of which table
+    item: bool = False  # a list item
 
 
 def readable_lines(text: str) -> list[str]:
@@ -77,6 +78,19 @@ def sentence_lead_ins(text: str) -> dict[str, str]:
         for line in _readable(text)
         if line.lead_in
         for sentence in _segmented(line.text)
+    }
+
+
+def sentence_item_openings(text: str) -> dict[str, str]:
+    """Each list item's later sentence and the item's first ("Suspension: if a bill is
+    unpaid 30 days after the due date, service is suspended." before "Service comes back
+    within 2 hours…"): what the later one says holds under what the first one names."""
+    return {
+        sentence: sentences[0]
+        for line in _readable(text)
+        if line.item
+        for sentences in [_segmented(line.text)]
+        for sentence in sentences[1:]
     }
 
 
@@ -153,7 +167,7 @@ def _readable(text: str) -> list[_Line]:
             lines.append(_Line(text=_table_row(cells, header=header), row=row))
         elif _BULLET.match(line):
             header = None
-            lines.append(_Line(text=_BULLET.sub("", line), lead_in=lead_in))
+            lines.append(_Line(text=_BULLET.sub("", line), lead_in=lead_in, item=True))
         else:
             header = None
             # its last sentence: "It contains:" after what the paragraph says first

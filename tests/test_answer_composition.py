@@ -578,3 +578,31 @@ def test_an_address_question_gets_the_line_that_gives_the_street(
     answer = answer_from_pages(tmp_path, knowledge_base, question, **{"stores.md": STORES})
 
     assert answer is not None and "14 Water Lane, Leeds" in answer
+
+
+COLLECTIONS = (
+    "**After 6 weeks:** we pass your name to our collections partner, Ledgerline."
+    " Your library card works again within 1 hour after the books are back."
+)
+LIBRARY_LATE = f"""# Late returns
+
+If you keep a book past its due date, this is what happens:
+
+- **After 3 days:** we send a reminder by e-mail.
+- {COLLECTIONS}
+- **After 10 weeks:** a lost book is charged at its full price.
+"""
+
+
+def test_a_list_items_later_sentence_comes_after_its_first(tmp_path, knowledge_base):
+    answer = answer_from_pages(
+        tmp_path,
+        knowledge_base,
+        "How soon does my library card work again after I bring the books back?",
+        **{"late.md": LIBRARY_LATE},
+    )
+
+    opening = answer.find("After 6 weeks: we pass your name to our collections partner")
+    later = answer.find("Your library card works again within 1 hour")
+    assert 0 <= opening < later
+    assert answer.count("Your library card works again") == 1

@@ -145,3 +145,29 @@ def test_no_yes_when_the_sentence_speaks_of_something_else(
 
     assert answer
     assert not answer.startswith(("Yes. ", "No. "))
+
+
+CAMERA_CARE = """# CareShield for cameras
+
+CareShield covers accidental damage and theft of a camera bought from us, billed monthly.
+
+## Monthly price by model
+
+| Camera | Monthly price | Excess per claim |
+|---|---|---|
+| Lumo Z6 Pro | $14 | $90 |
+| Lumo Z6 | $9 | $60 |
+| Lumo Z5 | $7 | $40 |
+"""
+
+
+def test_a_sentence_naming_another_model_yields_to_the_model_asked(tmp_path, knowledge_base):
+    answer = answer_from_pages(
+        tmp_path,
+        knowledge_base,
+        "How much is CareShield per month for a Lumo Z6?",
+        **{"care.md": CAMERA_CARE},
+    )
+
+    assert "Lumo Z6 — Monthly price: $9" in answer
+    assert "Z6 Pro" not in answer and "Z5" not in answer

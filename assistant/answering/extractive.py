@@ -34,7 +34,12 @@ after the line that introduces its list, and each run of sentences from one sour
 cited once.
 
 A list item is read with its lead-in ("A phone is unlocked when:" then "the line has been
-active for 60 days"), so the condition answers the question its lead-in names. A FAQ's
+active for 60 days"), so the condition answers the question its lead-in names, and a list
+item's later sentence after the item's first ("Suspension: if a bill is unpaid 30 days
+after the due date, …" before "Service comes back within 2 hours…"). A sentence naming
+only another model or plan than the one asked ("Kestrel K7 Fold" or "Nova 8" to a question
+about the "K7" or the "Nova 9") yields to one as good that names the one asked, and is not
+quoted beside it (`question_focus.kind_named`). A FAQ's
 own questions are never quoted as answers. A yes/no question's answer opens with "Yes."
 or "No." only when the best sentence names everything its asking clause does (but the
 company's name and words nearly every page holds, which tell no page apart) and plainly
@@ -68,6 +73,7 @@ from assistant.answering.question_focus import (
     content_terms,
     count_range,
     facts_stated,
+    kind_named,
     question_focus,
     question_parts,
     whether_stated,
@@ -78,6 +84,7 @@ from knowledge.search import Hit
 from knowledge.sentences import (
     TableRow,
     readable_lines,
+    sentence_item_openings,
     sentence_lead_ins,
     sentence_lists,
     sentence_table_rows,
@@ -92,6 +99,7 @@ TERMS_WEIGHT = 0.2  # times the share of the question's words the sentence holds
 FACT_WEIGHT = 0.1  # a sentence holding the kind of fact asked for (an amount, a duration…)
 ADDS_TERMS = 0.2  # share of the question's words a sentence must add to be quoted for them
 SAME_SUBJECT = 0.5  # cosine of another page's sentence to one chosen, to be quoted beside it
+OTHER_KIND_PENALTY = 0.1  # a sentence naming another model or plan than the one asked
 SCENE_WEIGHT = 0.25  # a word only the question's scene-setting names, against an asked one
 RANK_PENALTY = 0.03  # per place the passage is below the first
 SOURCES_READ = 3  # sentences of the fourth passage were rarely chosen
@@ -119,6 +127,7 @@ class _Candidate:
     text: str
     vector: np.ndarray
     lead_in: str | None  # the line introducing the list this sentence is an item of
+    item_opening: str | None  # its list item's first sentence, when it is a later one
     lead_in_vector: np.ndarray  # its vector, or the sentence's own when it has none
     list_start: int | None  # where in its passage that list starts
     terms: frozenset[str]  # its content words, and its section heading's
@@ -151,7 +160,14 @@ def extractive_answer(
         return None
     similarities = _similarities(candidates, query=question, focus=focus)
     passages = [(hit.similarity or 0.0, rank) for rank, hit in enumerate(sources)]
-    ranked = _ranked(candidates, passages=passages, similarities=similarities, focus=focus)
+    ranked = _ranked(
+        candidates,
+        question=question,
+        passages=passages,
+        similarities=similarities,
+        focus=focus,
+        everywhere=everywhere,
+    )
     if ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
         return None
     parts = question_parts(question=question)
@@ -167,6 +183,7 @@ def extractive_answer(
             chosen=chosen,
             room=room,
             max_words=longest,
+            everywhere=everywhere,
         )
     chosen = _in_ask_order(chosen, parts=parts)
     best = ranked[0].candidate
@@ -223,6 +240,7 @@ def _chosen_for_parts(
     chosen: list[_Candidate],
     room: int,
     max_words: int,
+    everywhere: frozenset[str],
 ) -> list[_Candidate]:
     """For a question that asks several things, the sentences answering each part that
     the sentences chosen for the whole do not already hold: the first part's answer must
@@ -239,9 +257,11 @@ def _chosen_for_parts(
         similarities = (to_whole + _similarities(candidates, query=part, focus=focus)) / 2
         part_ranked = _ranked(
             candidates,
+            question=part,
             passages=_passages_to(candidates, similarities=similarities),
             similarities=similarities,
             focus=focus,
+            everywhere=everywhere,
         )
         if part_ranked[0].similarity < SENTENCE_MIN_SIMILARITY:
             continue  # nothing here answers this part: better unsaid than a loose quote
@@ -312,11 +332,15 @@ def _similarities(candidates: list[_Candidate], *, query: str, focus: QuestionFo
 def _ranked(
     candidates: list[_Candidate],
     *,
+    question: str,
     passages: Sequence[tuple[float, int]],
     similarities: np.ndarray,
     focus: QuestionFocus,
+    everywhere: frozenset[str],
 ) -> list["_Scored"]:
-    """The candidates best first; `passages`: each source's similarity and rank."""
+    """The candidates best first; `passages`: each source's similarity and rank. A
+    sentence naming another model of the one asked (the K7 Fold for the K7) yields to one
+    as good that names the one asked."""
     weights = _term_weights(focus=focus, candidates=candidates)
     scene_only = _scene_only(focus=focus, candidates=candidates)
     return sorted(
@@ -327,6 +351,7 @@ def _ranked(
                 passage=passages[candidate.source_number - 1],
                 focus=focus,
                 weights=weights,
+                other_kind=kind_named(question=question, text=candidate.text, common=everywhere),
             )
             for candidate, similarity in zip(candidates, similarities, strict=True)
         ),
@@ -364,6 +389,7 @@ class _Scored:
     similarity: float  # the sentence's own cosine similarity to the question
     meaning: float  # its similarity and its passage's, the passage's rank
     score: float  # meaning, the question's words it holds, the kind of fact asked for
+    other_kind: bool  # it names another model or plan than the one asked (`kind_named`)
 
 
 def _scored(
@@ -373,6 +399,7 @@ def _scored(
     passage: tuple[float, int],
     focus: QuestionFocus,
     weights: dict[str, float],
+    other_kind: bool,
 ) -> _Scored:
     passage_similarity, rank = passage
     meaning = (
@@ -386,14 +413,19 @@ def _scored(
         candidate=candidate,
         similarity=similarity,
         meaning=meaning,
-        score=meaning + TERMS_WEIGHT * words_held + FACT_WEIGHT * facts_held,
+        score=meaning
+        + TERMS_WEIGHT * words_held
+        + FACT_WEIGHT * facts_held
+        - OTHER_KIND_PENALTY * other_kind,
+        other_kind=other_kind,
     )
 
 
 def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> list[_Candidate]:
     """The best sentence, then sentences of the same document as close to the question in
     meaning, and (from any document) sentences holding what the question asks that the
-    chosen ones do not: another document is quoted only for what it adds."""
+    chosen ones do not: another document is quoted only for what it adds. Beside a best
+    sentence naming the thing asked, none naming another kind of it."""
     candidates = [scored.candidate for scored in ranked]
     weights = _term_weights(focus=focus, candidates=candidates)
     scene_only = _scene_only(focus=focus, candidates=candidates)
@@ -419,7 +451,9 @@ def _chosen(ranked: list[_Scored], *, focus: QuestionFocus, max_words: int) -> l
         )
         length = len(candidate.text.split())
         earns = adds or (close and beside)
-        if candidate in scene_only or not earns or words + length > max_words:
+        # beside the model asked, what another model costs or does only confuses
+        other_kind = scored.other_kind and not best.other_kind
+        if candidate in scene_only or other_kind or not earns or words + length > max_words:
             continue
         chosen.append(candidate)
         terms |= candidate.terms & weights.keys()
@@ -451,13 +485,16 @@ def _other_steps(
 
 def _with_lead_ins(chosen: list[_Candidate]) -> list[tuple[int, str]]:
     """The chosen sentences as (source number, text), each list item's lead-in said once
-    before the first item quoted from its list."""
+    before the first item quoted from its list, and a list item's later sentence after
+    the item's first ("Service comes back within 2 hours" holds after a suspension),
+    each said once."""
     quoted: list[tuple[int, str]] = []
     for candidate in chosen:
         said = {text.casefold() for number, text in quoted if number == candidate.source_number}
-        if candidate.lead_in and candidate.lead_in.casefold() not in said:
-            quoted.append((candidate.source_number, candidate.lead_in))
-        quoted.append((candidate.source_number, candidate.text))
+        for text in (candidate.lead_in, candidate.item_opening, candidate.text):
+            if text and text.casefold() not in said:
+                quoted.append((candidate.source_number, text))
+                said.add(text.casefold())
     return quoted
 
 
@@ -540,6 +577,7 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
         lines = set(readable_lines(source.text))
         asking = sentences_asking(source.text)
         lead_ins = sentence_lead_ins(source.text)
+        openings = sentence_item_openings(source.text)
         lists = sentence_lists(source.text)
         rows = sentence_table_rows(source.text)
         sentences = source.sentences
@@ -564,6 +602,7 @@ def _candidates(sources: Sequence[Hit], *, counts: frozenset[Count]) -> list[_Ca
                     text=text,
                     vector=vector,
                     lead_in=lead_in,
+                    item_opening=openings.get(text),
                     lead_in_vector=vectors.get(lead_in, vector),
                     list_start=lists.get(text),
                     # a list item says what it says of its lead-in's subject

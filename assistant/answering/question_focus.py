@@ -383,6 +383,85 @@ def whether_stated(*, whether: Whether, text: str) -> bool | None:
     return verdicts.pop() if len(verdicts) == 1 else None
 
 
+def kind_named(*, question: str, text: str, common: frozenset[str] = frozenset()) -> bool:
+    """Whether the text names a thing the question names by name only as another kind of
+    it: the name going on where the question's stops ("Kestrel K7 Fold" to "the Kestrel
+    K7"), or turning where it goes on ("Nova 8", "Nova 9 Pro" to "the Nova 9"), and
+    nowhere as the question writes it (a table row naming the plan asked beside others is
+    about it too). What it says holds for that model or plan, not for the one asked.
+    `common`: words that tell no page apart (the company's name); dates are no kinds."""
+    asked = _Words(question)
+    said = set(asked.stems) | common
+    # a name's words: capitalised ones, and a number going on with one ("Nova 9")
+    numbered = {asked.stems[index] for index in asked.content if asked.numbered(index)}
+    names = {
+        asked.stems[index]
+        for index in asked.content
+        if asked.capitalised(index)
+        and not _DATE_NAME.fullmatch(asked.words[index][0])
+        and (asked.words[index][0][:1].isalpha() or asked.name_goes_on(index - 1))
+    }
+    another = exact = False
+    words = _Words(text)
+    for index in words.content:
+        stem = words.stems[index]
+        if stem in common or stem not in names:
+            continue
+        after = words.after(index)
+        if not after or (words.numbered(index) and stem not in numbered):
+            exact = True  # the name as the question writes it
+        elif after[0] not in said:
+            another = True
+    return another and not exact
+
+
+_DATE_NAME = re.compile(rf"{_MONTH}|(?:mon|tues|wednes|thurs|fri|satur|sun)day", re.IGNORECASE)
+
+
+class _Words:
+    """A text's words, stemmed, and which are written as part of a name: what goes on
+    with a name after it (only spaces between)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.replace("\u2019", "'")
+        self.words = list(_WORD.finditer(self.text))
+        self.stems = [_stem(word[0].casefold()) for word in self.words]
+        self.content = [
+            index
+            for index, word in enumerate(self.words)
+            if word[0].casefold() not in _UNWEIGHED and (len(word[0]) > 1 or word[0].isdigit())
+        ]
+
+    def after(self, index: int) -> list[str]:
+        """The stems of the name words (capitalised, or numbers) right after this one."""
+        run = []
+        while self._together(index) and self.capitalised(index + 1):
+            index += 1
+            run.append(self.stems[index])
+        return run
+
+    def name_goes_on(self, index: int) -> bool:
+        """Whether this capitalised word has a number after it: "Nova 9"."""
+        return self.capitalised(index) and self.numbered(index)
+
+    def numbered(self, index: int) -> bool:
+        """Whether a number follows this word, with only spaces between."""
+        return self._together(index) and self.words[index + 1][0][:1].isdigit()
+
+    def capitalised(self, index: int) -> bool:
+        """Written as part of a name: capitalised (not opening the text) or a number."""
+        if index >= len(self.words) or index not in self.content:
+            return False
+        first = self.words[index][0][:1]
+        return first.isdigit() or (first.isupper() and index > 0)
+
+    def _together(self, index: int) -> bool:
+        """Whether this word and the next stand with only spaces between them."""
+        if index + 1 >= len(self.words):
+            return False
+        return self.text[self.words[index].end() : self.words[index + 1].start()].isspace()
+
+
 def count_range(*, text: str) -> CountRange | None:
     """The counts a table row's name covers ("10-200 lines": 10 to 200 lines), if it
     names a range or a count of something."""
