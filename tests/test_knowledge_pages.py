@@ -475,6 +475,7 @@ def test_document_pages_show_passages_as_searched_and_never_a_server_path(
     )
     assert "Would not answer" in unknown.content.decode()
     assert b"<h1>" not in asked.encode() and b"</html>" in unknown.content  # partial and page
+    assert b"<h1>Test a question</h1>" in unknown.content
     blank = admin_client.get(url("knowledge_question", knowledge_base), {"question": " "})
     assert b"This field is required." in blank.content
 
