@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import SetPasswordForm
 
 from assistant.models import Membership
+from assistant.people.members import member_password_reset
 
 # The invited address becomes the new login's username: no longer than a username may be.
 EMAIL_MAX = 150
@@ -62,3 +64,11 @@ class WorkspaceForm(forms.Form):
         if not any(character.isalnum() for character in name):
             raise forms.ValidationError("Give the company's name in letters or digits.")
         return name
+
+
+class PasswordResetSetForm(SetPasswordForm):
+    """Django's new-password form for the e-mailed link, saved with its audit events."""
+
+    def save(self, commit=True):
+        member_password_reset(user=self.user, password=self.cleaned_data["new_password1"])
+        return self.user

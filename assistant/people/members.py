@@ -54,16 +54,22 @@ def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
         )
 
 
-def member_password_reset_audit(*, user: AbstractBaseUser) -> None:
+def member_password_reset(*, user: AbstractBaseUser, password: str) -> None:
     """A password set again through the e-mailed link, noted in each of the person's
-    workspaces: their admins see who regained access to a login and when."""
-    for workspace_id in Membership.objects.filter(user=user).values_list("workspace_id", flat=True):
-        workspace_audit(
-            workspace_id=workspace_id,
-            kind=AuditEvent.Kind.MEMBER,
-            actor=user,
-            detail={"action": "password_reset", "user": user.pk, "email": user.email},
-        )
+    workspaces in the same transaction: their admins see who regained access to a login
+    and when."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        for workspace_id in Membership.objects.filter(user=user).values_list(
+            "workspace_id", flat=True
+        ):
+            workspace_audit(
+                workspace_id=workspace_id,
+                kind=AuditEvent.Kind.MEMBER,
+                actor=user,
+                detail={"action": "password_reset", "user": user.pk, "email": user.email},
+            )
 
 
 def _locked(membership: Membership) -> Membership:

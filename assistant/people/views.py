@@ -4,7 +4,6 @@ with its link), switching workspace, the setup checklist, and the operator's fir
 from django.contrib.auth import login
 from django.contrib.auth.views import PasswordResetConfirmView, redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,7 +11,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from assistant.common.access import admin_required, staff_required
 from assistant.models import Invitation, Membership
-from assistant.people.forms import InvitationForm, JoinForm, RoleForm, WorkspaceForm
+from assistant.people.forms import (
+    InvitationForm,
+    JoinForm,
+    PasswordResetSetForm,
+    RoleForm,
+    WorkspaceForm,
+)
 from assistant.people.invitations import (
     InvitationRefused,
     email_normalized,
@@ -25,7 +30,6 @@ from assistant.people.invitations import (
 )
 from assistant.people.members import (
     MemberChangeRefused,
-    member_password_reset_audit,
     member_remove,
     member_role_change,
 )
@@ -161,11 +165,7 @@ def invitation_accept_page(request, invitation_token: str):
 class PasswordResetConfirm(PasswordResetConfirmView):
     """Django's own page for the e-mailed link, with the new password audited."""
 
-    def form_valid(self, form):
-        with transaction.atomic():
-            response = super().form_valid(form)
-            member_password_reset_audit(user=form.user)
-        return response
+    form_class = PasswordResetSetForm
 
 
 @require_GET
