@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from assistant.answering.question_focus import kind_named
 from tests.support.help_centers import answer_from_pages
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +172,12 @@ def test_a_sentence_naming_another_model_yields_to_the_model_asked(tmp_path, kno
 
     assert "Lumo Z6 — Monthly price: $9" in answer
     assert "Z6 Pro" not in answer and "Z5" not in answer
+
+
+def test_a_place_name_going_on_is_no_other_kind_of_the_place():
+    # A model's name going on is another model; a place's is a place's post or holiday.
+    assert kind_named(question="How much is the Kestrel K7?", text="The Kestrel K7 Fold is $999.")
+    assert not kind_named(
+        question="Do you ship to Canada?", text="Accessories can be sent to a Canada Post box."
+    )
+    assert not kind_named(question="Do you deliver on holidays?", text="Not on Canada Day.")

@@ -389,8 +389,12 @@ def kind_named(*, question: str, text: str, common: frozenset[str] = frozenset()
     K7"), or turning where it goes on ("Nova 8", "Nova 9 Pro" to "the Nova 9"), and
     nowhere as the question writes it (a table row naming the plan asked beside others is
     about it too). What it says holds for that model or plan, not for the one asked.
-    `common`: words that tell no page apart (the company's name); dates are no kinds."""
+    `common`: words that tell no page apart (the company's name); dates are no kinds.
+    Only a question naming a model by its number ("K7", "Nova 9") has kinds of it: a name
+    without one going on ("Canada" in "Canada Post", "Canada Day") is no other kind."""
     asked = _Words(question)
+    if not any(asked.model_numbered(index) for index in asked.content):
+        return False
     said = set(asked.stems) | common
     # a name's words: capitalised ones, and a number going on with one ("Nova 9")
     numbered = {asked.stems[index] for index in asked.content if asked.numbered(index)}
@@ -443,6 +447,12 @@ class _Words:
     def name_goes_on(self, index: int) -> bool:
         """Whether this capitalised word has a number after it: "Nova 9"."""
         return self.capitalised(index) and self.numbered(index)
+
+    def model_numbered(self, index: int) -> bool:
+        """Whether this word is a model's number ("K7") or a name with one ("Nova 9")."""
+        word = self.words[index][0]
+        has_digit = word[:1].isalpha() and any(character.isdigit() for character in word)
+        return (has_digit and self.capitalised(index)) or self.name_goes_on(index)
 
     def numbered(self, index: int) -> bool:
         """Whether a number follows this word, with only spaces between."""
