@@ -77,31 +77,30 @@ def invitation_store(
 
 def invitation_resend(*, invitation: Invitation, actor: AbstractBaseUser) -> InvitationSent:
     """A fresh link for an open invitation; it lasts KEEL_INVITATION_DAYS from now."""
-    with transaction.atomic():
-        invitation = _open_locked(invitation)
-        invitation.sent_at = timezone.now()
-        invitation.save(update_fields=["sent_at"])
-        workspace_audit(
-            workspace_id=invitation.workspace_id,
-            kind=AuditEvent.Kind.INVITATION,
-            actor=actor,
-            detail={"action": "resent", "invitation": invitation.pk, "email": invitation.email},
-        )
+    invitation = _open_stamped(invitation, field="sent_at", action="resent", actor=actor)
     return invitation_send(invitation)
 
 
 def invitation_revoke(*, invitation: Invitation, actor: AbstractBaseUser) -> None:
     """Its link stops working; the row stays, for the record."""
+    _open_stamped(invitation, field="revoked_at", action="revoked", actor=actor)
+
+
+def _open_stamped(
+    invitation: Invitation, *, field: str, action: str, actor: AbstractBaseUser
+) -> Invitation:
+    """The open invitation's `field` set to now, audited as `action`."""
     with transaction.atomic():
         invitation = _open_locked(invitation)
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
+        setattr(invitation, field, timezone.now())
+        invitation.save(update_fields=[field])
         workspace_audit(
             workspace_id=invitation.workspace_id,
             kind=AuditEvent.Kind.INVITATION,
             actor=actor,
-            detail={"action": "revoked", "invitation": invitation.pk, "email": invitation.email},
+            detail={"action": action, "invitation": invitation.pk, "email": invitation.email},
         )
+    return invitation
 
 
 def invitation_from_token(token: str) -> Invitation:
