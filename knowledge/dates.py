@@ -172,6 +172,43 @@ def _period(opening: str, *, written: date) -> Period:
     )
 
 
+_ASKED_DATE = re.compile(rf"\b(?:{_PERIOD_DATE})(?!\d)", re.IGNORECASE)
+
+
+def days_asked(*, text: str, today: date) -> list[date]:
+    """Today, and the days a customer's message names ("can I return it on January 10,
+    2026?", "from December 20 to December 29, 2025"): what holds on those days answers
+    it, a temporary notice in force then included. A day written without its year takes
+    the year of the next date written with one ("December 20 to December 29, 2025"), else
+    is the one nearest today ("on 3 January", asked in December, is next month's)."""
+    written = [found[0] for found in _ASKED_DATE.finditer(text)]
+    if not written:  # most messages: no parsing
+        return [today]
+    order = numeric_date_order(text)
+    days = [today]
+    for position, words in enumerate(written):
+        years = (found[0] for later in written[position:] if (found := _YEAR.search(later)))
+        year = next(years, None)
+        dated = words if _YEAR.search(words) else f"{words} {year or today.year}"
+        day = _parsed(dated, order=order)
+        if day and year is None:
+            day = _nearest(day, today=today)
+        if day:
+            days.append(day)
+    return days
+
+
+def _nearest(day: date, *, today: date) -> date:
+    """The day and month of `day` in the year that brings it nearest `today`."""
+    candidates = []
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            candidates.append(day.replace(year=year))
+        except ValueError:  # 29 February
+            continue
+    return min(candidates, key=lambda candidate: abs(candidate - today))
+
+
 def _day(written: str, *, base: date, prefer: str, first: bool = False) -> date | None:
     """One end of a period, its missing year the one `prefer`red from `base`; a month
     without a day ("until January 2026") starts on its first day and ends on its last."""

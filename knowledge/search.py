@@ -37,7 +37,9 @@ value. Passages of one document never supersede each other, and undated document
 never dropped: only a dated, newer restatement of the same thing outranks a passage.
 Passages of an archived document are dropped there too (kept, never answered from), and
 so are those of a temporary notice outside its period (`Document.valid_from`/`valid_until`):
-neither answers, nor outranks a passage as its newer restatement.
+neither answers, nor outranks a passage as its newer restatement. The period is that of
+today or of a day the question names (`knowledge.dates.days_asked`): "Can I still return it
+on 10 January?" is answered by the holiday notice in force then.
 A superseded page is often rewritten, not restated (the passages then score below that
 bar), and the newer page's passage need not be among this question's best at all (it
 speaks of more things, or in other words): so a passage is dropped too when one of its
@@ -63,6 +65,7 @@ from django.db import connection
 from django.utils import timezone
 from pgvector import Vector
 
+from knowledge.dates import days_asked
 from knowledge.embeddings import query_embed
 from knowledge.languages import FALLBACK_CONFIG, TEXT_SEARCH_CONFIGS
 from knowledge.models import KnowledgeBase
@@ -217,8 +220,8 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
     JOIN knowledge_chunk chunk ON chunk.id = fused.id
     JOIN knowledge_document document ON document.id = chunk.document_id
     WHERE NOT document.archived
-        AND %(today)s::date BETWEEN coalesce(document.valid_from, '-infinity')
-            AND coalesce(document.valid_until, 'infinity')
+        AND daterange(document.valid_from, document.valid_until, '[]')
+            @> ANY(%(days)s::date[])
         AND NOT EXISTS (
             SELECT 1
             FROM fused other
@@ -227,16 +230,16 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
             WHERE newer_document.effective_date > document.effective_date
                 AND 1 - (newer.embedding <=> chunk.embedding) >= %(same_passage)s
                 AND NOT newer_document.archived
-                AND %(today)s::date BETWEEN coalesce(newer_document.valid_from, '-infinity')
-                    AND coalesce(newer_document.valid_until, 'infinity')
+                AND daterange(newer_document.valid_from, newer_document.valid_until, '[]')
+                    @> ANY(%(days)s::date[])
         )
         AND NOT EXISTS (  -- a searchable newer document says it replaces this one
             SELECT 1
             FROM knowledge_document newer_document
             WHERE newer_document.id = document.superseded_by_id
                 AND NOT newer_document.archived
-                AND %(today)s::date BETWEEN coalesce(newer_document.valid_from, '-infinity')
-                    AND coalesce(newer_document.valid_until, 'infinity')
+                AND daterange(newer_document.valid_from, newer_document.valid_until, '[]')
+                    @> ANY(%(days)s::date[])
         )
         AND NOT EXISTS (  -- a value a newer document's passage gives differently, anywhere
             SELECT 1
@@ -247,8 +250,8 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
                 AND newer_document.effective_date > document.effective_date
                 AND NOT newer.quarantined
                 AND NOT newer_document.archived
-                AND %(today)s::date BETWEEN coalesce(newer_document.valid_from, '-infinity')
-                    AND coalesce(newer_document.valid_until, 'infinity')
+                AND daterange(newer_document.valid_from, newer_document.valid_until, '[]')
+                    @> ANY(%(days)s::date[])
         )
     ORDER BY fused.score DESC
     LIMIT %(k)s
@@ -296,7 +299,7 @@ def chunk_search(
                 "pool": k * SUPERSEDED_POOL,
                 "k": k,
                 "same_passage": SAME_PASSAGE_SIMILARITY,
-                "today": timezone.localdate(),
+                "days": days_asked(text=query, today=timezone.localdate()),
             },
         )
         cursor.nextset()  # past the settings' row, to the search's

@@ -1,6 +1,6 @@
 """A document's dates: an admin sets or clears them on the document page, re-indexing keeps
 them; a temporary notice's period is read at ingest, and the notice is searched only
-inside it."""
+inside it: today, or on a day the question names."""
 
 from datetime import date, timedelta
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assistant.models import Membership
-from knowledge.dates import Period, stated_period
+from knowledge.dates import Period, days_asked, stated_period
 from knowledge.ingest import document_index
 from knowledge.models import Document
 from knowledge.search import chunk_search
@@ -145,9 +145,9 @@ def test_ingest_reads_the_notice_period(help_center):
     )
 
 
-def periods_found(knowledge_base) -> tuple[bool, bool]:
+def periods_found(knowledge_base, question=QUESTION) -> tuple[bool, bool]:
     """Whether the search finds the notice's return period, and the standing page's."""
-    hits = chunk_search(knowledge_bases=[knowledge_base], query=QUESTION)
+    hits = chunk_search(knowledge_bases=[knowledge_base], query=question)
     texts = " ".join(hit.text for hit in hits)
     return "60 days" in texts, "30 days" in texts
 
@@ -176,6 +176,49 @@ def test_a_notice_is_searched_only_inside_its_period(help_center, knowledge_base
         "to come": (False, True),
         "archived": (False, True),
     }
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("How long do I have to return it?", []),
+        # Years from the date written with one, for a range's first end too.
+        (
+            "I bought it on December 5, 2025. Can I return it on January 10, 2026?",
+            [date(2025, 12, 5), date(2026, 1, 10)],
+        ),
+        (
+            "Travelling from December 20 to December 29, 2025",
+            [date(2025, 12, 20), date(2025, 12, 29)],
+        ),
+        # Without a year, the nearest: asked on 7 December 2026, "3 January" is next month.
+        ("Can I still return it on 3 January?", [date(2027, 1, 3)]),
+        ("Delivered 20th Nov, still time?", [date(2026, 11, 20)]),
+        ("Ordered on 12/01/2026", [date(2026, 12, 1)]),
+        ("Bought on 29 February", []),  # no such day in the years near today
+    ],
+)
+def test_the_days_a_question_names(text, expected):
+    today = date(2026, 12, 7)
+    assert days_asked(text=text, today=today) == [today, *expected]
+
+
+@pytest.mark.django_db
+def test_a_question_naming_a_day_of_the_notice_gets_the_notice(help_center, knowledge_base):
+    notice = Document.objects.filter(pk=help_center["holiday-returns.md"].pk)
+    today = timezone.localdate()
+    valid_from, valid_until = today + timedelta(days=30), today + timedelta(days=45)
+    notice.update(valid_from=valid_from, valid_until=valid_until, effective_date=valid_from)
+    inside = (valid_from + timedelta(days=5)).strftime("%-d %B %Y")
+    after = (valid_until + timedelta(days=5)).strftime("%-d %B %Y")
+
+    assert periods_found(knowledge_base) == (False, True)
+    assert periods_found(
+        knowledge_base, f"I want to return an item on {inside}. How many days do I have?"
+    ) == (True, False)
+    assert periods_found(
+        knowledge_base, f"I want to return an item on {after}. How many days do I have?"
+    ) == (False, True)
 
 
 @pytest.mark.django_db
