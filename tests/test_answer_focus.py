@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from assistant.answering.question_focus import kind_named
+from assistant.answering.question_focus import FactKind, kind_named, question_focus
 from tests.support.help_centers import answer_from_pages
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +181,59 @@ def test_a_place_name_going_on_is_no_other_kind_of_the_place():
         question="Do you ship to Canada?", text="Accessories can be sent to a Canada Post box."
     )
     assert not kind_named(question="Do you deliver on holidays?", text="Not on Canada Day.")
+
+
+BIKE_HELP_ES = """# Ayuda en español
+
+## Devoluciones
+Puedes devolver tu bicicleta en cualquier tienda, con el recibo de compra.
+Tienes 30 días desde la entrega para devolver una bicicleta sin usar.
+Nunca te pediremos los datos de tu tarjeta por correo electrónico.
+
+## Reembolsos
+El reembolso de una devolución se hace siempre a la tarjeta con la que pagaste.
+Lo verás en tu cuenta en 5 días hábiles.
+Las tarjetas regalo no se reembolsan en efectivo.
+
+## Atención al cliente
+Teléfono en español: lunes a viernes, de 8:00 a 18:00.
+Nuestro equipo de atención al cliente habla español, inglés y portugués.
+"""
+
+
+@pytest.mark.parametrize(
+    "question, fact",
+    [
+        ("¿Cuánto tarda el reembolso de una devolución?", "5 días"),
+        ("¿A qué hora abre la atención al cliente en español?", "8:00"),
+    ],
+)
+def test_a_question_in_another_language_gets_the_kind_of_fact_it_asks_for(
+    tmp_path, knowledge_base, question, fact
+):
+    """The kind of fact asked ("¿Cuántos días…?": a number of days) is read in the
+    customer's language too, so the sentence stating it wins over one only like the
+    question in meaning."""
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **{"ayuda.md": BIKE_HELP_ES})
+    assert fact in answer, answer
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("¿Cuánto cuesta el envío a Canarias?", FactKind.AMOUNT),
+        ("¿Cuánto tarda el envío?", FactKind.DURATION),
+        ("Wie hoch ist die Gebühr für eine Ersatzkarte?", FactKind.AMOUNT),
+        ("Wie lange dauert die Lieferung?", FactKind.DURATION),
+        ("À quelle heure ouvre le magasin ?", FactKind.CLOCK_TIME),
+        ("Combien de jours ai-je pour retourner un vélo ?", FactKind.DURATION),
+        ("Quanto custa a entrega?", FactKind.AMOUNT),
+        ("Quando chega a minha encomenda?", FactKind.DATE),
+        ("Dove si trova il negozio di Milano?", FactKind.PLACE),
+        ("Hoe laat gaat de winkel open?", FactKind.CLOCK_TIME),
+        ("Hoeveel fietsen mag ik huren?", FactKind.COUNT),
+        ("Do you have stores in Costa Rica?", None),  # a place, not "costa" (it: costs)
+    ],
+)
+def test_the_kind_of_fact_asked_is_read_in_every_reply_language(question, kind):
+    assert question_focus(question=question).wants == ({kind} if kind else set())

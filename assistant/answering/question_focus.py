@@ -5,7 +5,9 @@ does a refund take?" a duration, "When is the shop open on Sundays?" times of da
 extractive answerer prefers sentences that hold the question's words and the fact it asks
 for over ones that merely read like the question. Words are compared casefolded and
 stemmed (Snowball's English stemmer: "shipping" and "shipped" are one word); function
-words and the question's own wording ("how", "much", "please") carry nothing.
+words and the question's own wording ("how", "much", "please") carry nothing. The kind of
+fact is read in every language Keel replies in ("¿Cuánto tarda…?" wants a duration); a
+question in another language than English is otherwise weighed on meaning alone.
 """
 
 import math
@@ -44,7 +46,16 @@ _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
     r"|thirty|forty|forty-five|sixty|ninety|a few|several)"
 )
-_TIME_UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)"
+_TIME_UNIT = (
+    r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?"
+    # the other languages Keel replies in: es, de, fr, pt, it, nl
+    r"|minutos?|horas?|d[ií]as?|semanas?|mes(?:es)?|años?"
+    r"|minuten|stunden?|tagen?|tage|wochen?|monaten?|monate|jahren?|jahre"
+    r"|heures?|jours?|mois|ans|années?"
+    r"|anos?"
+    r"|minut[oi]|or[ae]|giorn[oi]|settiman[ae]|mes[ei]|ann[oi]"
+    r"|minuut|uur|uren|dagen|dag|weken|maanden?|jaren|jaar)"
+)
 
 
 class FactKind(StrEnum):
@@ -56,31 +67,57 @@ class FactKind(StrEnum):
     PLACE = "place"  # a street address
 
 
-# What a question's wording asks for.
+# What a question's wording asks for, in English and in the other languages Keel replies
+# in (es, de, fr, pt, it, nl): "¿A qué hora abre…?" asks for a time of day as "What time
+# does … open?" does.
 _ASKS = {
     FactKind.AMOUNT: re.compile(
         r"\bhow much\b|\bwhat\b[^.?!]*\b(?:costs?|prices?|fees?|charges?|pay|rates?)\b"
         r"|\b(?:is|are) there (?:\w+ ){0,3}(?:fees?|charges?|costs?)\b"
         r"|\b(?:do|does|will|would) (?:\w+ ){0,3}(?:cost|charge)\b"
+        r"|\bcu[aá]nt[oa]\b(?! (?:tiempo|tarda|demora|dura))"
+        r"|\b(?:precio|costo|coste|cargo|tarifa|cuota)s?\b"
+        r"|\bwie ?viel\b(?! zeit)|\bwie hoch\b|\bkostet\b|\bgebühr|\bpreis"
+        r"|\bcombien\b(?! de)|\bco[uû]te(?:nt)?\b|\b(?:prix|tarifs?|frais)\b"
+        r"|\bquanto\b(?! (?:tempo|demora|dura|leva|ci vuole))"
+        r"|\bcusta(?:m)?\b|\bpre[cç]os?\b|\btaxas?\b"
+        r"|\bcosta(?:no)?\b(?! rica)|\bprezz[oi]\b|\btariff[ae]\b"
+        r"|\bhoeveel kost|\bwat kost|\bprijs|\btarie[fv]"
     ),
     # A noun can ask as plainly as "how long": "what's the return window?", "the notice
     # period", "is there a time limit?".
     FactKind.DURATION: re.compile(
         rf"\bhow (?:long|soon|quickly|fast)\b|\bhow many (?:\w+ )?{_TIME_UNIT}\b"
         r"|\bwithin how\b|\b(?:window|period|time ?limit|time ?frame|timeline|duration)s?\b"
+        r"|\b(?:cu[aá]nto (?:tiempo|tarda|demora|dura)|wie lange|combien de temps|hoe lang)\b"
+        r"|\bquanto (?:tempo|demora|dura|leva|ci vuole)\b"
+        rf"|\b(?:cu[aá]nt[oa]s|wie viele|combien de|quant[oaie]s?|hoeveel) (?:\w+ )?{_TIME_UNIT}\b"
+        r"|\b(?:plazo|frist|d[ée]lai|prazo|termijn)s?\b"
     ),
     FactKind.CLOCK_TIME: re.compile(
         r"\bwhat time\b|\bhours\b|\bopening\b|\bclosing time\b"
         r"|\bwhen (?:\w+ ){0,4}(?:open|close)s?\b|\b(?:is|are) (?:\w+ ){0,4}open\b"
+        r"|\ba qu[eé] hora\b|\bhorarios?\b|\bum wie ?viel uhr\b|\böffnungszeit"
+        r"|\b[àa] quelle heure\b|\bhoraires?\b|\ba que horas\b|\bhor[áa]rios?\b"
+        r"|\ba che ora\b|\borari[oi]?\b|\bhoe laat\b|\bopeningstijden\b|\bopeningsuren\b"
     ),
     FactKind.DATE: re.compile(
         r"^when\b|[.?!,;]\s+when\b"
         r"|\bwhen (?:will|would|do|does|did|is|are|can|could|should|must|may)\b"
         r"|\bwhat (?:date|day)\b|\bwhich (?:date|day)\b|\b(?:by|until) when\b"
         r"|\b(?:deadline|cut-?off|due date|expiry|expiration)s?\b"
+        r"|(?:^|[.?!,;]\s+)[¿¡]?(?:cu[aá]ndo|wann|quand|quando|wanneer)\b"
     ),
-    FactKind.COUNT: re.compile(r"\bhow many\b|\b(?:limit|maximum|minimum|allowance)s?\b"),
-    FactKind.PLACE: re.compile(r"\bwhere(?:'s| is| are)\b|\baddress(?:es)?\b|\blocated\b"),
+    FactKind.COUNT: re.compile(
+        r"\bhow many\b|\b(?:limit|maximum|minimum|allowance)s?\b"
+        r"|\bcu[aá]nt[oa]s\b|\bwie viele\b|\bcombien de\b|\bquant[oa]s\b|\bquant[ie]\b"
+        r"|\bhoeveel\b"
+    ),
+    FactKind.PLACE: re.compile(
+        r"\bwhere(?:'s| is| are)\b|\baddress(?:es)?\b|\blocated\b"
+        r"|\bd[oó]nde\b|\bwo (?:ist|sind|finde|befindet|gibt)\b|\boù\b|\bonde\b"
+        r"|\bdove (?:si|è|sono|trovo|posso)\b|\bwaar (?:is|zijn|vind|zit)\b"
+    ),
 }
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -308,15 +345,16 @@ def asking_clauses(*, question: str) -> list[str]:
 
 
 def question_focus(*, question: str) -> QuestionFocus:
-    """The question's content words and the kinds of fact it asks for; nothing for a
-    question in another language than English, which is answered on meaning alone."""
-    if text_language(text=question) != "en":
-        return QuestionFocus(terms=frozenset(), wants=frozenset())
+    """The question's content words and the kinds of fact it asks for; for a question in
+    another language than English, the kinds of fact only: its words are weighed on
+    meaning alone."""
     asked = question.casefold()
-    clauses = asking_clauses(question=question)
     wants = {kind for kind, asks in _ASKS.items() if asks.search(asked)}
     if FactKind.DURATION in wants:  # "how many days" asks for days, not any number
         wants.discard(FactKind.COUNT)
+    if text_language(text=question) != "en":
+        return QuestionFocus(terms=frozenset(), wants=frozenset(wants))
+    clauses = asking_clauses(question=question)
     return QuestionFocus(
         terms=content_terms(question),
         wants=frozenset(wants),
