@@ -466,7 +466,7 @@ def test_document_pages_show_passages_as_searched_and_never_a_server_path(
         {"question": "How much is the deposit to rent a bike?"},
         headers={"HX-Request": "true"},
     ).content.decode()
-    assert asked.startswith('<section class="card" id="question-test"')
+    assert asked.startswith('<div id="question-test"')
     first = asked[asked.index('<tr class="hit">') :]
     assert "Rentals &gt; Deposits" in first[: first.index("</tr>")]
     assert "Would answer" in asked
@@ -476,6 +476,7 @@ def test_document_pages_show_passages_as_searched_and_never_a_server_path(
     assert "Would not answer" in unknown.content.decode()
     assert b"<h1>" not in asked.encode() and b"</html>" in unknown.content  # partial and page
     assert b"<h1>Test a question</h1>" in unknown.content
+    assert b"<h2>Test a question</h2>" not in unknown.content  # the page's heading, once
     blank = admin_client.get(url("knowledge_question", knowledge_base), {"question": " "})
     assert b"This field is required." in blank.content
 
