@@ -344,6 +344,7 @@ City bikes cost $18 per day, helmet included.
 E-bikes cost $35 per day on weekdays and $45 per day at weekends.
 Tandems cost $30 or EUR 28 per day, whichever currency you pay in.
 Child seats can be added to any bike for free.
+Guided tours cost $20 per rider per day in May instead of $30.
 """
 
 
@@ -356,6 +357,25 @@ def test_a_price_per_day_for_a_number_of_days_gets_its_short_calculation(tmp_pat
     )
 
     assert "City bikes cost $18 per day, helmet included. 4 \u00d7 $18 = $72" in answer
+
+
+@pytest.mark.parametrize(
+    ("question", "total"),
+    [
+        (
+            "We'd like a guided tour for 3 days. What will it cost?",
+            "3 \u00d7 $20 = $60 per rider.",
+        ),
+        ("What does a guided tour cost for 2 riders?", "2 \u00d7 $20 = $40 per day."),
+    ],
+)
+def test_a_price_per_two_things_gets_the_calculation_for_the_one_counted(
+    tmp_path, knowledge_base, question, total
+):
+    """The price a promotion replaces ("instead of $30") is not a second price."""
+    answer = answer_from_pages(tmp_path, knowledge_base, question, **{"bikes.md": BIKES})
+
+    assert f"instead of $30. {total[:-1]}" in answer, answer
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,8 @@ each part's own, each part with its share of the words, read from every passage 
 the part found searched alone too) and quoted in the order asked. A part nothing answers
 well enough is left out. Of a table whose rows are ranges
 ("2-4 lines", "10+"), only the row holding the number the question names is quoted, and
-a plain price per that unit gets its short calculation, as does that row for the columns
+a plain price per that unit gets its short calculation ("$5 per line per day" for 10 days:
+$50 per line; a price the promotion replaces aside), as does that row for the columns
 (plans) the question names. Chosen sentences keep their
 document order, so the answer reads as the help article does; a chosen list item comes
 after the line that introduces its list, and each run of sentences from one source is
@@ -107,15 +108,23 @@ MAX_SENTENCES = 3
 MAX_WORDS = 90
 MIN_WORDS = 4
 
-# A price for each of something: "$18 per day", "€2.50 a line", a row's "Price per line: $32".
+# A price for each of something, or of two things: "$18 per day", "€2.50 a line", "$5 per
+# line per day", a row's "Price per line: $32".
 _AMOUNT = r"(?P<{}currency>[$€£])\s?(?P<{}amount>\d+(?:\.\d{{2}})?)(?![\d,.]\d)"
+_PER = r"(?:/|\s+(?:per|a|an|each|every)\s+)"
 _PRICE_PER = re.compile(
-    _AMOUNT.format("", "") + r"(?:/|\s+(?:per|a|an|each|every)\s+)(?P<unit>[a-z]+)\b"
+    _AMOUNT.format("", "") + rf"{_PER}(?P<unit>[a-z]+)\b(?:{_PER}(?P<also>[a-z]+)\b)?"
     r"|\bper (?P<row_unit>[a-z]+):\s*" + _AMOUNT.format("row_", "row_"),
     re.IGNORECASE,
 )
 _PRICES = re.compile(
     r"[$€£¥₹]\s?\d|\d\s?(?:USD|EUR|GBP|CAD|AUD|dollars?|euros?|cents?)\b", re.IGNORECASE
+)
+# The price a promotion replaces, beside the one that holds: "$5 a day instead of $10".
+_FORMER_PRICE = re.compile(
+    r"\b(?:instead of|rather than|down from|reduced from|usually|normally)\s+[$€£¥₹]\s?\d+"
+    r"(?:[.,]\d+)?",
+    re.IGNORECASE,
 )
 
 
@@ -525,19 +534,27 @@ def _with_total(
 
 def _total(*, text: str, counts: frozenset[Count]) -> str | None:
     """The short calculation, count times price, when the question names one number of
-    something (12 lines) and the sentence one price, per that thing ("$32 per line").
-    Nothing when it is not that plain: two prices, a price per another thing, two
-    numbers in the question (2 bikes for 3 days)."""
+    something (12 lines) and the sentence one price, per that thing ("$32 per line"; "$5
+    per line per day" for 10 days is $50 per line), the price it replaces aside ("instead
+    of $10"). Nothing when it is not that plain: two prices, a price per another thing,
+    two numbers in the question (2 bikes for 3 days)."""
+    text = _FORMER_PRICE.sub("", text)
     if len(counts) != 1 or len(_PRICES.findall(text)) != 1:
         return None
     match = _PRICE_PER.search(text)
+    if match is None:
+        return None
     [asked] = counts
-    unit = match and (match["unit"] or match["row_unit"]).casefold()
-    if not unit or word_stem(word=unit, language="en") != asked.unit:
+    units = [
+        unit.casefold() for unit in (match["unit"] or match["row_unit"], match["also"]) if unit
+    ]
+    others = [unit for unit in units if word_stem(word=unit, language="en") != asked.unit]
+    if len(others) == len(units):
         return None
     currency = match["currency"] or match["row_currency"]
     price = Decimal(match["amount"] or match["row_amount"])
-    return f"{asked.value} \u00d7 {currency}{price} = {currency}{price * asked.value}."
+    each = "".join(f" per {unit}" for unit in others)
+    return f"{asked.value} \u00d7 {currency}{price} = {currency}{price * asked.value}{each}."
 
 
 def _row_total(candidate: _Candidate, *, question: str, counts: frozenset[Count]) -> str | None:
@@ -555,7 +572,8 @@ def _row_total(candidate: _Candidate, *, question: str, counts: frozenset[Count]
         column, _, value = cell.partition(": ")
         at = re.search(rf"\b{re.escape(column.casefold())}\b", asked) if value else None
         price = _PRICE_PER.fullmatch(value.strip())
-        if at and price and price["unit"] and len(_PRICES.findall(value)) == 1:
+        plain = price and price["unit"] and not price["also"]
+        if at and plain and len(_PRICES.findall(value)) == 1:
             unit = word_stem(word=price["unit"], language="en")
             named.append((at.start(), unit, price["currency"], Decimal(price["amount"])))
     currencies = {currency for _, _, currency, _ in named}
