@@ -107,3 +107,8 @@ def test_an_admin_follows_a_conflict_sets_a_date_and_tests_a_question(
     tested.get_by_role("button", name="Search").click()
     expect(tested.locator("tr.hit").first).to_contain_text("$9.50")
     expect(tested.locator(".verdict")).to_contain_text("Would answer")
+
+    # On a phone the passages stack, each figure named, rather than scroll sideways.
+    page.set_viewport_size({"width": 390, "height": 800})
+    expect(tested.locator("thead")).to_be_hidden()
+    assert tested.locator("xpath=..").evaluate("card => card.scrollWidth <= card.clientWidth")
