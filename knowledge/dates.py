@@ -173,6 +173,8 @@ def _period(opening: str, *, written: date) -> Period:
 
 
 _ASKED_DATE = re.compile(rf"\b(?:{_PERIOD_DATE})(?!\d)", re.IGNORECASE)
+# A message names a few days; parsing each takes a millisecond, so a long list stops here.
+MAX_DAYS_ASKED = 5
 
 
 def days_asked(*, text: str, today: date) -> list[date]:
@@ -181,7 +183,7 @@ def days_asked(*, text: str, today: date) -> list[date]:
     it, a temporary notice in force then included. A day written without its year takes
     the year of the next date written with one ("December 20 to December 29, 2025"), else
     is the one nearest today ("on 3 January", asked in December, is next month's)."""
-    written = [found[0] for found in _ASKED_DATE.finditer(text)]
+    written = [found[0] for found in _ASKED_DATE.finditer(text)][:MAX_DAYS_ASKED]
     if not written:  # most messages: no parsing
         return [today]
     order = numeric_date_order(text)

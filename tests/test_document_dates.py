@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assistant.models import Membership
-from knowledge.dates import Period, days_asked, stated_period
+from knowledge.dates import MAX_DAYS_ASKED, Period, days_asked, stated_period
 from knowledge.ingest import document_index
 from knowledge.models import Document
 from knowledge.search import chunk_search
@@ -201,6 +201,15 @@ def test_a_notice_is_searched_only_inside_its_period(help_center, knowledge_base
 def test_the_days_a_question_names(text, expected):
     today = date(2026, 12, 7)
     assert days_asked(text=text, today=today) == [today, *expected]
+
+
+def test_a_message_listing_many_days_is_read_for_its_first_few():
+    today = date(2026, 12, 7)
+    listed = " ".join(f"on {day} January," for day in range(1, 29))
+
+    assert days_asked(text=listed, today=today)[1:] == [
+        date(2027, 1, day) for day in range(1, MAX_DAYS_ASKED + 1)
+    ]
 
 
 @pytest.mark.django_db
