@@ -120,16 +120,29 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Fixtures that start Keel's own processes (daphne, the worker) or a browser.
+PROCESS_FIXTURES = {"browser", "keel_module_server", "keel_servers", "worker_process"}
+
+
+def starts_processes(item: pytest.Item) -> bool:
+    return (
+        item.get_closest_marker("browser") is not None
+        or item.get_closest_marker("processes") is not None
+        or not PROCESS_FIXTURES.isdisjoint(item.fixturenames)
+    )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """The files that drive a browser run first, each whole and in its own order: they are
-    the longest, and `make test` hands files to its processes in this order, so one of them
-    started last would leave one process running it alone at the end."""
-    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
+    """The files that start a browser or Keel's own processes run first, each whole and in
+    its own order: they are the longest, and `make test` hands files to its processes in
+    this order (`--no-loadscope-reorder`), so one of them started last would leave one
+    process running it alone at the end."""
+    early_files = {item.path for item in items if starts_processes(item)}
     file_order = {}
     for item in items:
         file_order.setdefault(item.path, len(file_order))
-    items.sort(key=lambda item: (item.path not in browser_files, file_order[item.path]))
+    items.sort(key=lambda item: (item.path not in early_files, file_order[item.path]))
 
 
 @pytest.fixture(scope="module")
@@ -328,12 +341,6 @@ def daphne_start(
 
 
 @pytest.fixture
-def keel_server_env() -> dict[str, str]:
-    """More environment for the `keel_server` process: a test module overrides it."""
-    return {}
-
-
-@pytest.fixture
 def keel_servers(transactional_db):
     """Starts `count` real daphne processes serving Keel (HTTP and websockets) on the test
     database, side by side, with extra environment (`REDIS_URL`...); returns their URLs.
@@ -365,11 +372,25 @@ def processes_stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
+@pytest.fixture(scope="module")
+def keel_module_server(django_db_setup):
+    """One daphne process serving Keel on the test database for a whole module: starting
+    one (torch, the model) is the slow part of a browser test."""
+    port = free_port()
+    process = daphne_start(port=port)
+    wait_for_port(process, port, name="daphne")
+    yield f"http://localhost:{port}"
+    processes_stop([process])
+
+
 @pytest.fixture
-def keel_server(keel_servers, keel_server_env):
-    """Keel served by one real daphne process (the in-memory channel layer unless
-    `keel_server_env` says otherwise)."""
-    return keel_servers(1, **keel_server_env)[0]
+def keel_server(transactional_db, keel_module_server):
+    """Keel served by a real daphne process with the in-memory channel layer, the same for
+    all the module's tests that use it. It reads the database per request, so each test's
+    flush leaves it nothing stale; what it keeps in memory (rate-limit counts per IP,
+    visitor and socket, channel groups) belongs to the visitors and sockets of a test's own
+    browser context. A test that needs other settings starts its own with `keel_servers`."""
+    return keel_module_server
 
 
 class RedisServer:

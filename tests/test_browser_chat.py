@@ -189,11 +189,11 @@ def test_history_survives_reloads_on_another_site_that_blocks_third_party_cookie
     company_site.shutdown()
 
 
-@pytest.mark.parametrize("keel_server_env", [{"KEEL_RATE_LIMIT_MESSAGES_PER_SOCKET": "1/minute"}])
 def test_the_box_is_cleared_once_keel_keeps_the_question_and_a_refused_one_stays(
-    page, demo_help_center, keel_server
+    page, demo_help_center, keel_servers
 ):
-    panel, box = demo_chat_open(page, knowledge_base=demo_help_center, server=keel_server)
+    [server] = keel_servers(1, KEEL_RATE_LIMIT_MESSAGES_PER_SOCKET="1/minute")
+    panel, box = demo_chat_open(page, knowledge_base=demo_help_center, server=server)
 
     box.fill("How do I return a bike?")
     box.press("Enter")

@@ -19,8 +19,12 @@ def slow_model():
 
 
 @pytest.fixture
-def keel_server_env(slow_model):
-    return {"LLM_BASE_URL": slow_model.base_url, "LLM_MODEL": "test-model", "LLM_API_KEY": "k"}
+def keel_server(keel_servers, slow_model):
+    """A server of its own, answering with the slow model."""
+    [server] = keel_servers(
+        1, LLM_BASE_URL=slow_model.base_url, LLM_MODEL="test-model", LLM_API_KEY="k"
+    )
+    return server
 
 
 def test_a_socket_dropped_mid_answer_reconnects_and_shows_the_whole_answer(

@@ -66,16 +66,18 @@ def smtp_inbox(settings):
 
 
 @pytest.fixture
-def keel_server_env(smtp_inbox):
-    """The server sends its e-mails to `smtp_inbox`, takes the mail provider's posts, and
-    may fetch the tests' website on loopback."""
-    return {
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_inbox.port),
-        "EMAIL_USE_TLS": "0",
-        "KEEL_INBOUND_SECRET": INBOUND_SECRET,
-        "KEEL_SYNC_ALLOW_PRIVATE": "1",
-    }
+def keel_server(keel_servers, smtp_inbox):
+    """A server of its own that sends its e-mails to `smtp_inbox`, takes the mail
+    provider's posts, and may fetch the tests' website on loopback."""
+    [server] = keel_servers(
+        1,
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_inbox.port),
+        EMAIL_USE_TLS="0",
+        KEEL_INBOUND_SECRET=INBOUND_SECRET,
+        KEEL_SYNC_ALLOW_PRIVATE="1",
+    )
+    return server
 
 
 @pytest.fixture

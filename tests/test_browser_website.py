@@ -12,11 +12,14 @@ from tests.test_website_sync import bike_shop
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
-def sync_environment(monkeypatch):
-    """Keel's processes (server and worker) may fetch the tests' site on loopback."""
-    monkeypatch.setenv("KEEL_SYNC_ALLOW_PRIVATE", "1")
-    monkeypatch.setenv("KEEL_SYNC_DELAY_SECONDS", "0")
+@pytest.fixture(scope="module", autouse=True)
+def sync_environment():
+    """Keel's processes (the module's server and the worker) may fetch the tests' site on
+    loopback."""
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("KEEL_SYNC_ALLOW_PRIVATE", "1")
+        environment.setenv("KEEL_SYNC_DELAY_SECONDS", "0")
+        yield
 
 
 @pytest.fixture

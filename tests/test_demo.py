@@ -6,6 +6,7 @@ import sys
 from io import StringIO
 from urllib.request import urlopen
 
+import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -30,6 +31,7 @@ def test_demo_setup_makes_an_admin_and_an_agent_once(db, client, settings, tmp_p
     assert client.get(reverse("policy", args=[DEMO_WORKSPACE_SLUG])).status_code == 403
 
 
+@pytest.mark.processes
 def test_make_run_prints_the_logins_last_once_the_server_listens(
     transactional_db, settings, tmp_path
 ):

@@ -171,7 +171,9 @@ def test_documents_indexed_by_an_older_pipeline_are_reindexed(tmp_path, knowledg
     assert document(knowledge_base, "a.md").index_version == INDEX_VERSION
 
 
-def test_reindex_queues_the_documents_an_older_version_indexed(tmp_path, knowledge_base):
+def test_reindex_queues_the_documents_an_older_version_indexed(tmp_path, knowledge_base, job_queue):
+    """From an empty queue (`job_queue`): a test before it in the same process may have
+    left a job there, as the queue's tables are not flushed."""
     for name in ("a.md", "b.md", "c.md"):
         (tmp_path / name).write_text(f"# {name}\n\nSome text.\n")
     ingest(tmp_path, knowledge_base)

@@ -5,6 +5,8 @@ import logging
 from datetime import datetime
 from http.client import HTTPConnection
 
+import pytest
+
 from assistant.project.logs import record_json
 from tests.conftest import daphne_start, free_port, wait_for_port
 
@@ -53,6 +55,7 @@ def test_the_servers_own_address_is_kept_and_its_clients_addresses_are_redacted(
     assert warning["event"] == "Application instance for [EMAIL_1] took too long"
 
 
+@pytest.mark.processes
 def test_a_real_server_logs_its_address_and_redacts_the_address_of_who_called_it(
     transactional_db, tmp_path
 ):

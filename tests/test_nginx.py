@@ -94,6 +94,7 @@ http {{
 
 
 @pytest.mark.asyncio
+@pytest.mark.processes
 async def test_keel_behind_the_shipped_nginx_config(keel_behind_nginx):
     plain, secure, tls = keel_behind_nginx
     async with httpx.AsyncClient(verify=tls, trust_env=False, timeout=60) as http:

@@ -17,7 +17,7 @@ from tests.support.chat import ChatClient, finished_answer
 from tests.support.factories import WorkspaceFactory
 from tests.test_scale_out import customer_on
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.processes]
 
 QUESTION = "Where is my parcel?"
 # Generous: daphne gives its application instances 2 s (tests' DAPHNE), then exits.

@@ -31,6 +31,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.processes
 def test_the_asgi_application_loads_every_model_a_first_answer_needs():
     finished = subprocess.run(
         [sys.executable, "-c", LOADED_AFTER_IMPORT],

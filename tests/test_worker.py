@@ -24,7 +24,7 @@ def test_a_killed_worker_leaves_no_half_indexed_document_and_the_job_is_retried(
     knowledge_base, job_queue, worker_process
 ):
     sentences = " ".join(
-        f"Clause {n} of the long warranty explains one more case." for n in range(6000)
+        f"Clause {n} of the long warranty explains one more case." for n in range(2000)
     )
     [outcome] = documents_upload(
         knowledge_base=knowledge_base,
@@ -36,8 +36,8 @@ def test_a_killed_worker_leaves_no_half_indexed_document_and_the_job_is_retried(
         timeout=60,
         what="the worker to start indexing",
     )
-    # Killed as soon as it has begun: 6,000 sentences keep it parsing and embedding for
-    # seconds, and the test holds wherever the kill lands.
+    # Killed as soon as it has begun: 2,000 sentences (120 passages) keep it parsing and
+    # embedding for seconds, and the test holds wherever the kill lands.
     worker_process.send_signal(signal.SIGKILL)
     worker_process.wait()
 
