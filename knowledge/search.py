@@ -214,29 +214,33 @@ fused AS (
     ORDER BY score DESC
     LIMIT %(pool)s
 ),
-fresh AS (  -- without passages a newer document restates (see the module's docstring)
-    SELECT fused.id, fused.score
+pool AS MATERIALIZED (  -- the best fused passages, with what their freshness is judged on:
+                       -- judged here, after the join, so no estimate of how many documents
+                       -- are in their period can start the plan from the documents
+    SELECT fused.id, fused.score, chunk.embedding, document.effective_date,
+           document.superseded_by_id,
+           NOT document.archived
+               AND daterange(document.valid_from, document.valid_until, '[]')
+                   @> ANY(%(days)s::date[]) AS searchable
     FROM fused
     JOIN knowledge_chunk chunk ON chunk.id = fused.id
     JOIN knowledge_document document ON document.id = chunk.document_id
-    WHERE NOT document.archived
-        AND daterange(document.valid_from, document.valid_until, '[]')
-            @> ANY(%(days)s::date[])
+),
+fresh AS (  -- without passages a newer document restates (see the module's docstring)
+    SELECT pool.id, pool.score
+    FROM pool
+    WHERE pool.searchable
         AND NOT EXISTS (
             SELECT 1
-            FROM fused other
-            JOIN knowledge_chunk newer ON newer.id = other.id
-            JOIN knowledge_document newer_document ON newer_document.id = newer.document_id
-            WHERE newer_document.effective_date > document.effective_date
-                AND 1 - (newer.embedding <=> chunk.embedding) >= %(same_passage)s
-                AND NOT newer_document.archived
-                AND daterange(newer_document.valid_from, newer_document.valid_until, '[]')
-                    @> ANY(%(days)s::date[])
+            FROM pool newer
+            WHERE newer.searchable
+                AND newer.effective_date > pool.effective_date
+                AND 1 - (newer.embedding <=> pool.embedding) >= %(same_passage)s
         )
         AND NOT EXISTS (  -- a searchable newer document says it replaces this one
             SELECT 1
             FROM knowledge_document newer_document
-            WHERE newer_document.id = document.superseded_by_id
+            WHERE newer_document.id = pool.superseded_by_id
                 AND NOT newer_document.archived
                 AND daterange(newer_document.valid_from, newer_document.valid_until, '[]')
                     @> ANY(%(days)s::date[])
@@ -246,14 +250,14 @@ fresh AS (  -- without passages a newer document restates (see the module's docs
             FROM knowledge_contradiction contradiction
             JOIN knowledge_chunk newer ON newer.id = contradiction.other_chunk_id
             JOIN knowledge_document newer_document ON newer_document.id = newer.document_id
-            WHERE contradiction.chunk_id = chunk.id
-                AND newer_document.effective_date > document.effective_date
+            WHERE contradiction.chunk_id = pool.id
+                AND newer_document.effective_date > pool.effective_date
                 AND NOT newer.quarantined
                 AND NOT newer_document.archived
                 AND daterange(newer_document.valid_from, newer_document.valid_until, '[]')
                     @> ANY(%(days)s::date[])
         )
-    ORDER BY fused.score DESC
+    ORDER BY pool.score DESC
     LIMIT %(k)s
 )
 SELECT chunk.id, document.id, document.title, document.url, chunk.heading, chunk.page,
