@@ -472,4 +472,9 @@ def scale_lines(*, figures: dict) -> list[str]:
                         ],
                     )
                 )
+    largest = max(figures["sizes"], key=int)
+    lines.append(
+        f"  the {int(largest):,} chunks deleted (their postings and word counts with them) in "
+        f"{figures['delete_seconds']} s"
+    )
     return lines

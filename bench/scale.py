@@ -114,7 +114,9 @@ def scale_measure(*, project_root: Path, sizes: Sequence[int] = SIZES) -> dict:
                 "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
             }
             indexes_drop()
-        bench_workspaces_delete()
+        started = time.perf_counter()
+        bench_workspaces_delete()  # as deleting a knowledge base of that size would
+        delete_seconds = time.perf_counter() - started
     finally:
         indexes_build()
     return {
@@ -131,6 +133,7 @@ def scale_measure(*, project_root: Path, sizes: Sequence[int] = SIZES) -> dict:
             "p95_ms": percentile_ms(embed_seconds, 95),
         },
         "sizes": figures,
+        "delete_seconds": round(delete_seconds, 1),
     }
 
 
