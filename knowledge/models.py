@@ -211,6 +211,29 @@ class Lexeme(models.Model):
         return f"{self.lexeme} ({self.language}): {self.chunks}"
 
 
+class LanguageChunks(models.Model):
+    """How many chunks of a knowledge base are in one language: the full-text leg's count
+    of chunks for a word's IDF, read instead of summing the documents' counts per question
+    (5,000 documents' rows, 3 ms, at 100k chunks).
+
+    Kept by triggers on `knowledge_chunk` (migration 0019), as `Lexeme` is.
+    """
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=12)
+    chunks = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["knowledge_base", "language"], name="language_chunks_unique_in_kb"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.language}: {self.chunks}"
+
+
 class ChunkTerm(models.Model):
     """A searchable chunk's weight for one lexeme it holds: the full-text leg's postings.
 

@@ -19,15 +19,15 @@ Scoring every chunk that holds any of the question's words grows with the knowle
 (over a second a question at 100k chunks), so the full-text leg scores at most
 `KEEL_KEYWORD_BUDGET` chunks: those holding the question's rarest words, rarest first,
 while their chunks fit the budget (the rarest word's always, cut to the budget in chunk
-order if it alone is in more). A chunk without any of them holds only words common
-enough to weigh little. A word's chunks, for its IDF, are read from `Lexeme`, which
-triggers keep as chunks come and go: counting them per question took longer than the
-vector leg. While a question's words fit the budget, the list is exact;
-`python -m bench scale` measures how far it agrees with the exhaustive list. Nor does the
-leg read a chunk's row: `ts_rank` of one lexeme depends on the chunk and the lexeme only,
-so indexing stores it per chunk and lexeme (`ChunkTerm`, its postings), and the leg sums
-idf times that weight from one narrow index, where fetching and ranking the thousand chunks
-holding a rare word was most of its time.
+order if it alone is in more). A chunk without any of them holds only words common enough
+to weigh little. A word's chunks, for its IDF, are read from `Lexeme`, and the chunks of
+each language from `LanguageChunks`, which triggers keep as chunks come and go: counting
+them per question took longer than the vector leg. While a question's words fit the
+budget, the list is exact; `python -m bench scale` measures how far it agrees with the
+exhaustive list. Nor does the leg read a chunk's row: `ts_rank` of one lexeme depends on
+the chunk and the lexeme only, so indexing stores it per chunk and lexeme (`ChunkTerm`,
+its postings), and the leg sums idf times that weight from one narrow index, where
+fetching and ranking the thousand chunks holding a rare word was most of its time.
 
 Newest fact wins: help centers keep superseded pages (last year's fees beside this
 year's). Among the best fused passages, one that restates a passage of a document with a
@@ -134,10 +134,10 @@ WITH vector_hits AS (
         LIMIT %(vector_candidates)s
     ) nearest
 ),
-searched AS (  -- the searched chunks' languages, and how many chunks each
-    SELECT language, sum(chunk_count) AS chunks
-    FROM knowledge_document
-    WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s)
+searched AS (  -- the searched chunks' languages, and how many chunks each (`LanguageChunks`)
+    SELECT language, sum(chunks) AS chunks
+    FROM knowledge_languagechunks
+    WHERE knowledge_base_id = ANY(%(knowledge_base_ids)s) AND chunks > 0
     GROUP BY language
 ),
 query_terms AS (  -- the question stemmed as each language's chunks are; already normalised:
