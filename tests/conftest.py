@@ -4,6 +4,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,7 @@ CHROMIUM_ARGS = [
 
 
 # Fixtures that start Keel's own processes (daphne, the worker) or a browser.
-PROCESS_FIXTURES = {"browser", "keel_module_server", "keel_servers", "worker_process"}
+PROCESS_FIXTURES = {"browser", "keel_session_server", "keel_servers", "worker_process"}
 
 
 def starts_processes(item: pytest.Item) -> bool:
@@ -372,25 +373,36 @@ def processes_stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def keel_module_server(django_db_setup):
-    """One daphne process serving Keel on the test database for a whole module: starting
-    one (torch, the model) is the slow part of a browser test."""
+@dataclass(frozen=True)
+class KeelProcess:
+    process: subprocess.Popen
+    port: int
+
+
+@pytest.fixture(scope="session")
+def keel_session_server(django_db_setup):
+    """One daphne process serving Keel on the test database for the whole test process:
+    starting one (torch, the model) is the slow part of a browser test. Started here and
+    waited for by `keel_server`, so that the test's other set-up (the demo's index, the
+    browser) runs while it loads. It may fetch the tests' own sites on loopback, at once
+    (a website added in the browser). A session fixture over `django_db_setup`: stopped
+    before the test database is dropped."""
     port = free_port()
-    process = daphne_start(port=port)
-    wait_for_port(process, port, name="daphne")
-    yield f"http://localhost:{port}"
+    process = daphne_start(port=port, KEEL_SYNC_ALLOW_PRIVATE="1", KEEL_SYNC_DELAY_SECONDS="0")
+    yield KeelProcess(process=process, port=port)
     processes_stop([process])
 
 
 @pytest.fixture
-def keel_server(transactional_db, keel_module_server):
+def keel_server(transactional_db, keel_session_server):
     """Keel served by a real daphne process with the in-memory channel layer, the same for
-    all the module's tests that use it. It reads the database per request, so each test's
-    flush leaves it nothing stale; what it keeps in memory (rate-limit counts per IP,
-    visitor and socket, channel groups) belongs to the visitors and sockets of a test's own
-    browser context. A test that needs other settings starts its own with `keel_servers`."""
-    return keel_module_server
+    all the tests of this test process that use it. It reads the database per request, so
+    each test's flush leaves it nothing stale; what it keeps in memory (rate-limit counts
+    per IP, visitor and socket, channel groups) belongs to the visitors and sockets of a
+    test's own browser context, and no test comes near the per-IP limits. A test that
+    needs other settings starts its own with `keel_servers`."""
+    wait_for_port(keel_session_server.process, keel_session_server.port, name="daphne")
+    return f"http://localhost:{keel_session_server.port}"
 
 
 class RedisServer:
