@@ -15,10 +15,10 @@ from procrastinate.contrib.django.models import ProcrastinateWorker
 
 from assistant.models import Membership
 from assistant.project.embedded_db import database_url
-from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
-from knowledge.ingest import files_ingest, folder_files
-from knowledge.models import Chunk, Document, KnowledgeBase
+from assistant.widget.demo import DEMO_WORKSPACE_SLUG
+from knowledge.models import Chunk, KnowledgeBase
 from tests.support.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
+from tests.support.help_centers import demo_help_center_index
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -68,10 +68,10 @@ _demo_indexed: dict[str, KnowledgeBase] = {}
 
 @pytest.fixture(scope="module")
 def demo_knowledge_base(django_db_setup, django_db_blocker):
-    """The demo help center, indexed once per test process (real parsing, real embeddings),
-    and again for a module that finds it gone: a transactional test that ran before it in
-    the same process (pytest-xdist hands the files out in any order) empties the database.
-    Module-scoped, so it is indexed before any test's own transaction begins."""
+    """The demo help center (`demo_help_center_index`), kept for the module, and again for
+    a module that finds it gone: a transactional test that ran before it in the same
+    process (pytest-xdist hands the files out in any order) empties the database.
+    Module-scoped, so it is stored before any test's own transaction begins."""
     with django_db_blocker.unblock():
         knowledge_base = _demo_indexed.get("knowledge_base")
         if knowledge_base and Chunk.objects.filter(knowledge_base_id=knowledge_base.pk).exists():
@@ -80,9 +80,7 @@ def demo_knowledge_base(django_db_setup, django_db_blocker):
             workspace=WorkspaceFactory(slug="demo-session", name="Trailhead Cycles"),
             slug="help-center",
         )
-        list(
-            files_ingest(knowledge_base=knowledge_base, paths=folder_files(path=DEMO_KNOWLEDGE_DIR))
-        )
+        demo_help_center_index(knowledge_base=knowledge_base)
     _demo_indexed["knowledge_base"] = knowledge_base
     return knowledge_base
 
@@ -217,41 +215,14 @@ def worker_process(job_queue):
     process.wait()
 
 
-_demo_rows: dict[str, list[dict]] = {}
-
-
 @pytest.fixture
 def demo_help_center(transactional_db):
-    """The demo help center in a fresh workspace, for tests whose writes must really commit
-    (sockets, threads). Indexed once per run with real parsing and embeddings, then copied
-    row for row into each test's empty database."""
+    """The demo help center (`demo_help_center_index`) in a fresh workspace, for tests
+    whose writes must really commit (sockets, threads)."""
     knowledge_base = KnowledgeBaseFactory(
         workspace=WorkspaceFactory(name="Trailhead Cycles"), slug="help-center"
     )
-    if not _demo_rows:
-        list(
-            files_ingest(knowledge_base=knowledge_base, paths=folder_files(path=DEMO_KNOWLEDGE_DIR))
-        )
-        _demo_rows["documents"] = list(
-            Document.objects.filter(knowledge_base=knowledge_base).values()
-        )
-        _demo_rows["chunks"] = list(Chunk.objects.filter(knowledge_base=knowledge_base).values())
-        return knowledge_base
-    new_document_ids = {}
-    for row in _demo_rows["documents"]:
-        fields = {**row, "knowledge_base_id": knowledge_base.pk}
-        old_id = fields.pop("id")
-        new_document_ids[old_id] = Document.objects.create(**fields).pk
-    Chunk.objects.bulk_create(
-        Chunk(
-            **{
-                **{k: v for k, v in row.items() if k not in {"id", "search"}},
-                "knowledge_base_id": knowledge_base.pk,
-                "document_id": new_document_ids[row["document_id"]],
-            }
-        )
-        for row in _demo_rows["chunks"]
-    )
+    demo_help_center_index(knowledge_base=knowledge_base)
     return knowledge_base
 
 
