@@ -120,7 +120,13 @@ CHROMIUM_ARGS = [
 
 
 # Fixtures that start Keel's own processes (daphne, the worker) or a browser.
-PROCESS_FIXTURES = {"browser", "keel_session_server", "keel_servers", "worker_process"}
+PROCESS_FIXTURES = {
+    "browser",
+    "keel_session_server",
+    "keel_module_cluster",
+    "keel_servers",
+    "worker_process",
+}
 
 
 def starts_processes(item: pytest.Item) -> bool:
@@ -405,12 +411,13 @@ class RedisServer:
         return {"REDIS_URL": self.url, "KEEL_RATE_LIMIT_STORAGE": f"async+{self.url}", **more}
 
 
-@pytest.fixture
-def redis_server(tmp_path):
-    """Debian's redis-server (`make system-deps` installs it), on a free port."""
+@pytest.fixture(scope="module")
+def module_redis_server(tmp_path_factory):
+    """Debian's redis-server (`make system-deps` installs it), on a free port, for a
+    module's tests (`redis_server`)."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is missing: `make system-deps` installs it")
-    server = RedisServer(tmp_path)
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
     if server.process.poll() is None:
@@ -418,9 +425,35 @@ def redis_server(tmp_path):
 
 
 @pytest.fixture
-def keel_cluster(redis_server, keel_servers):
-    """Two Keel processes sharing one Redis: the channel layer and the rate limits."""
-    return keel_servers(2, **redis_server.keel_environment())
+def redis_server(module_redis_server):
+    """The module's Redis, running when each test starts: one that stopped it and failed
+    before starting it again leaves it to be started here."""
+    yield module_redis_server
+    if module_redis_server.process.poll() is not None:
+        module_redis_server.start()
+
+
+@pytest.fixture(scope="module")
+def keel_module_cluster(django_db_setup, module_redis_server):
+    """Two Keel processes sharing the module's Redis, for all its tests (`keel_cluster`):
+    starting them is most of such a test's time."""
+    ports = [free_port(), free_port()]
+    environment = module_redis_server.keel_environment()
+    servers = [
+        KeelProcess(process=daphne_start(port=port, **environment), port=port) for port in ports
+    ]
+    yield servers
+    processes_stop([server.process for server in servers])
+
+
+@pytest.fixture
+def keel_cluster(transactional_db, redis_server, keel_module_cluster):
+    """Two Keel processes sharing one Redis: the channel layer and the rate limits. What
+    they keep in memory, or in Redis, belongs to each test's own visitors and sockets,
+    as with `keel_server`."""
+    for server in keel_module_cluster:
+        wait_for_port(server.process, server.port, name="daphne")
+    return [f"http://localhost:{server.port}" for server in keel_module_cluster]
 
 
 @pytest.fixture
