@@ -6,8 +6,14 @@ from pathlib import Path
 
 # Long enough for the production rule (tests run with DEBUG off); for tests only.
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "k3el" * 10)
-# Uploaded files of a test run live apart from the demo's; worker processes inherit this.
-os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="keel-test-media-"))
+# Uploaded files of a test process live apart from the demo's and from the other test
+# processes' (pytest-xdist's workers inherit the first process's environment: a test that
+# lists stored files saw the other worker's uploads); the Keel processes a test starts
+# (daphne, the worker) inherit its folder.
+os.environ["MEDIA_ROOT"] = os.environ.setdefault(
+    "KEEL_TEST_MEDIA_ROOT_" + os.environ.get("PYTEST_XDIST_WORKER", "main"),
+    tempfile.mkdtemp(prefix="keel-test-media-"),
+)
 # The tests' own embedded PostgreSQL, apart from the one `make run` serves from (even
 # when KEEL_HOME or KEEL_DATABASE_DIR point elsewhere): a test run stops and starts it.
 os.environ["KEEL_DATABASE_DIR"] = str(
