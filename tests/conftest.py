@@ -4,7 +4,6 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,10 @@ from procrastinate.contrib.django.models import ProcrastinateWorker
 
 from assistant.models import Membership
 from assistant.project.embedded_db import database_url
-from assistant.widget.demo import DEMO_WORKSPACE_SLUG
-from knowledge.models import Chunk, KnowledgeBase
+from assistant.widget.demo import DEMO_KNOWLEDGE_DIR, DEMO_WORKSPACE_SLUG
+from knowledge.ingest import files_ingest, folder_files
+from knowledge.models import Chunk, Document, KnowledgeBase
 from tests.support.factories import KnowledgeBaseFactory, MembershipFactory, WorkspaceFactory
-from tests.support.help_centers import demo_help_center_index
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -68,10 +67,10 @@ _demo_indexed: dict[str, KnowledgeBase] = {}
 
 @pytest.fixture(scope="module")
 def demo_knowledge_base(django_db_setup, django_db_blocker):
-    """The demo help center (`demo_help_center_index`), kept for the module, and again for
-    a module that finds it gone: a transactional test that ran before it in the same
-    process (pytest-xdist hands the files out in any order) empties the database.
-    Module-scoped, so it is stored before any test's own transaction begins."""
+    """The demo help center, indexed once per test process (real parsing, real embeddings),
+    and again for a module that finds it gone: a transactional test that ran before it in
+    the same process (pytest-xdist hands the files out in any order) empties the database.
+    Module-scoped, so it is indexed before any test's own transaction begins."""
     with django_db_blocker.unblock():
         knowledge_base = _demo_indexed.get("knowledge_base")
         if knowledge_base and Chunk.objects.filter(knowledge_base_id=knowledge_base.pk).exists():
@@ -80,7 +79,9 @@ def demo_knowledge_base(django_db_setup, django_db_blocker):
             workspace=WorkspaceFactory(slug="demo-session", name="Trailhead Cycles"),
             slug="help-center",
         )
-        demo_help_center_index(knowledge_base=knowledge_base)
+        list(
+            files_ingest(knowledge_base=knowledge_base, paths=folder_files(path=DEMO_KNOWLEDGE_DIR))
+        )
     _demo_indexed["knowledge_base"] = knowledge_base
     return knowledge_base
 
@@ -120,13 +121,7 @@ CHROMIUM_ARGS = [
 
 
 # Fixtures that start Keel's own processes (daphne, the worker) or a browser.
-PROCESS_FIXTURES = {
-    "browser",
-    "keel_session_server",
-    "keel_module_cluster",
-    "keel_servers",
-    "worker_process",
-}
+PROCESS_FIXTURES = {"browser", "keel_module_server", "keel_servers", "worker_process"}
 
 
 def starts_processes(item: pytest.Item) -> bool:
@@ -221,14 +216,41 @@ def worker_process(job_queue):
     process.wait()
 
 
+_demo_rows: dict[str, list[dict]] = {}
+
+
 @pytest.fixture
 def demo_help_center(transactional_db):
-    """The demo help center (`demo_help_center_index`) in a fresh workspace, for tests
-    whose writes must really commit (sockets, threads)."""
+    """The demo help center in a fresh workspace, for tests whose writes must really commit
+    (sockets, threads). Indexed once per run with real parsing and embeddings, then copied
+    row for row into each test's empty database."""
     knowledge_base = KnowledgeBaseFactory(
         workspace=WorkspaceFactory(name="Trailhead Cycles"), slug="help-center"
     )
-    demo_help_center_index(knowledge_base=knowledge_base)
+    if not _demo_rows:
+        list(
+            files_ingest(knowledge_base=knowledge_base, paths=folder_files(path=DEMO_KNOWLEDGE_DIR))
+        )
+        _demo_rows["documents"] = list(
+            Document.objects.filter(knowledge_base=knowledge_base).values()
+        )
+        _demo_rows["chunks"] = list(Chunk.objects.filter(knowledge_base=knowledge_base).values())
+        return knowledge_base
+    new_document_ids = {}
+    for row in _demo_rows["documents"]:
+        fields = {**row, "knowledge_base_id": knowledge_base.pk}
+        old_id = fields.pop("id")
+        new_document_ids[old_id] = Document.objects.create(**fields).pk
+    Chunk.objects.bulk_create(
+        Chunk(
+            **{
+                **{k: v for k, v in row.items() if k not in {"id", "search"}},
+                "knowledge_base_id": knowledge_base.pk,
+                "document_id": new_document_ids[row["document_id"]],
+            }
+        )
+        for row in _demo_rows["chunks"]
+    )
     return knowledge_base
 
 
@@ -350,36 +372,25 @@ def processes_stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-@dataclass(frozen=True)
-class KeelProcess:
-    process: subprocess.Popen
-    port: int
-
-
-@pytest.fixture(scope="session")
-def keel_session_server(django_db_setup):
-    """One daphne process serving Keel on the test database for the whole test process:
-    starting one (torch, the model) is the slow part of a browser test. Started here and
-    waited for by `keel_server`, so that the test's other set-up (the demo's index, the
-    browser) runs while it loads. It may fetch the tests' own sites on loopback, at once
-    (a website added in the browser). A session fixture over `django_db_setup`: stopped
-    before the test database is dropped."""
+@pytest.fixture(scope="module")
+def keel_module_server(django_db_setup):
+    """One daphne process serving Keel on the test database for a whole module: starting
+    one (torch, the model) is the slow part of a browser test."""
     port = free_port()
-    process = daphne_start(port=port, KEEL_SYNC_ALLOW_PRIVATE="1", KEEL_SYNC_DELAY_SECONDS="0")
-    yield KeelProcess(process=process, port=port)
+    process = daphne_start(port=port)
+    wait_for_port(process, port, name="daphne")
+    yield f"http://localhost:{port}"
     processes_stop([process])
 
 
 @pytest.fixture
-def keel_server(transactional_db, keel_session_server):
+def keel_server(transactional_db, keel_module_server):
     """Keel served by a real daphne process with the in-memory channel layer, the same for
-    all the tests of this test process that use it. It reads the database per request, so
-    each test's flush leaves it nothing stale; what it keeps in memory (rate-limit counts
-    per IP, visitor and socket, channel groups) belongs to the visitors and sockets of a
-    test's own browser context, and no test comes near the per-IP limits. A test that
-    needs other settings starts its own with `keel_servers`."""
-    wait_for_port(keel_session_server.process, keel_session_server.port, name="daphne")
-    return f"http://localhost:{keel_session_server.port}"
+    all the module's tests that use it. It reads the database per request, so each test's
+    flush leaves it nothing stale; what it keeps in memory (rate-limit counts per IP,
+    visitor and socket, channel groups) belongs to the visitors and sockets of a test's own
+    browser context. A test that needs other settings starts its own with `keel_servers`."""
+    return keel_module_server
 
 
 class RedisServer:
@@ -411,13 +422,12 @@ class RedisServer:
         return {"REDIS_URL": self.url, "KEEL_RATE_LIMIT_STORAGE": f"async+{self.url}", **more}
 
 
-@pytest.fixture(scope="module")
-def module_redis_server(tmp_path_factory):
-    """Debian's redis-server (`make system-deps` installs it), on a free port, for a
-    module's tests (`redis_server`)."""
+@pytest.fixture
+def redis_server(tmp_path):
+    """Debian's redis-server (`make system-deps` installs it), on a free port."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is missing: `make system-deps` installs it")
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server = RedisServer(tmp_path)
     server.start()
     yield server
     if server.process.poll() is None:
@@ -425,35 +435,9 @@ def module_redis_server(tmp_path_factory):
 
 
 @pytest.fixture
-def redis_server(module_redis_server):
-    """The module's Redis, running when each test starts: one that stopped it and failed
-    before starting it again leaves it to be started here."""
-    yield module_redis_server
-    if module_redis_server.process.poll() is not None:
-        module_redis_server.start()
-
-
-@pytest.fixture(scope="module")
-def keel_module_cluster(django_db_setup, module_redis_server):
-    """Two Keel processes sharing the module's Redis, for all its tests (`keel_cluster`):
-    starting them is most of such a test's time."""
-    ports = [free_port(), free_port()]
-    environment = module_redis_server.keel_environment()
-    servers = [
-        KeelProcess(process=daphne_start(port=port, **environment), port=port) for port in ports
-    ]
-    yield servers
-    processes_stop([server.process for server in servers])
-
-
-@pytest.fixture
-def keel_cluster(transactional_db, redis_server, keel_module_cluster):
-    """Two Keel processes sharing one Redis: the channel layer and the rate limits. What
-    they keep in memory, or in Redis, belongs to each test's own visitors and sockets,
-    as with `keel_server`."""
-    for server in keel_module_cluster:
-        wait_for_port(server.process, server.port, name="daphne")
-    return [f"http://localhost:{server.port}" for server in keel_module_cluster]
+def keel_cluster(redis_server, keel_servers):
+    """Two Keel processes sharing one Redis: the channel layer and the rate limits."""
+    return keel_servers(2, **redis_server.keel_environment())
 
 
 @pytest.fixture

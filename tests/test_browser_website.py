@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module", autouse=True)
 def sync_environment():
-    """The module's worker may fetch the tests' site on loopback (`keel_server` may too)."""
+    """Keel's processes (the module's server and the worker) may fetch the tests' site on
+    loopback."""
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("KEEL_SYNC_ALLOW_PRIVATE", "1")
         environment.setenv("KEEL_SYNC_DELAY_SECONDS", "0")

@@ -146,15 +146,13 @@ def test_the_keyword_leg_matches_words_as_the_chunks_store_them(tmp_path, knowle
     ]
 
 
-def test_a_rare_word_wins_the_keyword_leg_among_more_common_ones_than_it_scores(tmp_path, settings):
-    """The keyword leg scores only chunks holding the question's rarest words once its
-    common words are in more chunks than its budget: the rare word's chunk must win. The
-    budget is the test's, so a few hundred chunks do what thousands do at the default."""
-    settings.KEEL_KEYWORD_BUDGET = 100
+def test_a_rare_word_wins_the_keyword_leg_among_thousands_of_common_ones(tmp_path):
+    """The keyword leg scores only chunks holding the question's rarest words once the
+    statistics show its common words in thousands of chunks: the rare word's chunk must win."""
     knowledge_base = KnowledgeBaseFactory()
     filler_chunks_store(
         knowledge_base=knowledge_base,
-        vectors=np.random.default_rng(8).normal(size=(250, 384)),
+        vectors=np.random.default_rng(8).normal(size=(5000, 384)),
         text="Return the bike to the shop, ticket {n}.",
     )
     (tmp_path / "tandem.md").write_text("# Tandems\n\nReturn a tandem bike to the shop.\n")

@@ -66,12 +66,11 @@ QUICK_QUESTIONS = [
 
 
 async def test_questions_accepted_before_a_deploy_are_kept_and_answered_after_it(
-    demo_help_center, keel_server
+    demo_help_center,
 ):
     """Six quick questions, then SIGTERM: all six were stored before the widget was told
-    to clear its box, and another server (`keel_server`, answering extractively: the new
-    version of a rolling deploy, up before the old one stops) answers those still waiting
-    when the customer's socket says hello to it."""
+    to clear its box, and a new server answers those still waiting when the customer's
+    socket says hello again."""
     workspace = demo_help_center.workspace
     # The first answer's model never starts writing while this server runs.
     with FakeLLMServer(default=Reply(first_token_delay=EXIT_WITHIN * 2)) as model:
@@ -102,14 +101,21 @@ async def test_questions_accepted_before_a_deploy_are_kept_and_answered_after_it
     waiting = [question for question in questions if question.queued]
     assert waiting  # the first was being answered; the others were waiting their turn
 
-    again = ChatClient(workspace.public_key, server=keel_server)
-    again.visitor_token = chat.visitor_token
-    assert await again.connect()
-    await again.hello()
-    answered = 0
-    while answered < len(waiting):
-        answered += finished_answer(await again.receive())
-    await again.close()
+    port = free_port()
+    server = daphne_start(port=port)  # the new version, answering extractively
+    try:
+        wait_for_port(server, port, name="daphne")
+        again = ChatClient(workspace.public_key, server=f"http://localhost:{port}")
+        again.visitor_token = chat.visitor_token
+        assert await again.connect()
+        await again.hello()
+        answered = 0
+        while answered < len(waiting):
+            answered += finished_answer(await again.receive())
+        await again.close()
+    finally:
+        server.terminate()
+        server.wait()
 
     # Each answer follows its own question, in the order they were sent; the one being
     # answered at the SIGTERM is left "being written", for `interrupted_answers_fail`.
